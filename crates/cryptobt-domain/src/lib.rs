@@ -1,0 +1,39 @@
+//! The core of cryptobt: market and trading types, the exact `Decimal` ledger of a spot or
+//! isolated USDT-margined futures portfolio, the backtest configuration and report, and the
+//! ports (traits) every other crate plugs into.
+//!
+//! This crate does no IO and never reads the clock: time arrives with bars, prices with bars or
+//! fills, and every adapter (CSV loader, Lua sandbox, result store, HTTP server) lives in a crate
+//! of its own behind a trait from [`ports`]. All ledger amounts are `rust_decimal::Decimal`;
+//! f64 appears only where a strategy hands a number over, and is converted by the rule of
+//! [`money::decimal_from_f64`].
+
+mod config;
+mod error;
+mod id;
+mod market;
+pub mod money;
+mod params;
+mod portfolio;
+pub mod ports;
+mod position;
+mod report;
+mod symbol;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
+mod trade;
+
+pub use crate::{
+    config::{BacktestConfig, BacktestConfigBuilder, ConfigPolicy, FillMode, TradeLimits},
+    error::DomainError,
+    id::BacktestId,
+    market::{Bar, FundingRate, Timeframe, TradingMode},
+    params::{ParamValue, Params},
+    portfolio::{liquidation_price, OrderSide, Portfolio, PortfolioRules, Rejection, SharedPortfolio},
+    position::Position,
+    report::{
+        BacktestReport, ErrorCode, Metrics, RejectionCount, RunError, RunStatus,
+    },
+    symbol::Symbol,
+    trade::{ActionType, FundingPayment, PositionType, Snapshot, Trade},
+};

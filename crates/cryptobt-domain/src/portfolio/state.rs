@@ -1,0 +1,54 @@
+//! `LedgerState`: the cash, the open positions and the running totals the invariant is made of.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use crate::{Position, Symbol};
+
+/// The mutable state of a portfolio. Every change goes through the trading, risk and funding
+/// components, each of which keeps `cash + margin_used == initial_capital + realized_pnl +
+/// total_funding` exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LedgerState {
+    pub(crate) initial_capital: Decimal,
+    pub(crate) cash: Decimal,
+    pub(crate) positions: BTreeMap<Symbol, MarkedPosition>,
+    /// Σ trade pnl (fees and clearance fees included).
+    pub(crate) realized_pnl: Decimal,
+    /// Σ funding payments (negative: paid).
+    pub(crate) total_funding: Decimal,
+    /// Σ fees.
+    pub(crate) total_fees: Decimal,
+}
+
+/// A position together with the last price it was marked at (the last fill or bar close).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MarkedPosition {
+    pub(crate) position: Position,
+    pub(crate) mark: Decimal,
+}
+
+impl LedgerState {
+    pub(crate) fn new(initial_capital: Decimal) -> Self {
+        Self {
+            initial_capital,
+            cash: initial_capital,
+            positions: BTreeMap::new(),
+            realized_pnl: Decimal::ZERO,
+            total_funding: Decimal::ZERO,
+            total_fees: Decimal::ZERO,
+        }
+    }
+
+    pub(crate) fn margin_used(&self) -> Decimal {
+        self.positions.values().map(|p| p.position.margin()).sum()
+    }
+
+    /// Books a fill's effect on cash: `cash_delta` to cash, `pnl` to realized PnL, `fee` to fees.
+    pub(crate) fn book(&mut self, cash_delta: Decimal, pnl: Decimal, fee: Decimal) {
+        self.cash += cash_delta;
+        self.realized_pnl += pnl;
+        self.total_fees += fee;
+    }
+}

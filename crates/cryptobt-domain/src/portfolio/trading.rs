@@ -1,0 +1,226 @@
+//! Market orders: plan every leg of an order against the current state, check it, then apply it.
+//!
+//! Planning never mutates, so an order is all-or-nothing: a flip whose opening leg lacks funds is
+//! refused before its closing leg changes anything.
+
+use rust_decimal::Decimal;
+
+use super::{state::MarkedPosition, LedgerState, OrderSide, PortfolioRules, Rejection};
+use crate::{money::round_ledger, ActionType, Position, PositionType, Symbol, Trade, TradingMode};
+
+/// The part of an order that reduces (or closes) the existing position.
+#[derive(Debug, Clone)]
+struct ReduceLeg {
+    quantity: Decimal,
+    released: Decimal,
+    gross: Decimal,
+    fee: Decimal,
+    leverage: Decimal,
+    position_type: PositionType,
+    closes: bool,
+}
+
+/// The part of an order that opens or adds.
+#[derive(Debug, Clone)]
+struct OpenLeg {
+    quantity: Decimal,
+    margin: Decimal,
+    fee: Decimal,
+    leverage: Decimal,
+    side: PositionType,
+}
+
+/// A checked order, ready to apply.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    symbol: Symbol,
+    action: ActionType,
+    price: Decimal,
+    reduce: Option<ReduceLeg>,
+    open: Option<OpenLeg>,
+}
+
+/// The fill price of a market order: buys pay `price × (1 + bps/10000)`, sells receive
+/// `price × (1 − bps/10000)`.
+pub(crate) fn slipped_price(rules: &PortfolioRules, side: OrderSide, market_price: Decimal) -> Decimal {
+    if rules.slippage_bps.is_zero() {
+        return market_price;
+    }
+    let fraction = rules.slippage_bps / Decimal::from(10_000);
+    let factor = match side {
+        OrderSide::Buy => Decimal::ONE + fraction,
+        OrderSide::Sell => Decimal::ONE - fraction,
+    };
+    round_ledger(market_price * factor)
+}
+
+fn fee_of(rules: &PortfolioRules, quantity: Decimal, price: Decimal) -> Result<Decimal, Rejection> {
+    let notional =
+        quantity.checked_mul(price).ok_or(Rejection::Overflow { quantity, price })?;
+    Ok(round_ledger(notional * rules.fee_rate))
+}
+
+fn reduce_leg(
+    rules: &PortfolioRules,
+    held: &Position,
+    quantity: Decimal,
+    price: Decimal,
+) -> Result<ReduceLeg, Rejection> {
+    let held_qty = held.quantity();
+    let closes = quantity == held_qty;
+    let released =
+        if closes { held.margin() } else { round_ledger(held.margin() * quantity / held_qty) };
+    let side = held.side();
+    Ok(ReduceLeg {
+        quantity,
+        released,
+        gross: round_ledger((price - held.entry_price()) * quantity * side.sign()),
+        fee: fee_of(rules, quantity, price)?,
+        leverage: held.effective_leverage(rules.mode),
+        position_type: side,
+        closes,
+    })
+}
+
+fn open_leg(
+    rules: &PortfolioRules,
+    side: PositionType,
+    quantity: Decimal,
+    leverage: Decimal,
+    price: Decimal,
+    available: Decimal,
+) -> Result<OpenLeg, Rejection> {
+    let notional = quantity.checked_mul(price).ok_or(Rejection::Overflow { quantity, price })?;
+    let margin = round_ledger(notional / leverage);
+    let fee = fee_of(rules, quantity, price)?;
+    let required = margin + fee;
+    if available < required {
+        return Err(Rejection::InsufficientFunds { required, available });
+    }
+    Ok(OpenLeg { quantity, margin, fee, leverage, side })
+}
+
+impl Plan {
+    /// Plans a market order for `quantity` (already checked) at `leverage` (already checked).
+    pub(crate) fn order(
+        state: &LedgerState,
+        rules: &PortfolioRules,
+        symbol: Symbol,
+        side: OrderSide,
+        quantity: Decimal,
+        leverage: Decimal,
+        market_price: Decimal,
+    ) -> Result<Self, Rejection> {
+        let price = slipped_price(rules, side, market_price);
+        let held = state.positions.get(&symbol).map(|m| &m.position);
+        let opens = side.opens();
+        let (reduce, open) = match held {
+            Some(held) if held.side() != opens => {
+                let held_qty = held.quantity();
+                if rules.mode == TradingMode::Spot && quantity > held_qty {
+                    return Err(Rejection::SpotShort { quantity, held: held_qty });
+                }
+                let reduce = reduce_leg(rules, held, quantity.min(held_qty), price)?;
+                let remainder = quantity - reduce.quantity;
+                let open = if remainder > Decimal::ZERO {
+                    let after_close = state.cash + reduce.released + reduce.gross - reduce.fee;
+                    Some(open_leg(rules, opens, remainder, leverage, price, after_close)?)
+                } else {
+                    None
+                };
+                (Some(reduce), open)
+            }
+            _ => {
+                if rules.mode == TradingMode::Spot && side == OrderSide::Sell {
+                    return Err(Rejection::SpotShort { quantity, held: Decimal::ZERO });
+                }
+                if held.is_none() && state.positions.len() >= rules.limits.max_positions {
+                    return Err(Rejection::TooManyPositions { max: rules.limits.max_positions });
+                }
+                (None, Some(open_leg(rules, opens, quantity, leverage, price, state.cash)?))
+            }
+        };
+        Ok(Self { symbol, action: side.action(), price, reduce, open })
+    }
+
+    /// Plans `close_position(percentage)` (already checked) of the position in `symbol`.
+    pub(crate) fn close(
+        state: &LedgerState,
+        rules: &PortfolioRules,
+        symbol: Symbol,
+        percentage: Decimal,
+        market_price: Decimal,
+    ) -> Result<Self, Rejection> {
+        let held = state.positions.get(&symbol).map(|m| &m.position).ok_or(Rejection::NoPosition)?;
+        let held_qty = held.quantity();
+        let quantity = if percentage == Decimal::ONE_HUNDRED {
+            held_qty
+        } else {
+            let quantity = held_qty * percentage / Decimal::ONE_HUNDRED;
+            if quantity < rules.limits.min_trade_size {
+                return Err(Rejection::PartialCloseTooSmall {
+                    percentage,
+                    quantity,
+                    min: rules.limits.min_trade_size,
+                });
+            }
+            quantity
+        };
+        let side = OrderSide::closing(held.side());
+        let price = slipped_price(rules, side, market_price);
+        let reduce = reduce_leg(rules, held, quantity, price)?;
+        Ok(Self { symbol, action: side.action(), price, reduce: Some(reduce), open: None })
+    }
+
+    /// Applies the plan: the reducing leg first, then the opening one. Returns the fills.
+    pub(crate) fn apply(self, state: &mut LedgerState, timestamp: i64) -> Vec<Trade> {
+        let mut trades = Vec::with_capacity(2);
+        let trade = |quantity, leverage, fee, position_type, pnl| Trade {
+            timestamp,
+            action: self.action,
+            symbol: self.symbol,
+            quantity,
+            price: self.price,
+            leverage,
+            fee,
+            position_type,
+            pnl,
+        };
+        if let Some(leg) = &self.reduce {
+            if leg.closes {
+                state.positions.remove(&self.symbol);
+            } else if let Some(held) = state.positions.get_mut(&self.symbol) {
+                let p = &mut held.position;
+                let size = p.size() - leg.quantity * leg.position_type.sign();
+                p.set(size, p.entry_price(), p.margin() - leg.released);
+                held.mark = self.price;
+            }
+            let pnl = leg.gross - leg.fee;
+            state.book(leg.released + leg.gross - leg.fee, pnl, leg.fee);
+            trades.push(trade(leg.quantity, leg.leverage, leg.fee, leg.position_type, pnl));
+        }
+        if let Some(leg) = &self.open {
+            let signed = leg.quantity * leg.side.sign();
+            match state.positions.get_mut(&self.symbol) {
+                Some(held) => {
+                    let p = &mut held.position;
+                    let held_qty = p.quantity();
+                    let entry = round_ledger(
+                        (p.entry_price() * held_qty + self.price * leg.quantity)
+                            / (held_qty + leg.quantity),
+                    );
+                    p.set(p.size() + signed, entry, p.margin() + leg.margin);
+                    held.mark = self.price;
+                }
+                None => {
+                    let position =
+                        Position::from_parts(self.symbol, signed, self.price, leg.margin, timestamp);
+                    state.positions.insert(self.symbol, MarkedPosition { position, mark: self.price });
+                }
+            }
+            state.book(-(leg.margin + leg.fee), -leg.fee, leg.fee);
+            trades.push(trade(leg.quantity, leg.leverage, leg.fee, leg.side, -leg.fee));
+        }
+        trades
+    }
+}

@@ -1,0 +1,274 @@
+//! Order checks made before anything changes, and `Rejection`, the reason an order was refused.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::PortfolioRules;
+use crate::{money::decimal_from_f64, ActionType, PositionType, TradingMode};
+
+/// The direction of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderSide {
+    /// Buy: opens or adds to a long, reduces a short.
+    Buy,
+    /// Sell: opens or adds to a short (futures), reduces a long.
+    Sell,
+}
+
+impl OrderSide {
+    /// The position direction this side opens.
+    #[must_use]
+    pub fn opens(self) -> PositionType {
+        match self {
+            Self::Buy => PositionType::Long,
+            Self::Sell => PositionType::Short,
+        }
+    }
+
+    /// The side that reduces a position of `side`.
+    #[must_use]
+    pub fn closing(side: PositionType) -> Self {
+        match side {
+            PositionType::Long => Self::Sell,
+            PositionType::Short => Self::Buy,
+        }
+    }
+
+    pub(crate) fn action(self) -> ActionType {
+        match self {
+            Self::Buy => ActionType::Buy,
+            Self::Sell => ActionType::Sell,
+        }
+    }
+}
+
+impl fmt::Display for OrderSide {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Buy => "buy",
+            Self::Sell => "sell",
+        })
+    }
+}
+
+/// Why an order was refused. A refused order changes nothing; the strategy gets `false` and this
+/// reason's message, and the run counts it by [`Rejection::code`].
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Rejection {
+    /// NaN, infinite, zero, negative or not a number.
+    #[error("amount must be a finite number greater than 0, got {value}")]
+    InvalidQuantity {
+        /// The amount as received.
+        value: String,
+    },
+    /// Below `MIN_TRADE_SIZE`.
+    #[error("amount {value} is below the minimum trade size {min}")]
+    BelowMinSize {
+        /// The amount as received.
+        value: String,
+        /// The limit.
+        min: Decimal,
+    },
+    /// Above `MAX_TRADE_SIZE`.
+    #[error("amount {value} is above the maximum trade size {max}")]
+    AboveMaxSize {
+        /// The amount as received.
+        value: String,
+        /// The limit.
+        max: Decimal,
+    },
+    /// Leverage outside `1..=max_leverage` (or not 1 in spot).
+    #[error("leverage {value} is out of range: {mode} allows 1 to {max}")]
+    InvalidLeverage {
+        /// The leverage as received.
+        value: String,
+        /// The trading mode.
+        mode: TradingMode,
+        /// The run's `max_leverage`.
+        max: Decimal,
+    },
+    /// `close_position` percentage outside `0 < pct ≤ 100`.
+    #[error("percentage must be greater than 0 and at most 100, got {value}")]
+    InvalidPercentage {
+        /// The percentage as received.
+        value: String,
+    },
+    /// A partial close whose quantity is below `MIN_TRADE_SIZE`.
+    #[error("closing {percentage}% gives {quantity}, below the minimum trade size {min}")]
+    PartialCloseTooSmall {
+        /// The percentage asked for.
+        percentage: Decimal,
+        /// The quantity it gives.
+        quantity: Decimal,
+        /// The limit.
+        min: Decimal,
+    },
+    /// Not enough free cash for the margin (cost in spot) and the fee.
+    #[error("insufficient funds: the order needs {required} USDT, {available} available")]
+    InsufficientFunds {
+        /// Margin plus fee of the opening part.
+        required: Decimal,
+        /// Cash available to it.
+        available: Decimal,
+    },
+    /// A spot sell larger than the long held.
+    #[error("short selling is not allowed in spot mode: sell {quantity} exceeds the {held} held")]
+    SpotShort {
+        /// The sell quantity.
+        quantity: Decimal,
+        /// The long held.
+        held: Decimal,
+    },
+    /// `close_position` while flat.
+    #[error("no open position to close")]
+    NoPosition,
+    /// An order before the first bar (in `initialize`), where there is no price to fill at.
+    #[error("orders need a price: none exists before the first bar (in initialize)")]
+    NoPrice,
+    /// Opening one more symbol would exceed the position limit.
+    #[error("position limit reached: at most {max} open positions")]
+    TooManyPositions {
+        /// The limit.
+        max: usize,
+    },
+    /// Quantity × price does not fit a `Decimal`.
+    #[error("order notional of {quantity} at {price} is too large to compute")]
+    Overflow {
+        /// The quantity.
+        quantity: Decimal,
+        /// The price.
+        price: Decimal,
+    },
+    /// More orders in one bar than the run allows.
+    #[error("order limit reached: at most {max} orders per bar")]
+    OrdersPerBarExceeded {
+        /// The limit.
+        max: u32,
+    },
+}
+
+impl Rejection {
+    /// A stable snake_case code for counting rejections in the report.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidQuantity { .. } => "invalid_quantity",
+            Self::BelowMinSize { .. } => "below_min_size",
+            Self::AboveMaxSize { .. } => "above_max_size",
+            Self::InvalidLeverage { .. } => "invalid_leverage",
+            Self::InvalidPercentage { .. } => "invalid_percentage",
+            Self::PartialCloseTooSmall { .. } => "partial_close_too_small",
+            Self::InsufficientFunds { .. } => "insufficient_funds",
+            Self::SpotShort { .. } => "spot_short",
+            Self::NoPosition => "no_position",
+            Self::NoPrice => "no_price",
+            Self::TooManyPositions { .. } => "too_many_positions",
+            Self::Overflow { .. } => "overflow",
+            Self::OrdersPerBarExceeded { .. } => "orders_per_bar_exceeded",
+        }
+    }
+}
+
+impl PortfolioRules {
+    /// Checks an order quantity against `0 < q`, the minimum and the maximum trade size.
+    ///
+    /// # Errors
+    /// The matching [`Rejection`].
+    pub fn check_quantity(&self, quantity: Decimal) -> Result<Decimal, Rejection> {
+        if quantity <= Decimal::ZERO {
+            return Err(Rejection::InvalidQuantity { value: quantity.to_string() });
+        }
+        if quantity < self.limits.min_trade_size {
+            return Err(Rejection::BelowMinSize {
+                value: quantity.to_string(),
+                min: self.limits.min_trade_size,
+            });
+        }
+        if quantity > self.limits.max_trade_size {
+            return Err(Rejection::AboveMaxSize {
+                value: quantity.to_string(),
+                max: self.limits.max_trade_size,
+            });
+        }
+        Ok(quantity)
+    }
+
+    /// Converts a strategy's f64 amount by the shortest-decimal rule and checks it.
+    ///
+    /// # Errors
+    /// [`Rejection::InvalidQuantity`] for NaN, ±∞, zero and negatives; the size limits otherwise.
+    pub fn quantity_from_f64(&self, amount: f64) -> Result<Decimal, Rejection> {
+        if !amount.is_finite() || amount <= 0.0 {
+            return Err(Rejection::InvalidQuantity { value: amount.to_string() });
+        }
+        match decimal_from_f64(amount) {
+            Some(q) => self.check_quantity(q),
+            None if amount > 1.0 => Err(Rejection::AboveMaxSize {
+                value: amount.to_string(),
+                max: self.limits.max_trade_size,
+            }),
+            None => Err(Rejection::BelowMinSize {
+                value: amount.to_string(),
+                min: self.limits.min_trade_size,
+            }),
+        }
+    }
+
+    /// Checks an order leverage: exactly 1 in spot, `1..=max_leverage` in futures.
+    ///
+    /// # Errors
+    /// [`Rejection::InvalidLeverage`] naming the value and the allowed range.
+    pub fn check_leverage(&self, leverage: Decimal) -> Result<Decimal, Rejection> {
+        let valid = match self.mode {
+            TradingMode::Spot => leverage == Decimal::ONE,
+            TradingMode::Futures => (Decimal::ONE..=self.max_leverage).contains(&leverage),
+        };
+        if valid {
+            Ok(leverage)
+        } else {
+            Err(self.leverage_rejection(leverage.to_string()))
+        }
+    }
+
+    /// Converts and checks a strategy's f64 leverage.
+    ///
+    /// # Errors
+    /// [`Rejection::InvalidLeverage`] for NaN, ±∞ and values out of range.
+    pub fn leverage_from_f64(&self, leverage: f64) -> Result<Decimal, Rejection> {
+        match decimal_from_f64(leverage) {
+            Some(l) => self.check_leverage(l),
+            None => Err(self.leverage_rejection(leverage.to_string())),
+        }
+    }
+
+    fn leverage_rejection(&self, value: String) -> Rejection {
+        Rejection::InvalidLeverage { value, mode: self.mode, max: self.max_leverage }
+    }
+
+    /// Checks a `close_position` percentage: `0 < pct ≤ 100`.
+    ///
+    /// # Errors
+    /// [`Rejection::InvalidPercentage`] naming the value.
+    pub fn check_percentage(&self, percentage: Decimal) -> Result<Decimal, Rejection> {
+        if percentage <= Decimal::ZERO || percentage > Decimal::ONE_HUNDRED {
+            return Err(Rejection::InvalidPercentage { value: percentage.to_string() });
+        }
+        Ok(percentage)
+    }
+
+    /// Converts and checks a strategy's f64 percentage.
+    ///
+    /// # Errors
+    /// [`Rejection::InvalidPercentage`] for NaN, ±∞ and values out of range.
+    pub fn percentage_from_f64(&self, percentage: f64) -> Result<Decimal, Rejection> {
+        match decimal_from_f64(percentage) {
+            Some(p) => self.check_percentage(p),
+            None => Err(Rejection::InvalidPercentage { value: percentage.to_string() }),
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! The ports: small object-safe traits through which the engine, the api and the app reach
+//! market data, strategies, result storage and the backtest service without knowing the
+//! adapters behind them. Each has its own small error type; no third-party error crosses them.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::{
+    BacktestConfig, BacktestId, BacktestReport, Bar, ErrorCode, FundingRate, OrderSide, Params,
+    Portfolio, Rejection, RunError, RunStatus, Symbol, Timeframe, TradingMode,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Market data
+
+/// Which bars to load: an inclusive range of whole UTC days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BarQuery {
+    /// Spot or futures data.
+    pub mode: TradingMode,
+    /// The symbol.
+    pub symbol: Symbol,
+    /// The bar timeframe.
+    pub timeframe: Timeframe,
+    /// First day (inclusive).
+    pub start: NaiveDate,
+    /// Last day (inclusive).
+    pub end: NaiveDate,
+}
+
+/// Bars in time order, held as shared day chunks so that a cached range is handed over without
+/// copying a row.
+#[derive(Debug, Clone, Default)]
+pub struct BarSeries {
+    chunks: Vec<Arc<[Bar]>>,
+    len: usize,
+}
+
+impl BarSeries {
+    /// Joins day chunks (already in time order).
+    #[must_use]
+    pub fn new(chunks: Vec<Arc<[Bar]>>) -> Self {
+        let len = chunks.iter().map(|c| c.len()).sum();
+        Self { chunks, len }
+    }
+    /// Number of bars.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Whether there are no bars.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// The day chunks.
+    #[must_use]
+    pub fn chunks(&self) -> &[Arc<[Bar]>] {
+        &self.chunks
+    }
+    /// Every bar in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Bar> + '_ {
+        self.chunks.iter().flat_map(|c| c.iter())
+    }
+}
+
+/// One data set on disk: a market, symbol and timeframe with the days it covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    /// Spot or futures.
+    pub mode: TradingMode,
+    /// The symbol.
+    pub symbol: Symbol,
+    /// The timeframe.
+    pub timeframe: Timeframe,
+    /// First day with a file.
+    pub first_day: NaiveDate,
+    /// Last day with a file.
+    pub last_day: NaiveDate,
+    /// Number of day files.
+    pub days: usize,
+}
+
+/// Why market data could not be provided.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MarketDataError {
+    /// A requested file or data set does not exist.
+    #[error("no data: {what}")]
+    NotFound {
+        /// What is missing, e.g. `BTCUSDT 1h 2025-01-05 (futures)`.
+        what: String,
+    },
+    /// A file exists but a row or header is invalid.
+    #[error("{location}: {message}")]
+    Invalid {
+        /// File and line, relative to the data directory.
+        location: String,
+        /// What is wrong, naming the value.
+        message: String,
+    },
+    /// The data could not be read at all.
+    #[error("data unavailable: {message}")]
+    Unavailable {
+        /// The cause.
+        message: String,
+    },
+}
+
+/// Bars and funding rates for a symbol, timeframe and date range.
+pub trait MarketData: Send + Sync {
+    /// The bars of `query`, validated, in time order.
+    ///
+    /// # Errors
+    /// A missing day or an invalid row is an error naming the file and line; never skipped.
+    fn bars(&self, query: &BarQuery) -> Result<BarSeries, MarketDataError>;
+
+    /// The published funding rates of `symbol` between the two days (inclusive), or `None` when
+    /// the data has no funding file for the range (the run then uses the config's rate).
+    ///
+    /// # Errors
+    /// An unreadable or invalid funding file.
+    fn funding_rates(
+        &self,
+        symbol: Symbol,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Result<Option<Vec<FundingRate>>, MarketDataError>;
+
+    /// The data sets available.
+    ///
+    /// # Errors
+    /// An unreadable data directory.
+    fn datasets(&self) -> Result<Vec<DatasetInfo>, MarketDataError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strategies
+
+/// A flag a run polls to stop early; clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A token not yet cancelled.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Asks every holder to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    /// Whether [`cancel`](Self::cancel) was called.
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Per-run limits of a strategy.
+#[derive(Debug, Clone)]
+pub struct StrategyLimits {
+    /// Memory cap of the strategy's VM, in bytes (default 64 MiB).
+    pub memory_bytes: usize,
+    /// Wall-clock budget of the whole run (default 3600 s).
+    pub max_duration: Duration,
+    /// Orders accepted per bar; further ones are refused (default 100).
+    pub max_orders_per_bar: u32,
+    /// Log bytes kept; the rest is dropped with a marker (default 64 KiB).
+    pub max_log_bytes: usize,
+    /// Stops the run from outside.
+    pub cancel: CancelToken,
+}
+
+impl Default for StrategyLimits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 64 << 20,
+            max_duration: Duration::from_secs(3_600),
+            max_orders_per_bar: 100,
+            max_log_bytes: 64 << 10,
+            cancel: CancelToken::new(),
+        }
+    }
+}
+
+/// What a strategy factory needs to build one run's strategy.
+#[derive(Debug, Clone)]
+pub struct StrategySpec {
+    /// The strategy's source code.
+    pub source: String,
+    /// The traded symbol (the `symbol` global).
+    pub symbol: Symbol,
+    /// Parameters (the `params` table).
+    pub params: Params,
+    /// The run's limits.
+    pub limits: StrategyLimits,
+}
+
+/// A strategy that cannot go on, with the stable code of DESIGN §10.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{code}: {message}")]
+pub struct StrategyError {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// What went wrong (≤ 1 KiB, no server paths).
+    pub message: String,
+    /// The strategy line, when known.
+    pub line: Option<u32>,
+}
+
+impl From<StrategyError> for RunError {
+    fn from(e: StrategyError) -> Self {
+        Self { code: e.code, message: e.message, line: e.line }
+    }
+}
+
+/// What a strategy may see and do while it runs: the portfolio (read-only), the current bar's
+/// facts, orders and the log.
+pub trait StrategyContext {
+    /// The traded symbol.
+    fn symbol(&self) -> Symbol;
+    /// Open time of the current bar; `None` in `initialize`.
+    fn timestamp(&self) -> Option<i64>;
+    /// Close of the current bar; `None` in `initialize`.
+    fn current_price(&self) -> Option<Decimal>;
+    /// The portfolio as it stands (for the `get_*` calls and the rules of f64 conversion).
+    fn portfolio(&self) -> &Portfolio;
+    /// A market order (or, with `fill = next_open`, queues one).
+    ///
+    /// # Errors
+    /// The [`Rejection`]; nothing changed.
+    fn submit(&mut self, side: OrderSide, quantity: Decimal, leverage: Decimal)
+        -> Result<(), Rejection>;
+    /// Closes `percentage` of the position.
+    ///
+    /// # Errors
+    /// The [`Rejection`]; nothing changed.
+    fn close_position(&mut self, percentage: Decimal) -> Result<(), Rejection>;
+    /// Appends a line to the run's log.
+    fn log(&mut self, line: &str);
+}
+
+/// A trading strategy driven once per bar.
+pub trait Strategy: Send {
+    /// Called once before the first bar; orders are refused here (no price yet).
+    ///
+    /// # Errors
+    /// A [`StrategyError`] stops the run.
+    fn initialize(&mut self, ctx: &mut dyn StrategyContext) -> Result<(), StrategyError> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// Called with every closed bar.
+    ///
+    /// # Errors
+    /// A [`StrategyError`] stops the run.
+    fn on_bar(&mut self, bar: &Bar, ctx: &mut dyn StrategyContext) -> Result<(), StrategyError>;
+}
+
+/// Builds strategies from source code (one fresh instance per run).
+pub trait StrategyFactory: Send + Sync {
+    /// Builds the strategy of one run.
+    ///
+    /// # Errors
+    /// `syntax_error`, `invalid_strategy`, or a limit tripped while loading.
+    fn create(&self, spec: &StrategySpec) -> Result<Box<dyn Strategy>, StrategyError>;
+
+    /// Checks source code without running a bar.
+    ///
+    /// # Errors
+    /// `syntax_error` or `invalid_strategy` with the line.
+    fn validate(&self, source: &str) -> Result<(), StrategyError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+/// The identity and outcome of a stored run (what `config.json` holds besides the settings).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    /// The run's id.
+    pub backtest_id: BacktestId,
+    /// When it was submitted.
+    pub created_at: DateTime<Utc>,
+    /// The strategy source.
+    pub strategy_code: String,
+    /// The settings.
+    pub config: BacktestConfig,
+    /// Where it stands.
+    pub status: RunStatus,
+    /// Why it failed.
+    pub error: Option<RunError>,
+}
+
+/// Why the result store failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StoreError {
+    /// No run with this id.
+    #[error("backtest {id} not found")]
+    NotFound {
+        /// The id asked for.
+        id: BacktestId,
+    },
+    /// Stored files could not be read or written.
+    #[error("result storage failed: {message}")]
+    Io {
+        /// The cause, without server paths.
+        message: String,
+    },
+}
+
+/// Keeps the results of runs.
+pub trait ResultStore: Send + Sync {
+    /// Writes a run's files (each atomically); `report` is `None` for a run that has none yet.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`].
+    fn save(&self, record: &RunRecord, report: Option<&BacktestReport>) -> Result<(), StoreError>;
+    /// Reads a run's record.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] or [`StoreError::Io`].
+    fn record(&self, id: &BacktestId) -> Result<RunRecord, StoreError>;
+    /// Every stored run, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`].
+    fn list(&self) -> Result<Vec<RunRecord>, StoreError>;
+    /// Removes a run and its files.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] or [`StoreError::Io`].
+    fn delete(&self, id: &BacktestId) -> Result<(), StoreError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The service
+
+/// One backtest to run.
+#[derive(Debug, Clone)]
+pub struct BacktestRequest {
+    /// The settings.
+    pub config: BacktestConfig,
+    /// The strategy source.
+    pub strategy_code: String,
+    /// The strategy's limits (and cancel flag).
+    pub limits: StrategyLimits,
+}
+
+/// Receives a run's progress; methods default to no-ops.
+pub trait RunObserver: Send + Sync {
+    /// `done` of `total` bars are processed.
+    fn on_progress(&self, done: u64, total: u64) {
+        let _ = (done, total);
+    }
+}
+
+/// Why a run could not start (a run that starts and then fails is a report with status failed).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{code}: {message}")]
+pub struct ServiceError {
+    /// The stable code (`data_error`, `syntax_error`, ...).
+    pub code: ErrorCode,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Runs backtests: loads the bars, builds the strategy, replays and measures.
+pub trait BacktestService: Send + Sync {
+    /// Runs one backtest to the end (or its failure), reporting progress to `observer`.
+    ///
+    /// # Errors
+    /// A [`ServiceError`] when the run cannot start.
+    fn run(
+        &self,
+        request: &BacktestRequest,
+        observer: &dyn RunObserver,
+    ) -> Result<BacktestReport, ServiceError>;
+}

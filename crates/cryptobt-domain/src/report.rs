@@ -1,0 +1,175 @@
+//! What a finished run reports: status, error, metrics and the recorded events.
+
+use std::{collections::BTreeMap, fmt};
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::{BacktestConfig, FundingPayment, Snapshot, Trade};
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Accepted, waiting for a worker.
+    Queued,
+    /// Replaying bars.
+    Running,
+    /// Finished every bar.
+    Completed,
+    /// Stopped by an error; see its [`RunError`].
+    Failed,
+    /// Stopped on request.
+    Cancelled,
+}
+
+impl RunStatus {
+    /// The name used in JSON (`queued` ... `cancelled`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The stable code of a failed run (DESIGN §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The strategy does not parse.
+    SyntaxError,
+    /// The strategy parses but cannot run (no `on_data`, not a function...).
+    InvalidStrategy,
+    /// The strategy raised an error while running.
+    RuntimeError,
+    /// The wall-clock deadline passed.
+    TimeLimitExceeded,
+    /// The strategy's memory cap was hit.
+    MemoryLimitExceeded,
+    /// The run was cancelled.
+    Cancelled,
+    /// The market data could not be read.
+    DataError,
+    /// The process stopped while the run was queued or running.
+    Interrupted,
+}
+
+impl ErrorCode {
+    /// The code as written in JSON.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::SyntaxError => "syntax_error",
+            Self::InvalidStrategy => "invalid_strategy",
+            Self::RuntimeError => "runtime_error",
+            Self::TimeLimitExceeded => "time_limit_exceeded",
+            Self::MemoryLimitExceeded => "memory_limit_exceeded",
+            Self::Cancelled => "cancelled",
+            Self::DataError => "data_error",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a run failed: a stable code, a message (≤ 1 KiB, no server paths) and, for strategy
+/// errors, the Lua line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunError {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// What went wrong.
+    pub message: String,
+    /// The strategy line, when known.
+    pub line: Option<u32>,
+}
+
+/// The performance metrics of DESIGN §7. `None` (JSON `null`) where a value is undefined, never
+/// NaN or infinity. Ratios and percentages are display statistics (f64); money is `Decimal`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Metrics {
+    /// `(final / initial − 1) × 100`.
+    pub total_return: Option<f64>,
+    /// Equity at the last snapshot.
+    pub final_equity: Option<Decimal>,
+    /// `((final / initial)^(365 / days) − 1) × 100`.
+    pub annualized_return: Option<f64>,
+    /// Sample standard deviation of daily returns × 100.
+    pub volatility: Option<f64>,
+    /// `mean / std × √365` of daily returns.
+    pub sharpe_ratio: Option<f64>,
+    /// `mean / downside deviation × √365`.
+    pub sortino_ratio: Option<f64>,
+    /// Worst `(equity / running max − 1) × 100`, ≤ 0.
+    pub max_drawdown: Option<f64>,
+    /// Number of fills, liquidations included.
+    pub total_trades: u64,
+    /// Share of closing fills with pnl > 0, × 100.
+    pub win_rate: Option<f64>,
+    /// Σ positive pnl / |Σ negative pnl| over closing fills.
+    pub profit_factor: Option<f64>,
+    /// Mean positive pnl of closing fills.
+    pub avg_win: Option<Decimal>,
+    /// Mean negative pnl of closing fills (a negative number).
+    pub avg_loss: Option<Decimal>,
+    /// Mean leverage of opening fills.
+    pub avg_leverage: Option<Decimal>,
+    /// Highest leverage of opening fills.
+    pub max_leverage: Option<Decimal>,
+    /// Number of liquidation fills.
+    pub liquidations: u64,
+    /// Σ |pnl| of liquidation fills.
+    pub liquidation_losses: Decimal,
+    /// Σ fees, clearance fees included.
+    pub total_fees: Decimal,
+    /// Σ funding payments (negative: paid).
+    pub total_funding: Decimal,
+    /// `(last close / first close − 1) × 100`.
+    pub benchmark_return: Option<f64>,
+    /// Share of snapshots with an open position, × 100.
+    pub exposure: Option<f64>,
+}
+
+/// How many orders were refused, by [`crate::Rejection::code`].
+pub type RejectionCount = BTreeMap<String, u64>;
+
+/// Everything a run produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BacktestReport {
+    /// The settings of the run.
+    pub config: BacktestConfig,
+    /// Completed, failed or cancelled.
+    pub status: RunStatus,
+    /// Why it did not complete.
+    pub error: Option<RunError>,
+    /// The metrics over what was recorded.
+    pub metrics: Metrics,
+    /// Every fill in order.
+    pub trades: Vec<Trade>,
+    /// One snapshot per bar processed.
+    pub snapshots: Vec<Snapshot>,
+    /// Every funding settlement in order.
+    pub funding: Vec<FundingPayment>,
+    /// Refused orders by reason.
+    pub rejections: RejectionCount,
+    /// Orders still queued (`fill = next_open`) after the last bar.
+    pub dropped_orders: u64,
+    /// The strategy's log lines.
+    pub log: Vec<String>,
+}

@@ -1,0 +1,106 @@
+//! The dependency arrows of DESIGN §2, checked on `cargo metadata`: a crate that depends on
+//! another outside the arrows, or names a library its boundary forbids, fails this test.
+
+use std::{collections::BTreeMap, process::Command};
+
+use serde_json::Value;
+
+/// Workspace crates each crate may depend on (`data → domain`, ..., `app → all`).
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("cryptobt-domain", &[]),
+    ("cryptobt-data", &["cryptobt-domain"]),
+    ("cryptobt-engine", &["cryptobt-domain"]),
+    ("cryptobt-sandbox", &["cryptobt-domain"]),
+    ("cryptobt-api", &["cryptobt-domain"]),
+    (
+        "cryptobt-app",
+        &["cryptobt-domain", "cryptobt-data", "cryptobt-engine", "cryptobt-sandbox", "cryptobt-api"],
+    ),
+];
+
+/// External libraries a crate must never name: the boundaries written as absences.
+const FORBIDDEN: &[(&str, &[&str])] = &[
+    ("cryptobt-domain", &["csv", "mlua", "actix-web", "actix-files", "tokio", "moka", "reqwest", "ureq"]),
+    ("cryptobt-engine", &["csv", "mlua", "actix-web", "actix-files", "tokio", "moka", "reqwest", "ureq"]),
+    ("cryptobt-api", &["csv", "mlua"]),
+    ("cryptobt-sandbox", &["csv", "actix-web", "actix-files"]),
+    ("cryptobt-data", &["mlua", "actix-web", "actix-files"]),
+];
+
+/// Every dependency edge of the workspace's packages (all kinds), by package name.
+fn edges(metadata: &Value) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let name = package["name"].as_str().unwrap_or_default().to_owned();
+        let deps = package["dependencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["name"].as_str().map(str::to_owned))
+            .collect();
+        out.insert(name, deps);
+    }
+    out
+}
+
+/// The violations of the arrows in `edges`, one line each.
+fn violations(edges: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut found = Vec::new();
+    for (package, deps) in edges {
+        if package == "cryptobt-tests" {
+            continue; // the end-to-end harness may use everything
+        }
+        if package.starts_with("cryptobt-") && !ALLOWED.iter().any(|(p, _)| p == package) {
+            found.push(format!("{package} is not a crate of DESIGN §2"));
+        }
+        let allowed = ALLOWED.iter().find(|(p, _)| p == package).map_or(&[][..], |(_, a)| a);
+        let forbidden = FORBIDDEN.iter().find(|(p, _)| p == package).map_or(&[][..], |(_, f)| f);
+        for dep in deps {
+            if dep.starts_with("cryptobt-") && !allowed.contains(&dep.as_str()) {
+                found.push(format!("{package} -> {dep} is outside the arrows of DESIGN §2"));
+            }
+            if forbidden.contains(&dep.as_str()) {
+                found.push(format!("{package} must not depend on {dep}"));
+            }
+        }
+    }
+    found
+}
+
+fn workspace_metadata() -> Value {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(cryptobt_tests::workspace_root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(output.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON")
+}
+
+#[test]
+fn workspace_follows_the_dependency_arrows() {
+    let edges = edges(&workspace_metadata());
+    for (crate_name, _) in ALLOWED {
+        assert!(edges.contains_key(*crate_name), "{crate_name} is missing from the workspace");
+    }
+    let found = violations(&edges);
+    assert!(found.is_empty(), "dependency arrows broken:\n{}", found.join("\n"));
+}
+
+#[test]
+fn a_forbidden_edge_is_reported() {
+    let mut edges = edges(&workspace_metadata());
+    edges.get_mut("cryptobt-engine").unwrap().push("cryptobt-sandbox".to_owned());
+    edges.get_mut("cryptobt-api").unwrap().push("mlua".to_owned());
+    edges.get_mut("cryptobt-domain").unwrap().push("cryptobt-data".to_owned());
+    let found = violations(&edges);
+    assert_eq!(
+        found,
+        [
+            "cryptobt-api must not depend on mlua",
+            "cryptobt-domain -> cryptobt-data is outside the arrows of DESIGN §2",
+            "cryptobt-engine -> cryptobt-sandbox is outside the arrows of DESIGN §2",
+        ]
+    );
+}
