@@ -14,14 +14,26 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("cryptobt-api", &["cryptobt-domain"]),
     (
         "cryptobt-app",
-        &["cryptobt-domain", "cryptobt-data", "cryptobt-engine", "cryptobt-sandbox", "cryptobt-api"],
+        &[
+            "cryptobt-domain",
+            "cryptobt-data",
+            "cryptobt-engine",
+            "cryptobt-sandbox",
+            "cryptobt-api",
+        ],
     ),
 ];
 
 /// External libraries a crate must never name: the boundaries written as absences.
 const FORBIDDEN: &[(&str, &[&str])] = &[
-    ("cryptobt-domain", &["csv", "mlua", "actix-web", "actix-files", "tokio", "moka", "reqwest", "ureq"]),
-    ("cryptobt-engine", &["csv", "mlua", "actix-web", "actix-files", "tokio", "moka", "reqwest", "ureq"]),
+    (
+        "cryptobt-domain",
+        &["csv", "mlua", "actix-web", "actix-files", "tokio", "moka", "reqwest", "ureq"],
+    ),
+    (
+        "cryptobt-engine",
+        &["csv", "mlua", "actix-web", "actix-files", "tokio", "moka", "reqwest", "ureq"],
+    ),
     ("cryptobt-api", &["csv", "mlua"]),
     ("cryptobt-sandbox", &["csv", "actix-web", "actix-files"]),
     ("cryptobt-data", &["mlua", "actix-web", "actix-files"]),
@@ -74,7 +86,11 @@ fn workspace_metadata() -> Value {
         .current_dir(cryptobt_tests::workspace_root())
         .output()
         .expect("cargo metadata runs");
-    assert!(output.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON")
 }
 

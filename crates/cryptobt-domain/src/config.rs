@@ -339,7 +339,11 @@ impl BacktestConfigBuilder {
         let max_leverage = self.max_leverage.unwrap_or(Decimal::ONE);
         match mode {
             TradingMode::Spot if max_leverage != Decimal::ONE => {
-                return Err(DomainError::config("max_leverage", max_leverage, "must be 1 in spot mode"))
+                return Err(DomainError::config(
+                    "max_leverage",
+                    max_leverage,
+                    "must be 1 in spot mode",
+                ))
             }
             TradingMode::Futures
                 if max_leverage < Decimal::ONE
@@ -366,8 +370,7 @@ impl BacktestConfigBuilder {
         let funding_rate = self.funding_rate.unwrap_or(Decimal::ZERO);
         in_range("funding_rate", funding_rate, -FUNDING_CAP, FUNDING_CAP)?;
         let limits = self.limits;
-        if limits.min_trade_size <= Decimal::ZERO || limits.max_trade_size < limits.min_trade_size
-        {
+        if limits.min_trade_size <= Decimal::ZERO || limits.max_trade_size < limits.min_trade_size {
             return Err(DomainError::config(
                 "limits",
                 format!("{}..{}", limits.min_trade_size, limits.max_trade_size),
@@ -405,7 +408,12 @@ impl BacktestConfigBuilder {
     }
 }
 
-fn in_range(field: &'static str, value: Decimal, min: Decimal, max: Decimal) -> Result<(), DomainError> {
+fn in_range(
+    field: &'static str,
+    value: Decimal,
+    min: Decimal,
+    max: Decimal,
+) -> Result<(), DomainError> {
     if value < min || value > max {
         return Err(DomainError::config(field, value, format!("must be between {min} and {max}")));
     }

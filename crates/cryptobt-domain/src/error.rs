@@ -9,7 +9,9 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DomainError {
     /// A symbol outside `[A-Z0-9]{2,20}`.
-    #[error("invalid symbol {value:?}: expected 2 to 20 characters out of A-Z and 0-9, e.g. BTCUSDT")]
+    #[error(
+        "invalid symbol {value:?}: expected 2 to 20 characters out of A-Z and 0-9, e.g. BTCUSDT"
+    )]
     InvalidSymbol {
         /// The offending text (at most 64 characters of it).
         value: String,
@@ -61,7 +63,11 @@ pub enum DomainError {
 }
 
 impl DomainError {
-    pub(crate) fn config(field: &'static str, value: impl ToString, reason: impl Into<String>) -> Self {
+    pub(crate) fn config(
+        field: &'static str,
+        value: impl ToString,
+        reason: impl Into<String>,
+    ) -> Self {
         Self::InvalidConfig { field, value: value.to_string(), reason: reason.into() }
     }
 

@@ -113,7 +113,10 @@ mod tests {
     #[test]
     fn builds_from_time_and_suffix() {
         let at = NaiveDate::from_ymd_opt(2025, 9, 10).unwrap().and_hms_opt(12, 34, 56).unwrap();
-        assert_eq!(BacktestId::from_parts(at, "zz9zz9").unwrap().as_str(), "bt_20250910_123456_zz9zz9");
+        assert_eq!(
+            BacktestId::from_parts(at, "zz9zz9").unwrap().as_str(),
+            "bt_20250910_123456_zz9zz9"
+        );
         assert!(BacktestId::from_parts(at, "ZZ").is_err());
     }
 }

@@ -29,11 +29,11 @@ pub use crate::{
     id::BacktestId,
     market::{Bar, FundingRate, Timeframe, TradingMode},
     params::{ParamValue, Params},
-    portfolio::{liquidation_price, OrderSide, Portfolio, PortfolioRules, Rejection, SharedPortfolio},
-    position::Position,
-    report::{
-        BacktestReport, ErrorCode, Metrics, RejectionCount, RunError, RunStatus,
+    portfolio::{
+        liquidation_price, OrderSide, Portfolio, PortfolioRules, Rejection, SharedPortfolio,
     },
+    position::Position,
+    report::{BacktestReport, ErrorCode, Metrics, RejectionCount, RunError, RunStatus},
     symbol::Symbol,
     trade::{ActionType, FundingPayment, PositionType, Snapshot, Trade},
 };

@@ -85,7 +85,9 @@ impl fmt::Display for Timeframe {
 }
 
 /// Spot (no leverage, no shorts) or USDT-margined perpetual futures (isolated margin).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TradingMode {
     /// Spot: leverage 1, longs only, no liquidation, no funding.

@@ -240,8 +240,12 @@ pub trait StrategyContext {
     ///
     /// # Errors
     /// The [`Rejection`]; nothing changed.
-    fn submit(&mut self, side: OrderSide, quantity: Decimal, leverage: Decimal)
-        -> Result<(), Rejection>;
+    fn submit(
+        &mut self,
+        side: OrderSide,
+        quantity: Decimal,
+        leverage: Decimal,
+    ) -> Result<(), Rejection>;
     /// Closes `percentage` of the position.
     ///
     /// # Errors

@@ -68,7 +68,15 @@ impl Position {
                 ))
             }
         };
-        Self::open(trade.symbol, side, trade.quantity, trade.price, trade.leverage, mode, trade.timestamp)
+        Self::open(
+            trade.symbol,
+            side,
+            trade.quantity,
+            trade.price,
+            trade.leverage,
+            mode,
+            trade.timestamp,
+        )
     }
 
     fn open(
@@ -91,10 +99,18 @@ impl Position {
                 return Err(DomainError::position("leverage", leverage, "must be 1 in spot"))
             }
             TradingMode::Spot if side == PositionType::Short => {
-                return Err(DomainError::position("side", "short", "short positions need futures mode"))
+                return Err(DomainError::position(
+                    "side",
+                    "short",
+                    "short positions need futures mode",
+                ))
             }
             TradingMode::Futures if !(Decimal::ONE..=LEVERAGE_CAP).contains(&leverage) => {
-                return Err(DomainError::position("leverage", leverage, "must be between 1 and 100"))
+                return Err(DomainError::position(
+                    "leverage",
+                    leverage,
+                    "must be between 1 and 100",
+                ))
             }
             _ => {}
         }
@@ -209,8 +225,8 @@ mod tests {
 
     #[test]
     fn short_is_negative_and_gains_when_price_falls() {
-        let p = Position::short(btc(), dec!(2), dec!(2500), dec!(20), TradingMode::Futures, 0)
-            .unwrap();
+        let p =
+            Position::short(btc(), dec!(2), dec!(2500), dec!(20), TradingMode::Futures, 0).unwrap();
         assert_eq!(p.size(), dec!(-2));
         assert_eq!(p.margin(), dec!(250));
         assert_eq!(p.unrealized_pnl(dec!(2400)), dec!(200));
@@ -218,7 +234,8 @@ mod tests {
 
     #[test]
     fn spot_positions_are_fully_paid_longs() {
-        let p = Position::long(btc(), dec!(0.5), dec!(42000), dec!(1), TradingMode::Spot, 0).unwrap();
+        let p =
+            Position::long(btc(), dec!(0.5), dec!(42000), dec!(1), TradingMode::Spot, 0).unwrap();
         assert_eq!(p.margin(), dec!(21000));
         let short = Position::short(btc(), dec!(1), dec!(100), dec!(1), TradingMode::Spot, 0);
         assert!(short.unwrap_err().to_string().contains("short"));

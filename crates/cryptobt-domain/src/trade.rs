@@ -107,7 +107,9 @@ impl Trade {
             (ActionType::Liquidation, _)
             | (ActionType::Sell, PositionType::Long)
             | (ActionType::Buy, PositionType::Short) => true,
-            (ActionType::Buy, PositionType::Long) | (ActionType::Sell, PositionType::Short) => false,
+            (ActionType::Buy, PositionType::Long) | (ActionType::Sell, PositionType::Short) => {
+                false
+            }
         }
     }
 }

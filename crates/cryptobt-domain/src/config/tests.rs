@@ -40,9 +40,11 @@ fn defaults_follow_design() {
 
 #[test]
 fn one_day_range_is_allowed_and_reversed_range_is_not() {
-    let one = BacktestConfig::builder(Symbol::new("ETHUSDT").unwrap(), Timeframe::M1, day(5), day(5));
+    let one =
+        BacktestConfig::builder(Symbol::new("ETHUSDT").unwrap(), Timeframe::M1, day(5), day(5));
     assert!(one.build().is_ok());
-    let rev = BacktestConfig::builder(Symbol::new("ETHUSDT").unwrap(), Timeframe::M1, day(6), day(5));
+    let rev =
+        BacktestConfig::builder(Symbol::new("ETHUSDT").unwrap(), Timeframe::M1, day(6), day(5));
     check_err(rev, "end_date 2025-01-05: must not be before start_date 2025-01-06");
 }
 
@@ -71,7 +73,8 @@ fn every_field_is_range_checked_and_named() {
 fn policy_narrows_timeframes_and_leverage() {
     let policy = ConfigPolicy { allowed_timeframes: vec![Timeframe::H1], max_leverage: dec!(20) };
     assert!(base().build_with(&policy).is_ok());
-    let m1 = BacktestConfig::builder(Symbol::new("BTCUSDT").unwrap(), Timeframe::M1, day(1), day(2));
+    let m1 =
+        BacktestConfig::builder(Symbol::new("BTCUSDT").unwrap(), Timeframe::M1, day(1), day(2));
     let err = m1.build_with(&policy).unwrap_err();
     assert!(err.to_string().contains("timeframe 1m: is not allowed here; allowed: 1h"), "{err}");
     let fut = base().trading_mode(TradingMode::Futures).max_leverage(dec!(25));

@@ -42,7 +42,11 @@ pub(crate) struct Plan {
 
 /// The fill price of a market order: buys pay `price × (1 + bps/10000)`, sells receive
 /// `price × (1 − bps/10000)`.
-pub(crate) fn slipped_price(rules: &PortfolioRules, side: OrderSide, market_price: Decimal) -> Decimal {
+pub(crate) fn slipped_price(
+    rules: &PortfolioRules,
+    side: OrderSide,
+    market_price: Decimal,
+) -> Decimal {
     if rules.slippage_bps.is_zero() {
         return market_price;
     }
@@ -55,8 +59,7 @@ pub(crate) fn slipped_price(rules: &PortfolioRules, side: OrderSide, market_pric
 }
 
 fn fee_of(rules: &PortfolioRules, quantity: Decimal, price: Decimal) -> Result<Decimal, Rejection> {
-    let notional =
-        quantity.checked_mul(price).ok_or(Rejection::Overflow { quantity, price })?;
+    let notional = quantity.checked_mul(price).ok_or(Rejection::Overflow { quantity, price })?;
     Ok(round_ledger(notional * rules.fee_rate))
 }
 
@@ -151,7 +154,8 @@ impl Plan {
         percentage: Decimal,
         market_price: Decimal,
     ) -> Result<Self, Rejection> {
-        let held = state.positions.get(&symbol).map(|m| &m.position).ok_or(Rejection::NoPosition)?;
+        let held =
+            state.positions.get(&symbol).map(|m| &m.position).ok_or(Rejection::NoPosition)?;
         let held_qty = held.quantity();
         let quantity = if percentage == Decimal::ONE_HUNDRED {
             held_qty
@@ -213,9 +217,16 @@ impl Plan {
                     held.mark = self.price;
                 }
                 None => {
-                    let position =
-                        Position::from_parts(self.symbol, signed, self.price, leg.margin, timestamp);
-                    state.positions.insert(self.symbol, MarkedPosition { position, mark: self.price });
+                    let position = Position::from_parts(
+                        self.symbol,
+                        signed,
+                        self.price,
+                        leg.margin,
+                        timestamp,
+                    );
+                    state
+                        .positions
+                        .insert(self.symbol, MarkedPosition { position, mark: self.price });
                 }
             }
             state.book(-(leg.margin + leg.fee), -leg.fee, leg.fee);

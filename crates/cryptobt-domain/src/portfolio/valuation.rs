@@ -22,7 +22,8 @@ impl LedgerState {
         if self.positions.is_empty() || equity <= Decimal::ZERO {
             return Decimal::ZERO;
         }
-        let exposure: Decimal = self.positions.values().map(|m| m.position.quantity() * m.mark).sum();
+        let exposure: Decimal =
+            self.positions.values().map(|m| m.position.quantity() * m.mark).sum();
         round_ledger(exposure / equity)
     }
 
