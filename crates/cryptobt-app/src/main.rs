@@ -1,16 +1,41 @@
-//! The `cryptobt` binary: parses the command line and wires the concrete adapters together.
+//! The `cryptobt` binary: parses the command line, sets up logging and runs a subcommand.
 //!
-//! The subcommands of DESIGN §9 (`serve`, `backtest`, `validate`, `data`) arrive with the issues
-//! that build them; until then the binary only describes itself.
+//! This is the only crate that names concrete adapters (the CSV loader, the result store, the Lua
+//! sandbox, the engine, the server) and wires them together.
 
-use clap::Parser;
+mod data;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 /// Backtest crypto trading strategies written in Lua over real Binance data.
 #[derive(Debug, Parser)]
 #[command(name = "cryptobt", version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check, import and download market data.
+    Data {
+        #[command(subcommand)]
+        command: data::DataCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CRYPTOBT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Data { command } => data::run(command),
+    }
 }

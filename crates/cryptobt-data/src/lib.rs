@@ -1,5 +1,28 @@
 //! Market data for cryptobt: the daily CSV loader behind `cryptobt_domain::ports::MarketData`,
-//! Binance import and download, and the file-system result store.
+//! its moka cache with observers, discovery of what a data directory holds, verification, and
+//! the import (`convert`) and `download` of Binance's own archives.
 //!
-//! Not built yet: this crate is an empty library until the market-data issue lands. It depends
-//! only on `cryptobt-domain`.
+//! It reads and writes files and, for `download` only, talks HTTP; it knows nothing of Lua, the
+//! engine or the web server. Every error names the file (relative to the data directory), the
+//! line and the value.
+
+mod cache;
+mod day;
+mod decimal;
+mod discovery;
+mod error;
+mod funding;
+mod layout;
+mod loader;
+mod verify;
+
+pub use crate::{
+    cache::{BarCache, CacheKey, CacheObserver, CacheStats, CacheStatsSnapshot, TracingObserver},
+    decimal::parse_decimal,
+    discovery::discover,
+    error::DataError,
+    funding::FUNDING_INTERVAL_MS,
+    layout::{day_file_name, day_start_ms, DataLayout, BAR_HEADER, FUNDING_HEADER},
+    loader::CsvMarketData,
+    verify::{verify, FundingReport, SetReport, VerifyReport},
+};
