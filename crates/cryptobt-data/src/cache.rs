@@ -169,7 +169,7 @@ impl fmt::Debug for BarCache {
 
 /// The weight of a cached day: its bars' bytes.
 fn weight(bars: &[Bar]) -> u64 {
-    (bars.len() * std::mem::size_of::<Bar>()) as u64
+    std::mem::size_of_val(bars) as u64
 }
 
 impl BarCache {
