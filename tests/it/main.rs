@@ -1,3 +1,5 @@
 //! Cross-crate end-to-end tests of cryptobt, in one binary (STYLE: one `it` binary).
 
+#![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
+
 mod architecture;

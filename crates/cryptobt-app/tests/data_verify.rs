@@ -1,6 +1,8 @@
 //! `cryptobt data verify` as a user runs it: exit 0 on the shipped data, non-zero with the file
 //! and line (or date) on a corrupted row, a missing day and a gap.
 
+#![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
+
 use std::{fs, path::Path, process::Command};
 
 fn cryptobt(args: &[&str]) -> (i32, String, String) {

@@ -7,7 +7,6 @@
 
 use std::{
     fmt,
-    path::PathBuf,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
@@ -23,8 +22,8 @@ use crate::DataError;
 /// Identifies one version of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey {
-    /// The file, relative to the data directory.
-    pub path: PathBuf,
+    /// The file, relative to the data directory, with `/` separators.
+    pub path: String,
     /// Its modification time.
     pub modified: SystemTime,
     /// Its size in bytes.
@@ -33,7 +32,7 @@ pub struct CacheKey {
 
 impl fmt::Display for CacheKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", crate::layout::display(&self.path))
+        f.write_str(&self.path)
     }
 }
 

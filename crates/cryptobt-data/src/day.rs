@@ -177,3 +177,17 @@ fn check_row(
     }
     Ok(Bar { timestamp, open, high, low, close, volume })
 }
+
+/// Parses the text of one daily bar file of `timeframe` for `day` strictly (DESIGN §3); `name`
+/// is used in messages.
+///
+/// # Errors
+/// The first invalid row, naming `name`, the line and the value; a bad header or an empty file.
+pub fn parse_day(
+    bytes: &[u8],
+    name: &str,
+    day: NaiveDate,
+    timeframe: Timeframe,
+) -> Result<Vec<Bar>, DataError> {
+    read_day(bytes, DayFile { name, day, timeframe })
+}

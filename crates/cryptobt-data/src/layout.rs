@@ -77,7 +77,24 @@ impl DataLayout {
 /// `{SYMBOL}_{TIMEFRAME}_{YYYY-MM-DD}.csv`.
 #[must_use]
 pub fn day_file_name(symbol: Symbol, timeframe: Timeframe, day: NaiveDate) -> String {
-    format!("{symbol}_{timeframe}_{}.csv", day.format("%Y-%m-%d"))
+    format!("{symbol}_{timeframe}_{:04}-{:02}-{:02}.csv", day.year(), day.month(), day.day())
+}
+
+/// Appends `{SYMBOL}_{TIMEFRAME}_{YYYY-MM-DD}.csv` to `out` without allocating.
+pub(crate) fn push_day_file_name(
+    out: &mut String,
+    symbol: Symbol,
+    timeframe: Timeframe,
+    day: NaiveDate,
+) {
+    use std::fmt::Write;
+    let _ = write!(
+        out,
+        "{symbol}_{timeframe}_{:04}-{:02}-{:02}.csv",
+        day.year(),
+        day.month(),
+        day.day()
+    );
 }
 
 /// The day of a daily file name of `symbol` and `timeframe`, if the name has that shape.

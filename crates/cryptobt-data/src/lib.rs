@@ -7,6 +7,7 @@
 //! line and the value.
 
 mod cache;
+mod dataset_dir;
 mod day;
 mod decimal;
 mod discovery;
@@ -18,6 +19,7 @@ mod verify;
 
 pub use crate::{
     cache::{BarCache, CacheKey, CacheObserver, CacheStats, CacheStatsSnapshot, TracingObserver},
+    day::parse_day,
     decimal::parse_decimal,
     discovery::discover,
     error::DataError,

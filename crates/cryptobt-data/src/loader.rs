@@ -10,10 +10,11 @@ use cryptobt_domain::{
 
 use crate::{
     cache::{BarCache, CacheKey},
+    dataset_dir::DatasetDir,
     day::{read_day, DayFile},
     discovery::discover,
     funding::read_funding,
-    layout::{days, display, DataLayout},
+    layout::{days, display, push_day_file_name, DataLayout},
     DataError,
 };
 
@@ -57,24 +58,7 @@ impl CsvMarketData {
         timeframe: Timeframe,
         day: NaiveDate,
     ) -> Result<Arc<[Bar]>, DataError> {
-        let relative = DataLayout::day_file(mode, symbol, timeframe, day);
-        let name = display(&relative);
-        let path = self.layout.resolve(&relative);
-        let meta = fs::metadata(&path).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => {
-                DataError::MissingDay { date: day.to_string(), file: name.clone() }
-            }
-            _ => DataError::io(name.clone(), &e),
-        })?;
-        let key = CacheKey {
-            path: relative,
-            modified: meta.modified().map_err(|e| DataError::io(name.clone(), &e))?,
-            len: meta.len(),
-        };
-        self.cache.get_or_load(&key, || {
-            let bytes = fs::read(&path).map_err(|e| DataError::io(name.clone(), &e))?;
-            read_day(&bytes, DayFile { name: &name, day, timeframe })
-        })
+        self.open(mode, symbol, timeframe).day(&self.cache, day)
     }
 
     /// The bars of `query`, as shared day chunks.
@@ -88,10 +72,18 @@ impl CsvMarketData {
                 query.end, query.start
             )));
         }
+        let dataset = self.open(query.mode, query.symbol, query.timeframe);
+        let mut path = String::with_capacity(dataset.relative.len() + 40);
         let chunks = days(query.start, query.end)
-            .map(|day| self.day(query.mode, query.symbol, query.timeframe, day))
+            .map(|day| dataset.day_with(&self.cache, day, &mut path))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(BarSeries::new(chunks))
+    }
+
+    fn open(&self, mode: TradingMode, symbol: Symbol, timeframe: Timeframe) -> Dataset {
+        let relative = display(&DataLayout::dataset_dir(mode, symbol, timeframe));
+        let dir = DatasetDir::open(self.layout.root().join(&relative));
+        Dataset { dir, relative, symbol, timeframe }
     }
 
     /// The funding rates of `symbol` for the whole months covering `start..=end`, filtered to
@@ -125,6 +117,54 @@ impl MarketData for CsvMarketData {
 
     fn datasets(&self) -> Result<Vec<DatasetInfo>, MarketDataError> {
         Ok(discover(self.layout.root())?)
+    }
+}
+
+/// One data set's directory, open for a query.
+struct Dataset {
+    dir: DatasetDir,
+    relative: String,
+    symbol: Symbol,
+    timeframe: Timeframe,
+}
+
+impl Dataset {
+    fn day(&self, cache: &BarCache, day: NaiveDate) -> Result<Arc<[Bar]>, DataError> {
+        let mut path = String::with_capacity(self.relative.len() + 40);
+        self.day_with(cache, day, &mut path)
+    }
+
+    /// Like [`Dataset::day`], building the file's path in `path` (reused across days so that a
+    /// cached range allocates nothing per day).
+    fn day_with(
+        &self,
+        cache: &BarCache,
+        day: NaiveDate,
+        path: &mut String,
+    ) -> Result<Arc<[Bar]>, DataError> {
+        path.clear();
+        path.push_str(&self.relative);
+        path.push('/');
+        let name_at = path.len();
+        push_day_file_name(path, self.symbol, self.timeframe, day);
+        let file = std::mem::take(path);
+        let stat = self.dir.stat(&file[name_at..]);
+        let (modified, len) = stat.map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => {
+                DataError::MissingDay { date: day.to_string(), file: file.clone() }
+            }
+            _ => DataError::io(file.clone(), &e),
+        })?;
+        let key = CacheKey { path: file, modified, len };
+        let bars = cache.get_or_load(&key, || {
+            let bytes = self
+                .dir
+                .read(&key.path[name_at..])
+                .map_err(|e| DataError::io(key.path.clone(), &e))?;
+            read_day(&bytes, DayFile { name: &key.path, day, timeframe: self.timeframe })
+        });
+        *path = key.path;
+        bars
     }
 }
 

@@ -1,6 +1,8 @@
 //! The bar cache: hits and misses, no stale data after a file changes, one load for concurrent
 //! readers, eviction by bytes, and observers seeing all of it.
 
+#![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
+
 mod common;
 
 use std::{

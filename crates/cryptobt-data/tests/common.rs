@@ -1,6 +1,7 @@
 //! Fixture builders for the data tests: tiny day files written into a temporary data directory.
 
 #![allow(dead_code, reason = "each test binary uses a different part of these helpers")]
+#![allow(clippy::unwrap_used, reason = "test fixtures fail loudly")]
 
 use std::{fs, path::Path};
 

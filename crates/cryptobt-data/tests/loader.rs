@@ -1,6 +1,8 @@
 //! The loader against real files: values, every validation rule with its message, ranges,
 //! missing days, funding files and discovery.
 
+#![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
+
 mod common;
 
 use std::sync::Arc;

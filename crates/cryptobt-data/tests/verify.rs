@@ -1,6 +1,8 @@
 //! `verify` finds corrupted rows, duplicates, gaps and missing days, each named by file and line
 //! or by date, and passes clean data.
 
+#![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
+
 mod common;
 
 use common::*;
