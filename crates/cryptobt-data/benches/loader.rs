@@ -1,6 +1,8 @@
 //! The loader over one month of real 1m bars (spot BTCUSDT, January 2025: 31 files, 44,640
 //! rows): parsing alone, a cold load (stat, read, parse, validate) and a cached load.
 
+#![allow(missing_docs, reason = "criterion_group! generates an undocumented function")]
+
 use std::{hint::black_box, path::PathBuf};
 
 use chrono::NaiveDate;
