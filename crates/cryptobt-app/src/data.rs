@@ -3,14 +3,42 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Args, Subcommand};
-use cryptobt_data::{verify, VerifyReport};
-use cryptobt_domain::{Symbol, TradingMode};
+use cryptobt_data::{convert, verify, ConvertOptions, InputKind, VerifyReport};
+use cryptobt_domain::{Symbol, Timeframe, TradingMode};
 
 /// The `data` subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum DataCommand {
     /// Check every data set: days, rows, gaps, duplicates, bad rows. Exits 1 on any problem.
     Verify(VerifyArgs),
+    /// Import Binance's own kline, trades or aggTrades files (.csv or .zip) into the daily layout,
+    /// with every higher timeframe.
+    Convert(ConvertArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConvertArgs {
+    /// Input files, e.g. BTCUSDT-1m-2025-01.zip or ETHUSDT-trades-2025-01-15.csv.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Market the files belong to.
+    #[arg(long)]
+    market: TradingMode,
+    /// Symbol (default: the first part of the first file name).
+    #[arg(long)]
+    symbol: Option<Symbol>,
+    /// What the files hold: klines, trades or aggtrades (default: from the file name).
+    #[arg(long, value_parser = ["klines", "trades", "aggtrades"])]
+    kind: Option<String>,
+    /// Kline interval (default: from the file name).
+    #[arg(long)]
+    interval: Option<Timeframe>,
+    /// Data directory to write into.
+    #[arg(long, default_value = "data")]
+    out: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -32,7 +60,73 @@ pub(crate) struct VerifyArgs {
 pub(crate) fn run(command: DataCommand) -> ExitCode {
     match command {
         DataCommand::Verify(args) => run_verify(&args),
+        DataCommand::Convert(args) => run_convert(&args),
     }
+}
+
+fn convert_options(args: &ConvertArgs) -> Result<ConvertOptions, String> {
+    let first = args.inputs[0].file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let symbol = match args.symbol {
+        Some(s) => s,
+        None => first
+            .split('-')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("cannot tell the symbol from {first:?}; pass --symbol"))?,
+    };
+    let guessed = InputKind::from_file_name(first);
+    let kind = match (args.kind.as_deref(), args.interval) {
+        (Some("trades"), _) => InputKind::Trades,
+        (Some("aggtrades"), _) => InputKind::AggTrades,
+        (_, Some(interval)) => InputKind::Klines(interval),
+        (Some(_), None) => match guessed {
+            Some(InputKind::Klines(tf)) => InputKind::Klines(tf),
+            _ => {
+                return Err(format!(
+                    "cannot tell the kline interval from {first:?}; pass --interval"
+                ))
+            }
+        },
+        (None, None) => guessed.ok_or_else(|| {
+            format!("cannot tell what {first:?} holds; pass --kind and, for klines, --interval")
+        })?,
+    };
+    Ok(ConvertOptions { market: args.market, symbol, kind, out_root: args.out.clone() })
+}
+
+fn run_convert(args: &ConvertArgs) -> ExitCode {
+    let options = match convert_options(args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = match convert(&args.inputs, &options) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        let span =
+            report.span.as_ref().map_or_else(String::new, |(a, b)| format!(" from {a} to {b}"));
+        println!(
+            "converted {} input rows into {} bars{span}: {} days, {} files under {}",
+            report.input_rows,
+            report.bars,
+            report.days,
+            report.files,
+            options.out_root.display()
+        );
+        for gap in &report.gaps {
+            eprintln!("gap: {gap}");
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn run_verify(args: &VerifyArgs) -> ExitCode {

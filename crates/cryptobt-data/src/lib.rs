@@ -7,6 +7,7 @@
 //! line and the value.
 
 mod cache;
+mod convert;
 mod dataset_dir;
 mod day;
 mod decimal;
@@ -15,10 +16,13 @@ mod error;
 mod funding;
 mod layout;
 mod loader;
+mod resample;
 mod verify;
+mod write;
 
 pub use crate::{
     cache::{BarCache, CacheKey, CacheObserver, CacheStats, CacheStatsSnapshot, TracingObserver},
+    convert::{convert, render, ConvertOptions, ConvertReport, InputKind},
     day::parse_day,
     decimal::parse_decimal,
     discovery::discover,
@@ -26,5 +30,7 @@ pub use crate::{
     funding::FUNDING_INTERVAL_MS,
     layout::{day_file_name, day_start_ms, DataLayout, BAR_HEADER, FUNDING_HEADER},
     loader::CsvMarketData,
+    resample::resample,
     verify::{verify, FundingReport, SetReport, VerifyReport},
+    write::write_atomic,
 };
