@@ -255,7 +255,7 @@ fn rows(text: &[u8]) -> csv::Reader<&[u8]> {
         .from_reader(text)
 }
 
-fn field<'r>(record: &'r csv::ByteRecord, i: usize) -> &'r [u8] {
+fn field(record: &csv::ByteRecord, i: usize) -> &[u8] {
     record.get(i).unwrap_or_default()
 }
 
