@@ -2,9 +2,14 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
+use chrono::NaiveDate;
 use clap::{Args, Subcommand};
-use cryptobt_data::{convert, verify, ConvertOptions, InputKind, VerifyReport};
+use cryptobt_data::{
+    convert, download, verify, ConvertOptions, DownloadOptions, DownloadProgress, InputKind,
+    VerifyReport, BINANCE_ARCHIVE_URL,
+};
 use cryptobt_domain::{Symbol, Timeframe, TradingMode};
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// The `data` subcommands.
 #[derive(Debug, Subcommand)]
@@ -14,6 +19,40 @@ pub(crate) enum DataCommand {
     /// Import Binance's own kline, trades or aggTrades files (.csv or .zip) into the daily layout,
     /// with every higher timeframe.
     Convert(ConvertArgs),
+    /// Download Binance's public kline (and, for futures, funding-rate) archives, verify each
+    /// against its published checksum, and convert them into the data directory. Resumable.
+    Download(DownloadArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DownloadArgs {
+    /// Symbol, e.g. BTCUSDT.
+    #[arg(long)]
+    symbol: Symbol,
+    /// spot or futures (USDT-margined).
+    #[arg(long)]
+    market: TradingMode,
+    /// First day, YYYY-MM-DD.
+    #[arg(long)]
+    start: NaiveDate,
+    /// Last day, YYYY-MM-DD (inclusive).
+    #[arg(long)]
+    end: NaiveDate,
+    /// Kline interval to fetch; 1m also builds every higher timeframe.
+    #[arg(long, default_value = "1m")]
+    interval: Timeframe,
+    /// Data directory to write into.
+    #[arg(long, default_value = "data")]
+    data_dir: PathBuf,
+    /// Where archives are kept between runs (default: DATA_DIR/.downloads).
+    #[arg(long)]
+    archive_dir: Option<PathBuf>,
+    /// Skip the funding-rate archives (futures).
+    #[arg(long)]
+    no_funding: bool,
+    /// Archive host.
+    #[arg(long, default_value = BINANCE_ARCHIVE_URL)]
+    base_url: String,
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +100,77 @@ pub(crate) fn run(command: DataCommand) -> ExitCode {
     match command {
         DataCommand::Verify(args) => run_verify(&args),
         DataCommand::Convert(args) => run_convert(&args),
+        DataCommand::Download(args) => run_download(args),
+    }
+}
+
+/// An indicatif bar per archive on stderr (hidden when stderr is not a terminal).
+struct Bars {
+    bar: ProgressBar,
+}
+
+impl DownloadProgress for Bars {
+    fn on_start(&self, name: &str, total: Option<u64>, resumed_from: u64) {
+        self.bar.reset();
+        self.bar.set_length(total.unwrap_or(0));
+        self.bar.set_position(resumed_from);
+        let verb = if resumed_from > 0 { "resuming" } else { "fetching" };
+        self.bar.set_message(format!("{verb} {name}"));
+    }
+    fn on_bytes(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+    fn on_done(&self, name: &str) {
+        self.bar.println(format!("verified {name}"));
+    }
+    fn on_skip(&self, name: &str) {
+        self.bar.println(format!("already verified {name}"));
+    }
+}
+
+fn run_download(args: DownloadArgs) -> ExitCode {
+    let archive_dir = args.archive_dir.unwrap_or_else(|| args.data_dir.join(".downloads"));
+    let options = DownloadOptions {
+        base_url: args.base_url,
+        market: args.market,
+        symbol: args.symbol,
+        start: args.start,
+        end: args.end,
+        interval: args.interval,
+        funding: !args.no_funding,
+        out_root: args.data_dir,
+        archive_dir,
+    };
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template(
+            "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = Bars { bar };
+    let result = download(&options, &progress);
+    progress.bar.finish_and_clear();
+    match result {
+        Ok(report) => {
+            println!(
+                "downloaded {} archive(s) ({} bytes), {} already present; wrote {} bars in {} files and {} funding file(s) under {}",
+                report.downloaded,
+                report.bytes,
+                report.skipped,
+                report.bars,
+                report.files,
+                report.funding_files,
+                options.out_root.display()
+            );
+            for gap in &report.gaps {
+                eprintln!("gap: {gap}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod dataset_dir;
 mod day;
 mod decimal;
 mod discovery;
+mod download;
 mod error;
 mod funding;
 mod layout;
@@ -26,6 +27,10 @@ pub use crate::{
     day::parse_day,
     decimal::parse_decimal,
     discovery::discover,
+    download::{
+        download, funding_archives, kline_archives, Archive, DownloadOptions, DownloadProgress,
+        DownloadReport, NoProgress, BINANCE_ARCHIVE_URL,
+    },
     error::DataError,
     funding::FUNDING_INTERVAL_MS,
     layout::{day_file_name, day_start_ms, DataLayout, BAR_HEADER, FUNDING_HEADER},
