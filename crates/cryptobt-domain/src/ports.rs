@@ -3,6 +3,7 @@
 //! adapters behind them. Each has its own small error type; no third-party error crosses them.
 
 use std::{
+    rc::Rc,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
@@ -17,7 +18,7 @@ use thiserror::Error;
 
 use crate::{
     BacktestConfig, BacktestId, BacktestReport, Bar, ErrorCode, FundingRate, OrderSide, Params,
-    Portfolio, Rejection, RunError, RunStatus, Symbol, Timeframe, TradingMode,
+    PortfolioRules, Rejection, RunError, RunStatus, Symbol, Timeframe, TradingMode,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -225,8 +226,13 @@ impl From<StrategyError> for RunError {
     }
 }
 
-/// What a strategy may see and do while it runs: the portfolio (read-only), the current bar's
-/// facts, orders and the log.
+/// What a strategy may see and do while it runs: the current bar's facts, the portfolio's
+/// figures, orders and the log.
+///
+/// The engine hands one context to a run's strategy, shared ([`SharedContext`]), so that a
+/// strategy can keep it (a Lua VM's host functions capture it once instead of being rebuilt per
+/// bar). Every method takes `&self`; implementations use interior mutability and are called on
+/// the run's own thread only.
 pub trait StrategyContext {
     /// The traded symbol.
     fn symbol(&self) -> Symbol;
@@ -234,14 +240,28 @@ pub trait StrategyContext {
     fn timestamp(&self) -> Option<i64>;
     /// Close of the current bar; `None` in `initialize`.
     fn current_price(&self) -> Option<Decimal>;
-    /// The portfolio as it stands (for the `get_*` calls and the rules of f64 conversion).
-    fn portfolio(&self) -> &Portfolio;
+    /// The rules orders are checked against (for converting a strategy's numbers).
+    fn rules(&self) -> PortfolioRules;
+    /// Signed position size (0 when flat).
+    fn position_size(&self) -> Decimal;
+    /// Free cash.
+    fn cash(&self) -> Decimal;
+    /// `cash + margin_used + unrealized_pnl` at the last close.
+    fn equity(&self) -> Decimal;
+    /// Unrealized PnL at the last close.
+    fn unrealized_pnl(&self) -> Decimal;
+    /// Average entry price; `None` when flat.
+    fn entry_price(&self) -> Option<Decimal>;
+    /// Effective leverage `|size| × entry / margin` (0 when flat).
+    fn leverage(&self) -> Decimal;
+    /// `equity / margin_used`; `None` when flat.
+    fn margin_ratio(&self) -> Option<Decimal>;
     /// A market order (or, with `fill = next_open`, queues one).
     ///
     /// # Errors
     /// The [`Rejection`]; nothing changed.
     fn submit(
-        &mut self,
+        &self,
         side: OrderSide,
         quantity: Decimal,
         leverage: Decimal,
@@ -250,18 +270,21 @@ pub trait StrategyContext {
     ///
     /// # Errors
     /// The [`Rejection`]; nothing changed.
-    fn close_position(&mut self, percentage: Decimal) -> Result<(), Rejection>;
+    fn close_position(&self, percentage: Decimal) -> Result<(), Rejection>;
     /// Appends a line to the run's log.
-    fn log(&mut self, line: &str);
+    fn log(&self, line: &str);
 }
 
-/// A trading strategy driven once per bar.
-pub trait Strategy: Send {
+/// The context of one run, shared between the engine and its strategy.
+pub type SharedContext = Rc<dyn StrategyContext>;
+
+/// A trading strategy driven once per bar, on the run's own thread.
+pub trait Strategy {
     /// Called once before the first bar; orders are refused here (no price yet).
     ///
     /// # Errors
     /// A [`StrategyError`] stops the run.
-    fn initialize(&mut self, ctx: &mut dyn StrategyContext) -> Result<(), StrategyError> {
+    fn initialize(&mut self, ctx: &SharedContext) -> Result<(), StrategyError> {
         let _ = ctx;
         Ok(())
     }
@@ -270,7 +293,7 @@ pub trait Strategy: Send {
     ///
     /// # Errors
     /// A [`StrategyError`] stops the run.
-    fn on_bar(&mut self, bar: &Bar, ctx: &mut dyn StrategyContext) -> Result<(), StrategyError>;
+    fn on_bar(&mut self, bar: &Bar, ctx: &SharedContext) -> Result<(), StrategyError>;
 }
 
 /// Builds strategies from source code (one fresh instance per run).
