@@ -271,6 +271,9 @@ pub trait StrategyContext {
     /// # Errors
     /// The [`Rejection`]; nothing changed.
     fn close_position(&self, percentage: Decimal) -> Result<(), Rejection>;
+    /// Counts an order the strategy's side refused before it reached the portfolio (an amount
+    /// that is not a number, the orders-per-bar cap), like any other rejection.
+    fn record_rejection(&self, rejection: &Rejection);
     /// Appends a line to the run's log.
     fn log(&self, line: &str);
 }
