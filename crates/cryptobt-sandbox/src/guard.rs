@@ -45,7 +45,14 @@ impl Guard {
     pub(crate) fn new(budget: Duration, memory_bytes: usize, cancel: CancelToken) -> Self {
         let now = Instant::now();
         let deadline = now.checked_add(budget).unwrap_or(now + Duration::from_secs(86_400 * 365));
-        Self { deadline, budget, memory_bytes, cancel, ticks: Cell::new(0), tripped: Cell::new(None) }
+        Self {
+            deadline,
+            budget,
+            memory_bytes,
+            cancel,
+            ticks: Cell::new(0),
+            tripped: Cell::new(None),
+        }
     }
 
     /// Called from the interrupt: fails when the run must stop.
@@ -55,7 +62,7 @@ impl Guard {
         }
         let ticks = self.ticks.get().wrapping_add(1);
         self.ticks.set(ticks);
-        if ticks % CLOCK_EVERY == 0 {
+        if ticks.is_multiple_of(CLOCK_EVERY) {
             self.check_now()?;
         }
         Ok(())

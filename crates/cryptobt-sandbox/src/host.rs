@@ -7,9 +7,7 @@ use std::{
     rc::Rc,
 };
 
-use cryptobt_domain::{
-    ports::SharedContext, OrderSide, PortfolioRules, Rejection,
-};
+use cryptobt_domain::{ports::SharedContext, OrderSide, PortfolioRules, Rejection};
 use mlua::{Lua, MultiValue, Table, Value, Variadic};
 use rust_decimal::{prelude::ToPrimitive, Decimal};
 
@@ -23,6 +21,8 @@ pub(crate) struct Host {
     log_bytes: Cell<usize>,
     max_log_bytes: usize,
     log_full: Cell<bool>,
+    /// Lines logged while loading, before the engine handed the context over.
+    pending: RefCell<Vec<String>>,
 }
 
 impl Host {
@@ -35,6 +35,7 @@ impl Host {
             log_bytes: Cell::new(0),
             max_log_bytes,
             log_full: Cell::new(false),
+            pending: RefCell::new(Vec::new()),
         }
     }
 
@@ -44,6 +45,9 @@ impl Host {
         if !attached {
             *self.rules.borrow_mut() = Some(ctx.rules());
             *self.ctx.borrow_mut() = Some(Rc::clone(ctx));
+            for line in self.pending.take() {
+                ctx.log(&line);
+            }
         }
     }
 
@@ -63,15 +67,18 @@ impl Host {
         let rules = self.rules.borrow().clone();
         let Some(rules) = rules else { return refused(&Rejection::NoPrice) };
         let checked = self.count_order().and_then(|()| {
-            let quantity = rules.quantity_from_f64(number(amount).ok_or_else(|| Rejection::InvalidQuantity {
-                value: type_or_value(amount),
-            })?)?;
+            let quantity = rules
+                .quantity_from_f64(number(amount).ok_or_else(|| Rejection::InvalidQuantity {
+                    value: type_or_value(amount),
+                })?)?;
             let leverage = match leverage {
                 Value::Nil => Decimal::ONE,
-                other => rules.leverage_from_f64(number(other).ok_or_else(|| Rejection::InvalidLeverage {
-                    value: type_or_value(other),
-                    mode: rules.mode,
-                    max: rules.max_leverage,
+                other => rules.leverage_from_f64(number(other).ok_or_else(|| {
+                    Rejection::InvalidLeverage {
+                        value: type_or_value(other),
+                        mode: rules.mode,
+                        max: rules.max_leverage,
+                    }
                 })?)?,
             };
             Ok((quantity, leverage))
@@ -95,7 +102,8 @@ impl Host {
         let checked = self.count_order().and_then(|()| match percentage {
             Value::Nil => Ok(Decimal::ONE_HUNDRED),
             other => rules.percentage_from_f64(
-                number(other).ok_or_else(|| Rejection::InvalidPercentage { value: type_or_value(other) })?,
+                number(other)
+                    .ok_or_else(|| Rejection::InvalidPercentage { value: type_or_value(other) })?,
             ),
         });
         match checked {
@@ -129,14 +137,17 @@ impl Host {
         let line: Vec<String> = args.iter().map(display).collect();
         let line = line.join("\t");
         let used = self.log_bytes.get() + line.len() + 1;
-        let Some(ctx) = self.ctx() else { return };
-        if used > self.max_log_bytes {
+        let line = if used > self.max_log_bytes {
             self.log_full.set(true);
-            ctx.log(&format!("[log truncated: the limit of {} bytes was reached]", self.max_log_bytes));
-            return;
+            format!("[log truncated: the limit of {} bytes was reached]", self.max_log_bytes)
+        } else {
+            self.log_bytes.set(used);
+            line
+        };
+        match self.ctx() {
+            Some(ctx) => ctx.log(&line),
+            None => self.pending.borrow_mut().push(line),
         }
-        self.log_bytes.set(used);
-        ctx.log(&line);
     }
 }
 
@@ -161,7 +172,9 @@ fn number(value: &Value) -> Option<f64> {
 
 fn type_or_value(value: &Value) -> String {
     match value {
-        Value::String(s) => format!("{:?} (a string)", s.to_string_lossy().chars().take(40).collect::<String>()),
+        Value::String(s) => {
+            format!("{:?} (a string)", s.to_string_lossy().chars().take(40).collect::<String>())
+        }
         other => format!("a {}", other.type_name()),
     }
 }
@@ -182,11 +195,14 @@ fn display(value: &Value) -> String {
 pub(crate) fn register(lua: &Lua, globals: &Table, host: &Rc<Host>) -> mlua::Result<()> {
     for (name, side) in [("buy", OrderSide::Buy), ("sell", OrderSide::Sell)] {
         let h = Rc::clone(host);
-        let f = lua.create_function(move |_, (amount, leverage): (Value, Value)| Ok(h.order(side, &amount, &leverage)))?;
+        let f = lua.create_function(move |_, (amount, leverage): (Value, Value)| {
+            Ok(h.order(side, &amount, &leverage))
+        })?;
         globals.raw_set(name, f)?;
     }
     let h = Rc::clone(host);
-    globals.raw_set("close_position", lua.create_function(move |_, pct: Value| Ok(h.close(&pct)))?)?;
+    globals
+        .raw_set("close_position", lua.create_function(move |_, pct: Value| Ok(h.close(&pct)))?)?;
 
     type Read = fn(&SharedContext) -> Option<Decimal>;
     let figures: [(&str, Read, f64); 6] = [
@@ -202,14 +218,18 @@ pub(crate) fn register(lua: &Lua, globals: &Table, host: &Rc<Host>) -> mlua::Res
         globals.raw_set(name, lua.create_function(move |_, ()| Ok(h.figure(read, flat)))?)?;
     }
     let h = Rc::clone(host);
-    let ratio = lua.create_function(move |_, ()| Ok(h.figure(|c| c.margin_ratio(), f64::INFINITY)))?;
+    let ratio =
+        lua.create_function(move |_, ()| Ok(h.figure(|c| c.margin_ratio(), f64::INFINITY)))?;
     globals.raw_set("get_margin_ratio", ratio)?;
     for name in ["log", "print"] {
         let h = Rc::clone(host);
-        globals.raw_set(name, lua.create_function(move |_, args: Variadic<Value>| {
-            h.log(&args.into_iter().collect());
-            Ok(())
-        })?)?;
+        globals.raw_set(
+            name,
+            lua.create_function(move |_, args: Variadic<Value>| {
+                h.log(&args.into_iter().collect());
+                Ok(())
+            })?,
+        )?;
     }
     Ok(())
 }

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use cryptobt_domain::{
-    ports::{SharedContext, Strategy, StrategyError, StrategyFactory, StrategyLimits, StrategySpec},
+    ports::{
+        SharedContext, Strategy, StrategyError, StrategyFactory, StrategyLimits, StrategySpec,
+    },
     Bar, ErrorCode, Params, Symbol,
 };
 use rust_decimal::prelude::ToPrimitive;
@@ -17,7 +19,9 @@ pub struct LuaStrategy {
 
 impl std::fmt::Debug for LuaStrategy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LuaStrategy").field("memory_used", &self.vm.lua.used_memory()).finish_non_exhaustive()
+        f.debug_struct("LuaStrategy")
+            .field("memory_used", &self.vm.lua.used_memory())
+            .finish_non_exhaustive()
     }
 }
 
@@ -28,7 +32,12 @@ impl LuaStrategy {
     /// # Errors
     /// `syntax_error`, `invalid_strategy` (no `on_data`, not a function), `runtime_error` or a
     /// limit tripped while loading.
-    pub fn load(source: &str, symbol: Symbol, params: &Params, limits: &StrategyLimits) -> Result<Self, StrategyError> {
+    pub fn load(
+        source: &str,
+        symbol: Symbol,
+        params: &Params,
+        limits: &StrategyLimits,
+    ) -> Result<Self, StrategyError> {
         Ok(Self { vm: vm::build(source, symbol, params, limits)? })
     }
 
@@ -41,7 +50,11 @@ impl LuaStrategy {
     fn stopped(&self) -> Result<(), StrategyError> {
         match self.vm.guard.check_now() {
             Ok(()) => Ok(()),
-            Err(trip) => Err(StrategyError { code: trip.code(), message: self.vm.guard.message(trip), line: None }),
+            Err(trip) => Err(StrategyError {
+                code: trip.code(),
+                message: self.vm.guard.message(trip),
+                line: None,
+            }),
         }
     }
 }
@@ -63,11 +76,22 @@ impl Strategy for LuaStrategy {
 
     fn on_bar(&mut self, bar: &Bar, ctx: &SharedContext) -> Result<(), StrategyError> {
         if let Some(trip) = self.vm.guard.tripped() {
-            return Err(StrategyError { code: trip.code(), message: self.vm.guard.message(trip), line: None });
+            return Err(StrategyError {
+                code: trip.code(),
+                message: self.vm.guard.message(trip),
+                line: None,
+            });
         }
         self.vm.host.attach(ctx);
         self.vm.host.new_bar();
-        let args = (bar.timestamp, f64_of(bar.open), f64_of(bar.high), f64_of(bar.low), f64_of(bar.close), f64_of(bar.volume));
+        let args = (
+            bar.timestamp,
+            f64_of(bar.open),
+            f64_of(bar.high),
+            f64_of(bar.low),
+            f64_of(bar.close),
+            f64_of(bar.volume),
+        );
         self.vm.feed.call::<()>(args).map_err(|e| classify(&e, &self.vm.guard))
     }
 }
@@ -92,7 +116,12 @@ impl StrategyFactory for LuaStrategyFactory {
 /// # Errors
 /// `syntax_error` or `invalid_strategy` with the line, or what the top level raised.
 pub fn validate(source: &str) -> Result<(), StrategyError> {
-    let limits = StrategyLimits { max_duration: Duration::from_secs(2), ..StrategyLimits::default() };
-    let symbol = Symbol::new("BTCUSDT").map_err(|e| StrategyError { code: ErrorCode::RuntimeError, message: e.to_string(), line: None })?;
+    let limits =
+        StrategyLimits { max_duration: Duration::from_secs(2), ..StrategyLimits::default() };
+    let symbol = Symbol::new("BTCUSDT").map_err(|e| StrategyError {
+        code: ErrorCode::RuntimeError,
+        message: e.to_string(),
+        line: None,
+    })?;
     LuaStrategy::load(source, symbol, &Params::new(), &limits).map(|_| ())
 }

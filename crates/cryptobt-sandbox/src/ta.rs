@@ -32,13 +32,17 @@ single!(LuaExtreme);
 
 impl UserData for LuaAtr {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method_mut("update", |_, this, (h, l, c): (f64, f64, f64)| Ok(this.0.update(h, l, c)));
+        methods.add_method_mut("update", |_, this, (h, l, c): (f64, f64, f64)| {
+            Ok(this.0.update(h, l, c))
+        });
     }
 }
 
 fn three(values: Option<(f64, f64, f64)>) -> MultiValue {
     match values {
-        Some((a, b, c)) => MultiValue::from_iter([Value::Number(a), Value::Number(b), Value::Number(c)]),
+        Some((a, b, c)) => {
+            MultiValue::from_iter([Value::Number(a), Value::Number(b), Value::Number(c)])
+        }
         None => MultiValue::from_iter([Value::Nil]),
     }
 }
@@ -82,28 +86,45 @@ fn width(value: &Value) -> mlua::Result<f64> {
         Value::Number(n) => Some(*n),
         _ => None,
     };
-    k.filter(|k| k.is_finite() && *k > 0.0 && *k <= 100.0)
-        .ok_or_else(|| mlua::Error::runtime("ta.bbands: the deviation multiplier must be a number in (0, 100]"))
+    k.filter(|k| k.is_finite() && *k > 0.0 && *k <= 100.0).ok_or_else(|| {
+        mlua::Error::runtime("ta.bbands: the deviation multiplier must be a number in (0, 100]")
+    })
 }
 
 /// Builds the `ta` table.
 pub(crate) fn table(lua: &Lua) -> mlua::Result<Table> {
     let ta = lua.create_table()?;
-    ta.raw_set("sma", lua.create_function(|_, n: Value| Ok(LuaSma(Sma::new(period("ta.sma", &n, 1)?))))?)?;
-    ta.raw_set("ema", lua.create_function(|_, n: Value| Ok(LuaEma(Ema::new(period("ta.ema", &n, 1)?))))?)?;
-    ta.raw_set("rsi", lua.create_function(|_, n: Value| Ok(LuaRsi(Rsi::new(period("ta.rsi", &n, 2)?))))?)?;
-    ta.raw_set("atr", lua.create_function(|_, n: Value| Ok(LuaAtr(Atr::new(period("ta.atr", &n, 1)?))))?)?;
+    ta.raw_set(
+        "sma",
+        lua.create_function(|_, n: Value| Ok(LuaSma(Sma::new(period("ta.sma", &n, 1)?))))?,
+    )?;
+    ta.raw_set(
+        "ema",
+        lua.create_function(|_, n: Value| Ok(LuaEma(Ema::new(period("ta.ema", &n, 1)?))))?,
+    )?;
+    ta.raw_set(
+        "rsi",
+        lua.create_function(|_, n: Value| Ok(LuaRsi(Rsi::new(period("ta.rsi", &n, 2)?))))?,
+    )?;
+    ta.raw_set(
+        "atr",
+        lua.create_function(|_, n: Value| Ok(LuaAtr(Atr::new(period("ta.atr", &n, 1)?))))?,
+    )?;
     ta.raw_set(
         "stddev",
         lua.create_function(|_, n: Value| Ok(LuaStdDev(StdDev::new(period("ta.stddev", &n, 2)?))))?,
     )?;
     ta.raw_set(
         "highest",
-        lua.create_function(|_, n: Value| Ok(LuaExtreme(Extreme::highest(period("ta.highest", &n, 2)?))))?,
+        lua.create_function(|_, n: Value| {
+            Ok(LuaExtreme(Extreme::highest(period("ta.highest", &n, 2)?)))
+        })?,
     )?;
     ta.raw_set(
         "lowest",
-        lua.create_function(|_, n: Value| Ok(LuaExtreme(Extreme::lowest(period("ta.lowest", &n, 2)?))))?,
+        lua.create_function(|_, n: Value| {
+            Ok(LuaExtreme(Extreme::lowest(period("ta.lowest", &n, 2)?)))
+        })?,
     )?;
     ta.raw_set(
         "bbands",

@@ -19,8 +19,23 @@ use crate::{
 
 /// Globals the base library brings that a strategy must not have (DESIGN §10).
 const REMOVED: &[&str] = &[
-    "load", "loadstring", "dofile", "loadfile", "require", "collectgarbage", "getfenv", "setfenv", "newproxy",
-    "gcinfo", "debug", "os", "io", "package", "coroutine", "buffer", "vector",
+    "load",
+    "loadstring",
+    "dofile",
+    "loadfile",
+    "require",
+    "collectgarbage",
+    "getfenv",
+    "setfenv",
+    "newproxy",
+    "gcinfo",
+    "debug",
+    "os",
+    "io",
+    "package",
+    "coroutine",
+    "buffer",
+    "vector",
 ];
 
 /// The error a memory-limit failure carries inside the VM.
@@ -65,13 +80,20 @@ fn fail(e: &mlua::Error, guard: &Guard) -> StrategyError {
 }
 
 /// Builds the VM, loads `source` (running its top level) and finds its entry points.
-pub(crate) fn build(source: &str, symbol: Symbol, params: &Params, limits: &StrategyLimits) -> Result<Vm, StrategyError> {
-    let guard = Rc::new(Guard::new(limits.max_duration, limits.memory_bytes, limits.cancel.clone()));
+pub(crate) fn build(
+    source: &str,
+    symbol: Symbol,
+    params: &Params,
+    limits: &StrategyLimits,
+) -> Result<Vm, StrategyError> {
+    let guard =
+        Rc::new(Guard::new(limits.max_duration, limits.memory_bytes, limits.cancel.clone()));
     let host = Rc::new(Host::new(limits.max_orders_per_bar, limits.max_log_bytes));
     let libs = StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8 | StdLib::BIT;
     let lua = Lua::new_with(libs, LuaOptions::new()).map_err(|e| fail(&e, &guard))?;
-    lua.set_memory_limit(limits.memory_bytes)
-        .map_err(|e| error(ErrorCode::RuntimeError, &format!("cannot cap the strategy's memory: {e}")))?;
+    lua.set_memory_limit(limits.memory_bytes).map_err(|e| {
+        error(ErrorCode::RuntimeError, &format!("cannot cap the strategy's memory: {e}"))
+    })?;
     let g = Rc::clone(&guard);
     lua.set_interrupt(move |_| match g.check() {
         Ok(()) => Ok(VmState::Continue),
@@ -113,7 +135,13 @@ pub(crate) fn build(source: &str, symbol: Symbol, params: &Params, limits: &Stra
 }
 
 /// Everything done before the sandbox is sealed (after it, globals and libraries are read-only).
-fn prepare(lua: &Lua, symbol: Symbol, params: &Params, guard: &Rc<Guard>, host: &Rc<Host>) -> mlua::Result<()> {
+fn prepare(
+    lua: &Lua,
+    symbol: Symbol,
+    params: &Params,
+    guard: &Rc<Guard>,
+    host: &Rc<Host>,
+) -> mlua::Result<()> {
     let globals = lua.globals();
     for name in REMOVED {
         globals.raw_set(*name, Value::Nil)?;
@@ -153,14 +181,19 @@ fn prepare(lua: &Lua, symbol: Symbol, params: &Params, guard: &Rc<Guard>, host: 
 
 /// The line where `name` is assigned or defined, for a message about it.
 pub(crate) fn assignment_line(source: &str, name: &str) -> Option<u32> {
-    source.lines().position(|line| {
-        let code = line.split("--").next().unwrap_or_default();
-        code.match_indices(name).any(|(at, _)| {
-            let before = code[..at].chars().next_back();
-            let after = code[at + name.len()..].trim_start();
-            let word_start = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.' || c == ':'));
-            word_start && ((after.starts_with('=') && !after.starts_with("==")) || code[..at].trim_end().ends_with("function"))
+    source
+        .lines()
+        .position(|line| {
+            let code = line.split("--").next().unwrap_or_default();
+            code.match_indices(name).any(|(at, _)| {
+                let before = code[..at].chars().next_back();
+                let after = code[at + name.len()..].trim_start();
+                let word_start = before
+                    .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.' || c == ':'));
+                word_start
+                    && ((after.starts_with('=') && !after.starts_with("=="))
+                        || code[..at].trim_end().ends_with("function"))
+            })
         })
-    })
-    .and_then(|i| u32::try_from(i + 1).ok())
+        .and_then(|i| u32::try_from(i + 1).ok())
 }

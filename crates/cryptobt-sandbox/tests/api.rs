@@ -97,7 +97,10 @@ fn bad_arguments_return_false_and_a_reason() {
 fn orders_in_initialize_are_refused_for_lack_of_a_price() {
     let desk = Desk::futures();
     run(r#"function initialize() log(buy(1)) end function on_data(bar) end"#, &desk, &[]).unwrap();
-    assert_eq!(desk.log.borrow()[0], "false\torders need a price: none exists before the first bar (in initialize)");
+    assert_eq!(
+        desk.log.borrow()[0],
+        "false\torders need a price: none exists before the first bar (in initialize)"
+    );
 }
 
 #[test]
@@ -112,13 +115,21 @@ fn an_order_flood_is_capped_per_bar() {
     "#;
     run(src, &desk, &[100.0, 100.0]).unwrap();
     assert_eq!(*desk.log.borrow(), ["10", "10"]);
-    assert_eq!(desk.rejections.borrow().iter().filter(|r| *r == "orders_per_bar_exceeded").count(), 2 * 990);
+    assert_eq!(
+        desk.rejections.borrow().iter().filter(|r| *r == "orders_per_bar_exceeded").count(),
+        2 * 990
+    );
 }
 
 #[test]
 fn the_log_is_capped_with_a_marker() {
     let desk = Desk::futures();
-    run(r#"function on_data(bar) for i = 1, 500 do log(string.rep("x", 50)) end end"#, &desk, &[1.0]).unwrap();
+    run(
+        r#"function on_data(bar) for i = 1, 500 do log(string.rep("x", 50)) end end"#,
+        &desk,
+        &[1.0],
+    )
+    .unwrap();
     let log = desk.log.borrow();
     assert_eq!(log.len(), 21, "1024 bytes hold 20 lines of 51");
     assert_eq!(log[20], "[log truncated: the limit of 1024 bytes was reached]");
@@ -148,7 +159,10 @@ fn globals_params_and_indicators() {
         desk.bar.set(Some(b));
         strategy.on_bar(&b, &ctx).unwrap();
     }
-    assert_eq!(*desk.log.borrow(), ["BTCUSDT\t3\talpha\tnil\tnil", "true\t1\tnil", "true\t2\tnil", "true\t6\t3"]);
+    assert_eq!(
+        *desk.log.borrow(),
+        ["BTCUSDT\t3\talpha\tnil\tnil", "true\t1\tnil", "true\t2\tnil", "true\t6\t3"]
+    );
 }
 
 #[test]
@@ -177,7 +191,21 @@ fn every_indicator_is_reachable_from_lua() {
     // Bar 4 (close 15): rsi (1·1+4)/2 over (0.5·1+0)/2 → 90.909…; atr (2.5+5)/2; macd fast
     // 11.5+(15−11.5)·2/3, slow 11+(15−11)/2, signal seeded with mean(0.5, 0.8333…).
     let got: Vec<f64> = log[3].split([' ', '/']).map(|v| v.parse().unwrap()).collect();
-    let want = [13.0, 13.0 + 2.0 / 3.0, 100.0 / 1.1, 2.0, 15.0, 11.0, 3.75, 17.0, 13.0, 9.0, 5.0 / 6.0, 2.0 / 3.0, 1.0 / 6.0];
+    let want = [
+        13.0,
+        13.0 + 2.0 / 3.0,
+        100.0 / 1.1,
+        2.0,
+        15.0,
+        11.0,
+        3.75,
+        17.0,
+        13.0,
+        9.0,
+        5.0 / 6.0,
+        2.0 / 3.0,
+        1.0 / 6.0,
+    ];
     for (g, w) in got.iter().zip(want) {
         assert!((g - w).abs() < 1e-9, "{} vs {want:?}", log[3]);
     }
@@ -190,5 +218,9 @@ fn bad_indicator_arguments_are_runtime_errors_with_the_line() {
     let err = run("local s = ta.sma(0)\nfunction on_data(bar) end", &desk, &[]).unwrap_err();
     assert_eq!(err.code, ErrorCode::RuntimeError);
     assert_eq!(err.line, Some(1));
-    assert!(err.message.contains("ta.sma: period must be an integer from 1 to 100000, got 0"), "{}", err.message);
+    assert!(
+        err.message.contains("ta.sma: period must be an integer from 1 to 100000, got 0"),
+        "{}",
+        err.message
+    );
 }

@@ -72,17 +72,35 @@ impl cryptobt_domain::ports::StrategyContext for Desk {
     fn margin_ratio(&self) -> Option<Decimal> {
         self.portfolio.borrow().margin_ratio()
     }
-    fn submit(&self, side: OrderSide, quantity: Decimal, leverage: Decimal) -> Result<(), Rejection> {
+    fn submit(
+        &self,
+        side: OrderSide,
+        quantity: Decimal,
+        leverage: Decimal,
+    ) -> Result<(), Rejection> {
         let bar = self.bar.get().ok_or(Rejection::NoPrice);
         let result = bar.and_then(|b| {
-            self.portfolio.borrow_mut().submit(testkit::btc(), side, quantity, leverage, b.close, b.timestamp)
+            self.portfolio.borrow_mut().submit(
+                testkit::btc(),
+                side,
+                quantity,
+                leverage,
+                b.close,
+                b.timestamp,
+            )
         });
         self.note(result)
     }
     fn close_position(&self, percentage: Decimal) -> Result<(), Rejection> {
         let bar = self.bar.get().ok_or(Rejection::NoPrice);
-        let result =
-            bar.and_then(|b| self.portfolio.borrow_mut().close_position(testkit::btc(), percentage, b.close, b.timestamp));
+        let result = bar.and_then(|b| {
+            self.portfolio.borrow_mut().close_position(
+                testkit::btc(),
+                percentage,
+                b.close,
+                b.timestamp,
+            )
+        });
         self.note(result)
     }
     fn record_rejection(&self, rejection: &Rejection) {
@@ -94,7 +112,10 @@ impl cryptobt_domain::ports::StrategyContext for Desk {
 }
 
 impl Desk {
-    fn note(&self, result: Result<Vec<cryptobt_domain::Trade>, Rejection>) -> Result<(), Rejection> {
+    fn note(
+        &self,
+        result: Result<Vec<cryptobt_domain::Trade>, Rejection>,
+    ) -> Result<(), Rejection> {
         match result {
             Ok(_) => Ok(()),
             Err(r) => {
@@ -132,7 +153,12 @@ pub(crate) fn run(source: &str, desk: &Rc<Desk>, closes: &[f64]) -> Result<(), S
 }
 
 /// [`run`] under other limits.
-pub(crate) fn run_with(limits: &StrategyLimits, source: &str, desk: &Rc<Desk>, closes: &[f64]) -> Result<(), StrategyError> {
+pub(crate) fn run_with(
+    limits: &StrategyLimits,
+    source: &str,
+    desk: &Rc<Desk>,
+    closes: &[f64],
+) -> Result<(), StrategyError> {
     let mut strategy = LuaStrategy::load(source, testkit::btc(), &Params::new(), limits)?;
     let ctx: SharedContext = desk.clone();
     strategy.initialize(&ctx)?;
