@@ -4,6 +4,7 @@
 //! sandbox, the engine, the server) and wires them together.
 
 mod data;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -24,6 +25,8 @@ enum Command {
         #[command(subcommand)]
         command: data::DataCommand,
     },
+    /// Check a Lua strategy without running a bar: syntax, and that on_data is a function.
+    Validate(validate::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +40,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Data { command } => data::run(command),
+        Command::Validate(args) => validate::run(&args),
     }
 }

@@ -35,6 +35,28 @@ pub fn decimal_from_f64(value: f64) -> Option<Decimal> {
     Some(parsed.normalize())
 }
 
+/// Exact powers of ten as f64 (every one up to 10²² is representable).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The f64 nearest to `value` (what a strategy sees of a price). Fast for the common case: a
+/// mantissa below 2⁵³ and at most 22 decimals converts with one exact integer-to-float step and
+/// one correctly rounded division by an exact power of ten; anything else takes `Decimal`'s own
+/// conversion.
+#[must_use]
+pub fn decimal_to_f64(value: Decimal) -> f64 {
+    const EXACT: i128 = 1 << 53;
+    let mantissa = value.mantissa();
+    let scale = value.scale() as usize;
+    if mantissa.abs() < EXACT && scale < POW10.len() {
+        // Below 2⁵³ the i64 → f64 step is exact (and one instruction, unlike i128 → f64).
+        return mantissa as i64 as f64 / POW10[scale];
+    }
+    rust_decimal::prelude::ToPrimitive::to_f64(&value).unwrap_or(f64::NAN)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +85,26 @@ mod tests {
         check(f64::NEG_INFINITY, None);
         check(1e30, None);
         check(1e-30, None);
+    }
+
+    #[test]
+    fn decimals_become_the_nearest_f64() {
+        for text in [
+            "94230.2",
+            "0.1",
+            "0.3",
+            "93576.00000000",
+            "-1.5",
+            "0.00001",
+            "123456789.123456789",
+            "0",
+        ] {
+            let d: Decimal = text.parse().unwrap();
+            assert_eq!(decimal_to_f64(d), text.parse::<f64>().unwrap(), "{text}");
+        }
+        // Beyond the fast path: 28 digits.
+        let big: Decimal = "1234567890.123456789012345678".parse().unwrap();
+        assert_eq!(decimal_to_f64(big), 1234567890.1234567);
     }
 
     #[test]

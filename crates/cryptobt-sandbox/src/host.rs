@@ -9,7 +9,7 @@ use std::{
 
 use cryptobt_domain::{ports::SharedContext, OrderSide, PortfolioRules, Rejection};
 use mlua::{Lua, MultiValue, Table, Value, Variadic};
-use rust_decimal::{prelude::ToPrimitive, Decimal};
+use rust_decimal::Decimal;
 
 /// The run's side of the API: the context (set when the engine hands it over), the cached rules
 /// and the per-run caps the sandbox enforces itself.
@@ -125,7 +125,7 @@ impl Host {
     }
 
     fn figure(&self, read: impl Fn(&SharedContext) -> Option<Decimal>, flat: f64) -> f64 {
-        self.ctx().and_then(|c| read(&c)).and_then(|d| d.to_f64()).unwrap_or(flat)
+        self.ctx().and_then(|c| read(&c)).map_or(flat, cryptobt_domain::money::decimal_to_f64)
     }
 
     /// `log(...)`: the arguments as text, tab-separated, within the run's byte cap; past it one

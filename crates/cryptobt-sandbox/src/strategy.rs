@@ -8,7 +8,6 @@ use cryptobt_domain::{
     },
     Bar, ErrorCode, Params, Symbol,
 };
-use rust_decimal::prelude::ToPrimitive;
 
 use crate::{errors::classify, vm};
 
@@ -59,9 +58,7 @@ impl LuaStrategy {
     }
 }
 
-fn f64_of(d: rust_decimal::Decimal) -> f64 {
-    d.to_f64().unwrap_or(f64::NAN)
-}
+use cryptobt_domain::money::decimal_to_f64 as f64_of;
 
 impl Strategy for LuaStrategy {
     fn initialize(&mut self, ctx: &SharedContext) -> Result<(), StrategyError> {

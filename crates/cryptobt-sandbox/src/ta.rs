@@ -1,41 +1,36 @@
-//! The `ta` table: constructors of the streaming indicators as Lua userdata with an `update`
-//! method (`local s = ta.sma(20); local v = s:update(bar.close)`), `nil` until TA-Lib would
-//! give a value.
+//! The `ta` table: constructors of the streaming indicators (`local s = ta.sma(20)`), each an
+//! object whose `update` method feeds one bar (`s:update(bar.close)`) and returns `nil` until
+//! TA-Lib would give a value.
+//!
+//! An indicator is a small Lua table whose `update` is a Lua function forwarding the numbers to a
+//! Rust closure that owns the state. This costs less per bar than a userdata method (no borrow
+//! and type check) or a Rust function taking `self` (no registry reference for the table).
 
-use mlua::{Lua, MultiValue, Table, UserData, UserDataMethods, Value};
+use mlua::{Lua, MultiValue, Table, Value};
 
 use crate::indicators::{Atr, Bbands, Ema, Extreme, Macd, Rsi, Sma, StdDev, MAX_PERIOD};
 
-struct LuaSma(Sma);
-struct LuaEma(Ema);
-struct LuaRsi(Rsi);
-struct LuaStdDev(StdDev);
-struct LuaExtreme(Extreme);
-struct LuaAtr(Atr);
-struct LuaBbands(Bbands);
-struct LuaMacd(Macd);
+/// Wraps a Rust update function (numbers in, numbers out) as an indicator object.
+const WRAP: &str = r#"
+local f = ...
+return { update = function(_, a, b, c) return f(a, b, c) end }
+"#;
 
-macro_rules! single {
-    ($ty:ident) => {
-        impl UserData for $ty {
-            fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-                methods.add_method_mut("update", |_, this, x: f64| Ok(this.0.update(x)));
-            }
+fn object(lua: &Lua, update: mlua::Function) -> mlua::Result<Table> {
+    let wrap = match lua.named_registry_value::<Option<mlua::Function>>("cryptobt.ta.wrap")? {
+        Some(wrap) => wrap,
+        None => {
+            let wrap = lua.load(WRAP).set_name("=ta").into_function()?;
+            lua.set_named_registry_value("cryptobt.ta.wrap", &wrap)?;
+            wrap
         }
     };
+    wrap.call(update)
 }
-single!(LuaSma);
-single!(LuaEma);
-single!(LuaRsi);
-single!(LuaStdDev);
-single!(LuaExtreme);
 
-impl UserData for LuaAtr {
-    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method_mut("update", |_, this, (h, l, c): (f64, f64, f64)| {
-            Ok(this.0.update(h, l, c))
-        });
-    }
+/// An indicator object whose `update(self, x)` feeds `x` to `step`.
+fn single(lua: &Lua, mut step: impl FnMut(f64) -> Option<f64> + 'static) -> mlua::Result<Table> {
+    object(lua, lua.create_function_mut(move |_, x: f64| Ok(step(x)))?)
 }
 
 fn three(values: Option<(f64, f64, f64)>) -> MultiValue {
@@ -44,18 +39,6 @@ fn three(values: Option<(f64, f64, f64)>) -> MultiValue {
             MultiValue::from_iter([Value::Number(a), Value::Number(b), Value::Number(c)])
         }
         None => MultiValue::from_iter([Value::Nil]),
-    }
-}
-
-impl UserData for LuaBbands {
-    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method_mut("update", |_, this, x: f64| Ok(three(this.0.update(x))));
-    }
-}
-
-impl UserData for LuaMacd {
-    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method_mut("update", |_, this, x: f64| Ok(three(this.0.update(x))));
     }
 }
 
@@ -94,51 +77,50 @@ fn width(value: &Value) -> mlua::Result<f64> {
 /// Builds the `ta` table.
 pub(crate) fn table(lua: &Lua) -> mlua::Result<Table> {
     let ta = lua.create_table()?;
-    ta.raw_set(
-        "sma",
-        lua.create_function(|_, n: Value| Ok(LuaSma(Sma::new(period("ta.sma", &n, 1)?))))?,
-    )?;
-    ta.raw_set(
-        "ema",
-        lua.create_function(|_, n: Value| Ok(LuaEma(Ema::new(period("ta.ema", &n, 1)?))))?,
-    )?;
-    ta.raw_set(
-        "rsi",
-        lua.create_function(|_, n: Value| Ok(LuaRsi(Rsi::new(period("ta.rsi", &n, 2)?))))?,
-    )?;
+    macro_rules! one {
+        ($name:literal, $min:expr, $make:expr) => {
+            ta.raw_set(
+                $name,
+                lua.create_function(|lua, n: Value| {
+                    let mut indicator = $make(period(concat!("ta.", $name), &n, $min)?);
+                    single(lua, move |x| indicator.update(x))
+                })?,
+            )?;
+        };
+    }
+    one!("sma", 1, Sma::new);
+    one!("ema", 1, Ema::new);
+    one!("rsi", 2, Rsi::new);
+    one!("stddev", 2, StdDev::new);
+    one!("highest", 2, Extreme::highest);
+    one!("lowest", 2, Extreme::lowest);
     ta.raw_set(
         "atr",
-        lua.create_function(|_, n: Value| Ok(LuaAtr(Atr::new(period("ta.atr", &n, 1)?))))?,
-    )?;
-    ta.raw_set(
-        "stddev",
-        lua.create_function(|_, n: Value| Ok(LuaStdDev(StdDev::new(period("ta.stddev", &n, 2)?))))?,
-    )?;
-    ta.raw_set(
-        "highest",
-        lua.create_function(|_, n: Value| {
-            Ok(LuaExtreme(Extreme::highest(period("ta.highest", &n, 2)?)))
-        })?,
-    )?;
-    ta.raw_set(
-        "lowest",
-        lua.create_function(|_, n: Value| {
-            Ok(LuaExtreme(Extreme::lowest(period("ta.lowest", &n, 2)?)))
+        lua.create_function(|lua, n: Value| {
+            let mut atr = Atr::new(period("ta.atr", &n, 1)?);
+            object(
+                lua,
+                lua.create_function_mut(move |_, (h, l, c): (f64, f64, f64)| {
+                    Ok(atr.update(h, l, c))
+                })?,
+            )
         })?,
     )?;
     ta.raw_set(
         "bbands",
-        lua.create_function(|_, (n, k): (Value, Value)| {
-            Ok(LuaBbands(Bbands::new(period("ta.bbands", &n, 2)?, width(&k)?)))
+        lua.create_function(|lua, (n, k): (Value, Value)| {
+            let mut bands = Bbands::new(period("ta.bbands", &n, 2)?, width(&k)?);
+            object(lua, lua.create_function_mut(move |_, x: f64| Ok(three(bands.update(x))))?)
         })?,
     )?;
     ta.raw_set(
         "macd",
-        lua.create_function(|_, (f, s, sig): (Value, Value, Value)| {
+        lua.create_function(|lua, (f, s, sig): (Value, Value, Value)| {
             let fast = period("ta.macd fast", &f, 2)?;
             let slow = period("ta.macd slow", &s, 2)?;
             let signal = period("ta.macd signal", &sig, 1)?;
-            Ok(LuaMacd(Macd::new(fast, slow, signal)))
+            let mut macd = Macd::new(fast, slow, signal);
+            object(lua, lua.create_function_mut(move |_, x: f64| Ok(three(macd.update(x))))?)
         })?,
     )?;
     Ok(ta)

@@ -91,6 +91,11 @@ pub(crate) fn build(
     let host = Rc::new(Host::new(limits.max_orders_per_bar, limits.max_log_bytes));
     let libs = StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8 | StdLib::BIT;
     let lua = Lua::new_with(libs, LuaOptions::new()).map_err(|e| fail(&e, &guard))?;
+    // A GC goal of 400 % (Luau's default is 200 %): a per-bar strategy allocates a bar table per
+    // bar, and collecting less often costs less; the memory cap still bounds the heap.
+    lua.gc_set_mode(mlua::state::GcMode::Incremental(
+        mlua::state::GcIncParams::default().goal(400),
+    ));
     lua.set_memory_limit(limits.memory_bytes).map_err(|e| {
         error(ErrorCode::RuntimeError, &format!("cannot cap the strategy's memory: {e}"))
     })?;
