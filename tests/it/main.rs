@@ -3,3 +3,4 @@
 #![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
 
 mod architecture;
+mod engine_golden;

@@ -30,10 +30,12 @@ class Ledger:
 
     def order(self, side, qty, p, lev=D(1)):
         qty, lev = D(qty), D(lev)
-        if not (MIN <= qty <= MAX):
-            return "size"
+        if qty < MIN:
+            return "below_min_size"
+        if qty > MAX:
+            return "above_max_size"
         if self.mode == "spot" and lev != 1 or not (1 <= lev <= self.max_lev):
-            return "leverage"
+            return "invalid_leverage"
         px = self.price(side, p)
         sign = 1 if side == "buy" else -1
         legs = []
@@ -56,7 +58,7 @@ class Ledger:
             m = qty * px / lev
             fee = qty * px * self.fee
             if cash < m + fee:
-                return "funds"
+                return "insufficient_funds"
             legs.append(("open", qty, m, fee, lev))
         for leg in legs:
             if leg[0] == "reduce":
@@ -87,10 +89,10 @@ class Ledger:
         held = abs(self.size)
         q = held if pct == 100 else held * pct / 100
         if pct != 100 and q < MIN:
-            return "too_small"
+            return "partial_close_too_small"
         side = "sell" if self.size > 0 else "buy"
         lev = D(1)
-        return self.order(side, q, p, lev) if q <= MAX else "size"
+        return self.order(side, q, p, lev)
 
     def liq_price(self):
         q = abs(self.size)

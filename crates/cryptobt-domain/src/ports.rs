@@ -18,7 +18,7 @@ use thiserror::Error;
 
 use crate::{
     BacktestConfig, BacktestId, BacktestReport, Bar, ErrorCode, FundingRate, OrderSide, Params,
-    PortfolioRules, Rejection, RunError, RunStatus, Symbol, Timeframe, TradingMode,
+    PortfolioRules, Rejection, RunError, RunStatus, Snapshot, Symbol, Timeframe, TradingMode,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -397,6 +397,27 @@ pub trait RunObserver: Send + Sync {
     }
 }
 
+/// Progress that goes nowhere.
+impl RunObserver for () {}
+
+/// Receives a run's snapshots as they are taken, one per bar (the `portfolio.csv` writer, or a
+/// `Vec` that keeps them), so that a long run need not hold them all.
+pub trait SnapshotSink {
+    /// The snapshot at a bar's close.
+    fn push(&mut self, snapshot: &Snapshot);
+}
+
+impl SnapshotSink for Vec<Snapshot> {
+    fn push(&mut self, snapshot: &Snapshot) {
+        Vec::push(self, snapshot.clone());
+    }
+}
+
+/// Snapshots that go nowhere (metrics are still computed from every one).
+impl SnapshotSink for () {
+    fn push(&mut self, _: &Snapshot) {}
+}
+
 /// Why a run could not start (a run that starts and then fails is a report with status failed).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{code}: {message}")]
@@ -409,7 +430,8 @@ pub struct ServiceError {
 
 /// Runs backtests: loads the bars, builds the strategy, replays and measures.
 pub trait BacktestService: Send + Sync {
-    /// Runs one backtest to the end (or its failure), reporting progress to `observer`.
+    /// Runs one backtest to the end (or its failure), reporting progress to `observer` and
+    /// every snapshot to `snapshots` (the report's own `snapshots` then stay empty).
     ///
     /// # Errors
     /// A [`ServiceError`] when the run cannot start.
@@ -417,5 +439,6 @@ pub trait BacktestService: Send + Sync {
         &self,
         request: &BacktestRequest,
         observer: &dyn RunObserver,
+        snapshots: &mut dyn SnapshotSink,
     ) -> Result<BacktestReport, ServiceError>;
 }

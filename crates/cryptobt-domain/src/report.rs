@@ -101,12 +101,14 @@ pub struct RunError {
 }
 
 /// The performance metrics of DESIGN §7. `None` (JSON `null`) where a value is undefined, never
-/// NaN or infinity. Ratios and percentages are display statistics (f64); money is `Decimal`.
+/// NaN or infinity. Ratios and percentages are display statistics (f64); money is `Decimal`,
+/// written to JSON as a number (the nearest f64) like every other metric.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Metrics {
     /// `(final / initial − 1) × 100`.
     pub total_return: Option<f64>,
     /// Equity at the last snapshot.
+    #[serde(with = "rust_decimal::serde::float_option")]
     pub final_equity: Option<Decimal>,
     /// `((final / initial)^(365 / days) − 1) × 100`.
     pub annualized_return: Option<f64>,
@@ -125,20 +127,27 @@ pub struct Metrics {
     /// Σ positive pnl / |Σ negative pnl| over closing fills.
     pub profit_factor: Option<f64>,
     /// Mean positive pnl of closing fills.
+    #[serde(with = "rust_decimal::serde::float_option")]
     pub avg_win: Option<Decimal>,
     /// Mean negative pnl of closing fills (a negative number).
+    #[serde(with = "rust_decimal::serde::float_option")]
     pub avg_loss: Option<Decimal>,
     /// Mean leverage of opening fills.
+    #[serde(with = "rust_decimal::serde::float_option")]
     pub avg_leverage: Option<Decimal>,
     /// Highest leverage of opening fills.
+    #[serde(with = "rust_decimal::serde::float_option")]
     pub max_leverage: Option<Decimal>,
     /// Number of liquidation fills.
     pub liquidations: u64,
     /// Σ |pnl| of liquidation fills.
+    #[serde(with = "rust_decimal::serde::float")]
     pub liquidation_losses: Decimal,
     /// Σ fees, clearance fees included.
+    #[serde(with = "rust_decimal::serde::float")]
     pub total_fees: Decimal,
     /// Σ funding payments (negative: paid).
+    #[serde(with = "rust_decimal::serde::float")]
     pub total_funding: Decimal,
     /// `(last close / first close − 1) × 100`.
     pub benchmark_return: Option<f64>,
@@ -162,8 +171,11 @@ pub struct BacktestReport {
     pub metrics: Metrics,
     /// Every fill in order.
     pub trades: Vec<Trade>,
-    /// One snapshot per bar processed.
+    /// One snapshot per bar processed, when the run kept them (a run that streamed them to a
+    /// `SnapshotSink` leaves this empty).
     pub snapshots: Vec<Snapshot>,
+    /// Bars processed (one snapshot each).
+    pub bars: u64,
     /// Every funding settlement in order.
     pub funding: Vec<FundingPayment>,
     /// Refused orders by reason.

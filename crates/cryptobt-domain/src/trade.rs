@@ -132,7 +132,11 @@ pub struct FundingPayment {
 }
 
 /// The portfolio at a bar's close (the columns of `portfolio.csv`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The leverage ratio is derived on demand from `exposure` ([`Snapshot::leverage_ratio`]): a
+/// `Decimal` division per bar would cost more than the rest of the bar loop. It is written
+/// wherever a snapshot is (JSON, `portfolio.csv`) in the column order of DESIGN §8.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     /// Bar open time, Unix milliseconds UTC.
     pub timestamp: i64,
@@ -146,6 +150,35 @@ pub struct Snapshot {
     pub realized_pnl: Decimal,
     /// Margin locked in positions (the cost basis in spot).
     pub margin_used: Decimal,
-    /// `|size| × close / equity`, 0 when flat.
-    pub leverage_ratio: Decimal,
+    /// `Σ |size| × close` over positions (0 when flat).
+    pub exposure: Decimal,
+}
+
+impl Snapshot {
+    /// `|size| × close / equity`, rounded to the ledger scale; 0 when flat or when equity is not
+    /// positive.
+    #[must_use]
+    pub fn leverage_ratio(&self) -> Decimal {
+        if self.exposure.is_zero() || self.portfolio_value <= Decimal::ZERO {
+            return Decimal::ZERO;
+        }
+        self.exposure
+            .checked_div(self.portfolio_value)
+            .map_or(Decimal::ZERO, crate::money::round_ledger)
+    }
+}
+
+impl Serialize for Snapshot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Snapshot", 7)?;
+        s.serialize_field("timestamp", &self.timestamp)?;
+        s.serialize_field("portfolio_value", &self.portfolio_value)?;
+        s.serialize_field("cash", &self.cash)?;
+        s.serialize_field("unrealized_pnl", &self.unrealized_pnl)?;
+        s.serialize_field("realized_pnl", &self.realized_pnl)?;
+        s.serialize_field("margin_used", &self.margin_used)?;
+        s.serialize_field("leverage_ratio", &self.leverage_ratio())?;
+        s.end()
+    }
 }

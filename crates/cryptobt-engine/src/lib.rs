@@ -1,5 +1,17 @@
-//! The cryptobt bar loop: replays bars through a `Strategy`, applies funding, liquidation and
-//! fills to the domain's `Portfolio`, and computes the metrics.
+//! The cryptobt engine: replays bars through a `Strategy`, applies funding, liquidation and fills
+//! to the domain's `Portfolio` in the exact order of DESIGN §6, and computes the metrics of §7.
 //!
-//! Not built yet: this crate is an empty library until the engine issue lands. It will do no IO
-//! and never read the clock; it depends only on `cryptobt-domain`.
+//! It does no IO and never reads the clock: bars, funding rates and strategies arrive through
+//! `cryptobt_domain::ports`, and [`Engine`] implements the `BacktestService` port over them. A
+//! Rust user can also drive [`Backtest`] directly with a native strategy — see
+//! `examples/sma_crossover.rs`.
+
+mod context;
+mod metrics;
+mod run;
+mod service;
+
+pub use crate::{
+    run::{failed_before_start, funding_times, Backtest, FUNDING_INTERVAL_MS},
+    service::Engine,
+};

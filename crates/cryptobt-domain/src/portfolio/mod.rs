@@ -111,7 +111,7 @@ impl Portfolio {
         let leverage = self.rules.check_leverage(leverage)?;
         let plan =
             Plan::order(&self.state, &self.rules, symbol, side, quantity, leverage, market_price)?;
-        Ok(plan.apply(&mut self.state, timestamp))
+        Ok(plan.apply(&mut self.state, self.rules.maintenance_margin_rate, timestamp))
     }
 
     /// Closes `percentage` (0 < pct ≤ 100) of the position in `symbol` at `market_price`
@@ -128,7 +128,7 @@ impl Portfolio {
     ) -> Result<Vec<Trade>, Rejection> {
         let percentage = self.rules.check_percentage(percentage)?;
         let plan = Plan::close(&self.state, &self.rules, symbol, percentage, market_price)?;
-        Ok(plan.apply(&mut self.state, timestamp))
+        Ok(plan.apply(&mut self.state, self.rules.maintenance_margin_rate, timestamp))
     }
 
     /// Liquidates the position in `symbol` if the bar's `low`/`high` reached its liquidation

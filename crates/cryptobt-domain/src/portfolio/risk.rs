@@ -60,8 +60,9 @@ pub(crate) fn liquidate_if_reached(
     if rules.mode != TradingMode::Futures {
         return None;
     }
-    let position = &state.positions.get(&symbol)?.position;
-    let liq = position.liquidation_price(rules.maintenance_margin_rate)?;
+    let held = state.positions.get(&symbol)?;
+    let liq = held.liquidation?;
+    let position = &held.position;
     let reached = match position.side() {
         PositionType::Long => liq > Decimal::ZERO && low <= liq,
         PositionType::Short => high >= liq,
@@ -76,6 +77,7 @@ pub(crate) fn liquidate_if_reached(
     let gross = round_ledger((liq - position.entry_price()) * quantity * side.sign());
     let fee = margin + gross;
     state.positions.remove(&symbol);
+    state.margin_used -= margin;
     // cash += released (M) + gross − fee = 0: the isolated margin is gone, the rest untouched.
     state.book(Decimal::ZERO, -margin, fee);
     Some(Trade {

@@ -14,6 +14,9 @@ pub(crate) struct LedgerState {
     pub(crate) initial_capital: Decimal,
     pub(crate) cash: Decimal,
     pub(crate) positions: BTreeMap<Symbol, MarkedPosition>,
+    /// Σ margin of the positions, kept as a running total (every amount has at most 12 decimals,
+    /// so the total is exact; debug builds check it against the sum).
+    pub(crate) margin_used: Decimal,
     /// Σ trade pnl (fees and clearance fees included).
     pub(crate) realized_pnl: Decimal,
     /// Σ funding payments (negative: paid).
@@ -27,6 +30,21 @@ pub(crate) struct LedgerState {
 pub(crate) struct MarkedPosition {
     pub(crate) position: Position,
     pub(crate) mark: Decimal,
+    /// The liquidation price, recomputed whenever the position changes (not on every bar).
+    pub(crate) liquidation: Option<Decimal>,
+}
+
+impl MarkedPosition {
+    pub(crate) fn new(position: Position, mark: Decimal, mmr: Decimal) -> Self {
+        let liquidation = position.liquidation_price(mmr);
+        Self { position, mark, liquidation }
+    }
+
+    /// Call after changing the position.
+    pub(crate) fn refresh(&mut self, mark: Decimal, mmr: Decimal) {
+        self.mark = mark;
+        self.liquidation = self.position.liquidation_price(mmr);
+    }
 }
 
 impl LedgerState {
@@ -35,6 +53,7 @@ impl LedgerState {
             initial_capital,
             cash: initial_capital,
             positions: BTreeMap::new(),
+            margin_used: Decimal::ZERO,
             realized_pnl: Decimal::ZERO,
             total_funding: Decimal::ZERO,
             total_fees: Decimal::ZERO,
@@ -42,7 +61,12 @@ impl LedgerState {
     }
 
     pub(crate) fn margin_used(&self) -> Decimal {
-        self.positions.values().map(|p| p.position.margin()).sum()
+        debug_assert_eq!(
+            self.margin_used,
+            self.positions.values().map(|p| p.position.margin()).sum::<Decimal>(),
+            "the running margin total must equal the positions' margins"
+        );
+        self.margin_used
     }
 
     /// Books a fill's effect on cash: `cash_delta` to cash, `pnl` to realized PnL, `fee` to fees.

@@ -430,7 +430,7 @@ fn f64_inputs_are_converted_and_checked() {
 #[test]
 fn snapshots_report_the_design_fields() {
     let mut p = futures(dec!(10000));
-    assert_eq!(p.snapshot(T).leverage_ratio, dec!(0));
+    assert_eq!(p.snapshot(T).leverage_ratio(), dec!(0));
     assert_eq!(p.margin_ratio(), None);
     buy(&mut p, dec!(0.5), dec!(42000), dec!(10)).unwrap();
     p.mark(btc(), dec!(39000));
@@ -441,7 +441,7 @@ fn snapshots_report_the_design_fields() {
     assert_eq!(s.cash, dec!(7889.5));
     assert_eq!(s.margin_used, dec!(2100));
     assert_eq!(s.realized_pnl, dec!(-10.5));
-    assert_eq!(s.leverage_ratio.round_dp(8), dec!(2.29695506)); // 19500 / 8489.5
+    assert_eq!(s.leverage_ratio().round_dp(8), dec!(2.29695506)); // 19500 / 8489.5
     assert_eq!(p.margin_ratio().unwrap().round_dp(8), dec!(4.04261905)); // 8489.5 / 2100
 }
 

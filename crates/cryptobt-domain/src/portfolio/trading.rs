@@ -177,7 +177,7 @@ impl Plan {
     }
 
     /// Applies the plan: the reducing leg first, then the opening one. Returns the fills.
-    pub(crate) fn apply(self, state: &mut LedgerState, timestamp: i64) -> Vec<Trade> {
+    pub(crate) fn apply(self, state: &mut LedgerState, mmr: Decimal, timestamp: i64) -> Vec<Trade> {
         let mut trades = Vec::with_capacity(2);
         let trade = |quantity, leverage, fee, position_type, pnl| Trade {
             timestamp,
@@ -197,9 +197,10 @@ impl Plan {
                 let p = &mut held.position;
                 let size = p.size() - leg.quantity * leg.position_type.sign();
                 p.set(size, p.entry_price(), p.margin() - leg.released);
-                held.mark = self.price;
+                held.refresh(self.price, mmr);
             }
             let pnl = leg.gross - leg.fee;
+            state.margin_used -= leg.released;
             state.book(leg.released + leg.gross - leg.fee, pnl, leg.fee);
             trades.push(trade(leg.quantity, leg.leverage, leg.fee, leg.position_type, pnl));
         }
@@ -214,7 +215,7 @@ impl Plan {
                             / (held_qty + leg.quantity),
                     );
                     p.set(p.size() + signed, entry, p.margin() + leg.margin);
-                    held.mark = self.price;
+                    held.refresh(self.price, mmr);
                 }
                 None => {
                     let position = Position::from_parts(
@@ -226,9 +227,10 @@ impl Plan {
                     );
                     state
                         .positions
-                        .insert(self.symbol, MarkedPosition { position, mark: self.price });
+                        .insert(self.symbol, MarkedPosition::new(position, self.price, mmr));
                 }
             }
+            state.margin_used += leg.margin;
             state.book(-(leg.margin + leg.fee), -leg.fee, leg.fee);
             trades.push(trade(leg.quantity, leg.leverage, leg.fee, leg.side, -leg.fee));
         }

@@ -1,0 +1,69 @@
+//! A native Rust SMA(fast/slow) crossover: buy `quantity` when the fast mean crosses above the
+//! slow one, close when it crosses below. Shared by the example and the bench.
+
+use std::collections::VecDeque;
+
+use cryptobt_domain::{
+    money::decimal_to_f64,
+    ports::{SharedContext, Strategy, StrategyError},
+    Bar, OrderSide,
+};
+use rust_decimal::Decimal;
+
+/// A simple moving average over a window.
+struct Mean {
+    window: VecDeque<f64>,
+    n: usize,
+    sum: f64,
+}
+
+impl Mean {
+    fn new(n: usize) -> Self {
+        Self { window: VecDeque::with_capacity(n + 1), n, sum: 0.0 }
+    }
+    fn update(&mut self, x: f64) -> Option<f64> {
+        self.window.push_back(x);
+        self.sum += x;
+        if self.window.len() > self.n {
+            self.sum -= self.window.pop_front().unwrap_or_default();
+        }
+        (self.window.len() == self.n).then(|| self.sum / self.n as f64)
+    }
+}
+
+/// The crossover strategy.
+pub(crate) struct SmaCrossover {
+    fast: Mean,
+    slow: Mean,
+    above: Option<bool>,
+    quantity: Decimal,
+}
+
+impl SmaCrossover {
+    /// Fast and slow periods, and the order size in base units.
+    pub(crate) fn new(fast: usize, slow: usize, quantity: Decimal) -> Self {
+        Self { fast: Mean::new(fast), slow: Mean::new(slow), above: None, quantity }
+    }
+}
+
+impl Strategy for SmaCrossover {
+    fn on_bar(&mut self, bar: &Bar, ctx: &SharedContext) -> Result<(), StrategyError> {
+        let close = decimal_to_f64(bar.close);
+        let (Some(fast), Some(slow)) = (self.fast.update(close), self.slow.update(close)) else {
+            return Ok(());
+        };
+        let above = fast > slow;
+        if self.above.is_some_and(|was| was != above) {
+            // A refused order is an event of the run, not an error of the strategy.
+            let _ = if above {
+                ctx.submit(OrderSide::Buy, self.quantity, Decimal::ONE)
+            } else if ctx.position_size() > Decimal::ZERO {
+                ctx.close_position(Decimal::ONE_HUNDRED)
+            } else {
+                Ok(())
+            };
+        }
+        self.above = Some(above);
+        Ok(())
+    }
+}

@@ -1,0 +1,238 @@
+//! `Backtest`: the bar loop of DESIGN §6 over bars already loaded, with any `Strategy`.
+
+use std::rc::Rc;
+
+use cryptobt_domain::{
+    ports::{
+        BarSeries, CancelToken, RunObserver, SharedContext, SnapshotSink, Strategy, StrategyError,
+    },
+    BacktestConfig, BacktestReport, Bar, ErrorCode, FillMode, FundingRate, Portfolio, RunError,
+    RunStatus, TradingMode,
+};
+use rust_decimal::Decimal;
+
+use crate::{context::RunContext, metrics::Accumulator};
+
+/// Funding times fall every 8 hours from the epoch: 00:00, 08:00 and 16:00 UTC.
+pub const FUNDING_INTERVAL_MS: i64 = 8 * 3_600_000;
+
+/// Bars between two cancellation checks (the strategy's own limits check far more often).
+const CANCEL_EVERY: usize = 1_024;
+
+/// The funding times `t` with `previous < t ≤ current`.
+pub fn funding_times(previous: i64, current: i64) -> impl Iterator<Item = i64> {
+    let first = (previous.div_euclid(FUNDING_INTERVAL_MS) + 1) * FUNDING_INTERVAL_MS;
+    (0..).map(move |k| first + k * FUNDING_INTERVAL_MS).take_while(move |t| *t <= current)
+}
+
+/// One backtest over loaded bars: the config, the bars, the funding rates (when the data has
+/// them) and a cancel token. No IO and no clock: everything arrives as values.
+///
+/// ```
+/// # use cryptobt_domain::{ports::{BarSeries, SharedContext, Strategy, StrategyError}, Bar, OrderSide};
+/// # use cryptobt_engine::Backtest;
+/// struct BuyOnce;
+/// impl Strategy for BuyOnce {
+///     fn on_bar(&mut self, _bar: &Bar, ctx: &SharedContext) -> Result<(), StrategyError> {
+///         if ctx.position_size().is_zero() {
+///             let _ = ctx.submit(OrderSide::Buy, rust_decimal::Decimal::ONE, rust_decimal::Decimal::ONE);
+///         }
+///         Ok(())
+///     }
+/// }
+/// # fn demo(config: &cryptobt_domain::BacktestConfig, bars: &BarSeries) {
+/// let report = Backtest::new(config, bars).run(&mut BuyOnce, &());
+/// println!("{:?}", report.metrics.total_return);
+/// # }
+/// ```
+///
+/// A complete native-Rust example over the shipped data is `examples/sma_crossover.rs`.
+#[derive(Debug, Clone)]
+pub struct Backtest<'a> {
+    config: &'a BacktestConfig,
+    bars: &'a BarSeries,
+    funding: Option<&'a [FundingRate]>,
+    cancel: CancelToken,
+}
+
+impl<'a> Backtest<'a> {
+    /// A backtest of `config` over `bars`.
+    #[must_use]
+    pub fn new(config: &'a BacktestConfig, bars: &'a BarSeries) -> Self {
+        Self { config, bars, funding: None, cancel: CancelToken::new() }
+    }
+
+    /// Published funding rates (futures); without them every funding time uses the config's
+    /// `funding_rate`, and so does a funding time the rates do not list.
+    #[must_use]
+    pub fn funding(mut self, rates: &'a [FundingRate]) -> Self {
+        self.funding = Some(rates);
+        self
+    }
+
+    /// A token that stops the run between bars when cancelled.
+    #[must_use]
+    pub fn cancel(mut self, token: CancelToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    fn rate_at(&self, time: i64) -> Decimal {
+        self.funding
+            .and_then(|rates| {
+                rates.binary_search_by_key(&time, |r| r.timestamp).ok().map(|i| rates[i].rate)
+            })
+            .unwrap_or(self.config.funding_rate())
+    }
+
+    /// Runs `strategy` over every bar and measures the result, keeping every snapshot in the
+    /// report. A strategy error or a cancellation ends the run early; the report then carries
+    /// what was recorded up to there.
+    pub fn run(&self, strategy: &mut dyn Strategy, observer: &dyn RunObserver) -> BacktestReport {
+        let mut snapshots = Vec::with_capacity(self.bars.len());
+        let mut report = self.run_into(strategy, observer, &mut snapshots);
+        report.snapshots = snapshots;
+        report
+    }
+
+    /// Like [`run`](Self::run), but hands each snapshot to `sink` as it is taken instead of
+    /// keeping it (the report's `snapshots` stay empty): a long run then holds no per-bar data.
+    pub fn run_into(
+        &self,
+        strategy: &mut dyn Strategy,
+        observer: &dyn RunObserver,
+        sink: &mut dyn SnapshotSink,
+    ) -> BacktestReport {
+        let config = self.config;
+        let symbol = config.symbol();
+        let futures = config.trading_mode() == TradingMode::Futures;
+        let ctx = Rc::new(RunContext::new(symbol, config.fill(), Portfolio::new(config)));
+        let shared: SharedContext = ctx.clone();
+        let total = self.bars.len();
+        let step = (total / 200).max(1_000);
+        let mut measured = Accumulator::new(config.initial_capital());
+        let mut processed = 0u64;
+        let mut stop: Option<RunError> = strategy.initialize(&shared).err().map(RunError::from);
+        let mut previous_open: Option<i64> = None;
+        let (mut first, mut last): (Option<&Bar>, Option<&Bar>) = (None, None);
+
+        for (i, bar) in self.bars.iter().enumerate() {
+            if stop.is_some() {
+                break;
+            }
+            if i % CANCEL_EVERY == 0 && self.cancel.is_cancelled() {
+                stop = Some(RunError {
+                    code: ErrorCode::Cancelled,
+                    message: "the run was cancelled".into(),
+                    line: None,
+                });
+                break;
+            }
+            first.get_or_insert(bar);
+            last = Some(bar);
+            ctx.bar.set(None);
+            if config.fill() == FillMode::NextOpen {
+                let queued = std::mem::take(&mut *ctx.queue.borrow_mut());
+                for order in queued {
+                    // A refusal at the fill is recorded (by `execute`), not returned.
+                    let _ = ctx.execute(order, bar.open, bar.timestamp);
+                }
+            }
+            if futures {
+                let mut portfolio = ctx.portfolio.borrow_mut();
+                if let Some(previous) = previous_open {
+                    for time in funding_times(previous, bar.timestamp) {
+                        let rate = self.rate_at(time);
+                        if rate.is_zero() {
+                            continue;
+                        }
+                        if let Some(payment) =
+                            portfolio.settle_funding(symbol, time, bar.open, rate)
+                        {
+                            ctx.records.borrow_mut().funding.push(payment);
+                        }
+                    }
+                }
+                if let Some(liquidation) =
+                    portfolio.liquidate_if_reached(symbol, bar.low, bar.high, bar.timestamp)
+                {
+                    ctx.records.borrow_mut().trades.push(liquidation);
+                }
+            }
+            ctx.portfolio.borrow_mut().mark(symbol, bar.close);
+            ctx.bar.set(Some(*bar));
+            if let Err(e) = strategy.on_bar(bar, &shared) {
+                stop = Some(RunError::from(e));
+            }
+            let portfolio = ctx.portfolio.borrow();
+            let snapshot = portfolio.snapshot(bar.timestamp);
+            measured.add(&snapshot, !snapshot.exposure.is_zero());
+            sink.push(&snapshot);
+            processed += 1;
+            previous_open = Some(bar.timestamp);
+            if (i + 1) % step == 0 {
+                observer.on_progress((i + 1) as u64, total as u64);
+            }
+        }
+        ctx.bar.set(None);
+        observer.on_progress(processed, total as u64);
+
+        let records = std::mem::take(&mut *ctx.records.borrow_mut());
+        let dropped_orders = ctx.queue.borrow().len() as u64;
+        let metrics = measured.finish(&records.trades, &records.funding, first.zip(last));
+        let status = match &stop {
+            None => RunStatus::Completed,
+            Some(e) if e.code == ErrorCode::Cancelled => RunStatus::Cancelled,
+            Some(_) => RunStatus::Failed,
+        };
+        BacktestReport {
+            config: config.clone(),
+            status,
+            error: stop,
+            metrics,
+            trades: records.trades,
+            snapshots: Vec::new(),
+            bars: processed,
+            funding: records.funding,
+            rejections: records.rejections,
+            dropped_orders,
+            log: records.log,
+        }
+    }
+}
+
+/// A run that failed before its first bar (the strategy did not load).
+#[must_use]
+pub fn failed_before_start(config: &BacktestConfig, error: StrategyError) -> BacktestReport {
+    let bars = BarSeries::default();
+    let mut report = Backtest::new(config, &bars).run(&mut NoStrategy, &());
+    report.status =
+        if error.code == ErrorCode::Cancelled { RunStatus::Cancelled } else { RunStatus::Failed };
+    report.error = Some(error.into());
+    report
+}
+
+struct NoStrategy;
+impl Strategy for NoStrategy {
+    fn on_bar(&mut self, _: &Bar, _: &SharedContext) -> Result<(), StrategyError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn funding_times_are_the_8h_marks_after_the_previous_bar() {
+        let h = 3_600_000;
+        assert_eq!(funding_times(0, 8 * h).collect::<Vec<_>>(), [8 * h]);
+        assert_eq!(funding_times(7 * h, 8 * h - 1).count(), 0);
+        assert_eq!(
+            funding_times(8 * h, 9 * h).count(),
+            0,
+            "a funding time at the previous open was settled then"
+        );
+        assert_eq!(funding_times(-h, 24 * h).collect::<Vec<_>>(), [0, 8 * h, 16 * h, 24 * h]);
+    }
+}

@@ -1,0 +1,86 @@
+//! `Engine`: the `BacktestService` port over the `MarketData` and `StrategyFactory` ports.
+
+use std::sync::Arc;
+
+use cryptobt_domain::{
+    ports::{
+        BacktestRequest, BacktestService, BarQuery, MarketData, RunObserver, ServiceError,
+        SnapshotSink, StrategyFactory, StrategySpec,
+    },
+    BacktestReport, ErrorCode, TradingMode,
+};
+
+use crate::run::{failed_before_start, Backtest};
+
+/// Runs backtests: loads the bars (and funding rates) through `MarketData`, builds the strategy
+/// through `StrategyFactory`, replays and measures.
+#[derive(Clone)]
+pub struct Engine {
+    market: Arc<dyn MarketData>,
+    strategies: Arc<dyn StrategyFactory>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine over these ports.
+    #[must_use]
+    pub fn new(market: Arc<dyn MarketData>, strategies: Arc<dyn StrategyFactory>) -> Self {
+        Self { market, strategies }
+    }
+}
+
+impl BacktestService for Engine {
+    fn run(
+        &self,
+        request: &BacktestRequest,
+        observer: &dyn RunObserver,
+        snapshots: &mut dyn SnapshotSink,
+    ) -> Result<BacktestReport, ServiceError> {
+        let config = &request.config;
+        let data_error = |e: &dyn std::fmt::Display| ServiceError {
+            code: ErrorCode::DataError,
+            message: e.to_string(),
+        };
+        let query = BarQuery {
+            mode: config.trading_mode(),
+            symbol: config.symbol(),
+            timeframe: config.timeframe(),
+            start: config.start_date(),
+            end: config.end_date(),
+        };
+        let bars = self.market.bars(&query).map_err(|e| data_error(&e))?;
+        if bars.is_empty() {
+            return Err(data_error(&format!(
+                "no bars for {} {} {}..{}",
+                query.symbol, query.timeframe, query.start, query.end
+            )));
+        }
+        let funding = match config.trading_mode() {
+            TradingMode::Futures => self
+                .market
+                .funding_rates(config.symbol(), config.start_date(), config.end_date())
+                .map_err(|e| data_error(&e))?,
+            TradingMode::Spot => None,
+        };
+        let spec = StrategySpec {
+            source: request.strategy_code.clone(),
+            symbol: config.symbol(),
+            params: config.params().clone(),
+            limits: request.limits.clone(),
+        };
+        let mut strategy = match self.strategies.create(&spec) {
+            Ok(strategy) => strategy,
+            Err(e) => return Ok(failed_before_start(config, e)),
+        };
+        let mut backtest = Backtest::new(config, &bars).cancel(request.limits.cancel.clone());
+        if let Some(rates) = funding.as_deref() {
+            backtest = backtest.funding(rates);
+        }
+        Ok(backtest.run_into(strategy.as_mut(), observer, snapshots))
+    }
+}

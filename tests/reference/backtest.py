@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Independent reference for the bar loop (DESIGN §6) and the metrics (DESIGN §7), built on the
+ledger of `ledger.py` (DESIGN §5 in Python `decimal`, no intermediate rounding).
+
+Reads the scenarios of `tests/fixtures/golden/scenarios.json` (a config, bars, and scripted
+orders by bar index), replays each, and writes `tests/fixtures/golden/expected.json`: every fill,
+every funding payment, the rejections and the metrics. The Rust golden tests run the same
+scenarios through the real engine and compare.
+
+Re-run:  python3 tests/reference/backtest.py
+"""
+import json
+import math
+import os
+from decimal import Decimal as D
+
+from ledger import Ledger
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+H8 = 8 * 3600 * 1000
+DAY = 86400000
+
+
+def run(sc):
+    cfg = sc["config"]
+    mode = cfg["mode"]
+    ledger = Ledger(cfg["capital"], mode, max_lev=cfg.get("max_leverage", 1), mmr=cfg.get("mmr", "0.005"),
+                    fee=cfg.get("fee"), bps=cfg.get("slippage_bps", 0))
+    fill = cfg.get("fill", "close")
+    flag_rate = D(cfg.get("funding_rate", "0"))
+    file_rates = {int(k): D(v) for k, v in sc.get("funding_file", {}).items()} if "funding_file" in sc else None
+    actions = {}
+    for a in sc["actions"]:
+        actions.setdefault(a[0], []).append(a[1:])
+    rejections = {}
+    funding = []
+    trades_with_time = []
+    snapshots = []
+    queue = []
+    exposed = 0
+    prev_open = None
+
+    def note(result, t0):
+        if result != "ok":
+            rejections[result] = rejections.get(result, 0) + 1
+
+    for i, b in enumerate(sc["bars"]):
+        ts, o, h, l, c = b[0], D(b[1]), D(b[2]), D(b[3]), D(b[4])
+        n_before = len(ledger.trades)
+        # 0. orders queued at the previous bar fill at this open
+        for q in queue:
+            note(do(ledger, q, o), ts)
+        queue = []
+        # 1. funding
+        if mode == "futures" and prev_open is not None:
+            t = (prev_open // H8 + 1) * H8
+            while t <= ts:
+                rate = file_rates.get(t, flag_rate) if file_rates is not None else flag_rate
+                if rate != 0 and ledger.size != 0:
+                    amount = ledger.funding(o, rate)
+                    funding.append([t, str(rate), str(o), str(ledger.size), amount])
+                t += H8
+        # 2. liquidation
+        if mode == "futures":
+            ledger.bar(l, h)
+        # 3. strategy at the close
+        for a in actions.get(i, []):
+            if fill == "close":
+                note(do(ledger, a, c), ts)
+            else:
+                queue.append(a)
+        for t in ledger.trades[n_before:]:
+            trades_with_time.append((ts, t))
+        # 4. snapshot
+        equity = ledger.equity(c)
+        snapshots.append((ts, equity))
+        exposed += 1 if ledger.size != 0 else 0
+        prev_open = ts
+    return ledger, trades_with_time, funding, rejections, snapshots, exposed, len(queue)
+
+
+def do(ledger, action, price):
+    kind = action[0]
+    if kind == "close":
+        return ledger.close(D(str(action[1])), price)
+    return ledger.order(kind, D(str(action[1])), price, D(str(action[2])) if len(action) > 2 else D(1))
+
+
+def metrics(sc, ledger, trades, funding, snapshots, exposed):
+    initial = D(sc["config"]["capital"])
+    out = {}
+    final = snapshots[-1][1] if snapshots else None
+    out["final_equity"] = float(final) if final is not None else None
+    out["total_return"] = float((final / initial - 1) * 100) if final is not None else None
+    days = (snapshots[-1][0] - snapshots[0][0]) / DAY if snapshots else 0
+    out["annualized_return"] = (((float(final) / float(initial)) ** (365 / days) - 1) * 100
+                                if days > 0 and final > 0 else None)
+    closes, cur = [], None
+    for ts, eq in snapshots:
+        d = ts // DAY
+        if d == cur:
+            closes[-1] = eq
+        else:
+            closes.append(eq)
+            cur = d
+    rets, prev = [], float(initial)
+    for eq in closes:
+        rets.append(float(eq) / prev - 1)
+        prev = float(eq)
+    if len(rets) < 2:
+        out["volatility"] = out["sharpe_ratio"] = out["sortino_ratio"] = None
+    else:
+        m = sum(rets) / len(rets)
+        sd = math.sqrt(sum((r - m) ** 2 for r in rets) / (len(rets) - 1))
+        dn = math.sqrt(sum(min(r, 0) ** 2 for r in rets) / len(rets))
+        out["volatility"] = sd * 100
+        out["sharpe_ratio"] = m / sd * math.sqrt(365) if sd != 0 else None
+        out["sortino_ratio"] = m / dn * math.sqrt(365) if dn != 0 else None
+    peak, worst = initial, None
+    for _, eq in snapshots:
+        peak = max(peak, eq)
+        dd = eq / peak - 1
+        worst = dd if worst is None else min(worst, dd)
+    out["max_drawdown"] = float(worst * 100) if worst is not None else None
+    ts_trades = [t for _, t in trades]
+    out["total_trades"] = len(ts_trades)
+
+    def closing(t):
+        action, ptype = t[0], t[5]
+        return action == "liquidation" or (action == "sell" and ptype == "long") or (action == "buy" and ptype == "short")
+
+    cl = [t for t in ts_trades if closing(t)]
+    op = [t for t in ts_trades if not closing(t)]
+    wins = [t[6] for t in cl if t[6] > 0]
+    losses = [t[6] for t in cl if t[6] < 0]
+    out["win_rate"] = len(wins) / len(cl) * 100 if cl else None
+    out["profit_factor"] = float(sum(wins, D(0)) / abs(sum(losses, D(0)))) if losses else None
+    out["avg_win"] = float(sum(wins, D(0)) / len(wins)) if wins else None
+    out["avg_loss"] = float(sum(losses, D(0)) / len(losses)) if losses else None
+    out["avg_leverage"] = float(sum((t[3] for t in op), D(0)) / len(op)) if op else None
+    out["max_leverage"] = float(max(t[3] for t in op)) if op else None
+    liq = [t for t in ts_trades if t[0] == "liquidation"]
+    out["liquidations"] = len(liq)
+    out["liquidation_losses"] = float(sum((abs(t[6]) for t in liq), D(0)))
+    out["total_fees"] = float(sum((t[4] for t in ts_trades), D(0)))
+    out["total_funding"] = float(sum((f[4] for f in funding), D(0)))
+    bars = sc["bars"]
+    out["benchmark_return"] = float((D(bars[-1][4]) / D(bars[0][4]) - 1) * 100)
+    out["exposure"] = exposed / len(snapshots) * 100 if snapshots else None
+    return out
+
+
+def main():
+    scenarios = json.load(open(os.path.join(ROOT, "tests/fixtures/golden/scenarios.json")))
+    expected = {}
+    for name, sc in scenarios.items():
+        ledger, trades, funding, rejections, snapshots, exposed, dropped = run(sc)
+        expected[name] = {
+            "trades": [[ts, t[0], str(t[1]), str(t[2]), str(t[3]), str(t[4]), t[5], str(t[6])] for ts, t in trades],
+            "funding": [[f[0], str(f[4])] for f in funding],
+            "rejections": rejections,
+            "dropped_orders": dropped,
+            "equity": [str(eq) for _, eq in snapshots],
+            "metrics": metrics(sc, ledger, trades, funding, snapshots, exposed),
+        }
+    path = os.path.join(ROOT, "tests/fixtures/golden/expected.json")
+    with open(path, "w") as fh:
+        json.dump(expected, fh, indent=1, sort_keys=True)
+    print(f"wrote {len(expected)} scenarios to {os.path.relpath(path, ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
