@@ -4,3 +4,4 @@
 
 mod architecture;
 mod engine_golden;
+mod example_strategies;

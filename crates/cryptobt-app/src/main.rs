@@ -3,7 +3,9 @@
 //! This is the only crate that names concrete adapters (the CSV loader, the result store, the Lua
 //! sandbox, the engine, the server) and wires them together.
 
+mod backtest;
 mod data;
+mod ids;
 mod validate;
 
 use std::process::ExitCode;
@@ -25,6 +27,8 @@ enum Command {
         #[command(subcommand)]
         command: data::DataCommand,
     },
+    /// Run one backtest of a Lua strategy over the market data.
+    Backtest(Box<backtest::BacktestArgs>),
     /// Check a Lua strategy without running a bar: syntax, and that on_data is a function.
     Validate(validate::ValidateArgs),
 }
@@ -41,5 +45,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Data { command } => data::run(command),
         Command::Validate(args) => validate::run(&args),
+        Command::Backtest(args) => backtest::run(&args),
     }
 }

@@ -1,6 +1,7 @@
 //! Market data for cryptobt: the daily CSV loader behind `cryptobt_domain::ports::MarketData`,
 //! its moka cache with observers, discovery of what a data directory holds, verification, and
-//! the import (`convert`) and `download` of Binance's own archives.
+//! the import (`convert`) and `download` of Binance's own archives, and the file-system result
+//! store of DESIGN §8.
 //!
 //! It reads and writes files and, for `download` only, talks HTTP; it knows nothing of Lua, the
 //! engine or the web server. Every error names the file (relative to the data directory), the
@@ -18,6 +19,7 @@ mod funding;
 mod layout;
 mod loader;
 mod resample;
+mod store;
 mod verify;
 mod write;
 
@@ -36,6 +38,10 @@ pub use crate::{
     layout::{day_file_name, day_start_ms, DataLayout, BAR_HEADER, FUNDING_HEADER},
     loader::CsvMarketData,
     resample::resample,
+    store::{
+        ConfigFile, FileResultStore, PortfolioWriter, RunFiles, RunSummary, FUNDING_CSV_HEADER,
+        PORTFOLIO_HEADER, TRADES_HEADER,
+    },
     verify::{verify, FundingReport, SetReport, VerifyReport},
     write::write_atomic,
 };

@@ -351,8 +351,22 @@ pub enum StoreError {
     },
 }
 
+/// Where a run's snapshots go while it runs (the `portfolio.csv` being written).
+pub trait PortfolioSink: SnapshotSink {
+    /// Completes the file (it becomes visible with the run's other files on `save`).
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when a write failed at any point.
+    fn finish(self: Box<Self>) -> Result<(), StoreError>;
+}
+
 /// Keeps the results of runs.
 pub trait ResultStore: Send + Sync {
+    /// A sink for the snapshots of run `id`, written as they come.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`].
+    fn portfolio_sink(&self, id: &BacktestId) -> Result<Box<dyn PortfolioSink>, StoreError>;
     /// Writes a run's files (each atomically); `report` is `None` for a run that has none yet.
     ///
     /// # Errors

@@ -1,0 +1,274 @@
+//! `cryptobt backtest`: one run from the command line, with exactly the flags, JSON output and
+//! exit codes of DESIGN §9.
+
+use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
+
+use chrono::{NaiveDate, Utc};
+use clap::Args;
+use cryptobt_data::{BarCache, CsvMarketData, FileResultStore, RunFiles};
+use cryptobt_domain::{
+    ports::{BacktestRequest, BacktestService, RunObserver, RunRecord, StrategyLimits},
+    BacktestConfig, BacktestId, BacktestReport, FillMode, ParamValue, Params, RunStatus, Symbol,
+    Timeframe, TradingMode,
+};
+use cryptobt_engine::Engine;
+use cryptobt_sandbox::LuaStrategyFactory;
+use indicatif::{ProgressBar, ProgressStyle};
+use rust_decimal::Decimal;
+
+use crate::ids::new_backtest_id;
+
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub(crate) struct BacktestArgs {
+    /// The Lua strategy file.
+    #[arg(long)]
+    strategy: PathBuf,
+    /// Symbol, e.g. BTCUSDT.
+    #[arg(long)]
+    symbol: Symbol,
+    /// Bar timeframe: 1m 5m 15m 1h 4h 1d.
+    #[arg(long)]
+    timeframe: Timeframe,
+    /// First day, YYYY-MM-DD (UTC, inclusive).
+    #[arg(long)]
+    start: NaiveDate,
+    /// Last day, YYYY-MM-DD (UTC, inclusive).
+    #[arg(long)]
+    end: NaiveDate,
+    /// Starting cash in USDT.
+    #[arg(long, default_value = "10000")]
+    capital: Decimal,
+    /// spot or futures.
+    #[arg(long, default_value = "spot")]
+    mode: TradingMode,
+    /// Highest order leverage (1 in spot, 1..=100 in futures).
+    #[arg(long, default_value = "1")]
+    max_leverage: Decimal,
+    /// Maintenance margin rate.
+    #[arg(long, default_value = "0.005")]
+    mmr: Decimal,
+    /// Fee rate (default: spot 0.001, futures 0.0005).
+    #[arg(long)]
+    fee: Option<Decimal>,
+    /// Slippage in basis points.
+    #[arg(long, default_value = "0")]
+    slippage_bps: Decimal,
+    /// When orders fill: close or next_open.
+    #[arg(long, default_value = "close")]
+    fill: FillMode,
+    /// Funding rate per 8 h when the data has no funding file.
+    #[arg(long, default_value = "0")]
+    funding_rate: Decimal,
+    /// A strategy parameter, NAME=VALUE (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Wall-clock limit of the run in seconds.
+    #[arg(long, default_value = "3600")]
+    max_duration: u64,
+    /// Memory limit of the strategy's VM in MiB.
+    #[arg(long, default_value = "64")]
+    memory_limit_mb: usize,
+    /// The market data directory.
+    #[arg(long, default_value = "data")]
+    data_dir: PathBuf,
+    /// Write the result files into this directory (default: results/backtests/ID).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print one JSON object to stdout instead of the summary.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Bad arguments or data: exit code 2 (DESIGN §9).
+fn usage_error(args_json: bool, message: &str) -> ExitCode {
+    if args_json {
+        let out = serde_json::json!({
+            "status": "failed", "metrics": null, "trades": 0,
+            "error_code": "invalid_argument", "error_message": message,
+        });
+        println!("{out}");
+    }
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn params(raw: &[String]) -> Result<Params, String> {
+    let mut out = Params::new();
+    for p in raw {
+        let (name, value) =
+            p.split_once('=').ok_or_else(|| format!("--param {p:?} is not NAME=VALUE"))?;
+        out.insert(name.to_owned(), ParamValue::parse(value));
+    }
+    Ok(out)
+}
+
+fn config(args: &BacktestArgs) -> Result<BacktestConfig, String> {
+    let mut builder = BacktestConfig::builder(args.symbol, args.timeframe, args.start, args.end)
+        .initial_capital(args.capital)
+        .trading_mode(args.mode)
+        .max_leverage(args.max_leverage)
+        .maintenance_margin_rate(args.mmr)
+        .slippage_bps(args.slippage_bps)
+        .fill(args.fill)
+        .funding_rate(args.funding_rate)
+        .params(params(&args.params)?);
+    if let Some(fee) = args.fee {
+        builder = builder.fee_rate(fee);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// An indicatif bar on stderr, drawn only for runs long enough to need one (and only on a
+/// terminal).
+struct Progress(ProgressBar);
+
+impl RunObserver for Progress {
+    fn on_progress(&self, done: u64, total: u64) {
+        if total >= 200_000 {
+            self.0.set_length(total);
+            self.0.set_position(done);
+        }
+    }
+}
+
+pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
+    let config = match config(args) {
+        Ok(config) => config,
+        Err(message) => return usage_error(args.json, &message),
+    };
+    let source = match std::fs::read_to_string(&args.strategy) {
+        Ok(source) => source,
+        Err(e) => {
+            return usage_error(
+                args.json,
+                &format!("cannot read strategy {}: {e}", args.strategy.display()),
+            )
+        }
+    };
+    let limits = StrategyLimits {
+        memory_bytes: args.memory_limit_mb.saturating_mul(1 << 20),
+        max_duration: Duration::from_secs(args.max_duration),
+        ..StrategyLimits::default()
+    };
+    let created_at = Utc::now();
+    let id = new_backtest_id(created_at);
+    let files = match &args.out {
+        Some(dir) => RunFiles::new(dir),
+        None => FileResultStore::new("results").files(&id),
+    };
+    let market = Arc::new(CsvMarketData::new(
+        &args.data_dir,
+        BarCache::new(BarCache::DEFAULT_CAPACITY_BYTES * 4, vec![]),
+    ));
+    let engine = Engine::new(market, Arc::new(LuaStrategyFactory));
+    let request = BacktestRequest { config: config.clone(), strategy_code: source.clone(), limits };
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} bars, {per_sec}, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = Progress(bar);
+    let mut writer = match files.portfolio_writer() {
+        Ok(writer) => writer,
+        Err(e) => return usage_error(args.json, &e.to_string()),
+    };
+    let outcome = engine.run(&request, &progress, &mut writer);
+    progress.0.finish_and_clear();
+    let report = match outcome {
+        Ok(report) => report,
+        Err(e) => return usage_error(args.json, &e.to_string()),
+    };
+    let record = RunRecord {
+        backtest_id: id.clone(),
+        created_at,
+        strategy_code: source,
+        config,
+        status: report.status,
+        error: report.error.clone(),
+    };
+    if let Err(e) = writer.finish().and_then(|()| files.write(&record, Some(&report))) {
+        return usage_error(args.json, &format!("cannot write the results: {e}"));
+    }
+    print_outcome(args.json, &id, &files, &report);
+    if report.status == RunStatus::Completed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn print_outcome(json: bool, id: &BacktestId, files: &RunFiles, report: &BacktestReport) {
+    if json {
+        let out = serde_json::json!({
+            "status": if report.status == RunStatus::Completed { "completed" } else { "failed" },
+            "metrics": report.metrics,
+            "trades": report.trades.len(),
+            "error_code": report.error.as_ref().map(|e| e.code),
+            "error_message": report.error.as_ref().map(|e| &e.message),
+        });
+        println!("{out}");
+        return;
+    }
+    let m = &report.metrics;
+    let pct = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{v:.2} %"));
+    let num = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{v:.3}"));
+    let money =
+        |v: Option<Decimal>| v.map_or_else(|| "—".to_owned(), |v| format!("{:.2}", v.round_dp(2)));
+    let c = &report.config;
+    println!("backtest {id}: {}", report.status);
+    println!(
+        "  {} {} {} {}..{}, {} bars, capital {}",
+        c.trading_mode(),
+        c.symbol(),
+        c.timeframe(),
+        c.start_date(),
+        c.end_date(),
+        report.bars,
+        c.initial_capital()
+    );
+    if let Some(e) = &report.error {
+        let line = e.line.map_or_else(String::new, |l| format!(" (line {l})"));
+        println!("  error: {}{line}: {}", e.code, e.message);
+    }
+    println!(
+        "  final equity     {:>14}   total return   {:>10}",
+        money(m.final_equity),
+        pct(m.total_return)
+    );
+    println!(
+        "  max drawdown     {:>14}   benchmark      {:>10}",
+        pct(m.max_drawdown),
+        pct(m.benchmark_return)
+    );
+    println!(
+        "  sharpe           {:>14}   sortino        {:>10}",
+        num(m.sharpe_ratio),
+        num(m.sortino_ratio)
+    );
+    println!(
+        "  volatility       {:>14}   annualized     {:>10}",
+        pct(m.volatility),
+        pct(m.annualized_return)
+    );
+    println!("  trades           {:>14}   win rate       {:>10}", m.total_trades, pct(m.win_rate));
+    println!(
+        "  profit factor    {:>14}   exposure       {:>10}",
+        num(m.profit_factor),
+        pct(m.exposure)
+    );
+    println!(
+        "  fees             {:>14}   funding        {:>10}",
+        money(Some(m.total_fees)),
+        money(Some(m.total_funding))
+    );
+    println!(
+        "  liquidations     {:>14}   losses         {:>10}",
+        m.liquidations,
+        money(Some(m.liquidation_losses))
+    );
+    let refused: u64 = report.rejections.values().sum();
+    if refused > 0 {
+        println!("  refused orders   {refused:>14}   {:?}", report.rejections);
+    }
+    println!("  files: {}", files.dir().display());
+}

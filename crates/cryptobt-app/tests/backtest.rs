@@ -1,0 +1,160 @@
+//! `cryptobt backtest` as DESIGN §9 specifies it: the flags, one JSON object on stdout, exit
+//! codes 0/1/2, the four result files, and the same bytes from the same inputs.
+
+#![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
+
+use std::{path::Path, process::Command};
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn backtest(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cryptobt"))
+        .current_dir(root())
+        .arg("backtest")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const SMA: &[&str] = &[
+    "--strategy",
+    "static/strategies/sma_crossover.lua",
+    "--symbol",
+    "BTCUSDT",
+    "--timeframe",
+    "1h",
+    "--start",
+    "2025-01-01",
+    "--end",
+    "2025-01-31",
+];
+
+#[test]
+fn the_readme_command_completes_and_writes_the_four_files() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let (code, stdout, stderr) = backtest(&[SMA, &["--out", dir, "--json"]].concat());
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(stdout.trim().lines().count(), 1, "exactly one JSON object");
+    assert_eq!(json["status"], "completed");
+    assert_eq!(json["error_code"], serde_json::Value::Null);
+    assert!(json["trades"].as_u64().unwrap() > 0);
+    for key in
+        ["total_return", "final_equity", "sharpe_ratio", "max_drawdown", "win_rate", "exposure"]
+    {
+        assert!(json["metrics"].get(key).is_some(), "metrics.{key}");
+    }
+    for file in ["config.json", "trades.csv", "portfolio.csv", "metrics.json"] {
+        assert!(out.path().join(file).exists(), "{file}");
+    }
+    let portfolio = std::fs::read_to_string(out.path().join("portfolio.csv")).unwrap();
+    assert_eq!(portfolio.lines().count(), 745, "header + 744 hourly snapshots");
+    assert!(portfolio.starts_with(
+        "timestamp,portfolio_value,cash,unrealized_pnl,realized_pnl,margin_used,leverage_ratio\n"
+    ));
+    let trades = std::fs::read_to_string(out.path().join("trades.csv")).unwrap();
+    assert!(trades
+        .starts_with("timestamp,action,symbol,quantity,price,leverage,fee,position_type,pnl\n"));
+    assert_eq!(trades.lines().count() as u64 - 1, json["trades"].as_u64().unwrap());
+}
+
+#[test]
+fn the_same_run_twice_gives_the_same_bytes_but_for_id_and_time() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for dir in [&a, &b] {
+        let (code, _, _) = backtest(&[SMA, &["--out", dir.path().to_str().unwrap()]].concat());
+        assert_eq!(code, 0);
+    }
+    for file in
+        ["trades.csv", "portfolio.csv", "metrics.json", "funding.csv", "run.json", "log.txt"]
+    {
+        let (x, y) = (
+            std::fs::read(a.path().join(file)).unwrap(),
+            std::fs::read(b.path().join(file)).unwrap(),
+        );
+        assert!(x == y, "{file} differs");
+    }
+    let strip = |p: &Path| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(p.join("config.json")).unwrap()).unwrap();
+        v["backtest_id"] = serde_json::Value::Null;
+        v["created_at"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(strip(a.path()), strip(b.path()));
+}
+
+#[test]
+fn a_failed_run_exits_1_and_still_writes_its_files() {
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "--strategy",
+        "static/strategies/runtime_error.lua",
+        "--symbol",
+        "BTCUSDT",
+        "--timeframe",
+        "1h",
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-01-31",
+        "--json",
+        "--out",
+        out.path().to_str().unwrap(),
+    ];
+    let (code, stdout, _) = backtest(&args);
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        (json["status"].as_str(), json["error_code"].as_str()),
+        (Some("failed"), Some("runtime_error"))
+    );
+    assert!(json["error_message"].as_str().unwrap().contains("strategy:12:"));
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        (config["status"].as_str(), config["error_code"].as_str()),
+        (Some("failed"), Some("runtime_error"))
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("portfolio.csv")).unwrap().lines().count(),
+        11
+    );
+}
+
+#[test]
+fn bad_arguments_and_missing_data_exit_2_naming_the_value() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["--mode", "futures", "--max-leverage", "150"], "max_leverage 150"),
+        (&["--capital", "-5"], "initial_capital -5"),
+        (&["--max-leverage", "3"], "max_leverage 3: must be 1 in spot mode"),
+        (&["--start", "2024-01-01", "--end", "2024-01-02"], "missing day 2024-01-01"),
+        (&["--param", "nonsense"], "--param \"nonsense\" is not NAME=VALUE"),
+    ];
+    for (extra, needle) in cases {
+        let mut args: Vec<&str> = SMA.to_vec();
+        for pair in extra.chunks(2) {
+            if let Some(i) = args.iter().position(|a| *a == pair[0]) {
+                args[i + 1] = pair[1];
+            } else {
+                args.extend_from_slice(pair);
+            }
+        }
+        let (code, _, stderr) = backtest(&args);
+        assert_eq!(code, 2, "{extra:?}: {stderr}");
+        assert!(stderr.contains(needle), "{extra:?}: {stderr}");
+    }
+    let mut args: Vec<&str> = SMA.to_vec();
+    args[5] = "2h";
+    let (code, _, stderr) = backtest(&args);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("2h"), "{stderr}");
+}
