@@ -4,6 +4,7 @@
 //! sandbox, the engine, the server) and wires them together.
 
 mod backtest;
+mod bench;
 mod data;
 mod ids;
 mod validate;
@@ -27,6 +28,8 @@ enum Command {
         #[command(subcommand)]
         command: data::DataCommand,
     },
+    /// Measure the whole pipeline: a Lua SMA crossover over two years of synthetic 1m bars.
+    Bench(bench::BenchArgs),
     /// Run one backtest of a Lua strategy over the market data.
     Backtest(Box<backtest::BacktestArgs>),
     /// Check a Lua strategy without running a bar: syntax, and that on_data is a function.
@@ -46,5 +49,6 @@ fn main() -> ExitCode {
         Command::Data { command } => data::run(command),
         Command::Validate(args) => validate::run(&args),
         Command::Backtest(args) => backtest::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }

@@ -18,6 +18,9 @@ use crate::{
     DataError,
 };
 
+/// Ranges of at least this many days are loaded by several threads.
+const PARALLEL_FROM_DAYS: usize = 32;
+
 /// Market data read from daily CSV files (DESIGN §3), cached in a [`BarCache`].
 ///
 /// Memory follows what is asked for: a query reads only its own days, and the cache holds at most
@@ -73,10 +76,36 @@ impl CsvMarketData {
             )));
         }
         let dataset = self.open(query.mode, query.symbol, query.timeframe);
-        let mut path = String::with_capacity(dataset.relative.len() + 40);
-        let chunks = days(query.start, query.end)
-            .map(|day| dataset.day_with(&self.cache, day, &mut path))
-            .collect::<Result<Vec<_>, _>>()?;
+        let all: Vec<NaiveDate> = days(query.start, query.end).collect();
+        let load = |days: &[NaiveDate]| {
+            let mut path = String::with_capacity(dataset.relative.len() + 40);
+            days.iter()
+                .map(|day| dataset.day_with(&self.cache, *day, &mut path))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        // Long ranges are read by a few threads, each a contiguous block of days (the result
+        // keeps the day order); a cached range costs too little to be worth a thread.
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+        if all.len() < PARALLEL_FROM_DAYS || workers < 2 {
+            return Ok(BarSeries::new(load(&all)?));
+        }
+        let block = all.len().div_ceil(workers);
+        let parts: Vec<Result<Vec<Arc<[Bar]>>, DataError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                all.chunks(block).map(|days| scope.spawn(move || load(days))).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(DataError::InvalidArgument("a loader thread panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        let mut chunks = Vec::with_capacity(all.len());
+        for part in parts {
+            chunks.extend(part?);
+        }
         Ok(BarSeries::new(chunks))
     }
 

@@ -8,6 +8,7 @@ use std::{
     fs,
     io::{BufWriter, Write},
     path::{Path, PathBuf},
+    sync::mpsc,
 };
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -18,6 +19,8 @@ use cryptobt_domain::{
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+use cryptobt_domain::money::write_plain;
 
 use crate::{write::write_atomic, DataError};
 
@@ -191,18 +194,19 @@ pub struct RunSummary {
 }
 
 fn csv_snapshot(out: &mut String, s: &Snapshot) {
-    let n = Decimal::normalize;
-    let _ = writeln!(
-        out,
-        "{},{},{},{},{},{},{}",
-        s.timestamp,
-        n(&s.portfolio_value),
-        n(&s.cash),
-        n(&s.unrealized_pnl),
-        n(&s.realized_pnl),
-        n(&s.margin_used),
-        n(&s.leverage_ratio())
-    );
+    let _ = write!(out, "{}", s.timestamp);
+    for value in [
+        s.portfolio_value,
+        s.cash,
+        s.unrealized_pnl,
+        s.realized_pnl,
+        s.margin_used,
+        s.leverage_ratio(),
+    ] {
+        out.push(',');
+        write_plain(out, value);
+    }
+    out.push('\n');
 }
 
 /// The files of one run in one directory.
@@ -236,13 +240,7 @@ impl RunFiles {
         fs::create_dir_all(&self.dir).map_err(|e| DataError::io("results directory", &e))?;
         let path = self.tmp_portfolio();
         let file = fs::File::create(&path).map_err(|e| DataError::io("portfolio.csv", &e))?;
-        let mut writer = PortfolioWriter {
-            out: BufWriter::with_capacity(1 << 20, file),
-            row: String::new(),
-            failed: None,
-        };
-        writer.write_line(PORTFOLIO_HEADER);
-        Ok(writer)
+        PortfolioWriter::start(file)
     }
 
     /// Writes every file of the run (each atomically). `portfolio.csv` comes from a finished
@@ -355,49 +353,88 @@ mod erased {
     }
 }
 
-/// Streams `portfolio.csv` row by row; a write error is kept and reported by `finish`.
+/// Snapshots handed to the writing thread at a time.
+const BATCH: usize = 8_192;
+
+/// Streams `portfolio.csv`: snapshots are batched and formatted and written by a thread of its
+/// own, so a long run's second core does the file while the first runs the strategy. A write
+/// error is kept and reported by `finish`.
 #[derive(Debug)]
 pub struct PortfolioWriter {
-    out: BufWriter<fs::File>,
-    row: String,
-    failed: Option<String>,
+    batch: Vec<Snapshot>,
+    to_writer: Option<mpsc::SyncSender<Vec<Snapshot>>>,
+    writer: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+fn write_rows(file: fs::File, batches: &mpsc::Receiver<Vec<Snapshot>>) -> Result<(), String> {
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut rows = String::with_capacity(BATCH * 96);
+    rows.push_str(PORTFOLIO_HEADER);
+    rows.push('\n');
+    out.write_all(rows.as_bytes()).map_err(|e| e.to_string())?;
+    for batch in batches {
+        rows.clear();
+        for s in &batch {
+            csv_snapshot(&mut rows, s);
+        }
+        out.write_all(rows.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    out.flush().and_then(|()| out.get_ref().sync_all()).map_err(|e| e.to_string())
 }
 
 impl PortfolioWriter {
-    fn write_line(&mut self, line: &str) {
-        if self.failed.is_none() {
-            if let Err(e) =
-                self.out.write_all(line.as_bytes()).and_then(|()| self.out.write_all(b"\n"))
-            {
-                self.failed = Some(e.to_string());
+    fn start(file: fs::File) -> Result<Self, DataError> {
+        let (tx, rx) = mpsc::sync_channel::<Vec<Snapshot>>(4);
+        let writer = std::thread::Builder::new()
+            .name("portfolio.csv".into())
+            .spawn(move || write_rows(file, &rx))
+            .map_err(|e| DataError::io("portfolio.csv", &e))?;
+        Ok(Self { batch: Vec::with_capacity(BATCH), to_writer: Some(tx), writer: Some(writer) })
+    }
+
+    fn send(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        // A closed channel means the writer failed; `finish` reports why.
+        if let Some(tx) = &self.to_writer {
+            if tx.send(batch).is_err() {
+                self.to_writer = None;
             }
         }
     }
 
-    /// Flushes the file.
+    /// Writes what is left and waits for the file to be complete.
     ///
     /// # Errors
     /// The first write error.
     pub fn finish(mut self) -> Result<(), DataError> {
-        if let Err(e) = self.out.flush().and_then(|()| self.out.get_ref().sync_all()) {
-            self.failed.get_or_insert(e.to_string());
-        }
-        match self.failed {
-            Some(message) => Err(DataError::Io { file: "portfolio.csv".into(), message }),
+        self.send();
+        self.to_writer = None;
+        let outcome = match self.writer.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err("the writing thread panicked".to_owned()),
             None => Ok(()),
+        };
+        outcome.map_err(|message| DataError::Io { file: "portfolio.csv".into(), message })
+    }
+}
+
+impl Drop for PortfolioWriter {
+    fn drop(&mut self) {
+        self.to_writer = None;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
         }
     }
 }
 
 impl SnapshotSink for PortfolioWriter {
     fn push(&mut self, snapshot: &Snapshot) {
-        if self.failed.is_some() {
-            return;
-        }
-        self.row.clear();
-        csv_snapshot(&mut self.row, snapshot);
-        if let Err(e) = self.out.write_all(self.row.as_bytes()) {
-            self.failed = Some(e.to_string());
+        self.batch.push(snapshot.clone());
+        if self.batch.len() == BATCH {
+            self.send();
         }
     }
 }

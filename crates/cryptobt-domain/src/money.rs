@@ -66,6 +66,64 @@ pub fn decimal_to_f64(value: Decimal) -> f64 {
     rust_decimal::prelude::ToPrimitive::to_f64(&value).unwrap_or(f64::NAN)
 }
 
+/// Appends `value` to `out` in plain notation without trailing zeros (`93576.00` → `93576`,
+/// `-0.50` → `-0.5`), the form every CSV of the project uses. Same text as
+/// `value.normalize().to_string()`, several times faster (no formatter machinery): the
+/// `portfolio.csv` of a long run writes six of these per bar.
+pub fn write_plain(out: &mut String, value: Decimal) {
+    let mantissa = value.mantissa();
+    if mantissa < 0 {
+        out.push('-');
+    }
+    // Digit by digit in u64 when the mantissa fits (always for prices and ledger amounts below
+    // about 10⁷ with 12 decimals): 128-bit division is a slow library call.
+    let mut digits = [0u8; 40];
+    let mut len = 0;
+    let mut scale = value.scale() as usize;
+    let magnitude = mantissa.unsigned_abs();
+    if let Ok(mut n) = u64::try_from(magnitude) {
+        while scale > 0 && n.is_multiple_of(10) && n != 0 {
+            n /= 10;
+            scale -= 1;
+        }
+        while n > 0 {
+            digits[len] = b'0' + (n % 10) as u8;
+            n /= 10;
+            len += 1;
+        }
+    } else {
+        let mut n = magnitude;
+        while scale > 0 && n.is_multiple_of(10) && n != 0 {
+            n /= 10;
+            scale -= 1;
+        }
+        while n > 0 {
+            digits[len] = b'0' + (n % 10) as u8;
+            n /= 10;
+            len += 1;
+        }
+    }
+    if len == 0 {
+        if mantissa < 0 {
+            out.pop();
+        }
+        out.push('0');
+        return;
+    }
+    if len <= scale {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', scale - len));
+        out.extend(digits[..len].iter().rev().map(|d| char::from(*d)));
+        return;
+    }
+    for (i, d) in digits[..len].iter().rev().enumerate() {
+        if i == len - scale {
+            out.push('.');
+        }
+        out.push(char::from(*d));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +172,26 @@ mod tests {
         // A 28-digit amount: within one unit in the last place.
         let big: Decimal = "1234567890.123456789012345678".parse().unwrap();
         assert!((decimal_to_f64(big) - 1234567890.1234567).abs() <= f64::EPSILON * 1234567890.0);
+    }
+
+    #[test]
+    fn plain_text_matches_normalized_display() {
+        for text in [
+            "93576.00000000",
+            "0",
+            "-0.50",
+            "0.00001",
+            "123.4560",
+            "1000",
+            "-1234567.000000000001",
+            "0.000000000001",
+            "79228162514264337593543950335",
+        ] {
+            let d: Decimal = text.parse().unwrap();
+            let mut out = String::new();
+            write_plain(&mut out, d);
+            assert_eq!(out, d.normalize().to_string(), "{text}");
+        }
     }
 
     #[test]
