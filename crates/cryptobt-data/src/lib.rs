@@ -39,7 +39,7 @@ pub use crate::{
     loader::CsvMarketData,
     resample::resample,
     store::{
-        ConfigFile, FileResultStore, PortfolioWriter, RunFiles, RunSummary, FUNDING_CSV_HEADER,
+        FileResultStore, PortfolioWriter, RunFiles, RunSummary, FUNDING_CSV_HEADER,
         PORTFOLIO_HEADER, TRADES_HEADER,
     },
     verify::{verify, FundingReport, SetReport, VerifyReport},

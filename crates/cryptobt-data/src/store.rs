@@ -11,11 +11,9 @@ use std::{
     sync::mpsc,
 };
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use cryptobt_domain::{
-    ports::{PortfolioSink, ResultStore, RunRecord, SnapshotSink, StoreError},
-    BacktestConfig, BacktestId, BacktestReport, ErrorCode, FillMode, Params, RunError, RunStatus,
-    Snapshot, Symbol, Timeframe, TradingMode,
+    ports::{PortfolioRow, PortfolioSink, ResultFile, ResultStore, RunRecord, SnapshotSink, StoreError, StoredRun},
+    ActionType, BacktestId, BacktestReport, ConfigFile, FundingPayment, PositionType, Snapshot, Symbol, Trade,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -32,149 +30,6 @@ pub const PORTFOLIO_HEADER: &str =
     "timestamp,portfolio_value,cash,unrealized_pnl,realized_pnl,margin_used,leverage_ratio";
 /// The header of `funding.csv`.
 pub const FUNDING_CSV_HEADER: &str = "timestamp,symbol,rate,price,position_size,amount";
-
-/// `config.json`: the original spec's fields, every other setting of the run, and the outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConfigFile {
-    /// The run's id.
-    pub backtest_id: String,
-    /// The strategy source.
-    pub strategy_code: String,
-    /// The symbol.
-    pub symbol: String,
-    /// The timeframe.
-    pub timeframe: String,
-    /// First day, `YYYY-MM-DD`.
-    pub start_date: String,
-    /// Last day, `YYYY-MM-DD`.
-    pub end_date: String,
-    /// Starting cash.
-    #[serde(with = "rust_decimal::serde::float")]
-    pub initial_capital: Decimal,
-    /// `spot` or `futures`.
-    pub trading_mode: String,
-    /// Highest order leverage.
-    #[serde(with = "rust_decimal::serde::float")]
-    pub max_leverage: Decimal,
-    /// Submission time, RFC 3339 UTC.
-    pub created_at: String,
-    /// `queued`, `running`, `completed`, `failed` or `cancelled`.
-    pub status: String,
-    /// Why the run failed.
-    pub error_message: Option<String>,
-    /// The stable code of the failure.
-    pub error_code: Option<String>,
-    /// The strategy line of the failure, when known.
-    pub error_line: Option<u32>,
-    /// Maintenance margin rate.
-    #[serde(with = "rust_decimal::serde::float")]
-    pub maintenance_margin_rate: Decimal,
-    /// Fee rate.
-    #[serde(with = "rust_decimal::serde::float")]
-    pub fee: Decimal,
-    /// Slippage in basis points.
-    #[serde(with = "rust_decimal::serde::float")]
-    pub slippage_bps: Decimal,
-    /// `close` or `next_open`.
-    pub fill: String,
-    /// Funding rate per 8 h used without a funding file.
-    #[serde(with = "rust_decimal::serde::float")]
-    pub funding_rate: Decimal,
-    /// Strategy parameters.
-    pub params: Params,
-}
-
-impl ConfigFile {
-    /// The file for a record.
-    #[must_use]
-    pub fn from_record(record: &RunRecord) -> Self {
-        let c = &record.config;
-        Self {
-            backtest_id: record.backtest_id.to_string(),
-            strategy_code: record.strategy_code.clone(),
-            symbol: c.symbol().to_string(),
-            timeframe: c.timeframe().to_string(),
-            start_date: c.start_date().to_string(),
-            end_date: c.end_date().to_string(),
-            initial_capital: c.initial_capital(),
-            trading_mode: c.trading_mode().to_string(),
-            max_leverage: c.max_leverage(),
-            created_at: record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-            status: record.status.to_string(),
-            error_message: record.error.as_ref().map(|e| e.message.clone()),
-            error_code: record.error.as_ref().map(|e| e.code.to_string()),
-            error_line: record.error.as_ref().and_then(|e| e.line),
-            maintenance_margin_rate: c.maintenance_margin_rate(),
-            fee: c.fee_rate(),
-            slippage_bps: c.slippage_bps(),
-            fill: c.fill().to_string(),
-            funding_rate: c.funding_rate(),
-            params: c.params().clone(),
-        }
-    }
-
-    /// The record the file describes.
-    ///
-    /// # Errors
-    /// A field that no longer validates (the file was edited by hand).
-    pub fn to_record(&self) -> Result<RunRecord, String> {
-        let e = |x: &dyn std::fmt::Display| x.to_string();
-        let day =
-            |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|x| format!("{s:?}: {x}"));
-        let fill: FillMode = self.fill.parse().map_err(|x| e(&x))?;
-        let config = BacktestConfig::builder(
-            self.symbol.parse::<Symbol>().map_err(|x| e(&x))?,
-            self.timeframe.parse::<Timeframe>().map_err(|x| e(&x))?,
-            day(&self.start_date)?,
-            day(&self.end_date)?,
-        )
-        .initial_capital(self.initial_capital)
-        .trading_mode(self.trading_mode.parse::<TradingMode>().map_err(|x| e(&x))?)
-        .max_leverage(self.max_leverage)
-        .maintenance_margin_rate(self.maintenance_margin_rate)
-        .fee_rate(self.fee)
-        .slippage_bps(self.slippage_bps)
-        .fill(fill)
-        .funding_rate(self.funding_rate)
-        .params(self.params.clone())
-        .build()
-        .map_err(|x| e(&x))?;
-        let status = match self.status.as_str() {
-            "queued" => RunStatus::Queued,
-            "running" => RunStatus::Running,
-            "completed" => RunStatus::Completed,
-            "cancelled" => RunStatus::Cancelled,
-            _ => RunStatus::Failed,
-        };
-        let code = self.error_code.as_deref().map(|c| {
-            serde_json::from_value::<ErrorCode>(serde_json::Value::String(c.to_owned()))
-                .unwrap_or(ErrorCode::RuntimeError)
-        });
-        let error = match (code, &self.error_message) {
-            (Some(code), message) => Some(RunError {
-                code,
-                message: message.clone().unwrap_or_default(),
-                line: self.error_line,
-            }),
-            (None, Some(message)) => Some(RunError {
-                code: ErrorCode::RuntimeError,
-                message: message.clone(),
-                line: self.error_line,
-            }),
-            (None, None) => None,
-        };
-        Ok(RunRecord {
-            backtest_id: BacktestId::parse(&self.backtest_id).map_err(|x| e(&x))?,
-            created_at: DateTime::parse_from_rfc3339(&self.created_at)
-                .map_err(|x| e(&x))?
-                .with_timezone(&Utc),
-            strategy_code: self.strategy_code.clone(),
-            config,
-            status,
-            error,
-        })
-    }
-}
 
 /// `run.json`: what the report holds besides metrics, fills and snapshots.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -445,6 +300,87 @@ impl PortfolioSink for PortfolioWriter {
     }
 }
 
+fn decimal(field: &str, what: &str) -> Result<Decimal, String> {
+    crate::parse_decimal(field.as_bytes()).ok_or_else(|| format!("{what} {field:?} is not a number"))
+}
+
+fn from_name<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|e| e.to_string())
+}
+
+fn parse_trade(line: &str) -> Result<Trade, String> {
+    let f: Vec<&str> = line.split(',').collect();
+    if f.len() != 9 {
+        return Err(format!("expected 9 fields in {line:?}"));
+    }
+    Ok(Trade {
+        timestamp: f[0].parse().map_err(|_| format!("timestamp {:?}", f[0]))?,
+        action: from_name::<ActionType>(f[1])?,
+        symbol: f[2].parse::<Symbol>().map_err(|e| e.to_string())?,
+        quantity: decimal(f[3], "quantity")?,
+        price: decimal(f[4], "price")?,
+        leverage: decimal(f[5], "leverage")?,
+        fee: decimal(f[6], "fee")?,
+        position_type: from_name::<PositionType>(f[7])?,
+        pnl: decimal(f[8], "pnl")?,
+    })
+}
+
+fn parse_funding_row(line: &str) -> Result<FundingPayment, String> {
+    let f: Vec<&str> = line.split(',').collect();
+    if f.len() != 6 {
+        return Err(format!("expected 6 fields in {line:?}"));
+    }
+    Ok(FundingPayment {
+        timestamp: f[0].parse().map_err(|_| format!("timestamp {:?}", f[0]))?,
+        symbol: f[1].parse::<Symbol>().map_err(|e| e.to_string())?,
+        rate: decimal(f[2], "rate")?,
+        price: decimal(f[3], "price")?,
+        position_size: decimal(f[4], "position_size")?,
+        amount: decimal(f[5], "amount")?,
+    })
+}
+
+fn parse_portfolio_row(line: &str) -> Result<PortfolioRow, String> {
+    let f: Vec<&str> = line.split(',').collect();
+    if f.len() != 7 {
+        return Err(format!("expected 7 fields in {line:?}"));
+    }
+    Ok(PortfolioRow {
+        timestamp: f[0].parse().map_err(|_| format!("timestamp {:?}", f[0]))?,
+        portfolio_value: decimal(f[1], "portfolio_value")?,
+        cash: decimal(f[2], "cash")?,
+        unrealized_pnl: decimal(f[3], "unrealized_pnl")?,
+        realized_pnl: decimal(f[4], "realized_pnl")?,
+        margin_used: decimal(f[5], "margin_used")?,
+        leverage_ratio: decimal(f[6], "leverage_ratio")?,
+    })
+}
+
+/// Reads `portfolio.csv` keeping every k-th row (and the last) so that at most `max_points` come
+/// back; returns them with the number of rows in the file. Two streaming passes: no full copy.
+fn read_portfolio(path: &Path, max_points: usize) -> Result<(Vec<PortfolioRow>, u64), String> {
+    use std::io::BufRead;
+    let open = || fs::File::open(path).map(std::io::BufReader::new);
+    let rows = match open() {
+        Ok(reader) => reader.lines().count().saturating_sub(1) as u64,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => return Err(e.to_string()),
+    };
+    let max = max_points.max(2) as u64;
+    let step = rows.div_ceil(max).max(1);
+    let mut out = Vec::with_capacity(rows.min(max) as usize + 1);
+    let reader = open().map_err(|e| e.to_string())?;
+    for (i, line) in reader.lines().skip(1).enumerate() {
+        let line = line.map_err(|e| e.to_string())?;
+        let i = i as u64;
+        if i.is_multiple_of(step) || i + 1 == rows {
+            out.push(parse_portfolio_row(&line)?);
+        }
+    }
+    Ok((out, rows))
+}
+
 /// The store: one directory per run under `{root}/backtests/`.
 #[derive(Debug, Clone)]
 pub struct FileResultStore {
@@ -510,6 +446,56 @@ impl ResultStore for FileResultStore {
             b.created_at.cmp(&a.created_at).then_with(|| b.backtest_id.cmp(&a.backtest_id))
         });
         Ok(out)
+    }
+
+    fn load(&self, id: &BacktestId, max_points: usize) -> Result<StoredRun, StoreError> {
+        let record = self.record(id)?;
+        let files = self.files(id);
+        let dir = files.dir();
+        let io = |file: &str, e: &dyn std::fmt::Display| StoreError::Io { message: format!("{file} of {id}: {e}") };
+        let text = |file: &str| -> Result<Option<String>, StoreError> {
+            match fs::read_to_string(dir.join(file)) {
+                Ok(t) => Ok(Some(t)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(io(file, &e)),
+            }
+        };
+        let metrics = match text("metrics.json")? {
+            Some(t) => Some(serde_json::from_str(&t).map_err(|e| io("metrics.json", &e))?),
+            None => None,
+        };
+        let trades = match text("trades.csv")? {
+            Some(t) => t.lines().skip(1).map(parse_trade).collect::<Result<Vec<_>, _>>().map_err(|e| io("trades.csv", &e))?,
+            None => Vec::new(),
+        };
+        let funding = match text("funding.csv")? {
+            Some(t) => t.lines().skip(1).map(parse_funding_row).collect::<Result<Vec<_>, _>>().map_err(|e| io("funding.csv", &e))?,
+            None => Vec::new(),
+        };
+        let (portfolio, portfolio_rows) = read_portfolio(&dir.join("portfolio.csv"), max_points).map_err(|e| io("portfolio.csv", &e))?;
+        let summary: Option<RunSummary> = match text("run.json")? {
+            Some(t) => serde_json::from_str(&t).ok(),
+            None => None,
+        };
+        let log = text("log.txt")?.map(|t| t.lines().map(str::to_owned).collect()).unwrap_or_default();
+        Ok(StoredRun {
+            record,
+            metrics,
+            trades,
+            funding,
+            portfolio,
+            portfolio_rows,
+            rejections: summary.map(|s| s.rejections).unwrap_or_default(),
+            log,
+        })
+    }
+
+    fn read_file(&self, id: &BacktestId, file: ResultFile) -> Result<Vec<u8>, StoreError> {
+        match fs::read(self.files(id).dir().join(file.name())) {
+            Ok(bytes) => Ok(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NotFound { id: id.clone() }),
+            Err(e) => Err(StoreError::Io { message: format!("{} of {id}: {e}", file.name()) }),
+        }
     }
 
     fn delete(&self, id: &BacktestId) -> Result<(), StoreError> {

@@ -17,6 +17,7 @@ mod params;
 mod portfolio;
 pub mod ports;
 mod position;
+mod record;
 mod report;
 mod symbol;
 #[cfg(any(test, feature = "testkit"))]
@@ -33,6 +34,7 @@ pub use crate::{
         liquidation_price, OrderSide, Portfolio, PortfolioRules, Rejection, SharedPortfolio,
     },
     position::Position,
+    record::ConfigFile,
     report::{BacktestReport, ErrorCode, Metrics, RejectionCount, RunError, RunStatus},
     symbol::Symbol,
     trade::{ActionType, FundingPayment, PositionType, Snapshot, Trade},

@@ -82,6 +82,26 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// Every code.
+    pub const ALL: [Self; 8] = [
+        Self::SyntaxError,
+        Self::InvalidStrategy,
+        Self::RuntimeError,
+        Self::TimeLimitExceeded,
+        Self::MemoryLimitExceeded,
+        Self::Cancelled,
+        Self::DataError,
+        Self::Interrupted,
+    ];
+
+    /// The code named `name` (as written in JSON).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -1,0 +1,151 @@
+//! `ConfigFile`: the JSON form of a run's record (`config.json`, and the `config` of the API).
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ports::RunRecord, BacktestConfig, BacktestId, ErrorCode, FillMode, Params, RunError, RunStatus, Symbol,
+    Timeframe, TradingMode,
+};
+
+/// `config.json`: the original spec's fields, every other setting of the run, and the outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigFile {
+    /// The run's id.
+    pub backtest_id: String,
+    /// The strategy source.
+    pub strategy_code: String,
+    /// The symbol.
+    pub symbol: String,
+    /// The timeframe.
+    pub timeframe: String,
+    /// First day, `YYYY-MM-DD`.
+    pub start_date: String,
+    /// Last day, `YYYY-MM-DD`.
+    pub end_date: String,
+    /// Starting cash.
+    #[serde(with = "rust_decimal::serde::float")]
+    pub initial_capital: Decimal,
+    /// `spot` or `futures`.
+    pub trading_mode: String,
+    /// Highest order leverage.
+    #[serde(with = "rust_decimal::serde::float")]
+    pub max_leverage: Decimal,
+    /// Submission time, RFC 3339 UTC.
+    pub created_at: String,
+    /// `queued`, `running`, `completed`, `failed` or `cancelled`.
+    pub status: String,
+    /// Why the run failed.
+    pub error_message: Option<String>,
+    /// The stable code of the failure.
+    pub error_code: Option<String>,
+    /// The strategy line of the failure, when known.
+    pub error_line: Option<u32>,
+    /// Maintenance margin rate.
+    #[serde(with = "rust_decimal::serde::float")]
+    pub maintenance_margin_rate: Decimal,
+    /// Fee rate.
+    #[serde(with = "rust_decimal::serde::float")]
+    pub fee: Decimal,
+    /// Slippage in basis points.
+    #[serde(with = "rust_decimal::serde::float")]
+    pub slippage_bps: Decimal,
+    /// `close` or `next_open`.
+    pub fill: String,
+    /// Funding rate per 8 h used without a funding file.
+    #[serde(with = "rust_decimal::serde::float")]
+    pub funding_rate: Decimal,
+    /// Strategy parameters.
+    pub params: Params,
+}
+
+impl ConfigFile {
+    /// The file for a record.
+    #[must_use]
+    pub fn from_record(record: &RunRecord) -> Self {
+        let c = &record.config;
+        Self {
+            backtest_id: record.backtest_id.to_string(),
+            strategy_code: record.strategy_code.clone(),
+            symbol: c.symbol().to_string(),
+            timeframe: c.timeframe().to_string(),
+            start_date: c.start_date().to_string(),
+            end_date: c.end_date().to_string(),
+            initial_capital: c.initial_capital(),
+            trading_mode: c.trading_mode().to_string(),
+            max_leverage: c.max_leverage(),
+            created_at: record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            status: record.status.to_string(),
+            error_message: record.error.as_ref().map(|e| e.message.clone()),
+            error_code: record.error.as_ref().map(|e| e.code.to_string()),
+            error_line: record.error.as_ref().and_then(|e| e.line),
+            maintenance_margin_rate: c.maintenance_margin_rate(),
+            fee: c.fee_rate(),
+            slippage_bps: c.slippage_bps(),
+            fill: c.fill().to_string(),
+            funding_rate: c.funding_rate(),
+            params: c.params().clone(),
+        }
+    }
+
+    /// The record the file describes.
+    ///
+    /// # Errors
+    /// A field that no longer validates (the file was edited by hand).
+    pub fn to_record(&self) -> Result<RunRecord, String> {
+        let e = |x: &dyn std::fmt::Display| x.to_string();
+        let day =
+            |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|x| format!("{s:?}: {x}"));
+        let fill: FillMode = self.fill.parse().map_err(|x| e(&x))?;
+        let config = BacktestConfig::builder(
+            self.symbol.parse::<Symbol>().map_err(|x| e(&x))?,
+            self.timeframe.parse::<Timeframe>().map_err(|x| e(&x))?,
+            day(&self.start_date)?,
+            day(&self.end_date)?,
+        )
+        .initial_capital(self.initial_capital)
+        .trading_mode(self.trading_mode.parse::<TradingMode>().map_err(|x| e(&x))?)
+        .max_leverage(self.max_leverage)
+        .maintenance_margin_rate(self.maintenance_margin_rate)
+        .fee_rate(self.fee)
+        .slippage_bps(self.slippage_bps)
+        .fill(fill)
+        .funding_rate(self.funding_rate)
+        .params(self.params.clone())
+        .build()
+        .map_err(|x| e(&x))?;
+        let status = match self.status.as_str() {
+            "queued" => RunStatus::Queued,
+            "running" => RunStatus::Running,
+            "completed" => RunStatus::Completed,
+            "cancelled" => RunStatus::Cancelled,
+            _ => RunStatus::Failed,
+        };
+        let code = self.error_code.as_deref().map(|c| ErrorCode::from_name(c).unwrap_or(ErrorCode::RuntimeError));
+        let error = match (code, &self.error_message) {
+            (Some(code), message) => Some(RunError {
+                code,
+                message: message.clone().unwrap_or_default(),
+                line: self.error_line,
+            }),
+            (None, Some(message)) => Some(RunError {
+                code: ErrorCode::RuntimeError,
+                message: message.clone(),
+                line: self.error_line,
+            }),
+            (None, None) => None,
+        };
+        Ok(RunRecord {
+            backtest_id: BacktestId::parse(&self.backtest_id).map_err(|x| e(&x))?,
+            created_at: DateTime::parse_from_rfc3339(&self.created_at)
+                .map_err(|x| e(&x))?
+                .with_timezone(&Utc),
+            strategy_code: self.strategy_code.clone(),
+            config,
+            status,
+            error,
+        })
+    }
+}
+
