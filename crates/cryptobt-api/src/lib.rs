@@ -1,5 +1,223 @@
-//! The cryptobt HTTP API: JSON endpoints, background runs with progress events, static files.
+//! The cryptobt HTTP API: the JSON endpoints of the original spec and beyond, background runs in
+//! a bounded pool with live progress (Server-Sent Events), result files, and the browser
+//! frontend served from `static/`.
 //!
-//! Not built yet: this crate is an empty library until the API issue lands. It will be the only
-//! crate that knows HTTP, and it sees the engine, the data and the sandbox only through the
-//! domain's ports.
+//! The only crate that knows HTTP. It sees the engine, the market data, the sandbox and the result
+//! store only as the domain's ports ([`Services`]); the app wires the concrete types in.
+
+mod error;
+mod jobs;
+mod openapi;
+mod request;
+mod routes;
+mod statics;
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use actix_web::{web, App, HttpServer};
+use cryptobt_domain::{
+    ports::{BacktestService, MarketData, ResultStore, StrategyFactory},
+    ConfigPolicy,
+};
+use rust_decimal::Decimal;
+
+pub use crate::error::{ApiError, ErrorBody};
+
+/// Supplies the market-data cache's statistics for `GET /api/data/cache`.
+pub trait StatsSource: Send + Sync {
+    /// The counters now, as JSON.
+    fn stats(&self) -> serde_json::Value;
+}
+
+/// The ports the API works through.
+#[derive(Clone)]
+pub struct Services {
+    /// Runs backtests.
+    pub backtests: Arc<dyn BacktestService>,
+    /// Keeps results.
+    pub store: Arc<dyn ResultStore>,
+    /// Checks strategies.
+    pub strategies: Arc<dyn StrategyFactory>,
+    /// Market data for the symbol list and the price history.
+    pub market: Arc<dyn MarketData>,
+    /// Cache statistics.
+    pub cache_stats: Arc<dyn StatsSource>,
+}
+
+/// What a deployment decides.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on (0: any free port).
+    pub port: u16,
+    /// Directory of the browser frontend (and `strategies/` examples).
+    pub static_dir: PathBuf,
+    /// Timeframes and leverage a run may use.
+    pub policy: ConfigPolicy,
+    /// Maintenance margin rate when a request gives none.
+    pub default_mmr: Decimal,
+    /// Wall-clock limit of a run.
+    pub max_run_duration: Duration,
+    /// Memory limit of a strategy's VM, bytes.
+    pub memory_limit_bytes: usize,
+    /// Runs at once (default: cores − 1, at least 1).
+    pub workers: usize,
+    /// Runs waiting beyond those (a full queue answers 429).
+    pub queue_capacity: usize,
+    /// Largest strategy source accepted, bytes.
+    pub max_strategy_bytes: usize,
+    /// Origins allowed by CORS (none: no CORS headers).
+    pub cors_origins: Vec<String>,
+    /// Portfolio points returned for a chart.
+    pub max_chart_points: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8000,
+            static_dir: PathBuf::from("static"),
+            policy: ConfigPolicy::default(),
+            default_mmr: Decimal::new(5, 3),
+            max_run_duration: Duration::from_secs(3_600),
+            memory_limit_bytes: 64 << 20,
+            workers: cores.saturating_sub(1).max(1),
+            queue_capacity: 16,
+            max_strategy_bytes: 256 << 10,
+            cors_origins: Vec::new(),
+            max_chart_points: 5_000,
+        }
+    }
+}
+
+/// Shared by every handler.
+pub(crate) struct AppState {
+    pub(crate) services: Services,
+    pub(crate) config: ApiConfig,
+    pub(crate) jobs: jobs::Jobs,
+}
+
+fn build(
+    services: Services,
+    config: ApiConfig,
+) -> std::io::Result<(actix_web::dev::Server, std::net::SocketAddr, web::Data<AppState>)> {
+    let recovered = jobs::recover(services.store.as_ref());
+    if recovered > 0 {
+        tracing::warn!(recovered, "marked runs interrupted by the last stop as failed");
+    }
+    let jobs = jobs::Jobs::start(
+        config.workers,
+        config.queue_capacity,
+        services.backtests.clone(),
+        services.store.clone(),
+    );
+    let state = web::Data::new(AppState { services, config: config.clone(), jobs });
+    let data = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(routes::log_requests))
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff")),
+            )
+            .wrap(routes::cors(&data.config.cors_origins))
+            .configure(routes::configure)
+            .default_service(web::to(statics::serve))
+    })
+    .workers(2)
+    .client_request_timeout(Duration::from_secs(5))
+    .shutdown_timeout(10)
+    .disable_signals()
+    .bind((config.host.as_str(), config.port))?;
+    let addr =
+        server.addrs().first().copied().ok_or_else(|| std::io::Error::other("no address bound"))?;
+    Ok((server.run(), addr, state))
+}
+
+/// Serves until Ctrl-C (or SIGTERM), then drains: in-flight requests finish, running backtests
+/// are cancelled and recorded as cancelled, and the workers stop. `on_bound` learns the address.
+///
+/// # Errors
+/// The address cannot be bound, or the server failed.
+pub fn serve(
+    services: Services,
+    config: ApiConfig,
+    on_bound: impl FnOnce(std::net::SocketAddr),
+) -> std::io::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let (server, addr, state) = build(services, config)?;
+        on_bound(addr);
+        let handle = server.handle();
+        actix_web::rt::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("stopping: finishing requests and cancelling runs");
+            handle.stop(true).await;
+        });
+        let result = server.await;
+        let _ = actix_web::rt::task::spawn_blocking(move || {
+            state.jobs.shutdown(Duration::from_secs(10))
+        })
+        .await;
+        result
+    })
+}
+
+/// A server running on a thread of its own (for tests and embedding).
+pub struct RunningServer {
+    /// The address bound (useful with port 0).
+    pub addr: std::net::SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    state: web::Data<AppState>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningServer {
+    /// Starts the server on a new thread.
+    ///
+    /// # Errors
+    /// The address cannot be bound.
+    pub fn start(services: Services, config: ApiConfig) -> std::io::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new().name("cryptobt-http".into()).spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                match build(services, config) {
+                    Ok((server, addr, state)) => {
+                        let _ = tx.send(Ok((addr, server.handle(), state)));
+                        server.await
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        Ok(())
+                    }
+                }
+            })
+        })?;
+        let (addr, handle, state) =
+            rx.recv().map_err(|_| std::io::Error::other("the server thread died"))??;
+        Ok(Self { addr, handle, state, thread: Some(thread) })
+    }
+
+    /// Stops the server the way Ctrl-C does, and waits for it.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let handle = self.handle.clone();
+            std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(true)));
+            let _ = thread.join();
+            self.state.jobs.shutdown(Duration::from_secs(10));
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -17,17 +17,7 @@ pub(crate) fn new_backtest_id(created_at: DateTime<Utc>) -> BacktestId {
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     hasher.write_i64(created_at.timestamp_nanos_opt().unwrap_or_default());
-    let mut n = hasher.finish();
-    let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let suffix: String = (0..6)
-        .map(|_| {
-            let c = alphabet[(n % 36) as usize] as char;
-            n /= 36;
-            c
-        })
-        .collect();
-    BacktestId::from_parts(created_at.naive_utc(), &suffix)
-        .unwrap_or_else(|e| unreachable!("six characters of a-z0-9 always make a valid id: {e}"))
+    BacktestId::with_seed(created_at.naive_utc(), hasher.finish())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod backtest;
 mod bench;
 mod data;
 mod ids;
+mod serve;
 mod validate;
 
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start the web server: the browser frontend and the JSON API.
+    Serve(serve::ServeArgs),
     /// Check, import and download market data.
     Data {
         #[command(subcommand)]
@@ -40,12 +43,13 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CRYPTOBT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => serve::run(&args),
         Command::Data { command } => data::run(command),
         Command::Validate(args) => validate::run(&args),
         Command::Backtest(args) => backtest::run(&args),

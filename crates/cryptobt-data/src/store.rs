@@ -12,8 +12,12 @@ use std::{
 };
 
 use cryptobt_domain::{
-    ports::{PortfolioRow, PortfolioSink, ResultFile, ResultStore, RunRecord, SnapshotSink, StoreError, StoredRun},
-    ActionType, BacktestId, BacktestReport, ConfigFile, FundingPayment, PositionType, Snapshot, Symbol, Trade,
+    ports::{
+        PortfolioRow, PortfolioSink, ResultFile, ResultStore, RunRecord, SnapshotSink, StoreError,
+        StoredRun,
+    },
+    ActionType, BacktestId, BacktestReport, ConfigFile, FundingPayment, PositionType, Snapshot,
+    Symbol, Trade,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -301,7 +305,8 @@ impl PortfolioSink for PortfolioWriter {
 }
 
 fn decimal(field: &str, what: &str) -> Result<Decimal, String> {
-    crate::parse_decimal(field.as_bytes()).ok_or_else(|| format!("{what} {field:?} is not a number"))
+    crate::parse_decimal(field.as_bytes())
+        .ok_or_else(|| format!("{what} {field:?} is not a number"))
 }
 
 fn from_name<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
@@ -452,7 +457,9 @@ impl ResultStore for FileResultStore {
         let record = self.record(id)?;
         let files = self.files(id);
         let dir = files.dir();
-        let io = |file: &str, e: &dyn std::fmt::Display| StoreError::Io { message: format!("{file} of {id}: {e}") };
+        let io = |file: &str, e: &dyn std::fmt::Display| StoreError::Io {
+            message: format!("{file} of {id}: {e}"),
+        };
         let text = |file: &str| -> Result<Option<String>, StoreError> {
             match fs::read_to_string(dir.join(file)) {
                 Ok(t) => Ok(Some(t)),
@@ -465,19 +472,31 @@ impl ResultStore for FileResultStore {
             None => None,
         };
         let trades = match text("trades.csv")? {
-            Some(t) => t.lines().skip(1).map(parse_trade).collect::<Result<Vec<_>, _>>().map_err(|e| io("trades.csv", &e))?,
+            Some(t) => t
+                .lines()
+                .skip(1)
+                .map(parse_trade)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| io("trades.csv", &e))?,
             None => Vec::new(),
         };
         let funding = match text("funding.csv")? {
-            Some(t) => t.lines().skip(1).map(parse_funding_row).collect::<Result<Vec<_>, _>>().map_err(|e| io("funding.csv", &e))?,
+            Some(t) => t
+                .lines()
+                .skip(1)
+                .map(parse_funding_row)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| io("funding.csv", &e))?,
             None => Vec::new(),
         };
-        let (portfolio, portfolio_rows) = read_portfolio(&dir.join("portfolio.csv"), max_points).map_err(|e| io("portfolio.csv", &e))?;
+        let (portfolio, portfolio_rows) = read_portfolio(&dir.join("portfolio.csv"), max_points)
+            .map_err(|e| io("portfolio.csv", &e))?;
         let summary: Option<RunSummary> = match text("run.json")? {
             Some(t) => serde_json::from_str(&t).ok(),
             None => None,
         };
-        let log = text("log.txt")?.map(|t| t.lines().map(str::to_owned).collect()).unwrap_or_default();
+        let log =
+            text("log.txt")?.map(|t| t.lines().map(str::to_owned).collect()).unwrap_or_default();
         Ok(StoredRun {
             record,
             metrics,
@@ -493,7 +512,9 @@ impl ResultStore for FileResultStore {
     fn read_file(&self, id: &BacktestId, file: ResultFile) -> Result<Vec<u8>, StoreError> {
         match fs::read(self.files(id).dir().join(file.name())) {
             Ok(bytes) => Ok(bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NotFound { id: id.clone() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(StoreError::NotFound { id: id.clone() })
+            }
             Err(e) => Err(StoreError::Io { message: format!("{} of {id}: {e}", file.name()) }),
         }
     }

@@ -5,7 +5,8 @@ use std::{fs, io::Write, path::Path};
 
 use crate::DataError;
 
-/// Writes `bytes` to `path` through `path.tmp-<pid>` and a rename, creating parent directories.
+/// Writes `bytes` to `path` through a temporary name beside it and a rename, creating parent
+/// directories.
 ///
 /// # Errors
 /// [`DataError::Io`] naming the file.
@@ -15,7 +16,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(err)?;
     }
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    // Unique per process and write, so two threads writing the same file never share a temporary.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()));
     let result = (|| {
         let mut file = fs::File::create(&tmp)?;
         file.write_all(bytes)?;

@@ -46,6 +46,22 @@ impl BacktestId {
         Self::parse(&format!("bt_{}_{suffix}", created_at.format("%Y%m%d_%H%M%S")))
     }
 
+    /// Builds an id from the creation time and a seed, whose base-36 digits make the six
+    /// characters of the suffix (the caller brings a random seed).
+    #[must_use]
+    pub fn with_seed(created_at: NaiveDateTime, seed: u64) -> Self {
+        const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let mut n = seed;
+        let suffix: String = (0..6)
+            .map(|_| {
+                let c = char::from(ALPHABET[(n % 36) as usize]);
+                n /= 36;
+                c
+            })
+            .collect();
+        Self(format!("bt_{}_{suffix}", created_at.format("%Y%m%d_%H%M%S")))
+    }
+
     /// The id as text.
     #[must_use]
     pub fn as_str(&self) -> &str {
@@ -118,5 +134,11 @@ mod tests {
             "bt_20250910_123456_zz9zz9"
         );
         assert!(BacktestId::from_parts(at, "ZZ").is_err());
+        let seeded = BacktestId::with_seed(at, 36 * 36 + 35);
+        assert_eq!(seeded.as_str(), "bt_20250910_123456_9abaaa");
+        assert_eq!(
+            BacktestId::parse(BacktestId::with_seed(at, u64::MAX).as_str()).unwrap().as_str().len(),
+            25
+        );
     }
 }

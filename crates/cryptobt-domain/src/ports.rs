@@ -418,7 +418,8 @@ pub enum ResultFile {
 
 impl ResultFile {
     /// Every downloadable file.
-    pub const ALL: [Self; 6] = [Self::Config, Self::Trades, Self::Portfolio, Self::Metrics, Self::Funding, Self::Log];
+    pub const ALL: [Self; 6] =
+        [Self::Config, Self::Trades, Self::Portfolio, Self::Metrics, Self::Funding, Self::Log];
 
     /// The file name.
     #[must_use]

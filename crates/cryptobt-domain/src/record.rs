@@ -5,8 +5,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ports::RunRecord, BacktestConfig, BacktestId, ErrorCode, FillMode, Params, RunError, RunStatus, Symbol,
-    Timeframe, TradingMode,
+    ports::RunRecord, BacktestConfig, BacktestId, ErrorCode, FillMode, Params, RunError, RunStatus,
+    Symbol, Timeframe, TradingMode,
 };
 
 /// `config.json`: the original spec's fields, every other setting of the run, and the outcome.
@@ -122,7 +122,10 @@ impl ConfigFile {
             "cancelled" => RunStatus::Cancelled,
             _ => RunStatus::Failed,
         };
-        let code = self.error_code.as_deref().map(|c| ErrorCode::from_name(c).unwrap_or(ErrorCode::RuntimeError));
+        let code = self
+            .error_code
+            .as_deref()
+            .map(|c| ErrorCode::from_name(c).unwrap_or(ErrorCode::RuntimeError));
         let error = match (code, &self.error_message) {
             (Some(code), message) => Some(RunError {
                 code,
@@ -148,4 +151,3 @@ impl ConfigFile {
         })
     }
 }
-

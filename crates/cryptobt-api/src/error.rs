@@ -1,0 +1,142 @@
+//! `ApiError`: the one place where failures become HTTP statuses and the original spec's error
+//! body `{error, message, details, backtest_id}`.
+
+use actix_web::{http::StatusCode, HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The error body of every failed request.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `invalid_json`, `invalid_request`, `validation_error`, `no_data`,
+    /// `not_found`, `conflict`, `queue_full`, `payload_too_large`, `internal_error`.
+    pub error: &'static str,
+    /// What went wrong, naming the field and value.
+    pub message: String,
+    /// Structured detail, e.g. `{"field": "initial_capital"}`.
+    pub details: Option<Value>,
+    /// The run concerned, when there is one.
+    pub backtest_id: Option<String>,
+}
+
+/// A failed request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// The body is not JSON.
+    InvalidJson(String),
+    /// A field is missing or of the wrong type, or a path or query parameter is malformed.
+    InvalidRequest {
+        /// The field, when one is at fault.
+        field: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A field's value is out of range.
+    Validation {
+        /// The field.
+        field: String,
+        /// What is wrong, naming the value.
+        message: String,
+    },
+    /// The data has no bars for the range.
+    NoData(String),
+    /// No such run.
+    NotFound {
+        /// What was not found.
+        message: String,
+        /// The id asked for.
+        backtest_id: Option<String>,
+    },
+    /// The run is in a state that forbids the request.
+    Conflict {
+        /// Why not now.
+        message: String,
+        /// The run.
+        backtest_id: String,
+    },
+    /// The run queue is full.
+    QueueFull {
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
+    /// The body is larger than allowed.
+    PayloadTooLarge(String),
+    /// Something failed on the server (details are logged, not sent).
+    Internal(String),
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.body().message)
+    }
+}
+
+impl ApiError {
+    /// A validation error on `field`.
+    pub(crate) fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation { field: field.to_owned(), message: message.into() }
+    }
+
+    /// A malformed request naming `field`.
+    pub(crate) fn request(field: &str, message: impl Into<String>) -> Self {
+        Self::InvalidRequest { field: Some(field.to_owned()), message: message.into() }
+    }
+
+    fn body(&self) -> ErrorBody {
+        let field = |f: &str| Some(serde_json::json!({ "field": f }));
+        let (error, message, details, backtest_id) = match self {
+            Self::InvalidJson(m) => ("invalid_json", m.clone(), None, None),
+            Self::InvalidRequest { field: f, message } => {
+                ("invalid_request", message.clone(), f.as_deref().and_then(field), None)
+            }
+            Self::Validation { field: f, message } => {
+                ("validation_error", message.clone(), field(f), None)
+            }
+            Self::NoData(m) => ("no_data", m.clone(), None, None),
+            Self::NotFound { message, backtest_id } => {
+                ("not_found", message.clone(), None, backtest_id.clone())
+            }
+            Self::Conflict { message, backtest_id } => {
+                ("conflict", message.clone(), None, Some(backtest_id.clone()))
+            }
+            Self::QueueFull { retry_after_secs } => (
+                "queue_full",
+                format!(
+                    "every worker is busy and the queue is full; retry in {retry_after_secs} s"
+                ),
+                None,
+                None,
+            ),
+            Self::PayloadTooLarge(m) => ("payload_too_large", m.clone(), None, None),
+            Self::Internal(_) => {
+                ("internal_error", "the server failed to handle the request".to_owned(), None, None)
+            }
+        };
+        ErrorBody { error, message, details, backtest_id }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson(_) | Self::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Validation { .. } | Self::NoData(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(detail) = self {
+            tracing::error!(%detail, "request failed");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::QueueFull { retry_after_secs } = self {
+            response.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        response.json(self.body())
+    }
+}

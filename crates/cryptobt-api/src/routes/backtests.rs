@@ -1,0 +1,371 @@
+//! Submitting, reading, listing, cancelling and deleting runs; their events and files.
+
+use std::time::Duration;
+
+use actix_web::{http::header, web, HttpResponse};
+use chrono::SecondsFormat;
+use cryptobt_domain::{
+    ports::{ResultFile, StoreError, StrategyLimits},
+    BacktestId, ConfigFile, RunStatus,
+};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::parse_id;
+use crate::{jobs::SubmitError, request, ApiError, AppState};
+
+fn store_error(e: StoreError, id: &BacktestId) -> ApiError {
+    match e {
+        StoreError::NotFound { .. } => ApiError::NotFound {
+            message: format!("no backtest {id}"),
+            backtest_id: Some(id.to_string()),
+        },
+        StoreError::Io { message } => ApiError::Internal(message),
+    }
+}
+
+/// Reads the body up to the cap, answering 413 past it.
+async fn read_body(mut payload: web::Payload, cap: usize) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::InvalidRequest {
+            field: None,
+            message: format!("cannot read the body: {e}"),
+        })?;
+        if body.len() + chunk.len() > cap {
+            return Err(ApiError::PayloadTooLarge(format!("the body is larger than {cap} bytes")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+pub(crate) fn json_body(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::InvalidJson(format!("the body is not valid JSON: {e}")))
+}
+
+/// `POST /api/backtest`.
+pub(crate) async fn submit(
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let cfg = &state.config;
+    let body = json_body(&read_body(payload, cfg.max_strategy_bytes + (64 << 10)).await?)?;
+    let submission = request::parse(&body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
+    let c = &submission.config;
+    // The range must be covered by the data (answered now, not as a failed run later).
+    let market = state.services.market.clone();
+    let datasets = web::block(move || market.datasets())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let datasets = datasets.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let set = datasets.iter().find(|d| {
+        d.mode == c.trading_mode() && d.symbol == c.symbol() && d.timeframe == c.timeframe()
+    });
+    match set {
+        None => {
+            let field = if datasets.iter().any(|d| d.symbol == c.symbol()) {
+                "timeframe"
+            } else {
+                "symbol"
+            };
+            return Err(ApiError::field(
+                field,
+                format!("no {} data for {} {}", c.trading_mode(), c.symbol(), c.timeframe()),
+            ));
+        }
+        Some(d) if c.start_date() < d.first_day || c.end_date() > d.last_day => {
+            return Err(ApiError::NoData(format!(
+                "{} {} {} has data from {} to {}; {}..{} is outside it",
+                c.trading_mode(),
+                c.symbol(),
+                c.timeframe(),
+                d.first_day,
+                d.last_day,
+                c.start_date(),
+                c.end_date()
+            )))
+        }
+        Some(_) => {}
+    }
+    let id = new_id();
+    let limits = StrategyLimits {
+        max_duration: cfg.max_run_duration,
+        memory_bytes: cfg.memory_limit_bytes,
+        ..StrategyLimits::default()
+    };
+    let store = state.services.store.clone();
+    let state2 = state.clone();
+    let id2 = id.clone();
+    let submitted = web::block(move || {
+        state2
+            .jobs
+            .submit(id2, submission.config, submission.strategy_code, limits, store.as_ref())
+            .map(|_| ())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match submitted {
+        Ok(()) => Ok(HttpResponse::Accepted().json(json!({
+            "backtest_id": id.as_str(),
+            "status": "queued",
+            "message": format!("backtest {id} queued; follow it at /api/backtest/{id}/events"),
+        }))),
+        Err(SubmitError::Full) => Err(ApiError::QueueFull { retry_after_secs: 5 }),
+        Err(SubmitError::Store(message)) => Err(ApiError::Internal(message)),
+    }
+}
+
+/// A fresh id: now, and a seed from the standard library's randomly keyed hasher.
+fn new_id() -> BacktestId {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let now = chrono::Utc::now();
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    BacktestId::with_seed(now.naive_utc(), hasher.finish())
+}
+
+fn progress_json(done: u64, total: u64) -> Value {
+    let percent =
+        if total == 0 { 0.0 } else { (done as f64 / total as f64 * 1_000.0).round() / 10.0 };
+    json!({ "done": done, "total": total, "percent": percent })
+}
+
+/// `GET /api/backtest/{id}`.
+pub(crate) async fn get(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    if let Some(job) = state.jobs.get(&id) {
+        let s = job.state();
+        if matches!(s.status, RunStatus::Queued | RunStatus::Running) {
+            let record = job.record.lock().clone();
+            return Ok(HttpResponse::Ok().json(json!({
+                "backtest_id": id.as_str(),
+                "status": s.status,
+                "progress": progress_json(s.done, s.total),
+                "created_at": record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                "config": ConfigFile::from_record(&record),
+                "metrics": null, "trades": [], "funding": [], "portfolio_history": [], "portfolio_rows": 0,
+                "rejections": {}, "log": [], "error_code": null, "error_message": null, "error_line": null,
+            })));
+        }
+    }
+    let store = state.services.store.clone();
+    let points = state.config.max_chart_points;
+    let id2 = id.clone();
+    let run = web::block(move || store.load(&id2, points))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let run = run.map_err(|e| store_error(e, &id))?;
+    let done = run.portfolio_rows;
+    let error = run.record.error.clone();
+    Ok(HttpResponse::Ok().json(json!({
+        "backtest_id": id.as_str(),
+        "status": run.record.status,
+        "progress": progress_json(done, done),
+        "created_at": run.record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "config": ConfigFile::from_record(&run.record),
+        "metrics": run.metrics,
+        "trades": run.trades,
+        "funding": run.funding,
+        "portfolio_history": run.portfolio,
+        "portfolio_rows": run.portfolio_rows,
+        "rejections": run.rejections,
+        "log": run.log,
+        "error_code": error.as_ref().map(|e| e.code),
+        "error_message": error.as_ref().map(|e| e.message.clone()),
+        "error_line": error.as_ref().and_then(|e| e.line),
+    })))
+}
+
+/// `DELETE /api/backtest/{id}`.
+pub(crate) async fn delete(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    if state
+        .jobs
+        .get(&id)
+        .is_some_and(|j| matches!(j.state().status, RunStatus::Queued | RunStatus::Running))
+    {
+        return Err(ApiError::Conflict {
+            message: format!("backtest {id} is still running; cancel it first"),
+            backtest_id: id.to_string(),
+        });
+    }
+    let store = state.services.store.clone();
+    let id2 = id.clone();
+    web::block(move || store.delete(&id2))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| store_error(e, &id))?;
+    Ok(HttpResponse::Ok().json(json!({ "backtest_id": id.as_str(), "deleted": true })))
+}
+
+/// `POST /api/backtest/{id}/cancel`.
+pub(crate) async fn cancel(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    match state.jobs.get(&id) {
+        Some(job) if matches!(job.state().status, RunStatus::Queued | RunStatus::Running) => {
+            job.cancel();
+            Ok(HttpResponse::Accepted().json(json!({
+                "backtest_id": id.as_str(), "status": job.state().status, "message": "cancellation requested",
+            })))
+        }
+        _ => {
+            let store = state.services.store.clone();
+            let id2 = id.clone();
+            let record = web::block(move || store.record(&id2))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let record = record.map_err(|e| store_error(e, &id))?;
+            Err(ApiError::Conflict {
+                message: format!("backtest {id} has already {}", record.status),
+                backtest_id: id.to_string(),
+            })
+        }
+    }
+}
+
+/// `GET /api/backtest/{id}/events`: Server-Sent Events — `progress` while it runs, then one
+/// `status` event with the final state.
+pub(crate) async fn events(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let frame =
+        |event: &str, data: &Value| web::Bytes::from(format!("event: {event}\ndata: {data}\n\n"));
+    let sse = |body| {
+        HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .insert_header(("X-Accel-Buffering", "no"))
+            .streaming(body)
+    };
+    if let Some(job) = state.jobs.get(&id) {
+        let rx = job.subscribe();
+        let id_text = id.to_string();
+        let stream = futures_util::stream::unfold(
+            (rx, false, id_text),
+            move |(mut rx, ended, id)| async move {
+                if ended {
+                    return None;
+                }
+                let s = rx.borrow_and_update().clone();
+                let data = json!({
+                    "backtest_id": id, "status": s.status, "progress": progress_json(s.done, s.total),
+                    "error_code": s.error_code, "error_message": s.error_message,
+                });
+                let last = !matches!(s.status, RunStatus::Queued | RunStatus::Running);
+                let bytes = frame(if last { "status" } else { "progress" }, &data);
+                if !last {
+                    // Wait for the next change (or a heartbeat after 15 s).
+                    let _ = tokio::time::timeout(Duration::from_secs(15), rx.changed()).await;
+                }
+                Some((Ok::<_, actix_web::Error>(bytes), (rx, last, id)))
+            },
+        );
+        return Ok(sse(stream.boxed_local()));
+    }
+    let store = state.services.store.clone();
+    let id2 = id.clone();
+    let record = web::block(move || store.record(&id2))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let record = record.map_err(|e| store_error(e, &id))?;
+    let data = json!({
+        "backtest_id": id.as_str(), "status": record.status, "progress": null,
+        "error_code": record.error.as_ref().map(|e| e.code), "error_message": record.error.as_ref().map(|e| e.message.clone()),
+    });
+    let once =
+        futures_util::stream::once(
+            async move { Ok::<_, actix_web::Error>(frame("status", &data)) },
+        );
+    Ok(sse(once.boxed_local()))
+}
+
+/// `GET /api/backtest/{id}/files/{name}`: one of the result files, for download.
+pub(crate) async fn file(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw, name) = path.into_inner();
+    let id = parse_id(&raw)?;
+    let file = ResultFile::from_name(&name).ok_or_else(|| ApiError::NotFound {
+        message: format!(
+            "no result file {name:?}; one of {}",
+            ResultFile::ALL.map(|f| f.name()).join(", ")
+        ),
+        backtest_id: Some(id.to_string()),
+    })?;
+    let store = state.services.store.clone();
+    let id2 = id.clone();
+    let bytes = web::block(move || store.read_file(&id2, file))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let bytes = bytes.map_err(|e| store_error(e, &id))?;
+    let content_type = match file {
+        ResultFile::Config | ResultFile::Metrics => "application/json",
+        ResultFile::Trades | ResultFile::Portfolio | ResultFile::Funding => {
+            "text/csv; charset=utf-8"
+        }
+        ResultFile::Log => "text/plain; charset=utf-8",
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{id}_{}\"", file.name()),
+        ))
+        .body(bytes))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Page {
+    page: Option<usize>,
+    page_size: Option<usize>,
+}
+
+/// `GET /api/backtests?page=1&page_size=20`: every run, newest first.
+pub(crate) async fn history(
+    state: web::Data<AppState>,
+    query: web::Query<Page>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.page.unwrap_or(1).max(1);
+    let size = query.page_size.unwrap_or(20).clamp(1, 200);
+    let store = state.services.store.clone();
+    let records =
+        web::block(move || store.list()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let records = records.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let total = records.len();
+    let items: Vec<Value> = records
+        .iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .map(|r| {
+            let status = state.jobs.get(&r.backtest_id).map_or(r.status, |j| j.state().status);
+            let c = &r.config;
+            json!({
+                "backtest_id": r.backtest_id.as_str(),
+                "status": status,
+                "created_at": r.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                "symbol": c.symbol(), "timeframe": c.timeframe(), "trading_mode": c.trading_mode(),
+                "start_date": c.start_date().to_string(), "end_date": c.end_date().to_string(),
+                "initial_capital": c.initial_capital(), "max_leverage": c.max_leverage(),
+                "error_code": r.error.as_ref().map(|e| e.code),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .json(json!({ "items": items, "total": total, "page": page, "page_size": size })))
+}

@@ -1,0 +1,89 @@
+//! Strategy checks and examples, health, and the OpenAPI document.
+
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+
+use super::backtests::json_body;
+use crate::{ApiError, AppState};
+
+/// `POST /api/strategy/validate` with `{strategy_code}`: `{valid, error_code, message, line}`
+/// (200 either way; a broken script is an answer, not a failed request).
+pub(crate) async fn validate(
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let value = json_body(&body)?;
+    let code = match value.get("strategy_code") {
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => {
+            return Err(ApiError::request("strategy_code", "strategy_code must be a string"))
+        }
+        None => return Err(ApiError::request("strategy_code", "missing field strategy_code")),
+    };
+    if code.len() > state.config.max_strategy_bytes {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "strategy_code is {} bytes; the limit is {}",
+            code.len(),
+            state.config.max_strategy_bytes
+        )));
+    }
+    let strategies = state.services.strategies.clone();
+    let result = web::block(move || strategies.validate(&code))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok().json(match result {
+        Ok(()) => json!({ "valid": true, "error_code": null, "message": null, "line": null }),
+        Err(e) => {
+            json!({ "valid": false, "error_code": e.code, "message": e.message, "line": e.line })
+        }
+    }))
+}
+
+/// `GET /api/strategies/examples`: the strategies of `static/strategies/` with their header text.
+pub(crate) async fn examples(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let dir = state.config.static_dir.join("strategies");
+    let list = web::block(move || {
+        let mut out = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&dir) else { return out };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(stem) = name.strip_suffix(".lua") else { continue };
+            let Ok(code) = std::fs::read_to_string(entry.path()) else { continue };
+            let header: Vec<&str> = code
+                .lines()
+                .take_while(|l| l.starts_with("--"))
+                .map(|l| l.trim_start_matches('-').trim())
+                .collect();
+            out.push(json!({
+                "name": stem,
+                "file": name,
+                "title": header.first().copied().unwrap_or(stem),
+                "description": header.join("\n"),
+                "code": code,
+            }));
+        }
+        out.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+        out
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok().json(json!({ "examples": list })))
+}
+
+/// `GET /api/health`.
+pub(crate) async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let (queued, running) = state.jobs.counts();
+    HttpResponse::Ok().json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "workers": state.jobs.worker_count,
+        "queue_capacity": state.jobs.queue_capacity,
+        "queued": queued,
+        "running": running,
+    }))
+}
+
+/// `GET /api/openapi.json`.
+pub(crate) async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(crate::openapi::document())
+}

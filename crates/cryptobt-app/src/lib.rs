@@ -1,0 +1,43 @@
+//! The wiring of cryptobt: settings, and the concrete adapters (CSV loader, Lua sandbox, engine,
+//! file store) handed to the API as the domain's ports. The `cryptobt` binary is built on this;
+//! tests start the same server in-process.
+
+mod settings;
+
+use std::sync::Arc;
+
+use cryptobt_api::{ApiConfig, Services, StatsSource};
+use cryptobt_data::{BarCache, CacheStats, CsvMarketData, FileResultStore, TracingObserver};
+use cryptobt_engine::Engine;
+use cryptobt_sandbox::LuaStrategyFactory;
+
+pub use crate::settings::Settings;
+
+struct CacheStatsSource(Arc<CacheStats>);
+
+impl StatsSource for CacheStatsSource {
+    fn stats(&self) -> serde_json::Value {
+        serde_json::to_value(self.0.snapshot()).unwrap_or_default()
+    }
+}
+
+/// The concrete adapters for `settings`, as ports, and the API's configuration.
+#[must_use]
+pub fn wire(settings: &Settings) -> (Services, ApiConfig) {
+    let stats = Arc::new(CacheStats::default());
+    let cache = BarCache::new(
+        settings.cache_mb.saturating_mul(1 << 20),
+        vec![stats.clone(), Arc::new(TracingObserver)],
+    );
+    let market = Arc::new(CsvMarketData::new(&settings.data_dir, cache));
+    let strategies = Arc::new(LuaStrategyFactory);
+    let engine = Arc::new(Engine::new(market.clone(), strategies.clone()));
+    let services = Services {
+        backtests: engine,
+        store: Arc::new(FileResultStore::new(&settings.results_dir)),
+        strategies,
+        market,
+        cache_stats: Arc::new(CacheStatsSource(stats)),
+    };
+    (services, settings.api_config())
+}
