@@ -1,0 +1,469 @@
+//! The HTTP API over real HTTP on a loopback port, with real files and real Lua: submit → events
+//! → results (equal to the CLI's), history, delete, cancel, every error case, concurrency, and
+//! restart recovery.
+
+#![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use cryptobt_api::RunningServer;
+use cryptobt_app::{wire, Settings};
+use serde_json::{json, Value};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Api {
+    server: Option<RunningServer>,
+    base: String,
+    agent: ureq::Agent,
+    results: tempfile::TempDir,
+}
+
+impl Api {
+    fn start(workers: usize, queue: usize) -> Self {
+        Self::start_in(tempfile::tempdir().unwrap(), workers, queue)
+    }
+
+    fn start_in(results: tempfile::TempDir, workers: usize, queue: usize) -> Self {
+        let settings = Settings {
+            port: 0,
+            data_dir: root().join("data"),
+            results_dir: results.path().to_path_buf(),
+            static_dir: root().join("static"),
+            workers,
+            queue_capacity: queue,
+            max_strategy_kb: 64,
+            ..Settings::default()
+        };
+        let (services, config) = wire(&settings);
+        let server = RunningServer::start(services, config).unwrap();
+        let base = format!("http://{}", server.addr);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Self { server: Some(server), base, agent, results }
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        let mut r = self.agent.get(&format!("{}{path}", self.base)).call().unwrap();
+        let status = r.status().as_u16();
+        (
+            status,
+            serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null),
+        )
+    }
+
+    fn post(&self, path: &str, body: &str) -> (u16, Value, Option<String>) {
+        let mut r = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .send(body)
+            .unwrap();
+        let status = r.status().as_u16();
+        let retry = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        (
+            status,
+            serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null),
+            retry,
+        )
+    }
+
+    fn delete(&self, path: &str) -> (u16, Value) {
+        let mut r = self.agent.delete(&format!("{}{path}", self.base)).call().unwrap();
+        let status = r.status().as_u16();
+        (
+            status,
+            serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Reads the SSE stream to its end; returns the events as (name, data).
+    fn events(&self, id: &str) -> Vec<(String, Value)> {
+        let r = self.agent.get(&format!("{}/api/backtest/{id}/events", self.base)).call().unwrap();
+        assert_eq!(r.headers().get("content-type").unwrap(), "text/event-stream");
+        let reader = BufReader::new(r.into_body().into_reader());
+        let mut out = Vec::new();
+        let mut name = String::new();
+        for line in reader.lines() {
+            let line = line.unwrap();
+            if let Some(n) = line.strip_prefix("event: ") {
+                name = n.to_owned();
+            } else if let Some(d) = line.strip_prefix("data: ") {
+                out.push((name.clone(), serde_json::from_str(d).unwrap()));
+            }
+        }
+        out
+    }
+
+    fn wait(&self, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (code, v) = self.get(&format!("/api/backtest/{id}"));
+            assert_eq!(code, 200, "{v}");
+            if !matches!(v["status"].as_str(), Some("queued" | "running")) {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "{id} did not finish");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop();
+        }
+    }
+}
+
+fn strategy(name: &str) -> String {
+    std::fs::read_to_string(root().join("static/strategies").join(name)).unwrap()
+}
+
+fn body(code: &str, extra: Value) -> String {
+    let mut b = json!({
+        "strategy_code": code, "symbol": "BTCUSDT", "timeframe": "1h",
+        "start_date": "2025-01-01", "end_date": "2025-01-31",
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        b[k] = v.clone();
+    }
+    b.to_string()
+}
+
+fn cli_metrics(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_cryptobt"))
+        .current_dir(root())
+        .args(["backtest", "--json", "--out"])
+        .arg(tempfile::tempdir().unwrap().path())
+        .args(args)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["metrics"].clone()
+}
+
+#[test]
+fn spot_and_futures_runs_match_the_cli_and_are_listed_and_deleted() {
+    let api = Api::start(1, 8);
+    let (code, spot, _) =
+        api.post("/api/backtest", &body(&strategy("sma_crossover.lua"), json!({})));
+    assert_eq!(code, 202, "{spot}");
+    assert_eq!(spot["status"], "queued");
+    let spot_id = spot["backtest_id"].as_str().unwrap().to_owned();
+    let futures_body = body(
+        &strategy("liquidated_futures.lua"),
+        json!({"trading_mode": "futures", "max_leverage": 100, "start_date": "2025-05-05", "end_date": "2025-06-23"}),
+    );
+    let (code, fut, _) = api.post("/api/backtest", &futures_body);
+    assert_eq!(code, 202, "{fut}");
+    let fut_id = fut["backtest_id"].as_str().unwrap().to_owned();
+
+    let events = api.events(&spot_id);
+    let (last_name, last) = events.last().unwrap();
+    assert_eq!(
+        (last_name.as_str(), last["status"].as_str()),
+        ("status", Some("completed")),
+        "{events:?}"
+    );
+
+    let spot_view = api.wait(&spot_id);
+    let fut_view = api.wait(&fut_id);
+    assert_eq!(spot_view["status"], "completed");
+    assert_eq!(spot_view["portfolio_rows"], 744);
+    assert!(spot_view["portfolio_history"].as_array().unwrap().len() <= 5_000);
+    assert!(!spot_view["trades"].as_array().unwrap().is_empty());
+    assert_eq!(spot_view["config"]["symbol"], "BTCUSDT");
+    let sma = [
+        "--strategy",
+        "static/strategies/sma_crossover.lua",
+        "--symbol",
+        "BTCUSDT",
+        "--timeframe",
+        "1h",
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-01-31",
+    ];
+    assert_eq!(spot_view["metrics"], cli_metrics(&sma), "the API and the CLI agree");
+    let liq = [
+        "--strategy",
+        "static/strategies/liquidated_futures.lua",
+        "--symbol",
+        "BTCUSDT",
+        "--timeframe",
+        "1h",
+        "--start",
+        "2025-05-05",
+        "--end",
+        "2025-06-23",
+        "--mode",
+        "futures",
+        "--max-leverage",
+        "100",
+    ];
+    assert_eq!(fut_view["metrics"], cli_metrics(&liq));
+    assert!(fut_view["metrics"]["liquidations"].as_u64().unwrap() >= 1);
+    assert!(!fut_view["funding"].as_array().unwrap().is_empty());
+
+    let (code, list) = api.get("/api/backtests");
+    assert_eq!(code, 200);
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["backtest_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&spot_id.as_str()) && ids.contains(&fut_id.as_str()), "{list}");
+    assert_eq!(list["total"], 2);
+
+    let mut r = api
+        .agent
+        .get(&format!("{}/api/backtest/{spot_id}/files/trades.csv", api.base))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.body_mut().read_to_string().unwrap().starts_with("timestamp,action,symbol"));
+
+    let (code, _) = api.delete(&format!("/api/backtest/{spot_id}"));
+    assert_eq!(code, 200);
+    assert_eq!(api.get(&format!("/api/backtest/{spot_id}")).0, 404);
+    assert!(!api.results.path().join("backtests").join(&spot_id).exists());
+    assert_eq!(api.get("/api/backtests").1["total"], 1);
+}
+
+#[test]
+fn a_long_run_is_cancelled_within_a_second() {
+    let api = Api::start(1, 4);
+    let slow = "function on_data(bar) for i = 1, 20000 do end end";
+    let (code, sub, _) = api.post("/api/backtest", &body(slow, json!({"timeframe": "1m"})));
+    assert_eq!(code, 202, "{sub}");
+    let id = sub["backtest_id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while api.get(&format!("/api/backtest/{id}")).1["status"] != "running" {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let asked = Instant::now();
+    let (code, v, _) = api.post(&format!("/api/backtest/{id}/cancel"), "");
+    assert_eq!(code, 202, "{v}");
+    let view = api.wait(&id);
+    assert!(asked.elapsed() < Duration::from_secs(1), "took {:?}", asked.elapsed());
+    assert_eq!(
+        (view["status"].as_str(), view["error_code"].as_str()),
+        (Some("cancelled"), Some("cancelled"))
+    );
+    let (code, v, _) = api.post(&format!("/api/backtest/{id}/cancel"), "");
+    assert_eq!(code, 409, "{v}");
+}
+
+#[test]
+fn every_error_case_has_its_status_and_names_the_field() {
+    let api = Api::start(1, 4);
+    let code = "function on_data(b) end";
+    let cases: Vec<(String, u16, &str, &str)> = vec![
+        ("{not json".into(), 400, "invalid_json", "not valid JSON"),
+        ("[1, 2]".into(), 400, "invalid_request", "must be a JSON object"),
+        (
+            json!({"symbol": "BTCUSDT"}).to_string(),
+            400,
+            "invalid_request",
+            "missing field strategy_code",
+        ),
+        (
+            body(code, json!({"initial_capital": "lots"})),
+            400,
+            "invalid_request",
+            "initial_capital must be a number",
+        ),
+        (
+            body(code, json!({"symbol": "DOGEUSDT"})),
+            422,
+            "validation_error",
+            "no spot data for DOGEUSDT 1h",
+        ),
+        (body(code, json!({"symbol": "btc"})), 422, "validation_error", "invalid symbol \"btc\""),
+        (body(code, json!({"timeframe": "2h"})), 422, "validation_error", "\"2h\""),
+        (
+            body(code, json!({"end_date": "2024-12-01"})),
+            422,
+            "validation_error",
+            "end_date 2024-12-01: must not be before start_date",
+        ),
+        (body(code, json!({"initial_capital": 0})), 422, "validation_error", "initial_capital 0"),
+        (
+            body(code, json!({"trading_mode": "futures", "max_leverage": 500})),
+            422,
+            "validation_error",
+            "max_leverage 500",
+        ),
+        (
+            body(code, json!({"max_leverage": 5})),
+            422,
+            "validation_error",
+            "max_leverage 5: must be 1 in spot mode",
+        ),
+        (
+            body(code, json!({"start_date": "2024-01-01", "end_date": "2024-01-31"})),
+            422,
+            "no_data",
+            "outside it",
+        ),
+        (body(&"x".repeat(70 << 10), json!({})), 413, "payload_too_large", "limit"),
+    ];
+    for (request, status, error, needle) in cases {
+        let (code, v, _) = api.post("/api/backtest", &request);
+        assert_eq!(code, status, "{v}");
+        assert_eq!(v["error"], error, "{v}");
+        let message = v["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+        assert!(!message.contains("/tmp") && !message.contains("/work"), "{message}");
+        assert!(v.get("details").is_some() && v.get("backtest_id").is_some(), "{v}");
+    }
+    let field = api.post("/api/backtest", &body(code, json!({"initial_capital": -3}))).1;
+    assert_eq!(field["details"]["field"], "initial_capital");
+    for path in [
+        "/api/backtest/..%2F..%2Fetc%2Fpasswd",
+        "/api/backtest/bt_1",
+        "/api/backtest/bt_20250101_000000_ABCDEF",
+    ] {
+        let (code, v) = api.get(path);
+        assert_eq!((code, v["error"].as_str()), (400, Some("invalid_request")), "{path}: {v}");
+    }
+    let (code, v) = api.get("/api/backtest/bt_20250101_000000_abcdef");
+    assert_eq!((code, v["error"].as_str()), (404, Some("not_found")));
+    let (code, v) = api.get("/api/data/history?symbol=BTCUSDT&timeframe=1h&limit=0");
+    assert_eq!((code, v["details"]["field"].as_str()), (422, Some("limit")));
+    assert_eq!(api.get("/api/nothing").0, 404);
+    assert_eq!(api.get("/../Cargo.toml").0, 404);
+}
+
+#[test]
+fn data_validate_examples_health_and_openapi() {
+    let api = Api::start(1, 4);
+    let (code, v) = api.get("/api/data/history?symbol=BTCUSDT&timeframe=1h&start_date=2025-01-01&end_date=2025-01-31&limit=1000");
+    assert_eq!(code, 200);
+    let data = v["data"].as_array().unwrap();
+    assert_eq!(data.len(), 744);
+    assert_eq!(data[0]["timestamp"], 1_735_689_600_000_i64);
+    let (_, v) = api.get("/api/data/symbols");
+    assert_eq!(v["symbols"], json!(["BTCUSDT", "ETHUSDT"]));
+    assert_eq!(v["trading_modes"], json!(["spot", "futures"]));
+    let (_, cache) = api.get("/api/data/cache");
+    assert!(cache["misses"].as_u64().unwrap() >= 31, "{cache}");
+    let (code, v, _) = api.post(
+        "/api/strategy/validate",
+        &json!({"strategy_code": "function on_data(bar)\n if then\nend"}).to_string(),
+    );
+    assert_eq!(
+        (code, v["valid"].as_bool(), v["error_code"].as_str(), v["line"].as_u64()),
+        (200, Some(false), Some("syntax_error"), Some(2))
+    );
+    let (_, v, _) = api.post(
+        "/api/strategy/validate",
+        &json!({"strategy_code": "function on_data(bar) end"}).to_string(),
+    );
+    assert_eq!(v["valid"], true);
+    let (_, v) = api.get("/api/strategies/examples");
+    assert_eq!(v["examples"].as_array().unwrap().len(), 7);
+    assert!(v["examples"][0]["code"].as_str().unwrap().contains("function on_data"));
+    let (code, v) = api.get("/api/health");
+    assert_eq!((code, v["status"].as_str()), (200, Some("ok")));
+    let (code, v) = api.get("/api/openapi.json");
+    assert_eq!(code, 200);
+    assert!(v["paths"]["/api/backtest"]["post"].is_object(), "{v}");
+    assert!(v["components"]["schemas"]["SubmitRequest"].is_object());
+}
+
+#[test]
+fn twenty_submissions_at_once_are_all_answered_and_health_stays_fast() {
+    let api = Api::start(1, 4);
+    let slowish = "function on_data(bar) for i = 1, 300 do end end";
+    let request = body(
+        slowish,
+        json!({"timeframe": "1m", "start_date": "2025-01-01", "end_date": "2025-01-03"}),
+    );
+    let answers: Vec<(u16, Value, Option<String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> =
+            (0..20).map(|_| s.spawn(|| api.post("/api/backtest", &request))).collect();
+        let started = Instant::now();
+        let mut worst = Duration::ZERO;
+        for _ in 0..10 {
+            let t = Instant::now();
+            assert_eq!(api.get("/api/health").0, 200);
+            worst = worst.max(t.elapsed());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(worst < Duration::from_millis(100), "health took {worst:?} while busy");
+        let _ = started;
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let accepted: Vec<String> = answers
+        .iter()
+        .filter(|a| a.0 == 202)
+        .map(|a| a.1["backtest_id"].as_str().unwrap().to_owned())
+        .collect();
+    let refused = answers.iter().filter(|a| a.0 == 429).count();
+    assert_eq!(accepted.len() + refused, 20, "every submission answered 202 or 429: {answers:?}");
+    assert!(refused > 0 && !accepted.is_empty(), "{} accepted, {refused} refused", accepted.len());
+    for a in answers.iter().filter(|a| a.0 == 429) {
+        assert_eq!(a.2.as_deref(), Some("5"), "Retry-After");
+        assert_eq!(a.1["error"], "queue_full");
+    }
+    for id in &accepted {
+        assert_eq!(api.wait(id)["status"], "completed", "{id}");
+    }
+    assert_eq!(
+        api.get("/api/backtests").1["total"].as_u64().unwrap() as usize,
+        accepted.len(),
+        "none lost, none extra"
+    );
+}
+
+#[test]
+fn a_restart_lists_old_runs_and_marks_interrupted_ones_failed() {
+    let results = tempfile::tempdir().unwrap();
+    let dir = results.path().to_path_buf();
+    let first = Api::start_in(results, 1, 4);
+    let (_, done, _) = first.post("/api/backtest", &body("function on_data(b) end", json!({})));
+    let done_id = done["backtest_id"].as_str().unwrap().to_owned();
+    first.wait(&done_id);
+    let results = {
+        let mut first = first;
+        first.server.take().unwrap().stop();
+        std::mem::replace(&mut first.results, tempfile::tempdir().unwrap())
+    };
+    // A run the stopped process left "running" (as a crash would).
+    let stuck = "bt_20250101_000000_stuck1";
+    let src = dir.join("backtests").join(&done_id).join("config.json");
+    let mut config: Value = serde_json::from_slice(&std::fs::read(src).unwrap()).unwrap();
+    config["backtest_id"] = json!(stuck);
+    config["status"] = json!("running");
+    std::fs::create_dir_all(dir.join("backtests").join(stuck)).unwrap();
+    std::fs::write(dir.join("backtests").join(stuck).join("config.json"), config.to_string())
+        .unwrap();
+
+    let second = Api::start_in(results, 1, 4);
+    let (code, old) = second.get(&format!("/api/backtest/{done_id}"));
+    assert_eq!((code, old["status"].as_str()), (200, Some("completed")));
+    let (_, v) = second.get(&format!("/api/backtest/{stuck}"));
+    assert_eq!(
+        (v["status"].as_str(), v["error_code"].as_str()),
+        (Some("failed"), Some("interrupted")),
+        "{v}"
+    );
+    assert_eq!(second.get("/api/backtests").1["total"], 2);
+}
