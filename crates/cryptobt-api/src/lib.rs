@@ -98,6 +98,11 @@ pub(crate) struct AppState {
     pub(crate) services: Services,
     pub(crate) config: ApiConfig,
     pub(crate) jobs: jobs::Jobs,
+    /// The JSON of finished runs (they never change; a delete evicts them), so that a page
+    /// polling a result does not re-read its files.
+    pub(crate) finished: moka::sync::Cache<cryptobt_domain::BacktestId, web::Bytes>,
+    /// Recent price-history answers by query, kept 2 s (a chart reloading the same bars).
+    pub(crate) history: moka::sync::Cache<String, web::Bytes>,
 }
 
 fn build(
@@ -114,7 +119,11 @@ fn build(
         services.backtests.clone(),
         services.store.clone(),
     );
-    let state = web::Data::new(AppState { services, config: config.clone(), jobs });
+    let finished = moka::sync::Cache::builder().max_capacity(64).build();
+    let history =
+        moka::sync::Cache::builder().max_capacity(64).time_to_live(Duration::from_secs(2)).build();
+    let state =
+        web::Data::new(AppState { services, config: config.clone(), jobs, finished, history });
     let data = state.clone();
     let server = HttpServer::new(move || {
         App::new()

@@ -7,6 +7,7 @@ mod backtest;
 mod bench;
 mod data;
 mod ids;
+mod loadtest;
 mod serve;
 mod validate;
 
@@ -33,6 +34,8 @@ enum Command {
     },
     /// Measure the whole pipeline: a Lua SMA crossover over two years of synthetic 1m bars.
     Bench(bench::BenchArgs),
+    /// Measure API latency under 32 connections while a backtest runs (server on loopback).
+    Loadtest(loadtest::LoadArgs),
     /// Run one backtest of a Lua strategy over the market data.
     Backtest(Box<backtest::BacktestArgs>),
     /// Check a Lua strategy without running a bar: syntax, and that on_data is a function.
@@ -54,5 +57,6 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Backtest(args) => backtest::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Loadtest(args) => loadtest::run(&args),
     }
 }

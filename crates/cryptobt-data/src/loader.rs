@@ -29,13 +29,19 @@ const PARALLEL_FROM_DAYS: usize = 32;
 pub struct CsvMarketData {
     layout: DataLayout,
     cache: BarCache,
+    /// The last discovery and when it was made: listing ~20 directories on every request of a
+    /// busy server costs more than the request.
+    datasets: Arc<parking_lot::Mutex<Option<(std::time::Instant, Vec<DatasetInfo>)>>>,
 }
+
+/// How long a discovery is reused (files added meanwhile show up after this).
+const DISCOVERY_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl CsvMarketData {
     /// Reads from `root` (e.g. `data`) through `cache`.
     #[must_use]
     pub fn new(root: impl Into<std::path::PathBuf>, cache: BarCache) -> Self {
-        Self { layout: DataLayout::new(root), cache }
+        Self { layout: DataLayout::new(root), cache, datasets: Arc::default() }
     }
 
     /// The data directory's layout.
@@ -145,7 +151,15 @@ impl MarketData for CsvMarketData {
     }
 
     fn datasets(&self) -> Result<Vec<DatasetInfo>, MarketDataError> {
-        Ok(discover(self.layout.root())?)
+        let mut cached = self.datasets.lock();
+        if let Some((at, sets)) = cached.as_ref() {
+            if at.elapsed() < DISCOVERY_TTL {
+                return Ok(sets.clone());
+            }
+        }
+        let sets = discover(self.layout.root())?;
+        *cached = Some((std::time::Instant::now(), sets.clone()));
+        Ok(sets)
     }
 }
 

@@ -155,6 +155,9 @@ pub(crate) async fn get(
             })));
         }
     }
+    if let Some(bytes) = state.finished.get(&id) {
+        return Ok(HttpResponse::Ok().content_type("application/json").body(bytes));
+    }
     let store = state.services.store.clone();
     let points = state.config.max_chart_points;
     let id2 = id.clone();
@@ -164,7 +167,8 @@ pub(crate) async fn get(
     let run = run.map_err(|e| store_error(e, &id))?;
     let done = run.portfolio_rows;
     let error = run.record.error.clone();
-    Ok(HttpResponse::Ok().json(json!({
+    let finished = !matches!(run.record.status, RunStatus::Queued | RunStatus::Running);
+    let view = json!({
         "backtest_id": id.as_str(),
         "status": run.record.status,
         "progress": progress_json(done, done),
@@ -180,7 +184,13 @@ pub(crate) async fn get(
         "error_code": error.as_ref().map(|e| e.code),
         "error_message": error.as_ref().map(|e| e.message.clone()),
         "error_line": error.as_ref().and_then(|e| e.line),
-    })))
+    });
+    let bytes =
+        web::Bytes::from(serde_json::to_vec(&view).map_err(|e| ApiError::Internal(e.to_string()))?);
+    if finished {
+        state.finished.insert(id, bytes.clone());
+    }
+    Ok(HttpResponse::Ok().content_type("application/json").body(bytes))
 }
 
 /// `DELETE /api/backtest/{id}`.
@@ -199,6 +209,7 @@ pub(crate) async fn delete(
             backtest_id: id.to_string(),
         });
     }
+    state.finished.invalidate(&id);
     let store = state.services.store.clone();
     let id2 = id.clone();
     web::block(move || store.delete(&id2))

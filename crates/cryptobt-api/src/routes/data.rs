@@ -50,12 +50,28 @@ pub(crate) struct HistoryQuery {
 
 const MAX_LIMIT: usize = 100_000;
 
+/// One bar of the price history (numbers, for charts).
+#[derive(Debug, serde::Serialize)]
+struct BarJson {
+    timestamp: i64,
+    open: f64,
+    high: f64,
+    low: f64,
+    close: f64,
+    volume: f64,
+}
+
 /// `GET /api/data/history?symbol&timeframe[&trading_mode][&start_date][&end_date][&limit]`: the
 /// last `limit` bars (default 1,000) of the range (default: all the data set has).
 pub(crate) async fn history(
     state: web::Data<AppState>,
     query: web::Query<HistoryQuery>,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
+    let key = req.query_string().to_owned();
+    if let Some(bytes) = state.history.get(&key) {
+        return Ok(HttpResponse::Ok().content_type("application/json").body(bytes));
+    }
     let q = query.into_inner();
     let symbol: Symbol = q
         .symbol
@@ -120,20 +136,26 @@ pub(crate) async fn history(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let bars = bars.map_err(|e| ApiError::NoData(e.to_string()))?;
     let skip = bars.len().saturating_sub(limit);
-    let data: Vec<_> = bars
+    let data: Vec<BarJson> = bars
         .iter()
         .skip(skip)
-        .map(|b| {
-            json!({
-                "timestamp": b.timestamp, "open": decimal_to_f64(b.open), "high": decimal_to_f64(b.high),
-                "low": decimal_to_f64(b.low), "close": decimal_to_f64(b.close), "volume": decimal_to_f64(b.volume),
-            })
+        .map(|b| BarJson {
+            timestamp: b.timestamp,
+            open: decimal_to_f64(b.open),
+            high: decimal_to_f64(b.high),
+            low: decimal_to_f64(b.low),
+            close: decimal_to_f64(b.close),
+            volume: decimal_to_f64(b.volume),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({
+    let body = json!({
         "symbol": symbol, "timeframe": timeframe, "trading_mode": set.mode,
         "start_date": start.to_string(), "end_date": end.to_string(), "truncated": skip > 0, "data": data,
-    })))
+    });
+    let bytes =
+        web::Bytes::from(serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.to_string()))?);
+    state.history.insert(key, bytes.clone());
+    Ok(HttpResponse::Ok().content_type("application/json").body(bytes))
 }
 
 /// `GET /api/data/cache`: the cache statistics observer.
