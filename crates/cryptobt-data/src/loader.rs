@@ -31,8 +31,11 @@ pub struct CsvMarketData {
     cache: BarCache,
     /// The last discovery and when it was made: listing ~20 directories on every request of a
     /// busy server costs more than the request.
-    datasets: Arc<parking_lot::Mutex<Option<(std::time::Instant, Vec<DatasetInfo>)>>>,
+    datasets: Arc<parking_lot::Mutex<Option<Discovery>>>,
 }
+
+/// A discovery and when it was made.
+type Discovery = (std::time::Instant, Vec<DatasetInfo>);
 
 /// How long a discovery is reused (files added meanwhile show up after this).
 const DISCOVERY_TTL: std::time::Duration = std::time::Duration::from_secs(2);
