@@ -1,0 +1,46 @@
+// Thin wrappers over the JSON API; every failure becomes an Error carrying the API's body.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body && body.message ? body.message : `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+async function request(method, path, body) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { message: text };
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+export const api = {
+  symbols: () => request("GET", "/api/data/symbols"),
+  examples: () => request("GET", "/api/strategies/examples"),
+  validate: (code) => request("POST", "/api/strategy/validate", { strategy_code: code }),
+  submit: (body) => request("POST", "/api/backtest", body),
+  get: (id) => request("GET", `/api/backtest/${encodeURIComponent(id)}`),
+  cancel: (id) => request("POST", `/api/backtest/${encodeURIComponent(id)}/cancel`),
+  remove: (id) => request("DELETE", `/api/backtest/${encodeURIComponent(id)}`),
+  history: (page = 1, size = 50) => request("GET", `/api/backtests?page=${page}&page_size=${size}`),
+  prices: (q) =>
+    request(
+      "GET",
+      `/api/data/history?symbol=${q.symbol}&timeframe=${q.timeframe}&trading_mode=${q.mode}` +
+        `&start_date=${q.start}&end_date=${q.end}&limit=100000`,
+    ),
+  eventsUrl: (id) => `/api/backtest/${encodeURIComponent(id)}/events`,
+  fileUrl: (id, name) => `/api/backtest/${encodeURIComponent(id)}/files/${name}`,
+};

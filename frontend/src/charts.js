@@ -1,0 +1,116 @@
+// Charts with TradingView's lightweight-charts: candles with fill markers, equity against the
+// buy-and-hold benchmark, drawdown, and equity curves of several runs compared.
+import { createChart, CandlestickSeries, LineSeries, AreaSeries, createSeriesMarkers, ColorType } from "lightweight-charts";
+
+const COLORS = ["#2962ff", "#e91e63", "#00897b", "#ff9800", "#8e24aa", "#546e7a"];
+
+function theme() {
+  const dark = document.documentElement.dataset.theme === "dark";
+  return {
+    layout: { background: { type: ColorType.Solid, color: dark ? "#161a23" : "#ffffff" }, textColor: dark ? "#d1d4dc" : "#1f2430" },
+    grid: { vertLines: { color: dark ? "#242a38" : "#eef0f4" }, horzLines: { color: dark ? "#242a38" : "#eef0f4" } },
+  };
+}
+
+const seconds = (ms) => Math.floor(ms / 1000);
+
+export class Charts {
+  constructor() {
+    this.charts = [];
+  }
+
+  clear() {
+    for (const c of this.charts) c.remove();
+    this.charts = [];
+  }
+
+  make(el) {
+    const chart = createChart(el, { autoSize: true, ...theme(), timeScale: { timeVisible: true, secondsVisible: false } });
+    this.charts.push(chart);
+    return chart;
+  }
+
+  /// Candles with one marker per fill; hovering a bar with fills shows them in `tip`.
+  price(el, tip, bars, trades) {
+    const chart = this.make(el);
+    const candles = chart.addSeries(CandlestickSeries, {
+      upColor: "#26a69a", downColor: "#ef5350", borderVisible: false, wickUpColor: "#26a69a", wickDownColor: "#ef5350",
+    });
+    candles.setData(bars.map((b) => ({ time: seconds(b.timestamp), open: b.open, high: b.high, low: b.low, close: b.close })));
+    const markers = trades
+      .map((t) => {
+        const kind = t.action;
+        return {
+          time: seconds(t.timestamp),
+          position: kind === "buy" ? "belowBar" : "aboveBar",
+          color: kind === "buy" ? "#26a69a" : kind === "sell" ? "#ef5350" : "#ff9800",
+          shape: kind === "buy" ? "arrowUp" : kind === "sell" ? "arrowDown" : "circle",
+          text: kind === "liquidation" ? "LIQ" : "",
+        };
+      })
+      .sort((a, b) => a.time - b.time);
+    const layer = createSeriesMarkers(candles, markers);
+    el.dataset.markers = String(layer.markers().length);
+    const byTime = new Map();
+    for (const t of trades) {
+      const key = seconds(t.timestamp);
+      if (!byTime.has(key)) byTime.set(key, []);
+      byTime.get(key).push(t);
+    }
+    chart.subscribeCrosshairMove((param) => {
+      const fills = param.time !== undefined ? byTime.get(param.time) : undefined;
+      if (!fills || !param.point) {
+        tip.hidden = true;
+        return;
+      }
+      tip.hidden = false;
+      tip.textContent = fills
+        .map((t) => `${t.action} ${t.quantity} @ ${t.price}  fee ${Number(t.fee).toFixed(4)}  pnl ${Number(t.pnl).toFixed(2)}  (${t.position_type}, ${t.leverage}x)`)
+        .join("\n");
+      tip.style.left = `${Math.min(param.point.x + 12, el.clientWidth - 260)}px`;
+      tip.style.top = `${param.point.y + 12}px`;
+    });
+    chart.timeScale().fitContent();
+  }
+
+  /// Equity with the buy-and-hold benchmark (the initial capital following the close).
+  equity(el, rows, bars, initial) {
+    const chart = this.make(el);
+    const equity = chart.addSeries(LineSeries, { color: COLORS[0], lineWidth: 2, title: "equity" });
+    equity.setData(rows.map((r) => ({ time: seconds(r.timestamp), value: Number(r.portfolio_value) })));
+    if (bars.length) {
+      const first = bars[0].open;
+      const bench = chart.addSeries(LineSeries, { color: "#9e9e9e", lineWidth: 1, title: "buy & hold" });
+      bench.setData(bars.map((b) => ({ time: seconds(b.timestamp), value: (initial * b.close) / first })));
+    }
+    el.dataset.points = String(rows.length);
+    chart.timeScale().fitContent();
+  }
+
+  /// Drawdown in percent from the running peak (starting at the initial capital).
+  drawdown(el, rows, initial) {
+    const chart = this.make(el);
+    let peak = initial;
+    const series = chart.addSeries(AreaSeries, { lineColor: "#ef5350", topColor: "rgba(239,83,80,0.05)", bottomColor: "rgba(239,83,80,0.4)", title: "drawdown %" });
+    series.setData(
+      rows.map((r) => {
+        const v = Number(r.portfolio_value);
+        peak = Math.max(peak, v);
+        return { time: seconds(r.timestamp), value: peak > 0 ? (v / peak - 1) * 100 : 0 };
+      }),
+    );
+    chart.timeScale().fitContent();
+  }
+
+  /// Equity curves of several runs, each as a percentage of its own capital.
+  compare(el, runs) {
+    const chart = this.make(el);
+    runs.forEach((run, i) => {
+      const initial = Number(run.config.initial_capital);
+      const s = chart.addSeries(LineSeries, { color: COLORS[i % COLORS.length], lineWidth: 2, title: run.backtest_id.slice(-6) });
+      s.setData(run.portfolio_history.map((r) => ({ time: seconds(r.timestamp), value: (Number(r.portfolio_value) / initial - 1) * 100 })));
+    });
+    el.dataset.series = String(runs.length);
+    chart.timeScale().fitContent();
+  }
+}

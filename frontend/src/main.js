@@ -1,0 +1,404 @@
+// The page: editor, run form, live status over Server-Sent Events, results (charts, metrics,
+// trades, funding, log), run history with reopen, delete and compare.
+import { api, ApiError } from "./api.js";
+import { createEditor } from "./editor.js";
+import { Charts } from "./charts.js";
+
+const $ = (id) => document.getElementById(id);
+const charts = new Charts();
+let compareCharts = new Charts();
+let datasets = [];
+let current = null; // the run shown
+let events = null;
+let page = 0;
+let sort = { key: "timestamp", dir: 1 };
+const PAGE = 50;
+
+// ---- theme --------------------------------------------------------------------------------
+const savedTheme = localStorage.getItem("cryptobt.theme");
+document.documentElement.dataset.theme =
+  savedTheme || (window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
+$("theme").addEventListener("click", () => {
+  const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
+  document.documentElement.dataset.theme = next;
+  localStorage.setItem("cryptobt.theme", next);
+  if (current) showResult(current);
+});
+
+// ---- editor -------------------------------------------------------------------------------
+const editor = createEditor($("editor"), { onRun: () => $("run-form").requestSubmit(), onChange: () => editor && editor.mark(null) });
+window.__cryptobt = { editor };
+document.addEventListener("keydown", (e) => {
+  if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
+    e.preventDefault();
+    $("run-form").requestSubmit();
+  }
+});
+
+async function check() {
+  const note = $("validation");
+  try {
+    const v = await api.validate(editor.code());
+    if (v.valid) {
+      note.textContent = "✓ the strategy loads";
+      note.className = "note";
+      editor.mark(null);
+    } else {
+      note.textContent = `${v.error_code}${v.line ? ` (line ${v.line})` : ""}: ${v.message}`;
+      note.className = "note bad";
+      editor.mark(v.line || 1, v.message);
+    }
+    return v.valid;
+  } catch (e) {
+    note.textContent = e.message;
+    note.className = "note bad";
+    return false;
+  }
+}
+$("validate").addEventListener("click", check);
+
+// ---- form ---------------------------------------------------------------------------------
+function setOptions(select, values, keep) {
+  const old = keep ? select.value : null;
+  select.innerHTML = values.map((v) => `<option value="${v}">${v}</option>`).join("");
+  if (old && values.includes(old)) select.value = old;
+}
+
+function updateDates() {
+  const mode = $("f-mode").value;
+  const symbol = $("f-symbol").value;
+  const tfs = [...new Set(datasets.filter((d) => d.trading_mode === mode && d.symbol === symbol).map((d) => d.timeframe))];
+  setOptions($("f-timeframe"), tfs, true);
+  const set = datasets.find((d) => d.trading_mode === mode && d.symbol === symbol && d.timeframe === $("f-timeframe").value);
+  for (const id of ["f-start", "f-end"]) {
+    $(id).min = set ? set.first_day : "";
+    $(id).max = set ? set.last_day : "";
+  }
+  if (set) {
+    if (!$("f-start").value || $("f-start").value < set.first_day || $("f-start").value > set.last_day) $("f-start").value = set.first_day;
+    if (!$("f-end").value || $("f-end").value > set.last_day || $("f-end").value < set.first_day) $("f-end").value = set.last_day;
+  }
+  if (mode === "spot") $("f-leverage").value = "1";
+}
+
+function clearErrors() {
+  document.querySelectorAll(".err").forEach((e) => (e.textContent = ""));
+  document.querySelectorAll(".invalid").forEach((e) => e.classList.remove("invalid"));
+}
+
+function fieldError(field, message) {
+  const slot = document.querySelector(`.err[data-for="${field}"]`) || document.querySelector('.err[data-for="form"]');
+  slot.textContent = message;
+  const input = document.querySelector(`[name="${field}"]`);
+  if (input) input.classList.add("invalid");
+}
+
+/// The request body, or null with the bad fields flagged.
+function readForm() {
+  clearErrors();
+  const f = $("run-form");
+  const value = (name) => f.elements[name].value.trim();
+  const body = {
+    strategy_code: editor.code(),
+    symbol: value("symbol"),
+    timeframe: value("timeframe"),
+    trading_mode: value("trading_mode"),
+    start_date: value("start_date"),
+    end_date: value("end_date"),
+    fill: value("fill"),
+  };
+  let ok = true;
+  const bad = (field, message) => {
+    fieldError(field, message);
+    ok = false;
+  };
+  const num = (name, { min, max, optional, minExclusive } = {}) => {
+    const raw = value(name);
+    if (raw === "") {
+      if (!optional) bad(name, "required");
+      return;
+    }
+    const n = Number(raw);
+    if (!Number.isFinite(n)) return bad(name, "not a number");
+    if (minExclusive !== undefined && n <= minExclusive) return bad(name, `must be greater than ${minExclusive}`);
+    if (min !== undefined && n < min) return bad(name, `must be at least ${min}`);
+    if (max !== undefined && n > max) return bad(name, `must be at most ${max}`);
+    body[name] = n;
+  };
+  num("initial_capital", { minExclusive: 0, max: 1e12 });
+  num("max_leverage", { min: 1, max: body.trading_mode === "spot" ? 1 : 100 });
+  num("maintenance_margin_rate", { min: 0, max: 0.5 });
+  num("fee", { min: 0, max: 0.1, optional: true });
+  num("slippage_bps", { min: 0, max: 1000 });
+  num("funding_rate", { min: -0.1, max: 0.1 });
+  if (!body.start_date) bad("start_date", "required");
+  if (!body.end_date) bad("end_date", "required");
+  const start = $("f-start"), end = $("f-end");
+  if (body.start_date && start.min && (body.start_date < start.min || body.start_date > start.max)) bad("start_date", `data covers ${start.min} to ${start.max}`);
+  if (body.end_date && end.max && (body.end_date > end.max || body.end_date < end.min)) bad("end_date", `data covers ${end.min} to ${end.max}`);
+  if (body.start_date && body.end_date && body.end_date < body.start_date) bad("end_date", "must not be before the start");
+  const params = {};
+  for (const line of value("params").split("\n").map((l) => l.trim()).filter(Boolean)) {
+    const at = line.indexOf("=");
+    if (at < 1) {
+      bad("params", `"${line}" is not name=value`);
+      continue;
+    }
+    const name = line.slice(0, at).trim();
+    const raw = line.slice(at + 1).trim();
+    params[name] = raw !== "" && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  if (Object.keys(params).length) body.params = params;
+  if (!body.strategy_code.trim()) bad("strategy_code", "the strategy is empty");
+  return ok ? body : null;
+}
+
+$("f-mode").addEventListener("change", updateDates);
+$("f-symbol").addEventListener("change", updateDates);
+$("f-timeframe").addEventListener("change", updateDates);
+
+$("run-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const body = readForm();
+  if (!body) return;
+  $("run").disabled = true;
+  try {
+    const answer = await api.submit(body);
+    follow(answer.backtest_id);
+  } catch (err) {
+    if (err instanceof ApiError) {
+      const field = err.body.details && err.body.details.field;
+      fieldError(field || "form", err.message);
+    } else {
+      fieldError("form", err.message);
+    }
+  } finally {
+    $("run").disabled = false;
+  }
+});
+
+// ---- live status --------------------------------------------------------------------------
+function showStatus(id, status, percent, error) {
+  $("status").hidden = false;
+  $("status-id").textContent = id;
+  $("status-text").textContent = status;
+  $("status").dataset.status = status;
+  $("progress").value = percent || 0;
+  $("cancel").hidden = !(status === "queued" || status === "running");
+  const box = $("status-error");
+  if (error && error.error_code) {
+    box.hidden = false;
+    box.textContent = `${error.error_code}${error.error_line ? ` (line ${error.error_line})` : ""}: ${error.error_message}`;
+  } else {
+    box.hidden = true;
+  }
+}
+
+function follow(id) {
+  if (events) events.close();
+  showStatus(id, "queued", 0);
+  events = new EventSource(api.eventsUrl(id));
+  const onEvent = (ev) => {
+    const d = JSON.parse(ev.data);
+    showStatus(id, d.status, d.progress ? d.progress.percent : 100, null);
+  };
+  events.addEventListener("progress", onEvent);
+  events.addEventListener("status", async (ev) => {
+    onEvent(ev);
+    events.close();
+    events = null;
+    await open(id);
+    loadHistory();
+  });
+  events.onerror = () => {
+    if (events) {
+      events.close();
+      events = null;
+      open(id);
+    }
+  };
+  $("cancel").onclick = () => api.cancel(id).catch(() => {});
+}
+
+// ---- results ------------------------------------------------------------------------------
+const METRICS = [
+  ["total_return", "Total return", "%"], ["final_equity", "Final equity", "$"], ["annualized_return", "Annualized", "%"],
+  ["volatility", "Volatility (daily)", "%"], ["sharpe_ratio", "Sharpe", ""], ["sortino_ratio", "Sortino", ""],
+  ["max_drawdown", "Max drawdown", "%"], ["total_trades", "Fills", "n"], ["win_rate", "Win rate", "%"],
+  ["profit_factor", "Profit factor", ""], ["avg_win", "Avg win", "$"], ["avg_loss", "Avg loss", "$"],
+  ["avg_leverage", "Avg leverage", "x"], ["max_leverage", "Max leverage", "x"], ["liquidations", "Liquidations", "n"],
+  ["liquidation_losses", "Liquidation losses", "$"], ["total_fees", "Fees", "$"], ["total_funding", "Funding", "$"],
+  ["benchmark_return", "Buy & hold", "%"], ["exposure", "Exposure", "%"],
+];
+
+export function formatMetric(value, unit) {
+  if (value === null || value === undefined) return "—";
+  const n = Number(value);
+  if (unit === "n") return String(n);
+  if (unit === "%") return `${n.toFixed(2)} %`;
+  if (unit === "x") return `${n.toFixed(2)}x`;
+  if (unit === "$") return n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return n.toFixed(3);
+}
+
+function renderMetrics(el, metrics) {
+  el.innerHTML = METRICS.map(([key, label, unit]) => {
+    const v = metrics ? metrics[key] : null;
+    return `<div><dt>${label}</dt><dd data-metric="${key}" data-raw="${v === null || v === undefined ? "" : v}">${formatMetric(v, unit)}</dd></div>`;
+  }).join("");
+}
+
+const TRADE_COLUMNS = ["timestamp", "action", "quantity", "price", "leverage", "fee", "position_type", "pnl"];
+
+function time(ms) {
+  return new Date(ms).toISOString().replace("T", " ").slice(0, 16);
+}
+
+function renderTrades() {
+  const trades = [...(current ? current.trades : [])];
+  const { key, dir } = sort;
+  trades.sort((a, b) => {
+    const x = a[key], y = b[key];
+    const nx = Number(x), ny = Number(y);
+    const c = Number.isFinite(nx) && Number.isFinite(ny) ? nx - ny : String(x).localeCompare(String(y));
+    return c * dir;
+  });
+  const pages = Math.max(1, Math.ceil(trades.length / PAGE));
+  page = Math.min(page, pages - 1);
+  const rows = trades.slice(page * PAGE, (page + 1) * PAGE);
+  const table = $("trades");
+  table.querySelector("thead").innerHTML =
+    "<tr>" + TRADE_COLUMNS.map((c) => `<th data-key="${c}">${c}${c === key ? (dir > 0 ? " ▲" : " ▼") : ""}</th>`).join("") + "</tr>";
+  table.querySelector("tbody").innerHTML = rows
+    .map((t) => {
+      const pnl = Number(t.pnl);
+      return `<tr><td>${time(t.timestamp)}</td><td>${t.action}</td><td>${t.quantity}</td><td>${t.price}</td><td>${Number(t.leverage).toFixed(2)}</td><td>${Number(t.fee).toFixed(4)}</td><td>${t.position_type}</td><td class="${pnl > 0 ? "pos" : pnl < 0 ? "neg" : ""}">${pnl.toFixed(2)}</td></tr>`;
+    })
+    .join("");
+  table.dataset.rows = String(trades.length);
+  $("page").textContent = `${page + 1} / ${pages}`;
+}
+$("trades").querySelector("thead").addEventListener("click", (e) => {
+  const key = e.target.closest("th") && e.target.closest("th").dataset.key;
+  if (!key) return;
+  sort = { key, dir: sort.key === key ? -sort.dir : 1 };
+  renderTrades();
+});
+$("prev").addEventListener("click", () => { page = Math.max(0, page - 1); renderTrades(); });
+$("next").addEventListener("click", () => { page += 1; renderTrades(); });
+
+function renderFunding(run) {
+  const table = $("funding");
+  table.querySelector("thead").innerHTML = "<tr><th>time</th><th>rate</th><th>price</th><th>size</th><th>amount</th></tr>";
+  table.querySelector("tbody").innerHTML = run.funding
+    .map((f) => `<tr><td>${time(f.timestamp)}</td><td>${f.rate}</td><td>${f.price}</td><td>${f.position_size}</td><td class="${Number(f.amount) >= 0 ? "pos" : "neg"}">${Number(f.amount).toFixed(4)}</td></tr>`)
+    .join("") || '<tr><td colspan="5">none</td></tr>';
+}
+
+async function showResult(run) {
+  current = run;
+  $("results").hidden = false;
+  $("result-title").textContent = `${run.backtest_id} · ${run.config.trading_mode} ${run.config.symbol} ${run.config.timeframe} · ${run.status}`;
+  $("results").dataset.status = run.status;
+  charts.clear();
+  const c = run.config;
+  let bars = [];
+  try {
+    bars = (await api.prices({ symbol: c.symbol, timeframe: c.timeframe, mode: c.trading_mode, start: c.start_date, end: c.end_date })).data;
+  } catch {
+    bars = [];
+  }
+  charts.price($("price-chart"), $("tip"), bars, run.trades);
+  charts.equity($("equity-chart"), run.portfolio_history, bars, Number(c.initial_capital));
+  charts.drawdown($("drawdown-chart"), run.portfolio_history, Number(c.initial_capital));
+  renderMetrics($("metrics"), run.metrics);
+  page = 0;
+  renderTrades();
+  renderFunding(run);
+  $("trades-csv").href = api.fileUrl(run.backtest_id, "trades.csv");
+  $("log").textContent = (run.log || []).join("\n");
+  $("results").dataset.ready = run.backtest_id;
+}
+
+async function open(id) {
+  const run = await api.get(id);
+  showStatus(id, run.status, run.progress ? run.progress.percent : 100, run);
+  if (run.error_line) editor.mark(run.error_line, run.error_message);
+  await showResult(run);
+}
+
+// ---- history ------------------------------------------------------------------------------
+async function loadHistory() {
+  const list = await api.history();
+  const body = $("history").querySelector("tbody");
+  body.innerHTML = list.items
+    .map(
+      (r) => `<tr data-id="${r.backtest_id}"><td><input type="checkbox" class="pick" aria-label="compare ${r.backtest_id}"></td>
+        <td class="mono">${r.backtest_id}</td><td>${r.status}${r.error_code ? ` (${r.error_code})` : ""}</td>
+        <td>${r.trading_mode} ${r.symbol} ${r.timeframe}</td><td>${r.start_date} → ${r.end_date}</td>
+        <td><button type="button" class="ghost reopen">Open</button> <button type="button" class="ghost delete">Delete</button></td></tr>`,
+    )
+    .join("") || '<tr><td>No runs yet.</td></tr>';
+  $("history").dataset.count = String(list.items.length);
+}
+$("history").addEventListener("click", async (e) => {
+  const row = e.target.closest("tr");
+  if (!row || !row.dataset.id) return;
+  if (e.target.classList.contains("reopen")) await open(row.dataset.id);
+  if (e.target.classList.contains("delete")) {
+    await api.remove(row.dataset.id).catch((err) => alert(err.message));
+    await loadHistory();
+  }
+});
+$("refresh").addEventListener("click", loadHistory);
+$("compare").addEventListener("click", async () => {
+  const ids = [...document.querySelectorAll("#history .pick:checked")].map((c) => c.closest("tr").dataset.id);
+  if (ids.length < 2) return alert("Select two or more runs to compare.");
+  const runs = await Promise.all(ids.map((id) => api.get(id)));
+  $("comparison").hidden = false;
+  compareCharts.clear();
+  compareCharts = new Charts();
+  compareCharts.compare($("compare-chart"), runs);
+  $("compare-table").innerHTML =
+    `<tr><th>metric</th>${runs.map((r) => `<th class="mono">${r.backtest_id.slice(-6)}</th>`).join("")}</tr>` +
+    METRICS.map(([k, label, unit]) => `<tr><td>${label}</td>${runs.map((r) => `<td>${formatMetric(r.metrics ? r.metrics[k] : null, unit)}</td>`).join("")}</tr>`).join("");
+});
+
+// ---- start --------------------------------------------------------------------------------
+async function start() {
+  const [symbols, examples] = await Promise.all([api.symbols(), api.examples()]);
+  datasets = symbols.datasets;
+  setOptions($("f-symbol"), symbols.symbols, false);
+  const first = datasets.find((d) => d.timeframe === "1h") || datasets[0];
+  if (first) {
+    $("f-symbol").value = first.symbol;
+    $("f-mode").value = first.trading_mode;
+  }
+  updateDates();
+  if (first && [...$("f-timeframe").options].some((o) => o.value === "1h")) $("f-timeframe").value = "1h";
+  updateDates();
+  const select = $("examples");
+  for (const ex of examples.examples) {
+    const o = document.createElement("option");
+    o.value = ex.name;
+    o.textContent = ex.title;
+    select.appendChild(o);
+  }
+  select.addEventListener("change", () => {
+    const ex = examples.examples.find((x) => x.name === select.value);
+    if (ex) {
+      editor.setCode(ex.code);
+      editor.mark(null);
+      const mode = /--mode futures/.test(ex.code) ? "futures" : "spot";
+      $("f-mode").value = mode;
+      if (mode === "futures") {
+        const lev = ex.code.match(/--max-leverage (\d+)/);
+        updateDates();
+        if (lev) $("f-leverage").value = lev[1];
+      } else updateDates();
+    }
+  });
+  await loadHistory();
+  document.body.dataset.ready = "true";
+}
+start();
