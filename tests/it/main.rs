@@ -3,5 +3,6 @@
 #![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
 
 mod architecture;
+mod browser;
 mod engine_golden;
 mod example_strategies;

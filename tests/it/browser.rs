@@ -1,0 +1,62 @@
+//! The browser frontend end to end in a real headless Chromium (Debian's `chromium`, driven by
+//! playwright-core from `frontend/e2e/run.mjs`) against a server started here on a loopback
+//! port with real data, real files and real Lua. Screenshots go to `target/e2e-screenshots/`.
+//!
+//! Needs `chromium` (apt) and the frontend's locked packages (`npm ci --prefix frontend`);
+//! `.ci/run` installs both.
+
+use std::process::Command;
+
+use cryptobt_api::RunningServer;
+use cryptobt_app::{wire, Settings};
+use cryptobt_tests::workspace_root;
+
+#[test]
+fn the_page_runs_a_backtest_and_shows_it() {
+    let root = workspace_root();
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "{chromium} is missing: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM"
+    );
+    assert!(
+        root.join("frontend/node_modules/playwright-core").exists(),
+        "frontend/node_modules is missing: run `npm ci --prefix frontend`"
+    );
+    let results = tempfile_dir();
+    let settings = Settings {
+        port: 0,
+        data_dir: root.join("data"),
+        results_dir: results.clone(),
+        static_dir: root.join("static"),
+        workers: 1,
+        ..Settings::default()
+    };
+    let (services, config) = wire(&settings);
+    let server = RunningServer::start(services, config).expect("the server starts");
+    let shots = root.join("target/e2e-screenshots");
+    let out = Command::new("node")
+        .current_dir(root.join("frontend"))
+        .arg("e2e/run.mjs")
+        .arg(format!("http://{}", server.addr))
+        .arg(&shots)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs");
+    server.stop();
+    let _ = std::fs::remove_dir_all(&results);
+    let report =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    println!("{report}");
+    assert!(out.status.success(), "browser flows failed:\n{report}");
+    assert!(report.contains("13 passed, 0 failed"), "{report}");
+    for shot in ["desktop-results.png", "mobile.png", "desktop-dark.png"] {
+        assert!(shots.join(shot).exists(), "{shot} was not saved");
+    }
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cryptobt-browser-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
