@@ -41,3 +41,104 @@ pub fn spot(capital: Decimal) -> Portfolio {
 pub fn bar(timestamp: i64, open: Decimal, high: Decimal, low: Decimal, close: Decimal) -> Bar {
     Bar { timestamp, open, high, low, close, volume: Decimal::ONE }
 }
+
+/// A `StrategyContext` over a `Portfolio` that fills every order at the current bar's close:
+/// enough to drive a strategy bar by bar in tests and benches (the engine has the real one, with
+/// funding, liquidation and `next_open`). Logs and refusals are kept for inspection.
+#[derive(Debug)]
+pub struct Desk {
+    /// The portfolio orders fill against.
+    pub portfolio: std::cell::RefCell<Portfolio>,
+    /// The bar being processed (`None` before the first).
+    pub bar: std::cell::Cell<Option<Bar>>,
+    /// Lines the strategy logged.
+    pub log: std::cell::RefCell<Vec<String>>,
+    /// Codes of the orders refused.
+    pub rejections: std::cell::RefCell<Vec<String>>,
+}
+
+impl Desk {
+    /// A desk over `portfolio`, shared (as a run's context is).
+    #[must_use]
+    pub fn new(portfolio: Portfolio) -> std::rc::Rc<Self> {
+        std::rc::Rc::new(Self {
+            portfolio: std::cell::RefCell::new(portfolio),
+            bar: std::cell::Cell::new(None),
+            log: std::cell::RefCell::new(Vec::new()),
+            rejections: std::cell::RefCell::new(Vec::new()),
+        })
+    }
+
+    /// Makes `bar` the current bar and marks the position at its close.
+    pub fn set_bar(&self, bar: Bar) {
+        self.bar.set(Some(bar));
+        self.portfolio.borrow_mut().mark(btc(), bar.close);
+    }
+
+    fn fill(
+        &self,
+        order: impl FnOnce(&mut Portfolio, Bar) -> Result<Vec<crate::Trade>, crate::Rejection>,
+    ) -> Result<(), crate::Rejection> {
+        let result = match self.bar.get() {
+            Some(bar) => order(&mut self.portfolio.borrow_mut(), bar).map(|_| ()),
+            None => Err(crate::Rejection::NoPrice),
+        };
+        if let Err(r) = &result {
+            self.rejections.borrow_mut().push(r.code().to_owned());
+        }
+        result
+    }
+}
+
+impl crate::ports::StrategyContext for Desk {
+    fn symbol(&self) -> Symbol {
+        btc()
+    }
+    fn timestamp(&self) -> Option<i64> {
+        self.bar.get().map(|b| b.timestamp)
+    }
+    fn current_price(&self) -> Option<Decimal> {
+        self.bar.get().map(|b| b.close)
+    }
+    fn rules(&self) -> crate::PortfolioRules {
+        self.portfolio.borrow().rules().clone()
+    }
+    fn position_size(&self) -> Decimal {
+        self.portfolio.borrow().position_size(btc())
+    }
+    fn cash(&self) -> Decimal {
+        self.portfolio.borrow().cash()
+    }
+    fn equity(&self) -> Decimal {
+        self.portfolio.borrow().equity()
+    }
+    fn unrealized_pnl(&self) -> Decimal {
+        self.portfolio.borrow().unrealized_pnl()
+    }
+    fn entry_price(&self) -> Option<Decimal> {
+        self.portfolio.borrow().position(btc()).map(crate::Position::entry_price)
+    }
+    fn leverage(&self) -> Decimal {
+        self.portfolio.borrow().leverage(btc())
+    }
+    fn margin_ratio(&self) -> Option<Decimal> {
+        self.portfolio.borrow().margin_ratio()
+    }
+    fn submit(
+        &self,
+        side: crate::OrderSide,
+        quantity: Decimal,
+        leverage: Decimal,
+    ) -> Result<(), crate::Rejection> {
+        self.fill(|p, bar| p.submit(btc(), side, quantity, leverage, bar.close, bar.timestamp))
+    }
+    fn close_position(&self, percentage: Decimal) -> Result<(), crate::Rejection> {
+        self.fill(|p, bar| p.close_position(btc(), percentage, bar.close, bar.timestamp))
+    }
+    fn record_rejection(&self, rejection: &crate::Rejection) {
+        self.rejections.borrow_mut().push(rejection.code().to_owned());
+    }
+    fn log(&self, line: &str) {
+        self.log.borrow_mut().push(line.to_owned());
+    }
+}

@@ -3,84 +3,18 @@
 
 #![allow(missing_docs, reason = "criterion_group! generates an undocumented function")]
 
-use std::{
-    cell::{Cell, RefCell},
-    hint::black_box,
-    rc::Rc,
-};
+use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use cryptobt_domain::{
-    ports::{SharedContext, Strategy, StrategyContext, StrategyLimits},
-    testkit, Bar, OrderSide, Params, Portfolio, PortfolioRules, Rejection, Symbol,
+    ports::{SharedContext, Strategy, StrategyLimits},
+    testkit::{self, Desk},
+    Bar, Params,
 };
 use cryptobt_sandbox::LuaStrategy;
 use rust_decimal::Decimal;
 
 const BARS: usize = 1_000_000;
-
-struct Desk {
-    portfolio: RefCell<Portfolio>,
-    close: Cell<Decimal>,
-    ts: Cell<i64>,
-}
-
-impl StrategyContext for Desk {
-    fn symbol(&self) -> Symbol {
-        testkit::btc()
-    }
-    fn timestamp(&self) -> Option<i64> {
-        Some(self.ts.get())
-    }
-    fn current_price(&self) -> Option<Decimal> {
-        Some(self.close.get())
-    }
-    fn rules(&self) -> PortfolioRules {
-        self.portfolio.borrow().rules().clone()
-    }
-    fn position_size(&self) -> Decimal {
-        self.portfolio.borrow().position_size(testkit::btc())
-    }
-    fn cash(&self) -> Decimal {
-        self.portfolio.borrow().cash()
-    }
-    fn equity(&self) -> Decimal {
-        self.portfolio.borrow().equity()
-    }
-    fn unrealized_pnl(&self) -> Decimal {
-        self.portfolio.borrow().unrealized_pnl()
-    }
-    fn entry_price(&self) -> Option<Decimal> {
-        self.portfolio.borrow().position(testkit::btc()).map(|p| p.entry_price())
-    }
-    fn leverage(&self) -> Decimal {
-        self.portfolio.borrow().leverage(testkit::btc())
-    }
-    fn margin_ratio(&self) -> Option<Decimal> {
-        self.portfolio.borrow().margin_ratio()
-    }
-    fn submit(
-        &self,
-        side: OrderSide,
-        quantity: Decimal,
-        leverage: Decimal,
-    ) -> Result<(), Rejection> {
-        let (price, ts) = (self.close.get(), self.ts.get());
-        self.portfolio
-            .borrow_mut()
-            .submit(testkit::btc(), side, quantity, leverage, price, ts)
-            .map(|_| ())
-    }
-    fn close_position(&self, percentage: Decimal) -> Result<(), Rejection> {
-        let (price, ts) = (self.close.get(), self.ts.get());
-        self.portfolio
-            .borrow_mut()
-            .close_position(testkit::btc(), percentage, price, ts)
-            .map(|_| ())
-    }
-    fn record_rejection(&self, _: &Rejection) {}
-    fn log(&self, _: &str) {}
-}
 
 /// A seeded random walk around 40,000 in cents.
 fn bars() -> Vec<Bar> {
@@ -115,19 +49,14 @@ end
 "#;
 
 fn run(source: &str, bars: &[Bar]) -> usize {
-    let desk = Rc::new(Desk {
-        portfolio: RefCell::new(testkit::spot(Decimal::from(1_000_000))),
-        close: Cell::new(Decimal::ONE),
-        ts: Cell::new(0),
-    });
+    let desk = Desk::new(testkit::spot(Decimal::from(1_000_000)));
     let ctx: SharedContext = desk.clone();
     let mut strategy =
         LuaStrategy::load(source, testkit::btc(), &Params::new(), &StrategyLimits::default())
             .unwrap_or_else(|e| panic!("{e}"));
     strategy.initialize(&ctx).unwrap_or_else(|e| panic!("{e}"));
     for bar in bars {
-        desk.close.set(bar.close);
-        desk.ts.set(bar.timestamp);
+        desk.set_bar(*bar);
         strategy.on_bar(bar, &ctx).unwrap_or_else(|e| panic!("{e}"));
     }
     let cash = desk.portfolio.borrow().cash();

@@ -15,7 +15,7 @@ use rust_decimal_macros::dec;
 
 #[test]
 fn orders_reach_the_portfolio_and_figures_come_back() {
-    let desk = Desk::futures();
+    let desk = futures_desk();
     let src = r#"
         function on_data(bar)
             if bar.close == 100 then
@@ -45,7 +45,7 @@ fn orders_reach_the_portfolio_and_figures_come_back() {
 
 #[test]
 fn bad_arguments_return_false_and_a_reason() {
-    let desk = Desk::futures();
+    let desk = futures_desk();
     let src = r#"
         local cases = { -- 13 refusals, then 3 more calls: within a cap of 20 calls per bar
             {0/0}, {math.huge}, {-math.huge}, {-1}, {0}, {"1"}, {{}}, {1e30}, {0.000001},
@@ -95,7 +95,7 @@ fn bad_arguments_return_false_and_a_reason() {
 
 #[test]
 fn orders_in_initialize_are_refused_for_lack_of_a_price() {
-    let desk = Desk::futures();
+    let desk = futures_desk();
     run(r#"function initialize() log(buy(1)) end function on_data(bar) end"#, &desk, &[]).unwrap();
     assert_eq!(
         desk.log.borrow()[0],
@@ -105,7 +105,7 @@ fn orders_in_initialize_are_refused_for_lack_of_a_price() {
 
 #[test]
 fn an_order_flood_is_capped_per_bar() {
-    let desk = Desk::futures();
+    let desk = futures_desk();
     let src = r#"
         function on_data(bar)
             local accepted = 0
@@ -123,7 +123,7 @@ fn an_order_flood_is_capped_per_bar() {
 
 #[test]
 fn the_log_is_capped_with_a_marker() {
-    let desk = Desk::futures();
+    let desk = futures_desk();
     run(
         r#"function on_data(bar) for i = 1, 500 do log(string.rep("x", 50)) end end"#,
         &desk,
@@ -137,7 +137,7 @@ fn the_log_is_capped_with_a_marker() {
 
 #[test]
 fn globals_params_and_indicators() {
-    let desk = Desk::futures();
+    let desk = futures_desk();
     let mut params = Params::new();
     params.insert("fast".into(), ParamValue::Number(3.0));
     params.insert("name".into(), ParamValue::Text("alpha".into()));
@@ -156,7 +156,7 @@ fn globals_params_and_indicators() {
     strategy.initialize(&ctx).unwrap();
     for (i, c) in [1.0, 2.0, 6.0].iter().enumerate() {
         let b = bar(i as i64, *c);
-        desk.bar.set(Some(b));
+        desk.set_bar(b);
         strategy.on_bar(&b, &ctx).unwrap();
     }
     assert_eq!(
@@ -167,7 +167,7 @@ fn globals_params_and_indicators() {
 
 #[test]
 fn every_indicator_is_reachable_from_lua() {
-    let desk = Desk::futures();
+    let desk = futures_desk();
     let src = r#"
         local ind = { ta.sma(2), ta.ema(2), ta.rsi(2), ta.stddev(2), ta.highest(2), ta.lowest(2) }
         local atr, bb, macd = ta.atr(2), ta.bbands(2, 2), ta.macd(2, 3, 2)
@@ -214,7 +214,7 @@ fn every_indicator_is_reachable_from_lua() {
 
 #[test]
 fn bad_indicator_arguments_are_runtime_errors_with_the_line() {
-    let desk = Desk::futures();
+    let desk = futures_desk();
     let err = run("local s = ta.sma(0)\nfunction on_data(bar) end", &desk, &[]).unwrap_err();
     assert_eq!(err.code, ErrorCode::RuntimeError);
     assert_eq!(err.line, Some(1));

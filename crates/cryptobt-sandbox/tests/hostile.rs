@@ -26,7 +26,7 @@ end
 
 #[track_caller]
 fn check(name: &str, source: &str, code: ErrorCode, needle: &str) {
-    let desk = Desk::futures();
+    let desk = futures_desk();
     let started = Instant::now();
     let closes: Vec<f64> = (0..200).map(|i| 100.0 + f64::from(i % 7)).collect();
     let err = run(source, &desk, &closes).expect_err(name);
@@ -41,7 +41,7 @@ fn check(name: &str, source: &str, code: ErrorCode, needle: &str) {
     );
     assert!(took < Duration::from_secs(4), "{name} took {took:?}");
     // The process goes on: a normal run works right after.
-    let desk = Desk::futures();
+    let desk = futures_desk();
     run(NORMAL, &desk, &[100.0, 101.0, 102.0, 103.0])
         .unwrap_or_else(|e| panic!("after {name}: {e:?}"));
     assert_eq!(
@@ -270,7 +270,7 @@ fn forbidden_libraries_and_functions_are_absent() {
         check(call, &format!("function on_data(b) {call} end"), RuntimeError, "nil");
     }
     // What the script can see: nothing forbidden among the globals.
-    let desk = Desk::futures();
+    let desk = futures_desk();
     run("local n = {} for k in pairs(_G) do table.insert(n, k) end table.sort(n) log(table.concat(n, ' ')) function on_data(b) end", &desk, &[]).unwrap();
     let seen = desk.log.borrow()[0].clone();
     for forbidden in [
@@ -319,7 +319,7 @@ fn tampering_with_shared_tables_fails() {
 
 #[test]
 fn tampering_with_the_bar_table_changes_nothing_outside() {
-    let desk = Desk::futures();
+    let desk = futures_desk();
     let src = r#"
         function on_data(bar)
             log(bar.close)
@@ -370,7 +370,7 @@ fn broken_scripts_are_reported_with_their_line() {
         ("function on_data(bar)\n  local x = nil\n  return x.field\nend", RuntimeError, Some(3)),
     ];
     for (source, code, line) in cases {
-        let desk = Desk::futures();
+        let desk = futures_desk();
         let err = run(source, &desk, &[1.0]).unwrap_err();
         assert_eq!((err.code, err.line), (code, line), "{source:?}: {err:?}");
         let validated = cryptobt_sandbox::validate(source);
@@ -385,10 +385,10 @@ fn broken_scripts_are_reported_with_their_line() {
 
 #[test]
 fn nothing_of_one_run_is_visible_to_the_next() {
-    let desk = Desk::futures();
+    let desk = futures_desk();
     run("secret = 42 function on_data(b) counter = (counter or 0) + 1 end", &desk, &[1.0, 2.0])
         .unwrap();
-    let desk = Desk::futures();
+    let desk = futures_desk();
     run("function on_data(b) log(tostring(secret), tostring(counter)) end", &desk, &[1.0]).unwrap();
     assert_eq!(*desk.log.borrow(), ["nil\tnil"]);
 }
@@ -396,7 +396,7 @@ fn nothing_of_one_run_is_visible_to_the_next() {
 #[test]
 fn math_random_is_seeded_the_same_every_run() {
     let draw = || {
-        let desk = Desk::futures();
+        let desk = futures_desk();
         run(
             "function on_data(b) log(math.random(1, 1000000), math.random()) end",
             &desk,
@@ -421,7 +421,7 @@ fn a_cancel_from_another_thread_stops_a_runaway_loop() {
         std::thread::sleep(Duration::from_millis(200));
         cancel.cancel();
     });
-    let desk = Desk::futures();
+    let desk = futures_desk();
     let err =
         run_with(&limits, "function on_data(b) while true do end end", &desk, &[1.0]).unwrap_err();
     stopper.join().unwrap();

@@ -4,126 +4,20 @@
 #![allow(dead_code, reason = "each test binary uses a different part of these helpers")]
 #![allow(clippy::unwrap_used, reason = "test fixtures fail loudly")]
 
-use std::{
-    cell::{Cell, RefCell},
-    rc::Rc,
-    time::Duration,
-};
+use std::{rc::Rc, time::Duration};
 
 use cryptobt_domain::{
     ports::{SharedContext, Strategy, StrategyError, StrategyLimits},
-    testkit, Bar, OrderSide, Params, Portfolio, PortfolioRules, Rejection, Symbol,
+    testkit, Bar, Params,
 };
 use cryptobt_sandbox::LuaStrategy;
 use rust_decimal::Decimal;
 
-pub(crate) struct Desk {
-    pub(crate) portfolio: RefCell<Portfolio>,
-    pub(crate) bar: Cell<Option<Bar>>,
-    pub(crate) log: RefCell<Vec<String>>,
-    pub(crate) rejections: RefCell<Vec<String>>,
-}
+pub(crate) use cryptobt_domain::testkit::Desk;
 
-impl Desk {
-    pub(crate) fn futures() -> Rc<Self> {
-        Self::with(testkit::futures(Decimal::from(10_000)))
-    }
-    pub(crate) fn with(portfolio: Portfolio) -> Rc<Self> {
-        Rc::new(Self {
-            portfolio: RefCell::new(portfolio),
-            bar: Cell::new(None),
-            log: RefCell::new(Vec::new()),
-            rejections: RefCell::new(Vec::new()),
-        })
-    }
-}
-
-impl cryptobt_domain::ports::StrategyContext for Desk {
-    fn symbol(&self) -> Symbol {
-        testkit::btc()
-    }
-    fn timestamp(&self) -> Option<i64> {
-        self.bar.get().map(|b| b.timestamp)
-    }
-    fn current_price(&self) -> Option<Decimal> {
-        self.bar.get().map(|b| b.close)
-    }
-    fn rules(&self) -> PortfolioRules {
-        self.portfolio.borrow().rules().clone()
-    }
-    fn position_size(&self) -> Decimal {
-        self.portfolio.borrow().position_size(testkit::btc())
-    }
-    fn cash(&self) -> Decimal {
-        self.portfolio.borrow().cash()
-    }
-    fn equity(&self) -> Decimal {
-        self.portfolio.borrow().equity()
-    }
-    fn unrealized_pnl(&self) -> Decimal {
-        self.portfolio.borrow().unrealized_pnl()
-    }
-    fn entry_price(&self) -> Option<Decimal> {
-        self.portfolio.borrow().position(testkit::btc()).map(|p| p.entry_price())
-    }
-    fn leverage(&self) -> Decimal {
-        self.portfolio.borrow().leverage(testkit::btc())
-    }
-    fn margin_ratio(&self) -> Option<Decimal> {
-        self.portfolio.borrow().margin_ratio()
-    }
-    fn submit(
-        &self,
-        side: OrderSide,
-        quantity: Decimal,
-        leverage: Decimal,
-    ) -> Result<(), Rejection> {
-        let bar = self.bar.get().ok_or(Rejection::NoPrice);
-        let result = bar.and_then(|b| {
-            self.portfolio.borrow_mut().submit(
-                testkit::btc(),
-                side,
-                quantity,
-                leverage,
-                b.close,
-                b.timestamp,
-            )
-        });
-        self.note(result)
-    }
-    fn close_position(&self, percentage: Decimal) -> Result<(), Rejection> {
-        let bar = self.bar.get().ok_or(Rejection::NoPrice);
-        let result = bar.and_then(|b| {
-            self.portfolio.borrow_mut().close_position(
-                testkit::btc(),
-                percentage,
-                b.close,
-                b.timestamp,
-            )
-        });
-        self.note(result)
-    }
-    fn record_rejection(&self, rejection: &Rejection) {
-        self.rejections.borrow_mut().push(rejection.code().to_owned());
-    }
-    fn log(&self, line: &str) {
-        self.log.borrow_mut().push(line.to_owned());
-    }
-}
-
-impl Desk {
-    fn note(
-        &self,
-        result: Result<Vec<cryptobt_domain::Trade>, Rejection>,
-    ) -> Result<(), Rejection> {
-        match result {
-            Ok(_) => Ok(()),
-            Err(r) => {
-                cryptobt_domain::ports::StrategyContext::record_rejection(self, &r);
-                Err(r)
-            }
-        }
-    }
+/// A futures desk with 10,000 USDT.
+pub(crate) fn futures_desk() -> Rc<Desk> {
+    Desk::new(testkit::futures(Decimal::from(10_000)))
 }
 
 /// Limits for tests: 1 s, 16 MiB, 10 orders per bar, 1 KiB of log.
@@ -164,8 +58,7 @@ pub(crate) fn run_with(
     strategy.initialize(&ctx)?;
     for (i, c) in closes.iter().enumerate() {
         let b = bar(i as i64, *c);
-        desk.bar.set(Some(b));
-        desk.portfolio.borrow_mut().mark(testkit::btc(), b.close);
+        desk.set_bar(b);
         strategy.on_bar(&b, &ctx)?;
     }
     Ok(())
