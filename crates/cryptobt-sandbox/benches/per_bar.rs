@@ -56,7 +56,8 @@ fn run(source: &str, bars: &[Bar]) -> usize {
             .unwrap_or_else(|e| panic!("{e}"));
     strategy.initialize(&ctx).unwrap_or_else(|e| panic!("{e}"));
     for bar in bars {
-        desk.set_bar(*bar);
+        // Only the current bar: marking the portfolio is the engine's work, not the call's.
+        desk.bar.set(Some(*bar));
         strategy.on_bar(bar, &ctx).unwrap_or_else(|e| panic!("{e}"));
     }
     let cash = desk.portfolio.borrow().cash();

@@ -2,35 +2,25 @@
 //! object whose `update` method feeds one bar (`s:update(bar.close)`) and returns `nil` until
 //! TA-Lib would give a value.
 //!
-//! An indicator is a small Lua table whose `update` is a Lua function forwarding the numbers to a
-//! Rust closure that owns the state. This costs less per bar than a userdata method (no borrow
-//! and type check) or a Rust function taking `self` (no registry reference for the table).
+//! An indicator is a small Lua table whose `update` is a Rust closure owning the state. The
+//! method's `self` is taken as a `bool` — read straight off the stack, never turned into a table
+//! handle — which makes the per-bar call cheaper than a userdata method (no borrow, no type
+//! check) or any conversion of the table.
 
 use mlua::{Lua, MultiValue, Table, Value};
 
 use crate::indicators::{Atr, Bbands, Ema, Extreme, Macd, Rsi, Sma, StdDev, MAX_PERIOD};
 
-/// Wraps a Rust update function (numbers in, numbers out) as an indicator object.
-const WRAP: &str = r#"
-local f = ...
-return { update = function(_, a, b, c) return f(a, b, c) end }
-"#;
-
+/// An indicator object: a table whose `update` is `update`.
 fn object(lua: &Lua, update: mlua::Function) -> mlua::Result<Table> {
-    let wrap = match lua.named_registry_value::<Option<mlua::Function>>("cryptobt.ta.wrap")? {
-        Some(wrap) => wrap,
-        None => {
-            let wrap = lua.load(WRAP).set_name("=ta").into_function()?;
-            lua.set_named_registry_value("cryptobt.ta.wrap", &wrap)?;
-            wrap
-        }
-    };
-    wrap.call(update)
+    let object = lua.create_table_with_capacity(0, 1)?;
+    object.raw_set("update", update)?;
+    Ok(object)
 }
 
 /// An indicator object whose `update(self, x)` feeds `x` to `step`.
 fn single(lua: &Lua, mut step: impl FnMut(f64) -> Option<f64> + 'static) -> mlua::Result<Table> {
-    object(lua, lua.create_function_mut(move |_, x: f64| Ok(step(x)))?)
+    object(lua, lua.create_function_mut(move |_, (_this, x): (bool, f64)| Ok(step(x)))?)
 }
 
 fn three(values: Option<(f64, f64, f64)>) -> MultiValue {
@@ -100,7 +90,7 @@ pub(crate) fn table(lua: &Lua) -> mlua::Result<Table> {
             let mut atr = Atr::new(period("ta.atr", &n, 1)?);
             object(
                 lua,
-                lua.create_function_mut(move |_, (h, l, c): (f64, f64, f64)| {
+                lua.create_function_mut(move |_, (_this, h, l, c): (bool, f64, f64, f64)| {
                     Ok(atr.update(h, l, c))
                 })?,
             )
@@ -110,7 +100,12 @@ pub(crate) fn table(lua: &Lua) -> mlua::Result<Table> {
         "bbands",
         lua.create_function(|lua, (n, k): (Value, Value)| {
             let mut bands = Bbands::new(period("ta.bbands", &n, 2)?, width(&k)?);
-            object(lua, lua.create_function_mut(move |_, x: f64| Ok(three(bands.update(x))))?)
+            object(
+                lua,
+                lua.create_function_mut(move |_, (_this, x): (bool, f64)| {
+                    Ok(three(bands.update(x)))
+                })?,
+            )
         })?,
     )?;
     ta.raw_set(
@@ -120,7 +115,12 @@ pub(crate) fn table(lua: &Lua) -> mlua::Result<Table> {
             let slow = period("ta.macd slow", &s, 2)?;
             let signal = period("ta.macd signal", &sig, 1)?;
             let mut macd = Macd::new(fast, slow, signal);
-            object(lua, lua.create_function_mut(move |_, x: f64| Ok(three(macd.update(x))))?)
+            object(
+                lua,
+                lua.create_function_mut(move |_, (_this, x): (bool, f64)| {
+                    Ok(three(macd.update(x)))
+                })?,
+            )
         })?,
     )?;
     Ok(ta)
