@@ -467,3 +467,54 @@ fn a_restart_lists_old_runs_and_marks_interrupted_ones_failed() {
     );
     assert_eq!(second.get("/api/backtests").1["total"], 2);
 }
+
+#[test]
+fn ctrl_c_drains_and_records_the_running_backtest() {
+    let results = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cryptobt"))
+        .current_dir(root())
+        .args(["serve", "--port", "0", "--results-dir"])
+        .arg(results.path())
+        .env("CRYPTOBT_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let base = line
+        .split("serving ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let slow =
+        body("function on_data(bar) for i = 1, 20000 do end end", json!({"timeframe": "1m"}));
+    let mut r = agent
+        .post(&format!("{base}/api/backtest"))
+        .header("content-type", "application/json")
+        .send(slow.as_str())
+        .unwrap();
+    let sub: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    let id = sub["backtest_id"].as_str().unwrap().to_owned();
+    std::thread::sleep(Duration::from_millis(800));
+    let interrupted =
+        Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(interrupted.success());
+    let started = Instant::now();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(10), "drained in {:?}", started.elapsed());
+    let config: Value = serde_json::from_slice(
+        &std::fs::read(results.path().join("backtests").join(&id).join("config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (config["status"].as_str(), config["error_code"].as_str()),
+        (Some("cancelled"), Some("cancelled")),
+        "{config}"
+    );
+}

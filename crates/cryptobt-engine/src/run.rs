@@ -236,3 +236,54 @@ mod tests {
         assert_eq!(funding_times(-h, 24 * h).collect::<Vec<_>>(), [0, 8 * h, 16 * h, 24 * h]);
     }
 }
+
+#[cfg(test)]
+mod null_metrics {
+    use cryptobt_domain::{
+        ports::{BarSeries, SharedContext, Strategy, StrategyError},
+        testkit, Bar, ErrorCode, RunStatus, TradingMode,
+    };
+    use rust_decimal::Decimal;
+
+    use super::Backtest;
+
+    struct FailsAtStart;
+    impl Strategy for FailsAtStart {
+        fn initialize(&mut self, _: &SharedContext) -> Result<(), StrategyError> {
+            Err(StrategyError {
+                code: ErrorCode::RuntimeError,
+                message: "boom".into(),
+                line: Some(1),
+            })
+        }
+        fn on_bar(&mut self, _: &Bar, _: &SharedContext) -> Result<(), StrategyError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_run_without_snapshots_has_every_snapshot_metric_null() {
+        let config = testkit::config(TradingMode::Spot, Decimal::from(1_000), Decimal::ONE);
+        let bars = BarSeries::new(vec![std::sync::Arc::from(vec![testkit::bar(
+            0,
+            Decimal::ONE,
+            Decimal::TWO,
+            Decimal::ONE,
+            Decimal::ONE,
+        )])]);
+        let report = Backtest::new(&config, &bars).run(&mut FailsAtStart, &());
+        assert_eq!(report.status, RunStatus::Failed);
+        assert_eq!(report.bars, 0);
+        let m = report.metrics;
+        assert_eq!(
+            (m.total_return, m.final_equity, m.max_drawdown, m.exposure),
+            (None, None, None, None)
+        );
+        assert_eq!(
+            (m.annualized_return, m.volatility, m.sharpe_ratio, m.sortino_ratio),
+            (None, None, None, None)
+        );
+        assert_eq!(m.benchmark_return, None, "no bar was processed");
+        assert_eq!(m.total_trades, 0);
+    }
+}
