@@ -247,13 +247,7 @@ fn to_millis(raw: i64) -> Option<i64> {
     }
 }
 
-fn rows(text: &[u8]) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text)
-}
+use crate::decimal::csv_rows as rows;
 
 fn field(record: &csv::ByteRecord, i: usize) -> &[u8] {
     record.get(i).unwrap_or_default()

@@ -48,11 +48,7 @@ pub(crate) fn scan_day(bytes: &[u8], file: DayFile<'_>) -> Result<DayScan, DataE
 }
 
 fn scan(bytes: &[u8], file: DayFile<'_>, strict: bool) -> Result<DayScan, DataError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
+    let mut reader = crate::decimal::csv_rows(bytes);
     let mut record = csv::ByteRecord::new();
     let read = |reader: &mut csv::Reader<&[u8]>, record: &mut csv::ByteRecord| {
         reader.read_byte_record(record).map_err(|e| {

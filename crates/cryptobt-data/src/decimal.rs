@@ -1,6 +1,17 @@
-//! Exact decimal parsing of CSV fields, fast on the plain `123.45` shape the data uses.
+//! Reading CSV: the one reader setup every file uses, and exact decimal parsing of its fields,
+//! fast on the plain `123.45` shape the data uses.
 
 use rust_decimal::Decimal;
+
+/// A CSV reader over `bytes` as every file here is read: no header handling (each caller checks
+/// its own), rows of any length (reported, not rejected by the reader), fields trimmed.
+pub(crate) fn csv_rows(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes)
+}
 
 /// Parses a plain decimal (`-12.345`, `93576`, `0.00001`) exactly; falls back to `Decimal`'s own
 /// parser for anything else it accepts (`1e-5`, more than 28 digits, which it rounds).

@@ -376,11 +376,7 @@ fn write_funding_month(
     }
     let mut out = format!("{FUNDING_HEADER}\n");
     let mut month = None;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_slice());
+    let mut reader = crate::decimal::csv_rows(text.as_slice());
     let mut record = csv::ByteRecord::new();
     let mut line = 0u64;
     while reader

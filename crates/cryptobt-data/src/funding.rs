@@ -57,11 +57,7 @@ pub(crate) fn read_funding(
 
 /// Parses one funding file: the header, then strictly increasing 8-hour-grid times and rates.
 pub(crate) fn parse_funding(bytes: &[u8], name: &str) -> Result<Vec<FundingRate>, DataError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
+    let mut reader = crate::decimal::csv_rows(bytes);
     let mut record = csv::ByteRecord::new();
     let mut out = Vec::new();
     let mut line = 0u64;
