@@ -19,7 +19,16 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The tests here start servers with their own worker pools; one at a time keeps the timing
+/// assertions (health < 100 ms, cancel < 1 s) about this server alone, not about its neighbours.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 struct Api {
+    _turn: Option<std::sync::MutexGuard<'static, ()>>,
     server: Option<RunningServer>,
     base: String,
     agent: ureq::Agent,
@@ -32,6 +41,15 @@ impl Api {
     }
 
     fn start_in(results: tempfile::TempDir, workers: usize, queue: usize) -> Self {
+        Self::start_with(Some(exclusive()), results, workers, queue)
+    }
+
+    fn start_with(
+        turn: Option<std::sync::MutexGuard<'static, ()>>,
+        results: tempfile::TempDir,
+        workers: usize,
+        queue: usize,
+    ) -> Self {
         let settings = Settings {
             port: 0,
             data_dir: root().join("data"),
@@ -50,7 +68,7 @@ impl Api {
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();
-        Self { server: Some(server), base, agent, results }
+        Self { _turn: turn, server: Some(server), base, agent, results }
     }
 
     fn get(&self, path: &str) -> (u16, Value) {
@@ -435,9 +453,10 @@ fn twenty_submissions_at_once_are_all_answered_and_health_stays_fast() {
 
 #[test]
 fn a_restart_lists_old_runs_and_marks_interrupted_ones_failed() {
+    let turn = exclusive();
     let results = tempfile::tempdir().unwrap();
     let dir = results.path().to_path_buf();
-    let first = Api::start_in(results, 1, 4);
+    let first = Api::start_with(None, results, 1, 4);
     let (_, done, _) = first.post("/api/backtest", &body("function on_data(b) end", json!({})));
     let done_id = done["backtest_id"].as_str().unwrap().to_owned();
     first.wait(&done_id);
@@ -456,7 +475,8 @@ fn a_restart_lists_old_runs_and_marks_interrupted_ones_failed() {
     std::fs::write(dir.join("backtests").join(stuck).join("config.json"), config.to_string())
         .unwrap();
 
-    let second = Api::start_in(results, 1, 4);
+    let second = Api::start_with(None, results, 1, 4);
+    let _turn = turn;
     let (code, old) = second.get(&format!("/api/backtest/{done_id}"));
     assert_eq!((code, old["status"].as_str()), (200, Some("completed")));
     let (_, v) = second.get(&format!("/api/backtest/{stuck}"));
@@ -470,6 +490,7 @@ fn a_restart_lists_old_runs_and_marks_interrupted_ones_failed() {
 
 #[test]
 fn ctrl_c_drains_and_records_the_running_backtest() {
+    let _turn = exclusive();
     let results = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cryptobt"))
         .current_dir(root())
