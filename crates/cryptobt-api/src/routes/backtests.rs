@@ -26,7 +26,7 @@ fn store_error(e: StoreError, id: &BacktestId) -> ApiError {
 }
 
 /// Reads the body up to the cap, answering 413 past it.
-async fn read_body(mut payload: web::Payload, cap: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_body(mut payload: web::Payload, cap: usize) -> Result<Vec<u8>, ApiError> {
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::InvalidRequest {

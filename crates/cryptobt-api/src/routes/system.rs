@@ -3,16 +3,17 @@
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use super::backtests::json_body;
+use super::backtests::{json_body, read_body};
 use crate::{ApiError, AppState};
 
 /// `POST /api/strategy/validate` with `{strategy_code}`: `{valid, error_code, message, line}`
 /// (200 either way; a broken script is an answer, not a failed request).
 pub(crate) async fn validate(
     state: web::Data<AppState>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let value = json_body(&body)?;
+    let value =
+        json_body(&read_body(payload, state.config.max_strategy_bytes + (64 << 10)).await?)?;
     let code = match value.get("strategy_code") {
         Some(Value::String(s)) => s.clone(),
         Some(_) => {
