@@ -5,7 +5,7 @@ use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use chrono::{NaiveDate, Utc};
 use clap::Args;
-use cryptobt_data::{BarCache, CsvMarketData, FileResultStore, RunFiles};
+use cryptobt_data::{new_backtest_id, BarCache, CsvMarketData, FileResultStore, RunFiles};
 use cryptobt_domain::{
     ports::{BacktestRequest, BacktestService, RunObserver, RunRecord, StrategyLimits},
     BacktestConfig, BacktestId, BacktestReport, FillMode, ParamValue, Params, RunStatus, Symbol,
@@ -15,8 +15,6 @@ use cryptobt_engine::Engine;
 use cryptobt_sandbox::LuaStrategyFactory;
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
-
-use crate::ids::new_backtest_id;
 
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]

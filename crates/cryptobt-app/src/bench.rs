@@ -13,7 +13,8 @@ use std::{
 use chrono::{Duration as Days, NaiveDate, Utc};
 use clap::Args;
 use cryptobt_data::{
-    day_file_name, day_start_ms, write_atomic, BarCache, CsvMarketData, RunFiles, BAR_HEADER,
+    day_file_name, day_start_ms, new_backtest_id, write_atomic, BarCache, CsvMarketData, RunFiles,
+    BAR_HEADER,
 };
 use cryptobt_domain::{
     ports::{BacktestRequest, BacktestService, RunRecord, StrategyLimits},
@@ -21,8 +22,6 @@ use cryptobt_domain::{
 };
 use cryptobt_engine::Engine;
 use cryptobt_sandbox::LuaStrategyFactory;
-
-use crate::ids::new_backtest_id;
 
 #[derive(Debug, Args)]
 pub(crate) struct BenchArgs {

@@ -6,7 +6,6 @@
 mod backtest;
 mod bench;
 mod data;
-mod ids;
 mod loadtest;
 mod serve;
 mod validate;

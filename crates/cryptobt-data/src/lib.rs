@@ -39,8 +39,8 @@ pub use crate::{
     loader::CsvMarketData,
     resample::resample,
     store::{
-        FileResultStore, PortfolioWriter, RunFiles, RunSummary, FUNDING_CSV_HEADER,
-        PORTFOLIO_HEADER, TRADES_HEADER,
+        new_backtest_id, FileResultStore, PortfolioWriter, RunFiles, RunSummary,
+        FUNDING_CSV_HEADER, PORTFOLIO_HEADER, TRADES_HEADER,
     },
     verify::{verify, FundingReport, SetReport, VerifyReport},
     write::write_atomic,

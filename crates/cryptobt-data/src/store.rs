@@ -410,7 +410,23 @@ fn store_err(e: &DataError) -> StoreError {
     StoreError::Io { message: e.to_string() }
 }
 
+/// A new run id for `created_at`: its time and six characters from the standard library's
+/// randomly keyed hasher over a process-wide counter (so ids made in the same second differ).
+#[must_use]
+pub fn new_backtest_id(created_at: chrono::DateTime<chrono::Utc>) -> BacktestId {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    hasher.write_i64(created_at.timestamp_nanos_opt().unwrap_or_default());
+    BacktestId::with_seed(created_at.naive_utc(), hasher.finish())
+}
+
 impl ResultStore for FileResultStore {
+    fn new_id(&self) -> BacktestId {
+        new_backtest_id(chrono::Utc::now())
+    }
+
     fn portfolio_sink(&self, id: &BacktestId) -> Result<Box<dyn PortfolioSink>, StoreError> {
         Ok(Box::new(self.files(id).portfolio_writer().map_err(|e| store_err(&e))?))
     }
@@ -526,5 +542,19 @@ impl ResultStore for FileResultStore {
         }
         fs::remove_dir_all(files.dir())
             .map_err(|e| StoreError::Io { message: format!("deleting {id}: {e}") })
+    }
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::*;
+
+    #[test]
+    fn new_ids_are_valid_and_distinct() {
+        let now = chrono::Utc::now();
+        let (a, b) = (new_backtest_id(now), new_backtest_id(now));
+        assert_ne!(a, b);
+        assert!(BacktestId::parse(a.as_str()).is_ok());
+        assert!(a.as_str().starts_with(&format!("bt_{}", now.format("%Y%m%d_%H%M%S"))));
     }
 }

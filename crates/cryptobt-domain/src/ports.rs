@@ -452,6 +452,8 @@ pub trait PortfolioSink: SnapshotSink {
 
 /// Keeps the results of runs.
 pub trait ResultStore: Send + Sync {
+    /// A new id for a run created now (unique; the store decides how ids are made).
+    fn new_id(&self) -> BacktestId;
     /// A sink for the snapshots of run `id`, written as they come.
     ///
     /// # Errors

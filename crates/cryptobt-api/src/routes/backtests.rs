@@ -90,7 +90,7 @@ pub(crate) async fn submit(
         }
         Some(_) => {}
     }
-    let id = new_id();
+    let id = state.services.store.new_id();
     let limits = StrategyLimits {
         max_duration: cfg.max_run_duration,
         memory_bytes: cfg.memory_limit_bytes,
@@ -116,16 +116,6 @@ pub(crate) async fn submit(
         Err(SubmitError::Full) => Err(ApiError::QueueFull { retry_after_secs: 5 }),
         Err(SubmitError::Store(message)) => Err(ApiError::Internal(message)),
     }
-}
-
-/// A fresh id: now, and a seed from the standard library's randomly keyed hasher.
-fn new_id() -> BacktestId {
-    use std::hash::{BuildHasher, Hasher};
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let now = chrono::Utc::now();
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-    BacktestId::with_seed(now.naive_utc(), hasher.finish())
 }
 
 fn progress_json(done: u64, total: u64) -> Value {
