@@ -176,9 +176,14 @@ await step("a 390 px wide phone has no horizontal scroll", async () => {
 });
 
 await step("dark theme", async () => {
+  await page.click(`#history tr[data-id="${id}"] .reopen`);
+  await page.waitForFunction((x) => document.getElementById("results").dataset.ready === x, id, { timeout: 20000 });
   await page.click("#theme");
   assert.equal(await page.getAttribute("html", "data-theme"), "dark");
-  await page.screenshot({ path: `${shots}/desktop-dark.png` });
+  await page.waitForFunction((x) => document.getElementById("results").dataset.ready === x, id, { timeout: 20000 });
+  const background = await page.$eval(".cm-editor", (e) => getComputedStyle(e).backgroundColor);
+  assert.notEqual(background, "rgb(255, 255, 255)", "the editor follows the dark theme");
+  await page.screenshot({ path: `${shots}/desktop-dark.png`, fullPage: true });
 });
 
 await browser.close();

@@ -1,6 +1,8 @@
 // The strategy editor: CodeMirror 6 with Lua highlighting, line numbers, completion of the
 // strategy API, lint markers for validation errors, and the code kept in local storage.
 import { EditorView, basicSetup } from "codemirror";
+import { Compartment } from "@codemirror/state";
+import { oneDark } from "@codemirror/theme-one-dark";
 import { keymap } from "@codemirror/view";
 import { StreamLanguage } from "@codemirror/language";
 import { lua } from "@codemirror/legacy-modes/mode/lua";
@@ -55,6 +57,9 @@ function completeApi(context) {
   };
 }
 
+const themeSlot = new Compartment();
+const themeFor = (dark) => (dark ? oneDark : []);
+
 export function createEditor(parent, { onRun, onChange }) {
   const start = localStorage.getItem(STORAGE_KEY) || "function on_data(bar)\n  -- your strategy\nend\n";
   const view = new EditorView({
@@ -63,6 +68,7 @@ export function createEditor(parent, { onRun, onChange }) {
     extensions: [
       keymap.of([{ key: "Mod-Enter", preventDefault: true, run: () => (onRun(), true) }]),
       basicSetup,
+      themeSlot.of(themeFor(document.documentElement.dataset.theme === "dark")),
       StreamLanguage.define(lua),
       autocompletion({ override: [completeApi] }),
       lintGutter(),
@@ -77,6 +83,10 @@ export function createEditor(parent, { onRun, onChange }) {
   return {
     view,
     code: () => view.state.doc.toString(),
+    /// Follows the page's light or dark theme.
+    setDark(dark) {
+      view.dispatch({ effects: themeSlot.reconfigure(themeFor(dark)) });
+    },
     setCode(text) {
       view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
     },

@@ -22,6 +22,7 @@ $("theme").addEventListener("click", () => {
   const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
   document.documentElement.dataset.theme = next;
   localStorage.setItem("cryptobt.theme", next);
+  editor.setDark(next === "dark");
   if (current) showResult(current);
 });
 
