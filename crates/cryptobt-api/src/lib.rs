@@ -128,6 +128,16 @@ fn build(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                ApiError::InvalidRequest {
+                    field: None,
+                    message: format!("bad query string: {err}"),
+                }
+                .into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                ApiError::InvalidRequest { field: None, message: format!("bad path: {err}") }.into()
+            }))
             .wrap(actix_web::middleware::from_fn(routes::log_requests))
             .wrap(
                 actix_web::middleware::DefaultHeaders::new()

@@ -365,6 +365,13 @@ fn every_error_case_has_its_status_and_names_the_field() {
     assert_eq!((code, v["error"].as_str()), (404, Some("not_found")));
     let (code, v) = api.get("/api/data/history?symbol=BTCUSDT&timeframe=1h&limit=0");
     assert_eq!((code, v["details"]["field"].as_str()), (422, Some("limit")));
+    let (code, v) = api.get("/api/data/history?symbol=BTCUSDT&timeframe=1h&limit=lots");
+    assert_eq!((code, v["error"].as_str()), (400, Some("invalid_request")), "{v}");
+    let (code, v) = api.get("/api/backtests?page=-1");
+    assert_eq!((code, v["error"].as_str()), (400, Some("invalid_request")), "{v}");
+    let big = json!({"strategy_code": "x".repeat(200 << 10)}).to_string();
+    let (code, v, _) = api.post("/api/strategy/validate", &big);
+    assert_eq!((code, v["error"].as_str()), (413, Some("payload_too_large")), "{v}");
     assert_eq!(api.get("/api/nothing").0, 404);
     assert_eq!(api.get("/../Cargo.toml").0, 404);
 }
