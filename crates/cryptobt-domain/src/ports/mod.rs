@@ -1,0 +1,10 @@
+//! The ports: small object-safe traits through which the engine, the api and the app reach
+//! market data, strategies, result storage and the backtest service without knowing the
+//! adapters behind them. Each has its own small error type; no third-party error crosses them.
+
+mod market;
+mod results;
+mod service;
+mod strategy;
+
+pub use self::{market::*, results::*, service::*, strategy::*};

@@ -1,0 +1,183 @@
+//! The result-store port: run records, stored runs, their files and the portfolio sink.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::service::SnapshotSink;
+use crate::{BacktestConfig, BacktestId, BacktestReport, RunError, RunStatus};
+
+/// The identity and outcome of a stored run (what `config.json` holds besides the settings).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    /// The run's id.
+    pub backtest_id: BacktestId,
+    /// When it was submitted.
+    pub created_at: DateTime<Utc>,
+    /// The strategy source.
+    pub strategy_code: String,
+    /// The settings.
+    pub config: BacktestConfig,
+    /// Where it stands.
+    pub status: RunStatus,
+    /// Why it failed.
+    pub error: Option<RunError>,
+}
+
+/// Why the result store failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StoreError {
+    /// No run with this id.
+    #[error("backtest {id} not found")]
+    NotFound {
+        /// The id asked for.
+        id: BacktestId,
+    },
+    /// Stored files could not be read or written.
+    #[error("result storage failed: {message}")]
+    Io {
+        /// The cause, without server paths.
+        message: String,
+    },
+}
+
+/// One row of `portfolio.csv`, as read back for display.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortfolioRow {
+    /// Bar open time, Unix milliseconds UTC.
+    pub timestamp: i64,
+    /// Equity.
+    pub portfolio_value: Decimal,
+    /// Free cash.
+    pub cash: Decimal,
+    /// Unrealized PnL.
+    pub unrealized_pnl: Decimal,
+    /// Σ trade pnl + Σ funding.
+    pub realized_pnl: Decimal,
+    /// Margin locked.
+    pub margin_used: Decimal,
+    /// `|size| × close / equity`.
+    pub leverage_ratio: Decimal,
+}
+
+/// A finished run as stored: its record, metrics, fills, funding and (a sample of) its
+/// portfolio history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRun {
+    /// Identity, settings and outcome.
+    pub record: RunRecord,
+    /// The metrics, when the run got far enough to have them.
+    pub metrics: Option<crate::Metrics>,
+    /// Every fill.
+    pub trades: Vec<crate::Trade>,
+    /// Every funding payment.
+    pub funding: Vec<crate::FundingPayment>,
+    /// The portfolio history, evenly thinned to at most the points asked for (the last row is
+    /// always kept).
+    pub portfolio: Vec<PortfolioRow>,
+    /// Rows in the full history.
+    pub portfolio_rows: u64,
+    /// Refused orders by reason.
+    pub rejections: crate::RejectionCount,
+    /// The strategy's log.
+    pub log: Vec<String>,
+}
+
+/// The files of a stored run that can be downloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ResultFile {
+    /// `config.json`.
+    #[serde(rename = "config.json")]
+    Config,
+    /// `trades.csv`.
+    #[serde(rename = "trades.csv")]
+    Trades,
+    /// `portfolio.csv`.
+    #[serde(rename = "portfolio.csv")]
+    Portfolio,
+    /// `metrics.json`.
+    #[serde(rename = "metrics.json")]
+    Metrics,
+    /// `funding.csv`.
+    #[serde(rename = "funding.csv")]
+    Funding,
+    /// `log.txt`.
+    #[serde(rename = "log.txt")]
+    Log,
+}
+
+impl ResultFile {
+    /// Every downloadable file.
+    pub const ALL: [Self; 6] =
+        [Self::Config, Self::Trades, Self::Portfolio, Self::Metrics, Self::Funding, Self::Log];
+
+    /// The file name.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Config => "config.json",
+            Self::Trades => "trades.csv",
+            Self::Portfolio => "portfolio.csv",
+            Self::Metrics => "metrics.json",
+            Self::Funding => "funding.csv",
+            Self::Log => "log.txt",
+        }
+    }
+
+    /// The file for a name, if it is one of [`ResultFile::ALL`].
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// Where a run's snapshots go while it runs (the `portfolio.csv` being written).
+pub trait PortfolioSink: SnapshotSink {
+    /// Completes the file (it becomes visible with the run's other files on `save`).
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when a write failed at any point.
+    fn finish(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// Keeps the results of runs.
+pub trait ResultStore: Send + Sync {
+    /// A new id for a run created now (unique; the store decides how ids are made).
+    fn new_id(&self) -> BacktestId;
+    /// A sink for the snapshots of run `id`, written as they come.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`].
+    fn portfolio_sink(&self, id: &BacktestId) -> Result<Box<dyn PortfolioSink>, StoreError>;
+    /// Writes a run's files (each atomically); `report` is `None` for a run that has none yet.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`].
+    fn save(&self, record: &RunRecord, report: Option<&BacktestReport>) -> Result<(), StoreError>;
+    /// Reads a run's record.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] or [`StoreError::Io`].
+    fn record(&self, id: &BacktestId) -> Result<RunRecord, StoreError>;
+    /// Every stored run, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`].
+    fn list(&self) -> Result<Vec<RunRecord>, StoreError>;
+    /// A stored run with at most `max_points` rows of portfolio history.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] or [`StoreError::Io`].
+    fn load(&self, id: &BacktestId, max_points: usize) -> Result<StoredRun, StoreError>;
+    /// The bytes of one result file.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] (no such run or file) or [`StoreError::Io`].
+    fn read_file(&self, id: &BacktestId, file: ResultFile) -> Result<Vec<u8>, StoreError>;
+    /// Removes a run and its files.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] or [`StoreError::Io`].
+    fn delete(&self, id: &BacktestId) -> Result<(), StoreError>;
+}

@@ -1,0 +1,71 @@
+//! The backtest-service port: run one backtest, with progress and snapshots streamed out.
+
+use thiserror::Error;
+
+use super::strategy::StrategyLimits;
+use crate::{BacktestConfig, BacktestReport, ErrorCode, Snapshot};
+
+/// One backtest to run.
+#[derive(Debug, Clone)]
+pub struct BacktestRequest {
+    /// The settings.
+    pub config: BacktestConfig,
+    /// The strategy source.
+    pub strategy_code: String,
+    /// The strategy's limits (and cancel flag).
+    pub limits: StrategyLimits,
+}
+
+/// Receives a run's progress; methods default to no-ops.
+pub trait RunObserver: Send + Sync {
+    /// `done` of `total` bars are processed.
+    fn on_progress(&self, done: u64, total: u64) {
+        let _ = (done, total);
+    }
+}
+
+/// Progress that goes nowhere.
+impl RunObserver for () {}
+
+/// Receives a run's snapshots as they are taken, one per bar (the `portfolio.csv` writer, or a
+/// `Vec` that keeps them), so that a long run need not hold them all.
+pub trait SnapshotSink {
+    /// The snapshot at a bar's close.
+    fn push(&mut self, snapshot: &Snapshot);
+}
+
+impl SnapshotSink for Vec<Snapshot> {
+    fn push(&mut self, snapshot: &Snapshot) {
+        Vec::push(self, snapshot.clone());
+    }
+}
+
+/// Snapshots that go nowhere (metrics are still computed from every one).
+impl SnapshotSink for () {
+    fn push(&mut self, _: &Snapshot) {}
+}
+
+/// Why a run could not start (a run that starts and then fails is a report with status failed).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{code}: {message}")]
+pub struct ServiceError {
+    /// The stable code (`data_error`, `syntax_error`, ...).
+    pub code: ErrorCode,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Runs backtests: loads the bars, builds the strategy, replays and measures.
+pub trait BacktestService: Send + Sync {
+    /// Runs one backtest to the end (or its failure), reporting progress to `observer` and
+    /// every snapshot to `snapshots` (the report's own `snapshots` then stay empty).
+    ///
+    /// # Errors
+    /// A [`ServiceError`] when the run cannot start.
+    fn run(
+        &self,
+        request: &BacktestRequest,
+        observer: &dyn RunObserver,
+        snapshots: &mut dyn SnapshotSink,
+    ) -> Result<BacktestReport, ServiceError>;
+}

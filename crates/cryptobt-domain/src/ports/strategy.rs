@@ -1,0 +1,182 @@
+//! The strategy ports: a strategy, the context it trades through, and the factory that builds it.
+
+use std::{
+    rc::Rc,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use rust_decimal::Decimal;
+use thiserror::Error;
+
+use crate::{Bar, ErrorCode, OrderSide, Params, PortfolioRules, Rejection, RunError, Symbol};
+
+/// A flag a run polls to stop early; clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A token not yet cancelled.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Asks every holder to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    /// Whether [`cancel`](Self::cancel) was called.
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Per-run limits of a strategy.
+#[derive(Debug, Clone)]
+pub struct StrategyLimits {
+    /// Memory cap of the strategy's VM, in bytes (default 64 MiB).
+    pub memory_bytes: usize,
+    /// Wall-clock budget of the whole run (default 3600 s).
+    pub max_duration: Duration,
+    /// Orders accepted per bar; further ones are refused (default 100).
+    pub max_orders_per_bar: u32,
+    /// Log bytes kept; the rest is dropped with a marker (default 64 KiB).
+    pub max_log_bytes: usize,
+    /// Stops the run from outside.
+    pub cancel: CancelToken,
+}
+
+impl Default for StrategyLimits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 64 << 20,
+            max_duration: Duration::from_secs(3_600),
+            max_orders_per_bar: 100,
+            max_log_bytes: 64 << 10,
+            cancel: CancelToken::new(),
+        }
+    }
+}
+
+/// What a strategy factory needs to build one run's strategy.
+#[derive(Debug, Clone)]
+pub struct StrategySpec {
+    /// The strategy's source code.
+    pub source: String,
+    /// The traded symbol (the `symbol` global).
+    pub symbol: Symbol,
+    /// Parameters (the `params` table).
+    pub params: Params,
+    /// The run's limits.
+    pub limits: StrategyLimits,
+}
+
+/// A strategy that cannot go on, with the stable code of DESIGN §10.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{code}: {message}")]
+pub struct StrategyError {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// What went wrong (≤ 1 KiB, no server paths).
+    pub message: String,
+    /// The strategy line, when known.
+    pub line: Option<u32>,
+}
+
+impl From<StrategyError> for RunError {
+    fn from(e: StrategyError) -> Self {
+        Self { code: e.code, message: e.message, line: e.line }
+    }
+}
+
+/// What a strategy may see and do while it runs: the current bar's facts, the portfolio's
+/// figures, orders and the log.
+///
+/// The engine hands one context to a run's strategy, shared ([`SharedContext`]), so that a
+/// strategy can keep it (a Lua VM's host functions capture it once instead of being rebuilt per
+/// bar). Every method takes `&self`; implementations use interior mutability and are called on
+/// the run's own thread only.
+pub trait StrategyContext {
+    /// The traded symbol.
+    fn symbol(&self) -> Symbol;
+    /// Open time of the current bar; `None` in `initialize`.
+    fn timestamp(&self) -> Option<i64>;
+    /// Close of the current bar; `None` in `initialize`.
+    fn current_price(&self) -> Option<Decimal>;
+    /// The rules orders are checked against (for converting a strategy's numbers).
+    fn rules(&self) -> PortfolioRules;
+    /// Signed position size (0 when flat).
+    fn position_size(&self) -> Decimal;
+    /// Free cash.
+    fn cash(&self) -> Decimal;
+    /// `cash + margin_used + unrealized_pnl` at the last close.
+    fn equity(&self) -> Decimal;
+    /// Unrealized PnL at the last close.
+    fn unrealized_pnl(&self) -> Decimal;
+    /// Average entry price; `None` when flat.
+    fn entry_price(&self) -> Option<Decimal>;
+    /// Effective leverage `|size| × entry / margin` (0 when flat).
+    fn leverage(&self) -> Decimal;
+    /// `equity / margin_used`; `None` when flat.
+    fn margin_ratio(&self) -> Option<Decimal>;
+    /// A market order (or, with `fill = next_open`, queues one).
+    ///
+    /// # Errors
+    /// The [`Rejection`]; nothing changed.
+    fn submit(
+        &self,
+        side: OrderSide,
+        quantity: Decimal,
+        leverage: Decimal,
+    ) -> Result<(), Rejection>;
+    /// Closes `percentage` of the position.
+    ///
+    /// # Errors
+    /// The [`Rejection`]; nothing changed.
+    fn close_position(&self, percentage: Decimal) -> Result<(), Rejection>;
+    /// Counts an order the strategy's side refused before it reached the portfolio (an amount
+    /// that is not a number, the orders-per-bar cap), like any other rejection.
+    fn record_rejection(&self, rejection: &Rejection);
+    /// Appends a line to the run's log.
+    fn log(&self, line: &str);
+}
+
+/// The context of one run, shared between the engine and its strategy.
+pub type SharedContext = Rc<dyn StrategyContext>;
+
+/// A trading strategy driven once per bar, on the run's own thread.
+pub trait Strategy {
+    /// Called once before the first bar; orders are refused here (no price yet).
+    ///
+    /// # Errors
+    /// A [`StrategyError`] stops the run.
+    fn initialize(&mut self, ctx: &SharedContext) -> Result<(), StrategyError> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// Called with every closed bar.
+    ///
+    /// # Errors
+    /// A [`StrategyError`] stops the run.
+    fn on_bar(&mut self, bar: &Bar, ctx: &SharedContext) -> Result<(), StrategyError>;
+}
+
+/// Builds strategies from source code (one fresh instance per run).
+pub trait StrategyFactory: Send + Sync {
+    /// Builds the strategy of one run.
+    ///
+    /// # Errors
+    /// `syntax_error`, `invalid_strategy`, or a limit tripped while loading.
+    fn create(&self, spec: &StrategySpec) -> Result<Box<dyn Strategy>, StrategyError>;
+
+    /// Checks source code without running a bar.
+    ///
+    /// # Errors
+    /// `syntax_error` or `invalid_strategy` with the line.
+    fn validate(&self, source: &str) -> Result<(), StrategyError>;
+}
