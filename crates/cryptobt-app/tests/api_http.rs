@@ -416,7 +416,7 @@ fn data_validate_examples_health_and_openapi() {
 #[test]
 fn twenty_submissions_at_once_are_all_answered_and_health_stays_fast() {
     let api = Api::start(1, 4);
-    let slowish = "function on_data(bar) for i = 1, 300 do end end";
+    let slowish = "function on_data(bar) for i = 1, 2000 do end end";
     let request = body(
         slowish,
         json!({"timeframe": "1m", "start_date": "2025-01-01", "end_date": "2025-01-03"}),
