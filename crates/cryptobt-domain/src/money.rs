@@ -78,31 +78,12 @@ pub fn write_plain(out: &mut String, value: Decimal) {
     // Digit by digit in u64 when the mantissa fits (always for prices and ledger amounts below
     // about 10⁷ with 12 decimals): 128-bit division is a slow library call.
     let mut digits = [0u8; 40];
-    let mut len = 0;
     let mut scale = value.scale() as usize;
     let magnitude = mantissa.unsigned_abs();
-    if let Ok(mut n) = u64::try_from(magnitude) {
-        while scale > 0 && n.is_multiple_of(10) && n != 0 {
-            n /= 10;
-            scale -= 1;
-        }
-        while n > 0 {
-            digits[len] = b'0' + (n % 10) as u8;
-            n /= 10;
-            len += 1;
-        }
-    } else {
-        let mut n = magnitude;
-        while scale > 0 && n.is_multiple_of(10) && n != 0 {
-            n /= 10;
-            scale -= 1;
-        }
-        while n > 0 {
-            digits[len] = b'0' + (n % 10) as u8;
-            n /= 10;
-            len += 1;
-        }
-    }
+    let len = match u64::try_from(magnitude) {
+        Ok(n) => decimal_digits(n, &mut scale, &mut digits),
+        Err(_) => decimal_digits(magnitude, &mut scale, &mut digits),
+    };
     if len == 0 {
         if mantissa < 0 {
             out.pop();
@@ -122,6 +103,26 @@ pub fn write_plain(out: &mut String, value: Decimal) {
         }
         out.push(char::from(*d));
     }
+}
+
+/// Writes the decimal digits of `n` into `digits` (least significant first) after dropping
+/// trailing zeros while `scale` allows; returns how many digits there are (0 for zero).
+fn decimal_digits<T>(mut n: T, scale: &mut usize, digits: &mut [u8; 40]) -> usize
+where
+    T: Copy + PartialEq + std::ops::Rem<Output = T> + std::ops::DivAssign + From<u8> + TryInto<u8>,
+{
+    let (zero, ten) = (T::from(0), T::from(10));
+    while *scale > 0 && n != zero && n % ten == zero {
+        n /= ten;
+        *scale -= 1;
+    }
+    let mut len = 0;
+    while n != zero {
+        digits[len] = b'0' + (n % ten).try_into().unwrap_or(0);
+        n /= ten;
+        len += 1;
+    }
+    len
 }
 
 #[cfg(test)]
