@@ -5,25 +5,15 @@ use std::time::Duration;
 use actix_web::{http::header, web, HttpResponse};
 use chrono::SecondsFormat;
 use cryptobt_domain::{
-    ports::{ResultFile, StoreError, StrategyLimits},
-    BacktestId, ConfigFile, RunStatus,
+    ports::{ResultFile, StrategyLimits},
+    ConfigFile, RunStatus,
 };
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::parse_id;
+use super::{blocking, datasets, parse_id, stored};
 use crate::{jobs::SubmitError, request, ApiError, AppState};
-
-fn store_error(e: StoreError, id: &BacktestId) -> ApiError {
-    match e {
-        StoreError::NotFound { .. } => ApiError::NotFound {
-            message: format!("no backtest {id}"),
-            backtest_id: Some(id.to_string()),
-        },
-        StoreError::Io { message } => ApiError::Internal(message),
-    }
-}
 
 /// Reads the body up to the cap, answering 413 past it.
 pub(crate) async fn read_body(mut payload: web::Payload, cap: usize) -> Result<Vec<u8>, ApiError> {
@@ -56,11 +46,7 @@ pub(crate) async fn submit(
     let submission = request::parse(&body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
     let c = &submission.config;
     // The range must be covered by the data (answered now, not as a failed run later).
-    let market = state.services.market.clone();
-    let datasets = web::block(move || market.datasets())
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let datasets = datasets.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let datasets = datasets(&state).await?;
     let set = datasets.iter().find(|d| {
         d.mode == c.trading_mode() && d.symbol == c.symbol() && d.timeframe == c.timeframe()
     });
@@ -99,14 +85,13 @@ pub(crate) async fn submit(
     let store = state.services.store.clone();
     let state2 = state.clone();
     let id2 = id.clone();
-    let submitted = web::block(move || {
+    let submitted = blocking(move || {
         state2
             .jobs
             .submit(id2, submission.config, submission.strategy_code, limits, store.as_ref())
             .map(|_| ())
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .await?;
     match submitted {
         Ok(()) => Ok(HttpResponse::Accepted().json(json!({
             "backtest_id": id.as_str(),
@@ -148,13 +133,8 @@ pub(crate) async fn get(
     if let Some(bytes) = state.finished.get(&id) {
         return Ok(HttpResponse::Ok().content_type("application/json").body(bytes));
     }
-    let store = state.services.store.clone();
     let points = state.config.max_chart_points;
-    let id2 = id.clone();
-    let run = web::block(move || store.load(&id2, points))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let run = run.map_err(|e| store_error(e, &id))?;
+    let run = stored(&state, &id, move |store, id| store.load(id, points)).await?;
     let done = run.portfolio_rows;
     let error = run.record.error.clone();
     let finished = !matches!(run.record.status, RunStatus::Queued | RunStatus::Running);
@@ -200,12 +180,7 @@ pub(crate) async fn delete(
         });
     }
     state.finished.invalidate(&id);
-    let store = state.services.store.clone();
-    let id2 = id.clone();
-    web::block(move || store.delete(&id2))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| store_error(e, &id))?;
+    stored(&state, &id, |store, id| store.delete(id)).await?;
     Ok(HttpResponse::Ok().json(json!({ "backtest_id": id.as_str(), "deleted": true })))
 }
 
@@ -223,12 +198,7 @@ pub(crate) async fn cancel(
             })))
         }
         _ => {
-            let store = state.services.store.clone();
-            let id2 = id.clone();
-            let record = web::block(move || store.record(&id2))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            let record = record.map_err(|e| store_error(e, &id))?;
+            let record = stored(&state, &id, |store, id| store.record(id)).await?;
             Err(ApiError::Conflict {
                 message: format!("backtest {id} has already {}", record.status),
                 backtest_id: id.to_string(),
@@ -278,12 +248,7 @@ pub(crate) async fn events(
         );
         return Ok(sse(stream.boxed_local()));
     }
-    let store = state.services.store.clone();
-    let id2 = id.clone();
-    let record = web::block(move || store.record(&id2))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let record = record.map_err(|e| store_error(e, &id))?;
+    let record = stored(&state, &id, |store, id| store.record(id)).await?;
     let data = json!({
         "backtest_id": id.as_str(), "status": record.status, "progress": null,
         "error_code": record.error.as_ref().map(|e| e.code), "error_message": record.error.as_ref().map(|e| e.message.clone()),
@@ -309,12 +274,7 @@ pub(crate) async fn file(
         ),
         backtest_id: Some(id.to_string()),
     })?;
-    let store = state.services.store.clone();
-    let id2 = id.clone();
-    let bytes = web::block(move || store.read_file(&id2, file))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let bytes = bytes.map_err(|e| store_error(e, &id))?;
+    let bytes = stored(&state, &id, move |store, id| store.read_file(id, file)).await?;
     let content_type = match file {
         ResultFile::Config | ResultFile::Metrics => "application/json",
         ResultFile::Trades | ResultFile::Portfolio | ResultFile::Funding => {
@@ -346,8 +306,7 @@ pub(crate) async fn history(
     let size = query.page_size.unwrap_or(20).clamp(1, 200);
     let store = state.services.store.clone();
     let records =
-        web::block(move || store.list()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    let records = records.map_err(|e| ApiError::Internal(e.to_string()))?;
+        blocking(move || store.list()).await?.map_err(|e| ApiError::Internal(e.to_string()))?;
     let total = records.len();
     let items: Vec<Value> = records
         .iter()

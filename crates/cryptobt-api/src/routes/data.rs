@@ -10,11 +10,7 @@ use crate::{ApiError, AppState};
 
 /// `GET /api/data/symbols`: `{symbols, trading_modes, datasets}`.
 pub(crate) async fn symbols(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let market = state.services.market.clone();
-    let sets = web::block(move || market.datasets())
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let sets = sets.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let sets = super::datasets(&state).await?;
     let mut symbols: Vec<&str> = sets.iter().map(|d| d.symbol.as_str()).collect();
     symbols.sort_unstable();
     symbols.dedup();
@@ -92,11 +88,7 @@ pub(crate) async fn history(
             format!("limit {limit} must be between 1 and {MAX_LIMIT}"),
         ));
     }
-    let market = state.services.market.clone();
-    let sets = web::block(move || market.datasets())
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let sets = sets.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let sets = super::datasets(&state).await?;
     let mode = match q.trading_mode.as_deref() {
         Some(m) => Some(
             m.parse::<TradingMode>().map_err(|e| ApiError::field("trading_mode", e.to_string()))?,
@@ -131,10 +123,9 @@ pub(crate) async fn history(
     }
     let query = BarQuery { mode: set.mode, symbol, timeframe, start, end };
     let market = state.services.market.clone();
-    let bars = web::block(move || market.bars(&query))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let bars = bars.map_err(|e| ApiError::NoData(e.to_string()))?;
+    let bars = super::blocking(move || market.bars(&query))
+        .await?
+        .map_err(|e| ApiError::NoData(e.to_string()))?;
     let skip = bars.len().saturating_sub(limit);
     let data: Vec<BarJson> = bars
         .iter()

@@ -10,9 +10,12 @@ use actix_web::{
     middleware::{Condition, Next},
     web,
 };
-use cryptobt_domain::BacktestId;
+use cryptobt_domain::{
+    ports::{DatasetInfo, ResultStore, StoreError},
+    BacktestId,
+};
 
-use crate::ApiError;
+use crate::{ApiError, AppState};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -38,6 +41,36 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 })
             })),
     );
+}
+
+/// Runs blocking work (files, market data, a Lua VM) off the HTTP workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    web::block(work).await.map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// A result-store call about run `id`, off the HTTP workers; a missing run is a 404.
+pub(crate) async fn stored<T: Send + 'static>(
+    state: &AppState,
+    id: &BacktestId,
+    call: impl FnOnce(&dyn ResultStore, &BacktestId) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.services.store.clone();
+    let id2 = id.clone();
+    blocking(move || call(store.as_ref(), &id2)).await?.map_err(|e| match e {
+        StoreError::NotFound { .. } => ApiError::NotFound {
+            message: format!("no backtest {id}"),
+            backtest_id: Some(id.to_string()),
+        },
+        StoreError::Io { message } => ApiError::Internal(message),
+    })
+}
+
+/// The data sets on disk, off the HTTP workers.
+pub(crate) async fn datasets(state: &AppState) -> Result<Vec<DatasetInfo>, ApiError> {
+    let market = state.services.market.clone();
+    blocking(move || market.datasets()).await?.map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// A backtest id from the path, checked before it can reach a file path.

@@ -29,9 +29,7 @@ pub(crate) async fn validate(
         )));
     }
     let strategies = state.services.strategies.clone();
-    let result = web::block(move || strategies.validate(&code))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let result = super::blocking(move || strategies.validate(&code)).await?;
     Ok(HttpResponse::Ok().json(match result {
         Ok(()) => json!({ "valid": true, "error_code": null, "message": null, "line": null }),
         Err(e) => {
@@ -43,7 +41,7 @@ pub(crate) async fn validate(
 /// `GET /api/strategies/examples`: the strategies of `static/strategies/` with their header text.
 pub(crate) async fn examples(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let dir = state.config.static_dir.join("strategies");
-    let list = web::block(move || {
+    let list = super::blocking(move || {
         let mut out = Vec::new();
         let Ok(entries) = std::fs::read_dir(&dir) else { return out };
         for entry in entries.flatten() {
@@ -66,8 +64,7 @@ pub(crate) async fn examples(state: web::Data<AppState>) -> Result<HttpResponse,
         out.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
         out
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .await?;
     Ok(HttpResponse::Ok().json(json!({ "examples": list })))
 }
 
