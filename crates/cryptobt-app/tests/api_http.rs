@@ -4,9 +4,10 @@
 
 #![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
 
+mod common;
+
 use std::{
     io::{BufRead, BufReader},
-    path::{Path, PathBuf},
     process::Command,
     time::{Duration, Instant},
 };
@@ -15,9 +16,7 @@ use cryptobt_api::RunningServer;
 use cryptobt_app::{wire, Settings};
 use serde_json::{json, Value};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::root;
 
 /// The tests here start servers with their own worker pools; one at a time keeps the timing
 /// assertions (health < 100 ms, cancel < 1 s) about this server alone, not about its neighbours.

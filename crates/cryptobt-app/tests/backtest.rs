@@ -3,24 +3,12 @@
 
 #![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
 
-use std::{path::Path, process::Command};
+mod common;
 
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
+use std::path::Path;
 
 fn backtest(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cryptobt"))
-        .current_dir(root())
-        .arg("backtest")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::cryptobt(&[&["backtest"], args].concat())
 }
 
 const SMA: &[&str] = &[

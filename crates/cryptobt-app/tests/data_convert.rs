@@ -3,16 +3,11 @@
 
 #![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
 
-use std::{path::Path, process::Command};
+mod common;
 
-fn cryptobt(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cryptobt")).args(args).output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use std::path::Path;
+
+use common::cryptobt;
 
 #[test]
 fn a_binance_kline_file_converts_and_verifies() {

@@ -3,16 +3,11 @@
 
 #![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
 
-use std::{fs, path::Path, process::Command};
+mod common;
 
-fn cryptobt(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cryptobt")).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use std::{fs, path::Path};
+
+use common::cryptobt;
 
 /// Copies three days of the shipped spot 1h set into a temporary data directory.
 fn three_days() -> tempfile::TempDir {

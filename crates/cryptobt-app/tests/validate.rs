@@ -2,23 +2,13 @@
 
 #![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
 
-use std::process::Command;
+mod common;
 
 fn validate(source: &str) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("s.lua");
     std::fs::write(&file, source).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_cryptobt"))
-        .arg("validate")
-        .arg(&file)
-        .arg("--json")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::cryptobt(&["validate", file.to_str().unwrap(), "--json"])
 }
 
 #[test]

@@ -1,0 +1,25 @@
+//! Helpers shared by the binary's tests: the workspace root and running `cryptobt` itself.
+
+#![allow(dead_code, reason = "each test binary uses a different part of these helpers")]
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+use std::{path::PathBuf, process::Command};
+
+/// The workspace root (the shipped `data/` and `static/` are under it).
+pub(crate) fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// Runs `cryptobt ARGS` from the workspace root: exit code, stdout, stderr.
+pub(crate) fn cryptobt(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cryptobt"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
