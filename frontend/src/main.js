@@ -301,6 +301,11 @@ async function showResult(run) {
   $("results").hidden = false;
   $("result-title").textContent = `${run.backtest_id} · ${run.config.trading_mode} ${run.config.symbol} ${run.config.timeframe} · ${run.status}`;
   $("results").dataset.status = run.status;
+  const fallbacks = run.funding_fallbacks || 0;
+  $("funding-warning").hidden = fallbacks === 0;
+  $("funding-warning").textContent = fallbacks
+    ? `${fallbacks} funding time${fallbacks === 1 ? " is" : "s are"} missing from the funding data and were settled at the configured rate (${run.config.funding_rate}).`
+    : "";
   charts.clear();
   const c = run.config;
   let bars = [];

@@ -6,3 +6,4 @@ mod architecture;
 mod browser;
 mod engine_golden;
 mod example_strategies;
+mod ledger_contract;

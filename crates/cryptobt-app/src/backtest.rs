@@ -78,18 +78,21 @@ pub(crate) struct BacktestArgs {
     json: bool,
 }
 
-/// Bad arguments or data: exit code 2 (DESIGN §9).
-fn usage_error(args_json: bool, message: &str) -> ExitCode {
+/// Bad arguments or data: exit code 2 (DESIGN §9). `code` is the `error_code` of `--json`:
+/// `invalid_argument`, or `data_error` (§10) when the market data could not be read.
+fn usage_error(args_json: bool, code: &str, message: &str) -> ExitCode {
     if args_json {
         let out = serde_json::json!({
             "status": "failed", "metrics": null, "trades": 0,
-            "error_code": "invalid_argument", "error_message": message,
+            "error_code": code, "error_message": message,
         });
         println!("{out}");
     }
     eprintln!("error: {message}");
     ExitCode::from(2)
 }
+
+const INVALID: &str = "invalid_argument";
 
 fn params(raw: &[String]) -> Result<Params, String> {
     let mut out = Params::new();
@@ -133,13 +136,14 @@ impl RunObserver for Progress {
 pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
     let config = match config(args) {
         Ok(config) => config,
-        Err(message) => return usage_error(args.json, &message),
+        Err(message) => return usage_error(args.json, INVALID, &message),
     };
     let source = match std::fs::read_to_string(&args.strategy) {
         Ok(source) => source,
         Err(e) => {
             return usage_error(
                 args.json,
+                INVALID,
                 &format!("cannot read strategy {}: {e}", args.strategy.display()),
             )
         }
@@ -168,13 +172,13 @@ pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
     let progress = Progress(bar);
     let mut writer = match files.portfolio_writer() {
         Ok(writer) => writer,
-        Err(e) => return usage_error(args.json, &e.to_string()),
+        Err(e) => return usage_error(args.json, INVALID, &e.to_string()),
     };
     let outcome = engine.run(&request, &progress, &mut writer);
     progress.0.finish_and_clear();
     let report = match outcome {
         Ok(report) => report,
-        Err(e) => return usage_error(args.json, &e.to_string()),
+        Err(e) => return usage_error(args.json, e.code.as_str(), &e.message),
     };
     let record = RunRecord {
         backtest_id: id.clone(),
@@ -185,7 +189,7 @@ pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
         error: report.error.clone(),
     };
     if let Err(e) = writer.finish().and_then(|()| files.write(&record, Some(&report))) {
-        return usage_error(args.json, &format!("cannot write the results: {e}"));
+        return usage_error(args.json, INVALID, &format!("cannot write the results: {e}"));
     }
     print_outcome(args.json, &id, &files, &report);
     if report.status == RunStatus::Completed {
@@ -203,6 +207,7 @@ fn print_outcome(json: bool, id: &BacktestId, files: &RunFiles, report: &Backtes
             "trades": report.trades.len(),
             "error_code": report.error.as_ref().map(|e| e.code),
             "error_message": report.error.as_ref().map(|e| &e.message),
+            "funding_fallbacks": report.funding_fallbacks,
         });
         println!("{out}");
         return;
@@ -267,6 +272,14 @@ fn print_outcome(json: bool, id: &BacktestId, files: &RunFiles, report: &Backtes
     let refused: u64 = report.rejections.values().sum();
     if refused > 0 {
         println!("  refused orders   {refused:>14}   {:?}", report.rejections);
+    }
+    if report.funding_fallbacks > 0 {
+        println!(
+            "  warning: {} funding time(s) are not in the funding data; they were settled at \
+             the configured rate {} (--funding-rate)",
+            report.funding_fallbacks,
+            c.funding_rate()
+        );
     }
     println!("  files: {}", files.dir().display());
 }

@@ -146,3 +146,26 @@ fn bad_arguments_and_missing_data_exit_2_naming_the_value() {
     assert_eq!(code, 2);
     assert!(stderr.contains("2h"), "{stderr}");
 }
+
+#[test]
+fn json_names_a_data_error_data_error_and_a_bad_argument_invalid_argument() {
+    let json = |extra: &[&str]| {
+        let mut args: Vec<&str> = SMA.to_vec();
+        for pair in extra.chunks(2) {
+            match args.iter().position(|a| *a == pair[0]) {
+                Some(i) => args[i + 1] = pair[1],
+                None => args.extend_from_slice(pair),
+            }
+        }
+        args.push("--json");
+        let (code, stdout, stderr) = backtest(&args);
+        assert_eq!(code, 2, "{stderr}");
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        (v["error_code"].as_str().unwrap().to_owned(), v["error_message"].to_string())
+    };
+    let (code, message) = json(&["--start", "2024-01-01", "--end", "2024-01-02"]);
+    assert_eq!(code, "data_error", "{message}");
+    assert!(message.contains("missing day 2024-01-01"), "{message}");
+    let (code, message) = json(&["--capital", "-5"]);
+    assert_eq!(code, "invalid_argument", "{message}");
+}

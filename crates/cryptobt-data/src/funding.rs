@@ -34,21 +34,16 @@ pub(crate) fn read_funding(
     let from = day_start_ms(start);
     let to = day_start_ms(end) + 86_400_000;
     let mut found = Vec::new();
-    let mut missing = Vec::new();
     for month in months(start, end) {
         let relative = DataLayout::funding_file(symbol, month);
-        match read_to_bytes(layout.root(), &relative)? {
-            Some(bytes) => found.push(parse_funding(&bytes, &display(&relative))?),
-            None => missing.push(display(&relative)),
+        // Funding files are optional (§3): a month without one leaves its funding times to the
+        // run's configured rate, and the engine counts every such time in the report.
+        if let Some(bytes) = read_to_bytes(layout.root(), &relative)? {
+            found.push(parse_funding(&bytes, &display(&relative))?);
         }
     }
     if found.is_empty() {
         return Ok(None);
-    }
-    if let Some(file) = missing.first() {
-        return Err(DataError::InvalidArgument(format!(
-            "funding data is incomplete for {start}..{end}: {file} does not exist"
-        )));
     }
     let rates =
         found.into_iter().flatten().filter(|r| r.timestamp >= from && r.timestamp < to).collect();

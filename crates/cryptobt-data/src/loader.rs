@@ -125,10 +125,11 @@ impl CsvMarketData {
     }
 
     /// The funding rates of `symbol` for the whole months covering `start..=end`, filtered to
-    /// funding times inside the range's days; `None` when no month of the range has a file.
+    /// funding times inside the range's days; `None` when no month of the range has a file. A
+    /// month without a file lists nothing (its funding times use the run's configured rate).
     ///
     /// # Errors
-    /// A month missing between months that have files; an invalid funding row.
+    /// An unreadable file or an invalid funding row.
     pub fn funding(
         &self,
         symbol: Symbol,

@@ -12,13 +12,23 @@ use rust_decimal::{Decimal, RoundingStrategy};
 /// Decimal places kept by every derived ledger amount (10⁻¹² USDT).
 pub const LEDGER_SCALE: u32 = 12;
 
+/// The smallest ledger unit, 10⁻¹².
+const LEDGER_UNIT: Decimal = Decimal::from_parts(1, 0, 0, false, LEDGER_SCALE);
+
 /// Rounds a derived ledger amount to [`LEDGER_SCALE`] places, half to even.
+///
+/// A non-zero amount never rounds to zero: one smaller than half a unit is booked as one unit
+/// (10⁻¹²) of its own sign, so a dust margin stays a margin and a dust loss stays a loss.
 #[must_use]
 pub fn round_ledger(value: Decimal) -> Decimal {
     if value.scale() <= LEDGER_SCALE {
         return value; // nothing to round, and this is the common case on the per-bar path
     }
-    value.round_dp_with_strategy(LEDGER_SCALE, RoundingStrategy::MidpointNearestEven)
+    let rounded = value.round_dp_with_strategy(LEDGER_SCALE, RoundingStrategy::MidpointNearestEven);
+    if rounded.is_zero() && !value.is_zero() {
+        return if value.is_sign_negative() { -LEDGER_UNIT } else { LEDGER_UNIT };
+    }
+    rounded
 }
 
 /// Converts an f64 (a quantity or price handed over by a strategy) into the shortest decimal that
@@ -44,26 +54,30 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// `value` as an f64 (what a strategy sees of a price, and what display statistics use).
+/// `value` as the nearest f64 (what a strategy sees of a price or an amount, and what display
+/// statistics use), correctly rounded for every `Decimal`.
 ///
-/// With a mantissa below 2⁵³ and at most 22 decimals — every price in the data — the result is
-/// the nearest f64: one exact integer-to-float step and one correctly rounded division by an
-/// exact power of ten. A longer mantissa (a ledger amount with 12 decimals) takes one more
-/// rounding, so it can be one unit in the last place off; anything beyond 22 decimals takes
-/// `Decimal`'s own conversion.
+/// With a mantissa below 2⁵³ (after dropping trailing zeros) and at most 22 decimals — every
+/// price in the data and most ledger amounts — one exact integer-to-float step and one correctly
+/// rounded division by an exact power of ten give the nearest f64. Anything else is written out
+/// as decimal text and parsed, which the standard library rounds correctly: a longer mantissa
+/// converted in two rounded steps can land one unit in the last place off.
 #[must_use]
 pub fn decimal_to_f64(value: Decimal) -> f64 {
-    const EXACT: i128 = 1 << 53;
-    let mantissa = value.mantissa();
-    let scale = value.scale() as usize;
-    if mantissa.abs() < EXACT && scale < POW10.len() {
+    const EXACT: u128 = 1 << 53;
+    let mut mantissa = value.mantissa();
+    let mut scale = value.scale() as usize;
+    while mantissa.unsigned_abs() >= EXACT && scale > 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    if mantissa.unsigned_abs() < EXACT && scale < POW10.len() {
         // Below 2⁵³ the i64 → f64 step is exact (and one instruction, unlike i128 → f64).
         return mantissa as i64 as f64 / POW10[scale];
     }
-    if scale < POW10.len() {
-        return mantissa as f64 / POW10[scale];
-    }
-    rust_decimal::prelude::ToPrimitive::to_f64(&value).unwrap_or(f64::NAN)
+    let mut text = String::with_capacity(48);
+    write_plain(&mut text, value);
+    text.parse().unwrap_or(f64::NAN)
 }
 
 /// Appends `value` to `out` in plain notation without trailing zeros (`93576.00` → `93576`,
@@ -170,9 +184,46 @@ mod tests {
             let d: Decimal = text.parse().unwrap();
             assert_eq!(decimal_to_f64(d), text.parse::<f64>().unwrap(), "{text}");
         }
-        // A 28-digit amount: within one unit in the last place.
-        let big: Decimal = "1234567890.123456789012345678".parse().unwrap();
-        assert!((decimal_to_f64(big) - 1234567890.1234567).abs() <= f64::EPSILON * 1234567890.0);
+    }
+
+    /// Mantissas beyond 2⁵³ (ledger amounts with 12 decimals, 17-digit sizes, 28-digit
+    /// quotients): every one converts to exactly the f64 that the standard library's correctly
+    /// rounded parser gives for its decimal text. Two rounded steps (i128 → f64, then ÷ 10ˢ)
+    /// miss about a third of them by one unit in the last place.
+    #[test]
+    fn long_mantissas_become_the_nearest_f64() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut checked = 0;
+        for _ in 0..20_000 {
+            let hi = u128::from(next() % (1 << 32));
+            let mantissa = (hi << 64 | u128::from(next())) % 10u128.pow(28);
+            if mantissa < 1 << 53 {
+                continue;
+            }
+            let scale = (next() % 29) as u32;
+            let negative = next() % 2 == 0;
+            let d = Decimal::from_i128_with_scale(
+                if negative { -(mantissa as i128) } else { mantissa as i128 },
+                scale,
+            );
+            let want: f64 = d.to_string().parse().unwrap();
+            assert_eq!(decimal_to_f64(d).to_bits(), want.to_bits(), "{d}");
+            checked += 1;
+        }
+        assert!(checked > 10_000);
+        // Hand-picked: a 12-place cash figure and a 17-digit position size.
+        for text in
+            ["10000.000000000001", "521.893182821000", "0.12345678901234567", "94686.381790000000"]
+        {
+            let d: Decimal = text.parse().unwrap();
+            assert_eq!(decimal_to_f64(d), text.parse::<f64>().unwrap(), "{text}");
+        }
     }
 
     #[test]
@@ -200,6 +251,18 @@ mod tests {
         assert_eq!(round_ledger(dec!(1.0000000000005)), dec!(1.000000000000));
         assert_eq!(round_ledger(dec!(1.0000000000015)), dec!(1.000000000002));
         assert_eq!(round_ledger(dec!(2.5)), dec!(2.5));
+        assert_eq!(round_ledger(dec!(-0.0000000000015)), dec!(-0.000000000002));
+    }
+
+    #[test]
+    fn a_non_zero_amount_never_rounds_to_zero() {
+        // The margin of 1e-17 BTC at 19,000 USDT: 1.9e-13 is booked as one unit, not as 0.
+        assert_eq!(round_ledger(dec!(0.00000000000019)), dec!(0.000000000001));
+        // A dust closing fill's pnl stays a loss.
+        assert_eq!(round_ledger(dec!(-0.00000000000000396)), dec!(-0.000000000001));
+        assert_eq!(round_ledger(dec!(0.0000000000000000000000000001)), dec!(0.000000000001));
+        assert_eq!(round_ledger(Decimal::ZERO), Decimal::ZERO);
+        assert_eq!(round_ledger(dec!(0.0000000000000)), Decimal::ZERO);
         // 18900 / 0.498, the liquidation price of notes §7.1.
         assert_eq!(round_ledger(dec!(18900) / dec!(0.498)), dec!(37951.807228915663));
     }

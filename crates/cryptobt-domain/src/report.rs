@@ -202,6 +202,9 @@ pub struct BacktestReport {
     pub rejections: RejectionCount,
     /// Orders still queued (`fill = next_open`) after the last bar.
     pub dropped_orders: u64,
+    /// Funding times of the run (futures) that the published rates do not list, settled at the
+    /// config's `funding_rate` instead (a month without a funding file, say).
+    pub funding_fallbacks: u64,
     /// The strategy's log lines.
     pub log: Vec<String>,
 }

@@ -77,12 +77,12 @@ impl<'a> Backtest<'a> {
         self
     }
 
-    fn rate_at(&self, time: i64) -> Decimal {
-        self.funding
-            .and_then(|rates| {
-                rates.binary_search_by_key(&time, |r| r.timestamp).ok().map(|i| rates[i].rate)
-            })
-            .unwrap_or(self.config.funding_rate())
+    /// The funding rate at `time`: the published one, or `None` when the rates do not list it
+    /// (the caller then uses the config's `funding_rate` and counts the fallback).
+    fn listed_rate(&self, time: i64) -> Option<Decimal> {
+        self.funding.and_then(|rates| {
+            rates.binary_search_by_key(&time, |r| r.timestamp).ok().map(|i| rates[i].rate)
+        })
     }
 
     /// Runs `strategy` over every bar and measures the result, keeping every snapshot in the
@@ -114,6 +114,7 @@ impl<'a> Backtest<'a> {
         let mut processed = 0u64;
         let mut stop: Option<RunError> = strategy.initialize(&shared).err().map(RunError::from);
         let mut previous_open: Option<i64> = None;
+        let mut funding_fallbacks = 0u64;
         let (mut first, mut last): (Option<&Bar>, Option<&Bar>) = (None, None);
 
         for (i, bar) in self.bars.iter().enumerate() {
@@ -142,7 +143,10 @@ impl<'a> Backtest<'a> {
                 let mut portfolio = ctx.portfolio.borrow_mut();
                 if let Some(previous) = previous_open {
                     for time in funding_times(previous, bar.timestamp) {
-                        let rate = self.rate_at(time);
+                        let rate = self.listed_rate(time).unwrap_or_else(|| {
+                            funding_fallbacks += 1;
+                            config.funding_rate()
+                        });
                         if rate.is_zero() {
                             continue;
                         }
@@ -196,6 +200,7 @@ impl<'a> Backtest<'a> {
             funding: records.funding,
             rejections: records.rejections,
             dropped_orders,
+            funding_fallbacks,
             log: records.log,
         }
     }

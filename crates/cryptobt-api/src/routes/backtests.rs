@@ -126,7 +126,7 @@ pub(crate) async fn get(
                 "created_at": record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
                 "config": ConfigFile::from_record(&record),
                 "metrics": null, "trades": [], "funding": [], "portfolio_history": [], "portfolio_rows": 0,
-                "rejections": {}, "log": [], "error_code": null, "error_message": null, "error_line": null,
+                "rejections": {}, "funding_fallbacks": 0, "log": [], "error_code": null, "error_message": null, "error_line": null,
             })));
         }
     }
@@ -150,6 +150,7 @@ pub(crate) async fn get(
         "portfolio_history": run.portfolio,
         "portfolio_rows": run.portfolio_rows,
         "rejections": run.rejections,
+        "funding_fallbacks": run.funding_fallbacks,
         "log": run.log,
         "error_code": error.as_ref().map(|e| e.code),
         "error_message": error.as_ref().map(|e| e.message.clone()),

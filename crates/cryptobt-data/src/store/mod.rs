@@ -49,6 +49,9 @@ pub struct RunSummary {
     pub rejections: std::collections::BTreeMap<String, u64>,
     /// Orders still queued after the last bar.
     pub dropped_orders: u64,
+    /// Funding times settled at the configured rate because the rates do not list them.
+    #[serde(default)]
+    pub funding_fallbacks: u64,
     /// Log lines kept.
     pub log_lines: u64,
 }
@@ -172,6 +175,7 @@ impl RunFiles {
                 funding_payments: report.funding.len() as u64,
                 rejections: report.rejections.clone(),
                 dropped_orders: report.dropped_orders,
+                funding_fallbacks: report.funding_fallbacks,
                 log_lines: report.log.len() as u64,
             };
             write_atomic(&self.dir.join("run.json"), json(&summary).as_bytes())?;
@@ -439,6 +443,7 @@ impl ResultStore for FileResultStore {
             funding,
             portfolio,
             portfolio_rows,
+            funding_fallbacks: summary.as_ref().map_or(0, |s| s.funding_fallbacks),
             rejections: summary.map(|s| s.rejections).unwrap_or_default(),
             log,
         })

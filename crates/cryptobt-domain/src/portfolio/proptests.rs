@@ -10,11 +10,42 @@ use crate::testkit::{btc, config};
 
 #[derive(Debug, Clone)]
 enum Step {
-    Buy { qty: u32, lev: u8 },
-    Sell { qty: u32, lev: u8 },
-    Close { pct: u8 },
-    Bar { move_bp: i32, wick_bp: u32 },
-    Funding { rate_bp: i32 },
+    Buy {
+        qty: u32,
+        lev: u8,
+    },
+    Sell {
+        qty: u32,
+        lev: u8,
+    },
+    Close {
+        pct: u8,
+    },
+    /// An amount a strategy passes as f64: up to 17 significant digits.
+    BuyF64 {
+        amount: f64,
+        lev: u8,
+    },
+    SellF64 {
+        amount: f64,
+        lev: u8,
+    },
+    /// `close_position(100 − 10⁻ᵏ)`: a remainder far below the minimum size.
+    CloseAlmostAll {
+        k: u8,
+    },
+    /// An opposite order for the position's size less (or more) 10⁻ᵏ.
+    ReduceAllBut {
+        k: u8,
+        more: bool,
+    },
+    Bar {
+        move_bp: i32,
+        wick_bp: u32,
+    },
+    Funding {
+        rate_bp: i32,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -23,6 +54,10 @@ fn step() -> impl Strategy<Value = Step> {
         (1u32..300_000, 0u8..=110).prop_map(|(qty, lev)| Step::Buy { qty, lev }),
         (1u32..300_000, 0u8..=110).prop_map(|(qty, lev)| Step::Sell { qty, lev }),
         (0u8..=110).prop_map(|pct| Step::Close { pct }),
+        (0.00001f64..3.0, 0u8..=110).prop_map(|(amount, lev)| Step::BuyF64 { amount, lev }),
+        (0.00001f64..3.0, 0u8..=110).prop_map(|(amount, lev)| Step::SellF64 { amount, lev }),
+        (6u8..=16).prop_map(|k| Step::CloseAlmostAll { k }),
+        (6u8..=20, any::<bool>()).prop_map(|(k, more)| Step::ReduceAllBut { k, more }),
         (-1_500i32..=1_500, 0u32..=800)
             .prop_map(|(move_bp, wick_bp)| Step::Bar { move_bp, wick_bp }),
         (-30i32..=30).prop_map(|rate_bp| Step::Funding { rate_bp }),
@@ -42,9 +77,11 @@ fn invariant(p: &Portfolio) {
     );
 }
 
-fn run(mode: TradingMode, steps: &[Step]) {
+fn run(mode: TradingMode, slippage_bps: u16, steps: &[Step]) {
     let max_lev = if mode == TradingMode::Futures { Decimal::ONE_HUNDRED } else { Decimal::ONE };
-    let mut p = Portfolio::new(&config(mode, Decimal::from(10_000), max_lev));
+    let base = config(mode, Decimal::from(10_000), max_lev);
+    let rules = PortfolioRules { slippage_bps: slippage_bps.into(), ..PortfolioRules::from(&base) };
+    let mut p = Portfolio::with_rules(base.initial_capital(), rules);
     let mut close = Decimal::from(30_000);
     let mut t = 0i64;
     for step in steps {
@@ -58,6 +95,26 @@ fn run(mode: TradingMode, steps: &[Step]) {
                 p.submit(btc(), OrderSide::Sell, Decimal::new(qty.into(), 5), lev.into(), close, t)
             }
             Step::Close { pct } => p.close_position(btc(), pct.into(), close, t),
+            Step::BuyF64 { amount, lev } | Step::SellF64 { amount, lev } => {
+                let side = if matches!(step, Step::BuyF64 { .. }) {
+                    OrderSide::Buy
+                } else {
+                    OrderSide::Sell
+                };
+                let qty = crate::money::decimal_from_f64(amount).expect("a finite amount");
+                p.submit(btc(), side, qty, lev.into(), close, t)
+            }
+            Step::CloseAlmostAll { k } => {
+                let pct = Decimal::ONE_HUNDRED - Decimal::new(1, k.into());
+                p.close_position(btc(), pct, close, t)
+            }
+            Step::ReduceAllBut { k, more } => {
+                let size = p.position_size(btc());
+                let tiny = Decimal::new(1, k.into());
+                let qty = if more { size.abs() + tiny } else { size.abs() - tiny };
+                let side = if size.is_sign_negative() { OrderSide::Buy } else { OrderSide::Sell };
+                p.submit(btc(), side, qty, Decimal::ONE, close, t)
+            }
             Step::Bar { move_bp, wick_bp } => {
                 let next = (close * (Decimal::ONE + bp(move_bp.into()))).round_dp(2);
                 let low = (close.min(next) * (Decimal::ONE - bp(wick_bp.into()))).round_dp(2);
@@ -96,6 +153,16 @@ fn run(mode: TradingMode, steps: &[Step]) {
             }
         }
         invariant(&p);
+        if let Some(held) = p.position(btc()) {
+            let reduced = before
+                .position(btc())
+                .is_some_and(|b| b.side() == held.side() && held.quantity() < b.quantity());
+            assert!(
+                !reduced || held.quantity() >= p.rules().limits.min_trade_size,
+                "a reduction left dust: {held:?}"
+            );
+            assert!(held.margin() > Decimal::ZERO, "an open position without margin: {held:?}");
+        }
     }
 }
 
@@ -103,12 +170,18 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
-    fn futures_ledger_holds_its_invariant(steps in prop::collection::vec(step(), 1..60)) {
-        run(TradingMode::Futures, &steps);
+    fn futures_ledger_holds_its_invariant(
+        slippage in prop_oneof![Just(0u16), 0u16..=1000],
+        steps in prop::collection::vec(step(), 1..60),
+    ) {
+        run(TradingMode::Futures, slippage, &steps);
     }
 
     #[test]
-    fn spot_ledger_holds_its_invariant(steps in prop::collection::vec(step(), 1..60)) {
-        run(TradingMode::Spot, &steps);
+    fn spot_ledger_holds_its_invariant(
+        slippage in prop_oneof![Just(0u16), 0u16..=1000],
+        steps in prop::collection::vec(step(), 1..60),
+    ) {
+        run(TradingMode::Spot, slippage, &steps);
     }
 }

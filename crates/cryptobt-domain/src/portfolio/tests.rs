@@ -410,17 +410,25 @@ fn the_position_limit_counts_symbols() {
 }
 
 #[test]
-fn f64_inputs_are_converted_and_checked() {
+fn f64_inputs_are_converted_then_checked_by_the_ledger() {
     let rules = futures(dec!(1000)).rules().clone();
     assert_eq!(rules.quantity_from_f64(0.1).unwrap(), dec!(0.1));
-    for bad in [f64::NAN, f64::INFINITY, -1.0, 0.0] {
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
         assert_eq!(rules.quantity_from_f64(bad).unwrap_err().code(), "invalid_quantity");
+    }
+    // Numbers a Decimal holds convert; the limits are the ledger's to check, once.
+    for (amount, code) in
+        [(-1.0, "invalid_quantity"), (0.0, "invalid_quantity"), (2e6, "above_max_size")]
+    {
+        let q = rules.quantity_from_f64(amount).unwrap();
+        assert_eq!(rules.check_quantity(q).unwrap_err().code(), code);
     }
     assert_eq!(rules.quantity_from_f64(1e30).unwrap_err().code(), "above_max_size");
     assert_eq!(rules.quantity_from_f64(1e-30).unwrap_err().code(), "below_min_size");
     assert_eq!(rules.leverage_from_f64(100.0).unwrap(), dec!(100));
     assert_eq!(rules.leverage_from_f64(f64::NAN).unwrap_err().code(), "invalid_leverage");
-    assert_eq!(rules.leverage_from_f64(100.5).unwrap_err().code(), "invalid_leverage");
+    let lev = rules.leverage_from_f64(100.5).unwrap();
+    assert_eq!(rules.check_leverage(lev).unwrap_err().code(), "invalid_leverage");
     assert_eq!(rules.percentage_from_f64(25.0).unwrap(), dec!(25));
     assert_eq!(rules.percentage_from_f64(f64::INFINITY).unwrap_err().code(), "invalid_percentage");
     let msg = rules.quantity_from_f64(f64::NAN).unwrap_err().to_string();
@@ -468,4 +476,85 @@ fn shared_portfolio_is_readable_from_another_thread() {
     .join()
     .unwrap();
     assert_eq!(shared.read(Portfolio::cash), dec!(7889.5));
+}
+
+// ---- the contract fixes of issue 10 ---------------------------------------------------------
+
+fn spot_with(
+    capital: Decimal,
+    f: impl FnOnce(BacktestConfigBuilder) -> BacktestConfigBuilder,
+) -> Portfolio {
+    let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+    let builder = BacktestConfig::builder(btc(), Timeframe::H1, day, day).initial_capital(capital);
+    Portfolio::new(&f(builder).build().unwrap())
+}
+
+#[test]
+fn a_slipped_fill_is_marked_at_the_market_price() {
+    // Spot, 10 bps: buy 0.1 at close 94591.79 fills at 94686.38179 (fee 9.468638179). The
+    // position is worth (94591.79 − 94686.38179) × 0.1 = −9.459179 over its cost at the close.
+    let mut p = spot_with(dec!(10000), |b| b.slippage_bps(dec!(10)));
+    buy(&mut p, dec!(0.1), dec!(94591.79), dec!(1)).unwrap();
+    assert_eq!(p.cash(), dec!(521.893182821));
+    assert_eq!(p.unrealized_pnl(), dec!(-9.459179));
+    assert_eq!(p.equity(), dec!(9981.072182821));
+    assert_eq!(p.snapshot(T).portfolio_value, dec!(9981.072182821));
+    // A partial close at the next close marks there too.
+    sell(&mut p, dec!(0.05), dec!(95000), dec!(1)).unwrap();
+    assert_eq!(p.unrealized_pnl(), dec!(15.6809105)); // (95000 − 94686.38179) × 0.05
+}
+
+#[test]
+fn the_funds_check_compares_exact_amounts() {
+    // Fee 0: 0.1000000000000000036 × 100000 = 10000.00000000000036 > 10000 cash, although both
+    // round to 10000 at 12 places.
+    let mut p = spot_with(dec!(10000), |b| b.fee_rate(dec!(0)));
+    let err = buy(&mut p, dec!(0.1000000000000000036), dec!(100000), dec!(1)).unwrap_err();
+    assert_eq!(err.code(), "insufficient_funds");
+    assert!(err.to_string().contains("10000.00000000000036"), "{err}");
+    assert_eq!(p.cash(), dec!(10000));
+    // Exactly the cash is enough; the same holds with a fee and at leverage.
+    buy(&mut p, dec!(0.1), dec!(100000), dec!(1)).unwrap();
+    assert_eq!(p.cash(), dec!(0));
+    let mut f = futures_with(dec!(1000), dec!(3), |b| b.fee_rate(dec!(0.001)));
+    // margin 2997/3 = 999, fee 2.997 → 1001.997 needed: refused; 999.000999000999 → fits.
+    assert!(buy(&mut f, dec!(0.02997), dec!(100000), dec!(3)).is_err());
+    let mut f = futures_with(dec!(1001.997), dec!(3), |b| b.fee_rate(dec!(0.001)));
+    buy(&mut f, dec!(0.02997), dec!(100000), dec!(3)).unwrap();
+    assert_eq!(f.cash(), dec!(0));
+    let mut f = futures_with(dec!(1001.996999999999), dec!(3), |b| b.fee_rate(dec!(0.001)));
+    assert!(buy(&mut f, dec!(0.02997), dec!(100000), dec!(3)).is_err());
+}
+
+#[test]
+fn a_tiny_gain_or_loss_keeps_its_sign() {
+    // Fee 0: buy 0.00001 at 100, sell at 100.00000001 → gross 1e-13, which the 12-place rounding
+    // made 0 (no win); it books one unit, 1e-12, so the fill still counts as a win.
+    let mut p = futures_with(dec!(1000), dec!(1), |b| b.fee_rate(dec!(0)));
+    buy(&mut p, dec!(0.00001), dec!(100), dec!(1)).unwrap();
+    let t = sell(&mut p, dec!(0.00001), dec!(100.00000001), dec!(1)).unwrap();
+    assert_eq!(t[0].pnl, dec!(0.000000000001));
+    buy(&mut p, dec!(0.00001), dec!(100), dec!(1)).unwrap();
+    let t = sell(&mut p, dec!(0.00001), dec!(99.99999999), dec!(1)).unwrap();
+    assert_eq!(t[0].pnl, dec!(-0.000000000001));
+    check(&p, [dec!(1000), dec!(0), dec!(0), dec!(0), dec!(0), dec!(0)]);
+}
+
+#[test]
+fn a_reduction_leaving_less_than_the_minimum_closes_everything() {
+    // 0.02 BTC at 100x; closing 99.99999999999999 % would leave 2e-18 BTC.
+    let mut p = futures(dec!(10000));
+    buy(&mut p, dec!(0.02), dec!(95000), dec!(100)).unwrap();
+    let t = p.close_position(btc(), dec!(99.99999999999999), dec!(95000), T).unwrap();
+    assert_eq!(t[0].quantity, dec!(0.02));
+    assert_eq!(p.position(btc()), None);
+    // An opposite order 1e-7 short of the size closes it too; one leaving 0.00001 does not.
+    buy(&mut p, dec!(0.02), dec!(95000), dec!(100)).unwrap();
+    let t = sell(&mut p, dec!(0.0199999), dec!(95000), dec!(100)).unwrap();
+    assert_eq!((t.len(), t[0].quantity), (1, dec!(0.02)));
+    buy(&mut p, dec!(0.02), dec!(95000), dec!(100)).unwrap();
+    sell(&mut p, dec!(0.01999), dec!(95000), dec!(100)).unwrap();
+    assert_eq!(p.position_size(btc()), dec!(0.00001));
+    assert_eq!(p.liquidate_if_reached(btc(), dec!(94600), dec!(96000), T), None);
+    // liq 94522.61
 }

@@ -35,7 +35,11 @@ struct OpenLeg {
 pub(crate) struct Plan {
     symbol: Symbol,
     action: ActionType,
+    /// The fill price (the market price adjusted by slippage).
     price: Decimal,
+    /// The market price before slippage: what the position is marked at after the fill (§5
+    /// values a position at the close, not at the price a slipped fill paid).
+    market: Decimal,
     reduce: Option<ReduceLeg>,
     open: Option<OpenLeg>,
 }
@@ -63,6 +67,9 @@ fn fee_of(rules: &PortfolioRules, quantity: Decimal, price: Decimal) -> Result<D
     Ok(round_ledger(notional * rules.fee_rate))
 }
 
+/// Plans a reducing leg of `quantity` (at most the position's size). A reduction that would leave
+/// less than `MIN_TRADE_SIZE` closes the whole position instead (docs/ledger.md, "dust"): such a
+/// remainder could not be traded away on its own and would carry a margin of almost nothing.
 fn reduce_leg(
     rules: &PortfolioRules,
     held: &Position,
@@ -70,6 +77,12 @@ fn reduce_leg(
     price: Decimal,
 ) -> Result<ReduceLeg, Rejection> {
     let held_qty = held.quantity();
+    let rest = held_qty - quantity;
+    let quantity = if rest > Decimal::ZERO && rest < rules.limits.min_trade_size {
+        held_qty
+    } else {
+        quantity
+    };
     let closes = quantity == held_qty;
     let released =
         if closes { held.margin() } else { round_ledger(held.margin() * quantity / held_qty) };
@@ -85,6 +98,8 @@ fn reduce_leg(
     })
 }
 
+/// Plans an opening leg. The funds check compares the exact margin and fee (`cash ≥ margin +
+/// fee`, §5) with the cash available; only what is booked is rounded to the ledger scale.
 fn open_leg(
     rules: &PortfolioRules,
     side: PositionType,
@@ -93,13 +108,27 @@ fn open_leg(
     price: Decimal,
     available: Decimal,
 ) -> Result<OpenLeg, Rejection> {
-    let notional = quantity.checked_mul(price).ok_or(Rejection::Overflow { quantity, price })?;
-    let margin = round_ledger(notional / leverage);
-    let fee = fee_of(rules, quantity, price)?;
-    let required = margin + fee;
-    if available < required {
-        return Err(Rejection::InsufficientFunds { required, available });
+    let overflow = Rejection::Overflow { quantity, price };
+    let notional = quantity.checked_mul(price).ok_or(overflow.clone())?;
+    let exact_fee = notional.checked_mul(rules.fee_rate).ok_or(overflow.clone())?;
+    // `available ≥ notional / L + fee` ⇔ `available × L ≥ notional + fee × L` (L ≥ 1): products
+    // of short decimals are exact, where the quotient may not be.
+    let enough = match (available.checked_mul(leverage), exact_fee.checked_mul(leverage)) {
+        (Some(budget), Some(fee_share)) => {
+            notional.checked_add(fee_share).is_some_and(|need| budget >= need)
+        }
+        _ => return Err(overflow),
+    };
+    if !enough {
+        let required = notional.checked_div(leverage).ok_or(overflow)? + exact_fee;
+        return Err(Rejection::InsufficientFunds { required: required.normalize(), available });
     }
+    let fee = round_ledger(exact_fee);
+    // Margin and fee round separately: never let the pair take more than the cash that paid
+    // for them exactly (at most one unit of 10⁻¹² comes off the margin).
+    let margin = round_ledger(notional / leverage);
+    let cap = available - fee;
+    let margin = if margin > cap && cap > Decimal::ZERO { cap } else { margin };
     Ok(OpenLeg { quantity, margin, fee, leverage, side })
 }
 
@@ -124,7 +153,7 @@ impl Plan {
                     return Err(Rejection::SpotShort { quantity, held: held_qty });
                 }
                 let reduce = reduce_leg(rules, held, quantity.min(held_qty), price)?;
-                let remainder = quantity - reduce.quantity;
+                let remainder = quantity - quantity.min(held_qty);
                 let open = if remainder > Decimal::ZERO {
                     let after_close = state.cash + reduce.released + reduce.gross - reduce.fee;
                     Some(open_leg(rules, opens, remainder, leverage, price, after_close)?)
@@ -143,7 +172,7 @@ impl Plan {
                 (None, Some(open_leg(rules, opens, quantity, leverage, price, state.cash)?))
             }
         };
-        Ok(Self { symbol, action: side.action(), price, reduce, open })
+        Ok(Self { symbol, action: side.action(), price, market: market_price, reduce, open })
     }
 
     /// Plans `close_position(percentage)` (already checked) of the position in `symbol`.
@@ -173,7 +202,14 @@ impl Plan {
         let side = OrderSide::closing(held.side());
         let price = slipped_price(rules, side, market_price);
         let reduce = reduce_leg(rules, held, quantity, price)?;
-        Ok(Self { symbol, action: side.action(), price, reduce: Some(reduce), open: None })
+        Ok(Self {
+            symbol,
+            action: side.action(),
+            price,
+            market: market_price,
+            reduce: Some(reduce),
+            open: None,
+        })
     }
 
     /// Applies the plan: the reducing leg first, then the opening one. Returns the fills.
@@ -197,7 +233,7 @@ impl Plan {
                 let p = &mut held.position;
                 let size = p.size() - leg.quantity * leg.position_type.sign();
                 p.set(size, p.entry_price(), p.margin() - leg.released);
-                held.refresh(self.price, mmr);
+                held.refresh(self.market, mmr);
             }
             let pnl = leg.gross - leg.fee;
             state.margin_used -= leg.released;
@@ -215,7 +251,7 @@ impl Plan {
                             / (held_qty + leg.quantity),
                     );
                     p.set(p.size() + signed, entry, p.margin() + leg.margin);
-                    held.refresh(self.price, mmr);
+                    held.refresh(self.market, mmr);
                 }
                 None => {
                     let position = Position::from_parts(
@@ -227,7 +263,7 @@ impl Plan {
                     );
                     state
                         .positions
-                        .insert(self.symbol, MarkedPosition::new(position, self.price, mmr));
+                        .insert(self.symbol, MarkedPosition::new(position, self.market, mmr));
                 }
             }
             state.margin_used += leg.margin;

@@ -198,25 +198,31 @@ impl PortfolioRules {
         Ok(quantity)
     }
 
-    /// Converts a strategy's f64 amount by the shortest-decimal rule and checks it.
+    /// Converts a strategy's f64 amount into the decimal the ledger checks, by the
+    /// shortest-decimal rule (§4). Only the conversion is made here: the size limits are checked
+    /// once, by [`Portfolio::submit`](super::Portfolio::submit), when the order fills (at the call
+    /// with `fill = close`, at the next open with `fill = next_open`).
     ///
     /// # Errors
-    /// [`Rejection::InvalidQuantity`] for NaN, ±∞, zero and negatives; the size limits otherwise.
+    /// [`Rejection::InvalidQuantity`] for NaN and ±∞; a value no `Decimal` holds is refused as
+    /// above the maximum (beyond about 7.9e28) or below the minimum (more than 28 decimals).
     pub fn quantity_from_f64(&self, amount: f64) -> Result<Decimal, Rejection> {
-        if !amount.is_finite() || amount <= 0.0 {
+        if !amount.is_finite() {
             return Err(Rejection::InvalidQuantity { value: amount.to_string() });
         }
-        match decimal_from_f64(amount) {
-            Some(q) => self.check_quantity(q),
-            None if amount > 1.0 => Err(Rejection::AboveMaxSize {
-                value: amount.to_string(),
-                max: self.limits.max_trade_size,
-            }),
-            None => Err(Rejection::BelowMinSize {
-                value: amount.to_string(),
-                min: self.limits.min_trade_size,
-            }),
-        }
+        decimal_from_f64(amount).ok_or_else(|| {
+            if amount.abs() > 1.0 {
+                Rejection::AboveMaxSize {
+                    value: amount.to_string(),
+                    max: self.limits.max_trade_size,
+                }
+            } else {
+                Rejection::BelowMinSize {
+                    value: amount.to_string(),
+                    min: self.limits.min_trade_size,
+                }
+            }
+        })
     }
 
     /// Checks an order leverage: exactly 1 in spot, `1..=max_leverage` in futures.
@@ -235,15 +241,12 @@ impl PortfolioRules {
         }
     }
 
-    /// Converts and checks a strategy's f64 leverage.
+    /// Converts a strategy's f64 leverage (the range is checked at the fill, like the amount).
     ///
     /// # Errors
-    /// [`Rejection::InvalidLeverage`] for NaN, ±∞ and values out of range.
+    /// [`Rejection::InvalidLeverage`] for NaN, ±∞ and values no `Decimal` holds.
     pub fn leverage_from_f64(&self, leverage: f64) -> Result<Decimal, Rejection> {
-        match decimal_from_f64(leverage) {
-            Some(l) => self.check_leverage(l),
-            None => Err(self.leverage_rejection(leverage.to_string())),
-        }
+        decimal_from_f64(leverage).ok_or_else(|| self.leverage_rejection(leverage.to_string()))
     }
 
     fn leverage_rejection(&self, value: String) -> Rejection {
@@ -261,14 +264,12 @@ impl PortfolioRules {
         Ok(percentage)
     }
 
-    /// Converts and checks a strategy's f64 percentage.
+    /// Converts a strategy's f64 percentage (the range is checked at the fill, like the amount).
     ///
     /// # Errors
-    /// [`Rejection::InvalidPercentage`] for NaN, ±∞ and values out of range.
+    /// [`Rejection::InvalidPercentage`] for NaN, ±∞ and values no `Decimal` holds.
     pub fn percentage_from_f64(&self, percentage: f64) -> Result<Decimal, Rejection> {
-        match decimal_from_f64(percentage) {
-            Some(p) => self.check_percentage(p),
-            None => Err(Rejection::InvalidPercentage { value: percentage.to_string() }),
-        }
+        decimal_from_f64(percentage)
+            .ok_or_else(|| Rejection::InvalidPercentage { value: percentage.to_string() })
     }
 }

@@ -80,6 +80,8 @@ pub struct StoredRun {
     pub portfolio_rows: u64,
     /// Refused orders by reason.
     pub rejections: crate::RejectionCount,
+    /// Funding times settled at the configured rate because the rates do not list them.
+    pub funding_fallbacks: u64,
     /// The strategy's log.
     pub log: Vec<String>,
 }
