@@ -39,6 +39,11 @@ pub(crate) struct Guard {
     cancel: CancelToken,
     ticks: Cell<u32>,
     tripped: Cell<Option<Trip>>,
+    /// Bytes of Rust memory the strategy made the host hold (indicator windows...), charged to
+    /// the same budget as the VM's heap.
+    host_bytes: Cell<usize>,
+    /// Heap size after the last full collection between bars.
+    live_after_collect: Cell<usize>,
 }
 
 impl Guard {
@@ -52,6 +57,8 @@ impl Guard {
             cancel,
             ticks: Cell::new(0),
             tripped: Cell::new(None),
+            host_bytes: Cell::new(0),
+            live_after_collect: Cell::new(0),
         }
     }
 
@@ -89,6 +96,41 @@ impl Guard {
 
     pub(crate) fn tripped(&self) -> Option<Trip> {
         self.tripped.get()
+    }
+
+    /// Charges `bytes` of host memory to the run's budget: the VM's heap limit shrinks by as
+    /// much, so the heap and everything the host holds for the strategy stay within
+    /// `memory_bytes` together.
+    ///
+    /// # Errors
+    /// The memory limit (tripped, so it sticks) when the charge does not fit.
+    pub(crate) fn charge(&self, lua: &mlua::Lua, bytes: usize) -> mlua::Result<()> {
+        let host = self.host_bytes.get().saturating_add(bytes);
+        if host.saturating_add(lua.used_memory()) > self.memory_bytes {
+            self.trip(Trip::Memory);
+            return Err(mlua::Error::runtime(self.message(Trip::Memory)));
+        }
+        self.host_bytes.set(host);
+        lua.set_memory_limit(self.memory_bytes - host)?;
+        Ok(())
+    }
+
+    /// Host bytes charged so far.
+    pub(crate) fn host_bytes(&self) -> usize {
+        self.host_bytes.get()
+    }
+
+    /// Between bars: when the heap is past half its budget and has grown by half since the last
+    /// full collection, collect now, so garbage is never what reaches the limit (the
+    /// incremental collector alone lets the heap grow to several times its live size).
+    pub(crate) fn collect_between_bars(&self, lua: &mlua::Lua) {
+        let used = lua.used_memory();
+        let budget = self.memory_bytes.saturating_sub(self.host_bytes.get());
+        if used > budget / 2 && used > self.live_after_collect.get().saturating_mul(3) / 2 {
+            if lua.gc_collect().is_ok() {
+                self.live_after_collect.set(lua.used_memory());
+            }
+        }
     }
 
     /// The message of a trip, naming the limit.

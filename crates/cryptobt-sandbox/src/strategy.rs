@@ -40,10 +40,10 @@ impl LuaStrategy {
         Ok(Self { vm: vm::build(source, symbol, params, limits)? })
     }
 
-    /// Bytes the VM holds now.
+    /// Bytes the run holds now: the VM's heap and what the host holds for it.
     #[must_use]
     pub fn memory_used(&self) -> usize {
-        self.vm.lua.used_memory()
+        self.vm.lua.used_memory() + self.vm.guard.host_bytes()
     }
 
     fn stopped(&self) -> Result<(), StrategyError> {
@@ -89,7 +89,9 @@ impl Strategy for LuaStrategy {
             f64_of(bar.close),
             f64_of(bar.volume),
         );
-        self.vm.feed.call::<()>(args).map_err(|e| classify(&e, &self.vm.guard))
+        self.vm.feed.call::<()>(args).map_err(|e| classify(&e, &self.vm.guard))?;
+        self.vm.guard.collect_between_bars(&self.vm.lua);
+        Ok(())
     }
 }
 

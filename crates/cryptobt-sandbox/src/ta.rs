@@ -7,7 +7,11 @@
 //! handle — which makes the per-bar call cheaper than a userdata method (no borrow, no type
 //! check) or any conversion of the table.
 
+use std::rc::Rc;
+
 use mlua::{Lua, MultiValue, Table, Value};
+
+use crate::guard::Guard;
 
 use crate::indicators::{Atr, Bbands, Ema, Extreme, Macd, Rsi, Sma, StdDev, MAX_PERIOD};
 
@@ -64,15 +68,24 @@ fn width(value: &Value) -> mlua::Result<f64> {
     })
 }
 
-/// Builds the `ta` table.
-pub(crate) fn table(lua: &Lua) -> mlua::Result<Table> {
+/// Host bytes an indicator over `periods` values may hold: its windows (a `VecDeque<f64>` each,
+/// two at most) and the closure around it. Charged to the run's memory budget when it is made.
+fn footprint(periods: usize) -> usize {
+    periods.saturating_mul(16).saturating_add(512)
+}
+
+/// Builds the `ta` table; every indicator made is charged to `guard`'s memory budget.
+pub(crate) fn table(lua: &Lua, guard: &Rc<Guard>) -> mlua::Result<Table> {
     let ta = lua.create_table()?;
     macro_rules! one {
         ($name:literal, $min:expr, $make:expr) => {
+            let g = Rc::clone(guard);
             ta.raw_set(
                 $name,
-                lua.create_function(|lua, n: Value| {
-                    let mut indicator = $make(period(concat!("ta.", $name), &n, $min)?);
+                lua.create_function(move |lua, n: Value| {
+                    let n = period(concat!("ta.", $name), &n, $min)?;
+                    g.charge(lua, footprint(n))?;
+                    let mut indicator = $make(n);
                     single(lua, move |x| indicator.update(x))
                 })?,
             )?;
@@ -84,10 +97,13 @@ pub(crate) fn table(lua: &Lua) -> mlua::Result<Table> {
     one!("stddev", 2, StdDev::new);
     one!("highest", 2, Extreme::highest);
     one!("lowest", 2, Extreme::lowest);
+    let g = Rc::clone(guard);
     ta.raw_set(
         "atr",
-        lua.create_function(|lua, n: Value| {
-            let mut atr = Atr::new(period("ta.atr", &n, 1)?);
+        lua.create_function(move |lua, n: Value| {
+            let n = period("ta.atr", &n, 1)?;
+            g.charge(lua, footprint(n))?;
+            let mut atr = Atr::new(n);
             object(
                 lua,
                 lua.create_function_mut(move |_, (_this, h, l, c): (bool, f64, f64, f64)| {
@@ -96,10 +112,14 @@ pub(crate) fn table(lua: &Lua) -> mlua::Result<Table> {
             )
         })?,
     )?;
+    let g = Rc::clone(guard);
     ta.raw_set(
         "bbands",
-        lua.create_function(|lua, (n, k): (Value, Value)| {
-            let mut bands = Bbands::new(period("ta.bbands", &n, 2)?, width(&k)?);
+        lua.create_function(move |lua, (n, k): (Value, Value)| {
+            let n = period("ta.bbands", &n, 2)?;
+            let k = width(&k)?;
+            g.charge(lua, footprint(n))?;
+            let mut bands = Bbands::new(n, k);
             object(
                 lua,
                 lua.create_function_mut(move |_, (_this, x): (bool, f64)| {
@@ -108,12 +128,14 @@ pub(crate) fn table(lua: &Lua) -> mlua::Result<Table> {
             )
         })?,
     )?;
+    let g = Rc::clone(guard);
     ta.raw_set(
         "macd",
-        lua.create_function(|lua, (f, s, sig): (Value, Value, Value)| {
+        lua.create_function(move |lua, (f, s, sig): (Value, Value, Value)| {
             let fast = period("ta.macd fast", &f, 2)?;
             let slow = period("ta.macd slow", &s, 2)?;
             let signal = period("ta.macd signal", &sig, 1)?;
+            g.charge(lua, footprint(fast + slow + signal))?;
             let mut macd = Macd::new(fast, slow, signal);
             object(
                 lua,

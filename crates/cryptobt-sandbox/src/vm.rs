@@ -161,7 +161,7 @@ fn prepare(
         }
     }
     host::register(lua, &globals, host)?;
-    globals.raw_set("ta", ta::table(lua)?)?;
+    globals.raw_set("ta", ta::table(lua, guard)?)?;
     globals.raw_set("symbol", symbol.as_str())?;
     let table = lua.create_table()?;
     for (name, value) in params {

@@ -150,7 +150,7 @@ fn memory_bombs_hit_the_memory_limit() {
     );
     check(
         "slow leak across bars",
-        "leak = {} function on_data(b) table.insert(leak, string.rep('x', 1048576) .. b.close) end",
+        "leak = {} function on_data(b) table.insert(leak, string.rep('x', 1048576) .. #leak) end",
         MemoryLimitExceeded,
         m,
     );
@@ -165,6 +165,61 @@ fn memory_bombs_hit_the_memory_limit() {
         "function on_data(b) local t = {} for i = 1, 1e5 do t[i] = string.rep('y', 100) end local s = table.concat(t) .. table.concat(t) .. table.concat(t) end",
         MemoryLimitExceeded,
         m,
+    );
+}
+
+/// Host memory a strategy causes (indicator windows) counts against the same budget as its heap:
+/// each `ta.sma(100000)` holds about 1.6 MB of Rust memory that the VM's allocator never sees.
+#[test]
+fn indicators_are_charged_to_the_memory_limit() {
+    let m = "memory limit";
+    for ctor in [
+        "sma(100000)",
+        "stddev(100000)",
+        "bbands(100000, 2)",
+        "highest(100000)",
+        "lowest(100000)",
+        "macd(50000, 99999, 50000)",
+    ] {
+        check(
+            &format!("ta.{ctor} in a loop"),
+            &format!("local keep = {{}} function on_data(b) for i = 1, 1000 do keep[i] = ta.{ctor} end end"),
+            MemoryLimitExceeded,
+            m,
+        );
+    }
+    check(
+        "indicators at load time",
+        "local t = {} for i = 1, 1e4 do t[i] = ta.sma(100000) end function on_data(b) end",
+        MemoryLimitExceeded,
+        m,
+    );
+    check(
+        "pcall around indicator creation",
+        "function on_data(b) for i = 1, 1000 do pcall(ta.sma, 100000) end end",
+        MemoryLimitExceeded,
+        m,
+    );
+    // A few large indicators fit.
+    let desk = futures_desk();
+    run("local a, b = ta.sma(100000), ta.stddev(100000) function on_data(bar) a:update(bar.close) end", &desk, &[1.0, 2.0])
+        .unwrap();
+}
+
+/// Garbage is not what trips the limit: 4 MB live, a new 4 MB string per bar (the old one and
+/// the 4 MB `string.rep` behind it garbage), under a 16 MiB cap, runs every bar.
+#[test]
+fn garbage_does_not_count_against_the_memory_limit() {
+    let desk = futures_desk();
+    let closes: Vec<f64> = (0..200).map(|i| 100.0 + f64::from(i % 7)).collect();
+    let source = "n = 0 function on_data(b) n += 1 live = string.rep('x', 4000000) .. n end";
+    run(source, &desk, &closes).unwrap();
+    // Live data over the cap still fails.
+    check(
+        "growing live data",
+        "keep = {} function on_data(b) keep[#keep + 1] = string.rep('x', 4000000) .. #keep end",
+        MemoryLimitExceeded,
+        "memory limit",
     );
 }
 
