@@ -126,10 +126,9 @@ impl Guard {
     pub(crate) fn collect_between_bars(&self, lua: &mlua::Lua) {
         let used = lua.used_memory();
         let budget = self.memory_bytes.saturating_sub(self.host_bytes.get());
-        if used > budget / 2 && used > self.live_after_collect.get().saturating_mul(3) / 2 {
-            if lua.gc_collect().is_ok() {
-                self.live_after_collect.set(lua.used_memory());
-            }
+        let grown = used > self.live_after_collect.get().saturating_mul(3) / 2;
+        if used > budget / 2 && grown && lua.gc_collect().is_ok() {
+            self.live_after_collect.set(lua.used_memory());
         }
     }
 
