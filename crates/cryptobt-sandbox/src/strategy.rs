@@ -89,10 +89,26 @@ impl Strategy for LuaStrategy {
             f64_of(bar.close),
             f64_of(bar.volume),
         );
-        self.vm.feed.call::<()>(args).map_err(|e| classify(&e, &self.vm.guard))?;
+        self.vm.feed.call::<()>(args).map_err(|e| {
+            let mut e = classify(&e, &self.vm.guard);
+            if e.code == ErrorCode::RuntimeError {
+                e.message = crate::errors::truncate(&format!(
+                    "{}\nat the bar of {}",
+                    e.message,
+                    bar_time(bar.timestamp)
+                ));
+            }
+            e
+        })?;
         self.vm.guard.collect_between_bars(&self.vm.lua);
         Ok(())
     }
+}
+
+/// A bar's open time as `2025-01-01 05:00 UTC`.
+fn bar_time(timestamp: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(timestamp)
+        .map_or_else(|| timestamp.to_string(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
 /// Builds a [`LuaStrategy`] per run; checks scripts without running them.

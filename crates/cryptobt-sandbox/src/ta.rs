@@ -22,9 +22,22 @@ fn object(lua: &Lua, update: mlua::Function) -> mlua::Result<Table> {
     Ok(object)
 }
 
+/// The error of `update` called without a number: most often `s.update(x)` written with a dot,
+/// which passes `x` as `self` and nothing as the value.
+fn not_a_number() -> mlua::Error {
+    mlua::Error::runtime(
+        "indicator update needs a number, got nil: call it with a colon, s:update(x), not s.update(x)",
+    )
+}
+
 /// An indicator object whose `update(self, x)` feeds `x` to `step`.
 fn single(lua: &Lua, mut step: impl FnMut(f64) -> Option<f64> + 'static) -> mlua::Result<Table> {
-    object(lua, lua.create_function_mut(move |_, (_this, x): (bool, f64)| Ok(step(x)))?)
+    object(
+        lua,
+        lua.create_function_mut(move |_, (_this, x): (bool, Option<f64>)| {
+            x.map(&mut step).ok_or_else(not_a_number)
+        })?,
+    )
 }
 
 fn three(values: Option<(f64, f64, f64)>) -> MultiValue {
@@ -106,9 +119,14 @@ pub(crate) fn table(lua: &Lua, guard: &Rc<Guard>) -> mlua::Result<Table> {
             let mut atr = Atr::new(n);
             object(
                 lua,
-                lua.create_function_mut(move |_, (_this, h, l, c): (bool, f64, f64, f64)| {
-                    Ok(atr.update(h, l, c))
-                })?,
+                lua.create_function_mut(
+                    move |_, (_this, h, l, c): (bool, Option<f64>, Option<f64>, Option<f64>)| {
+                        match (h, l, c) {
+                            (Some(h), Some(l), Some(c)) => Ok(atr.update(h, l, c)),
+                            _ => Err(not_a_number()),
+                        }
+                    },
+                )?,
             )
         })?,
     )?;
@@ -122,8 +140,8 @@ pub(crate) fn table(lua: &Lua, guard: &Rc<Guard>) -> mlua::Result<Table> {
             let mut bands = Bbands::new(n, k);
             object(
                 lua,
-                lua.create_function_mut(move |_, (_this, x): (bool, f64)| {
-                    Ok(three(bands.update(x)))
+                lua.create_function_mut(move |_, (_this, x): (bool, Option<f64>)| {
+                    Ok(three(bands.update(x.ok_or_else(not_a_number)?)))
                 })?,
             )
         })?,
@@ -139,8 +157,8 @@ pub(crate) fn table(lua: &Lua, guard: &Rc<Guard>) -> mlua::Result<Table> {
             let mut macd = Macd::new(fast, slow, signal);
             object(
                 lua,
-                lua.create_function_mut(move |_, (_this, x): (bool, f64)| {
-                    Ok(three(macd.update(x)))
+                lua.create_function_mut(move |_, (_this, x): (bool, Option<f64>)| {
+                    Ok(three(macd.update(x.ok_or_else(not_a_number)?)))
                 })?,
             )
         })?,

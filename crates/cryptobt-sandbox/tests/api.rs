@@ -224,3 +224,23 @@ fn bad_indicator_arguments_are_runtime_errors_with_the_line() {
         err.message
     );
 }
+
+#[test]
+fn runtime_errors_carry_a_traceback_and_the_bar_time_and_no_address() {
+    let desk = futures_desk();
+    let src = "local function inner() error({}) end\nlocal function outer() inner() end\nfunction on_data(b) outer() end";
+    let err = run(src, &desk, &[100.0]).unwrap_err();
+    assert_eq!(err.code, ErrorCode::RuntimeError);
+    assert!(!err.message.contains("0x"), "{}", err.message);
+    assert!(
+        err.message.contains("traceback: line 1 in inner ← line 2 in outer ← line 3 in on_data"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.ends_with("at the bar of 2025-01-01 00:00 UTC"), "{}", err.message);
+    assert_eq!(err.line, Some(1));
+    let src = "local r = ta.rsi(14)\nfunction on_data(b)\n  r.update(b.close)\nend";
+    let err = run(src, &futures_desk(), &[100.0]).unwrap_err();
+    assert!(err.message.contains("call it with a colon, s:update(x)"), "{}", err.message);
+    assert_eq!(err.line, Some(3));
+}
