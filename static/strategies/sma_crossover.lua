@@ -17,7 +17,7 @@ end
 function on_data(bar)
     local f = fast:update(bar.close)
     local s = slow:update(bar.close)
-    if not s then return end
+    if not (f and s) then return end -- whichever period is longer decides when both are ready
     local now = f > s
     if above ~= nil and now ~= above then
         if now and get_position_size() == 0 then

@@ -88,6 +88,14 @@ fn sma_crossover_makes_round_trips() {
     assert_eq!(r.status, RunStatus::Completed);
     assert!(r.trades.len() >= 10, "{}", r.trades.len());
     assert!(r.metrics.win_rate.is_some());
+    // Any valid params run, the fast period longer than the slow one included.
+    for (fast, slow) in [(50.0, 10.0), (20.0, 20.0), (1.0, 2.0)] {
+        let mut params = Params::new();
+        params.insert("fast".into(), ParamValue::Number(fast));
+        params.insert("slow".into(), ParamValue::Number(slow));
+        let r = run("sma_crossover.lua", TradingMode::Spot, 1, params);
+        assert_eq!(r.status, RunStatus::Completed, "fast {fast} slow {slow}: {:?}", r.error);
+    }
 }
 
 #[test]
