@@ -172,7 +172,7 @@ pub fn serve(
         on_bound(addr);
         let handle = server.handle();
         actix_web::rt::spawn(async move {
-            let _ = tokio::signal::ctrl_c().await;
+            stop_signal().await;
             tracing::info!("stopping: finishing requests and cancelling runs");
             handle.stop(true).await;
         });
@@ -183,6 +183,22 @@ pub fn serve(
         .await;
         result
     })
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM, the signal service managers stop a service with.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// A server running on a thread of its own (for tests and embedding).

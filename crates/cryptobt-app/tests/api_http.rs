@@ -496,6 +496,16 @@ fn a_restart_lists_old_runs_and_marks_interrupted_ones_failed() {
 
 #[test]
 fn ctrl_c_drains_and_records_the_running_backtest() {
+    drains_on_signal("-INT");
+}
+
+/// systemd, Docker and Kubernetes stop a service with SIGTERM: the same drain as Ctrl-C.
+#[test]
+fn sigterm_drains_and_records_the_running_backtest() {
+    drains_on_signal("-TERM");
+}
+
+fn drains_on_signal(signal: &str) {
     let _turn = exclusive();
     let results = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cryptobt"))
@@ -527,9 +537,19 @@ fn ctrl_c_drains_and_records_the_running_backtest() {
         .unwrap();
     let sub: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
     let id = sub["backtest_id"].as_str().unwrap().to_owned();
-    std::thread::sleep(Duration::from_millis(800));
+    // Wait (polling, with a deadline) until the run is running, then signal.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut r = agent.get(&format!("{base}/api/backtest/{id}")).call().unwrap();
+        let v: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+        if v["status"] == "running" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never started: {v}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let interrupted =
-        Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
     assert!(interrupted.success());
     let started = Instant::now();
     let status = child.wait().unwrap();
@@ -542,6 +562,12 @@ fn ctrl_c_drains_and_records_the_running_backtest() {
     assert_eq!(
         (config["status"].as_str(), config["error_code"].as_str()),
         (Some("cancelled"), Some("cancelled")),
-        "{config}"
+        "{signal}: {config}"
     );
+    let leftovers: Vec<_> = std::fs::read_dir(results.path().join("backtests").join(&id))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{signal}: temp files left {leftovers:?}");
 }
