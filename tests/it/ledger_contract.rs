@@ -202,3 +202,24 @@ fn funding_times_without_a_rate_fall_back_to_the_config_and_are_counted() {
     assert!(report.trades.iter().all(|t| t.action == ActionType::Buy));
     assert_eq!(report.metrics.total_funding, dec!(-0.16));
 }
+
+/// A run that makes more fills than its limit fails with `fill_limit_exceeded`, keeping what it
+/// recorded up to there.
+#[test]
+fn a_run_past_its_fill_limit_fails_clearly() {
+    let config = testkit::config(TradingMode::Futures, dec!(1000000), dec!(10));
+    let spec = StrategySpec {
+        source: "function on_data(b) for i = 1, 10 do buy(0.001) sell(0.001) end end".into(),
+        symbol: config.symbol(),
+        params: Params::new(),
+        limits: StrategyLimits::default(),
+    };
+    let mut strategy = LuaStrategyFactory.create(&spec).unwrap();
+    let series = BarSeries::new(vec![Arc::from(flat_bars(100, dec!(1000)))]);
+    let report = Backtest::new(&config, &series).max_fills(50).run(strategy.as_mut(), &());
+    assert_eq!(report.status, RunStatus::Failed);
+    let error = report.error.unwrap();
+    assert_eq!(error.code, cryptobt_domain::ErrorCode::FillLimitExceeded);
+    assert_eq!(error.message, "the run made 60 fills, more than the limit of 50 per run");
+    assert_eq!((report.bars, report.trades.len()), (3, 60));
+}

@@ -9,7 +9,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// A stable code: `invalid_json`, `invalid_request`, `validation_error`, `no_data`,
-    /// `not_found`, `conflict`, `queue_full`, `payload_too_large`, `internal_error`.
+    /// `not_found`, `conflict`, `queue_full`, `payload_too_large`, `damaged_run`,
+    /// `internal_error`.
     pub error: &'static str,
     /// What went wrong, naming the field and value.
     pub message: String,
@@ -61,6 +62,13 @@ pub enum ApiError {
     },
     /// The body is larger than allowed.
     PayloadTooLarge(String),
+    /// A stored run's file cannot be understood; the message names the file.
+    Damaged {
+        /// Which file, and what is wrong with it.
+        message: String,
+        /// The run.
+        backtest_id: String,
+    },
     /// Something failed on the server (details are logged, not sent).
     Internal(String),
 }
@@ -108,6 +116,9 @@ impl ApiError {
                 None,
             ),
             Self::PayloadTooLarge(m) => ("payload_too_large", m.clone(), None, None),
+            Self::Damaged { message, backtest_id } => {
+                ("damaged_run", message.clone(), None, Some(backtest_id.clone()))
+            }
             Self::Internal(_) => {
                 ("internal_error", "the server failed to handle the request".to_owned(), None, None)
             }
@@ -125,7 +136,7 @@ impl ResponseError for ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal(_) | Self::Damaged { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

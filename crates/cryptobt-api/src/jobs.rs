@@ -117,9 +117,13 @@ impl Jobs {
                     .spawn(move || loop {
                         let next = rx.lock().recv();
                         let Ok(job) = next else { break };
-                        run_job(&job, service.as_ref(), store.as_ref());
-                        let id = job.record.lock().backtest_id.clone();
-                        registry.lock().remove(&id);
+                        let saved = run_job(&job, service.as_ref(), store.as_ref());
+                        // A run whose results could not be written stays listed here (failed,
+                        // `storage_error`): memory is then the only place that knows its end.
+                        if saved {
+                            let id = job.record.lock().backtest_id.clone();
+                            registry.lock().remove(&id);
+                        }
                     })
                     .unwrap_or_else(|e| panic!("cannot start a backtest worker thread: {e}"))
             })
@@ -188,6 +192,16 @@ impl Jobs {
         self.registry.lock().get(id).cloned()
     }
 
+    /// Forgets a finished run kept in memory (one whose results could not be written); true if
+    /// there was one.
+    pub(crate) fn forget(&self, id: &BacktestId) -> bool {
+        let mut registry = self.registry.lock();
+        let finished = registry
+            .get(id)
+            .is_some_and(|j| !matches!(j.state().status, RunStatus::Queued | RunStatus::Running));
+        finished && registry.remove(id).is_some()
+    }
+
     /// Runs queued and running now.
     pub(crate) fn counts(&self) -> (usize, usize) {
         let registry = self.registry.lock();
@@ -215,7 +229,8 @@ impl Jobs {
     }
 }
 
-fn run_job(job: &Job, service: &dyn BacktestService, store: &dyn ResultStore) {
+/// Runs one job to its end; false when its results could not be saved.
+fn run_job(job: &Job, service: &dyn BacktestService, store: &dyn ResultStore) -> bool {
     let (id, request) = {
         let mut record = job.record.lock();
         let request = BacktestRequest {
@@ -231,7 +246,7 @@ fn run_job(job: &Job, service: &dyn BacktestService, store: &dyn ResultStore) {
     let span = tracing::info_span!("run", id = %id, symbol = %request.config.symbol(), timeframe = %request.config.timeframe());
     let _entered = span.enter();
     if job.limits.cancel.is_cancelled() {
-        finish(
+        return finish(
             job,
             store,
             RunStatus::Cancelled,
@@ -242,7 +257,6 @@ fn run_job(job: &Job, service: &dyn BacktestService, store: &dyn ResultStore) {
             }),
             None,
         );
-        return;
     }
     let running = job.record.lock().clone();
     if let Err(e) = store.save(&running, None) {
@@ -258,44 +272,70 @@ fn run_job(job: &Job, service: &dyn BacktestService, store: &dyn ResultStore) {
                 message: format!("cannot write results: {e}"),
                 line: None,
             };
-            finish(job, store, RunStatus::Failed, Some(error), None);
-            return;
+            return finish(job, store, RunStatus::Failed, Some(error), None);
         }
     };
     let outcome = service.run(&request, &Progress(job), sink.as_mut());
-    if let Err(e) = sink.finish() {
-        tracing::warn!(error = %e, "portfolio.csv was not completed");
-    }
+    let sink_error = sink.finish().err();
     match outcome {
         Ok(report) => {
+            if let Some(e) = sink_error {
+                tracing::error!(error = %e, "portfolio.csv could not be written");
+                return finish(job, store, RunStatus::Failed, Some(storage_error(&e)), None);
+            }
             let (status, error) = (report.status, report.error.clone());
-            finish(job, store, status, error, Some(&report));
+            finish(job, store, status, error, Some(&report))
         }
         Err(e) => {
             let error = RunError { code: e.code, message: e.message, line: None };
-            finish(job, store, RunStatus::Failed, Some(error), None);
+            finish(job, store, RunStatus::Failed, Some(error), None)
         }
     }
 }
 
+/// The error of a run whose results could not be written (no server paths in the message).
+fn storage_error(e: &dyn std::fmt::Display) -> RunError {
+    let detail = e.to_string();
+    let cause = detail.rsplit(": ").next().unwrap_or("write failed");
+    RunError {
+        code: ErrorCode::StorageError,
+        message: format!("the run's results could not be written ({cause})"),
+        line: None,
+    }
+}
+
+/// Records the run's end: its files, then its final state for the API and its events. When the
+/// files cannot be written the run ends `failed` with `storage_error` instead (on disk too, if
+/// its `config.json` still can be), and false is returned.
 fn finish(
     job: &Job,
     store: &dyn ResultStore,
     status: RunStatus,
     error: Option<RunError>,
     report: Option<&cryptobt_domain::BacktestReport>,
-) {
-    let record = {
+) -> bool {
+    let set = |status: RunStatus, error: &Option<RunError>| {
         let mut record = job.record.lock();
         record.status = status;
-        record.error = error.clone();
+        record.error.clone_from(error);
         record.clone()
     };
-    if let Err(e) = store.save(&record, report) {
-        tracing::error!(error = %e, "could not save the run's results");
-    }
+    let record = set(status, &error);
+    let saved = match store.save(&record, report) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "could not save the run's results");
+            let failed = Some(storage_error(&e));
+            let record = set(RunStatus::Failed, &failed);
+            let _ = store.save(&record, None);
+            tracing::info!(status = %RunStatus::Failed, "run finished without its results");
+            job.publish(RunStatus::Failed, failed.as_ref());
+            return false;
+        }
+    };
     tracing::info!(status = %status, error = ?error.as_ref().map(|e| e.code), "run finished");
     job.publish(status, error.as_ref());
+    saved
 }
 
 /// Marks runs that were queued or running when the process stopped as failed (`interrupted`).

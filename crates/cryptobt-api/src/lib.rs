@@ -71,6 +71,8 @@ pub struct ApiConfig {
     pub cors_origins: Vec<String>,
     /// Portfolio points returned for a chart.
     pub max_chart_points: usize,
+    /// Bytes of finished runs kept in memory for repeated reads.
+    pub cache_bytes: u64,
 }
 
 impl Default for ApiConfig {
@@ -89,6 +91,7 @@ impl Default for ApiConfig {
             max_strategy_bytes: 256 << 10,
             cors_origins: Vec::new(),
             max_chart_points: 5_000,
+            cache_bytes: 64 << 20,
         }
     }
 }
@@ -98,9 +101,14 @@ pub(crate) struct AppState {
     pub(crate) services: Services,
     pub(crate) config: ApiConfig,
     pub(crate) jobs: jobs::Jobs,
-    /// The JSON of finished runs (they never change; a delete evicts them), so that a page
-    /// polling a result does not re-read its files.
-    pub(crate) finished: moka::sync::Cache<cryptobt_domain::BacktestId, web::Bytes>,
+    /// Finished runs as read back (they never change; a delete evicts them), so that a page
+    /// polling a result does not re-read its files. Weighed by their size in bytes.
+    pub(crate) finished:
+        moka::sync::Cache<cryptobt_domain::BacktestId, Arc<cryptobt_domain::ports::StoredRun>>,
+    /// Held for reading while a run is read back and cached, for writing while one is deleted:
+    /// a read racing a delete either finishes before it (and the delete evicts what it cached)
+    /// or starts after it (and finds nothing).
+    pub(crate) store_lock: Arc<parking_lot::RwLock<()>>,
     /// Recent price-history answers by query, kept 2 s (a chart reloading the same bars).
     pub(crate) history: moka::sync::Cache<String, web::Bytes>,
 }
@@ -113,17 +121,32 @@ fn build(
     if recovered > 0 {
         tracing::warn!(recovered, "marked runs interrupted by the last stop as failed");
     }
+    let leftovers = services.store.remove_leftovers();
+    if leftovers > 0 {
+        tracing::warn!(leftovers, "removed temporary files left by an interrupted write");
+    }
     let jobs = jobs::Jobs::start(
         config.workers,
         config.queue_capacity,
         services.backtests.clone(),
         services.store.clone(),
     );
-    let finished = moka::sync::Cache::builder().max_capacity(64).build();
+    let finished = moka::sync::Cache::builder()
+        .weigher(|_, run: &Arc<cryptobt_domain::ports::StoredRun>| {
+            u32::try_from(routes::weight(run)).unwrap_or(u32::MAX)
+        })
+        .max_capacity(config.cache_bytes)
+        .build();
     let history =
         moka::sync::Cache::builder().max_capacity(64).time_to_live(Duration::from_secs(2)).build();
-    let state =
-        web::Data::new(AppState { services, config: config.clone(), jobs, finished, history });
+    let state = web::Data::new(AppState {
+        services,
+        config: config.clone(),
+        jobs,
+        finished,
+        store_lock: Arc::default(),
+        history,
+    });
     let data = state.clone();
     let server = HttpServer::new(move || {
         App::new()

@@ -241,6 +241,7 @@ impl Settings {
             max_strategy_bytes: self.max_strategy_kb.saturating_mul(1 << 10),
             cors_origins: self.cors_origins.clone(),
             max_chart_points: 5_000,
+            cache_bytes: 64 << 20,
         }
     }
 }

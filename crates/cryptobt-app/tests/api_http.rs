@@ -571,3 +571,147 @@ fn drains_on_signal(signal: &str) {
         .collect();
     assert!(leftovers.is_empty(), "{signal}: temp files left {leftovers:?}");
 }
+
+/// Submits a one-day run and waits for it.
+fn quick_run(api: &Api) -> String {
+    let one_day = json!({"start_date": "2025-01-01", "end_date": "2025-01-01"});
+    let flip = "function on_data(b) if get_position_size() == 0 then buy(0.01) else close_position() end end";
+    let (code, sub, _) = api.post("/api/backtest", &body(flip, one_day));
+    assert_eq!(code, 202, "{sub}");
+    let id = sub["backtest_id"].as_str().unwrap().to_owned();
+    api.wait(&id);
+    id
+}
+
+/// GETs racing a DELETE: 200 or 404 while it happens, never 500; after DELETE answered 200,
+/// every endpoint says 404 (the run never comes back from a cache).
+#[test]
+fn a_deleted_run_never_comes_back() {
+    let api = Api::start(1, 8);
+    for _ in 0..10 {
+        let id = quick_run(&api);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let (base, agent, id, stop) =
+                    (api.base.clone(), api.agent.clone(), id.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut codes = Vec::new();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let r = agent.get(&format!("{base}/api/backtest/{id}")).call().unwrap();
+                        codes.push(r.status().as_u16());
+                    }
+                    codes
+                })
+            })
+            .collect();
+        let (code, v) = api.delete(&format!("/api/backtest/{id}"));
+        assert_eq!(code, 200, "{v}");
+        for path in ["", "/events", "/files/config.json", "/files/trades.csv"] {
+            let (code, v) = api.get(&format!("/api/backtest/{id}{path}"));
+            assert_eq!(code, 404, "{path} after delete: {v}");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for reader in readers {
+            let codes = reader.join().unwrap();
+            assert!(codes.iter().all(|c| *c == 200 || *c == 404), "{codes:?}");
+        }
+        let (code, _) = api.get(&format!("/api/backtest/{id}"));
+        assert_eq!(code, 404);
+    }
+}
+
+/// A run whose folder cannot be written any more ends `failed` with `storage_error`, in the
+/// API and its events, instead of staying "running".
+#[test]
+fn a_run_whose_results_cannot_be_written_ends_failed() {
+    let api = Api::start(1, 4);
+    let slow = body(
+        "function on_data(bar) for i = 1, 2000 do end end",
+        json!({"timeframe": "1m", "end_date": "2025-01-10"}),
+    );
+    let (_, sub, _) = api.post("/api/backtest", &slow);
+    let id = sub["backtest_id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while api.get(&format!("/api/backtest/{id}")).1["status"] != "running" {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The run's folder becomes a plain file: every later write into it fails.
+    let dir = api.results.path().join("backtests").join(&id);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::write(&dir, "not a folder").unwrap();
+    let v = api.wait(&id);
+    assert_eq!(
+        (v["status"].as_str(), v["error_code"].as_str()),
+        (Some("failed"), Some("storage_error")),
+        "{v}"
+    );
+    assert!(!v["error_message"].as_str().unwrap().contains('/'), "no paths: {v}");
+    let events = api.events(&id);
+    assert_eq!(events.last().unwrap().1["error_code"], "storage_error");
+    let (code, _) = api.delete(&format!("/api/backtest/{id}"));
+    assert_eq!(code, 200);
+}
+
+/// Damaged files: the run is still shown, naming what cannot be read; a damaged config.json
+/// is named in the listing and in the error of GET.
+#[test]
+fn damaged_result_files_are_named_not_hidden() {
+    let turn = exclusive();
+    let first = Api::start_with(None, tempfile::tempdir().unwrap(), 1, 4);
+    let id = quick_run(&first);
+    let results = {
+        let mut first = first;
+        first.server.take().unwrap().stop();
+        std::mem::replace(&mut first.results, tempfile::tempdir().unwrap())
+    };
+    let dir = results.path().join("backtests").join(&id);
+    std::fs::write(dir.join("metrics.json"), "{garbage").unwrap();
+    let trades = std::fs::read_to_string(dir.join("trades.csv")).unwrap();
+    std::fs::write(dir.join("trades.csv"), &trades[..trades.len() - 7]).unwrap();
+    let api = Api::start_with(Some(turn), results, 1, 4);
+    let (code, v) = api.get(&format!("/api/backtest/{id}"));
+    assert_eq!(code, 200, "{v}");
+    assert!(v["metrics"].is_null());
+    let damaged = v["damaged"].to_string();
+    assert!(damaged.contains("metrics.json") && damaged.contains("trades.csv"), "{damaged}");
+    assert_eq!(v["portfolio_rows"], 24, "what is intact is still shown");
+
+    std::fs::write(dir.join("config.json"), "not json").unwrap();
+    let (code, v) = api.get(&format!("/api/backtest/{id}"));
+    assert_eq!((code, v["error"].as_str()), (500, Some("damaged_run")), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("config.json"), "{v}");
+    let (_, list) = api.get("/api/backtests");
+    assert_eq!(list["damaged"][0]["backtest_id"], id.as_str(), "{list}");
+    assert!(list["damaged"][0]["damaged"].as_str().unwrap().starts_with("config.json"));
+}
+
+/// Temporary files a killed process left are removed at the next start; absurd page numbers
+/// give an empty page, not page 1 (nor a panic).
+#[test]
+fn leftovers_are_swept_at_start_and_pages_do_not_overflow() {
+    let turn = exclusive();
+    let results = tempfile::tempdir().unwrap();
+    let dir = results.path().join("backtests").join("bt_20250101_000000_leftov");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".portfolio.csv.tmp-4242"), "timestamp\n").unwrap();
+    std::fs::write(dir.join(".trades.csv.tmp-4242-1"), "x").unwrap();
+    let api = Api::start_with(Some(turn), results, 1, 4);
+    assert!(!dir.join(".portfolio.csv.tmp-4242").exists());
+    assert!(!dir.join(".trades.csv.tmp-4242-1").exists());
+    let id = quick_run(&api);
+    let (code, v) = api.get("/api/backtests?page=144115188075855873&page_size=128");
+    assert_eq!(code, 200, "{v}");
+    assert_eq!((v["items"].as_array().unwrap().len(), v["total"].as_u64()), (0, Some(1)));
+    // Fills come in pages.
+    let (_, all) = api.get(&format!("/api/backtest/{id}"));
+    let total = all["trades_total"].as_u64().unwrap();
+    assert!(total >= 2, "{all}");
+    let (_, page) = api.get(&format!("/api/backtest/{id}?page=2&page_size=1"));
+    assert_eq!(page["trades"].as_array().unwrap().len(), 1);
+    assert_eq!(page["trades"][0], all["trades"][1]);
+    let (_, past) =
+        api.get(&format!("/api/backtest/{id}?page=18446744073709551615&page_size=10000"));
+    assert_eq!(past["trades"].as_array().unwrap().len(), 0);
+}

@@ -63,6 +63,10 @@ pub enum ErrorCode {
     DataError,
     /// The process stopped while the run was queued or running.
     Interrupted,
+    /// The run made more fills than the per-run limit allows.
+    FillLimitExceeded,
+    /// The run's results could not be written (a full or read-only results directory).
+    StorageError,
 }
 
 impl ErrorCode {
@@ -78,13 +82,15 @@ impl ErrorCode {
             Self::Cancelled => "cancelled",
             Self::DataError => "data_error",
             Self::Interrupted => "interrupted",
+            Self::FillLimitExceeded => "fill_limit_exceeded",
+            Self::StorageError => "storage_error",
         }
     }
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::SyntaxError,
         Self::InvalidStrategy,
         Self::RuntimeError,
@@ -93,6 +99,8 @@ impl ErrorCode {
         Self::Cancelled,
         Self::DataError,
         Self::Interrupted,
+        Self::FillLimitExceeded,
+        Self::StorageError,
     ];
 
     /// The code named `name` (as written in JSON).

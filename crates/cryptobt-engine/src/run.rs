@@ -5,6 +5,7 @@ use std::rc::Rc;
 use cryptobt_domain::{
     ports::{
         BarSeries, CancelToken, RunObserver, SharedContext, SnapshotSink, Strategy, StrategyError,
+        StrategyLimits,
     },
     BacktestConfig, BacktestReport, Bar, ErrorCode, FillMode, FundingRate, Portfolio, RunError,
     RunStatus, TradingMode,
@@ -53,13 +54,20 @@ pub struct Backtest<'a> {
     bars: &'a BarSeries,
     funding: Option<&'a [FundingRate]>,
     cancel: CancelToken,
+    max_fills: usize,
 }
 
 impl<'a> Backtest<'a> {
     /// A backtest of `config` over `bars`.
     #[must_use]
     pub fn new(config: &'a BacktestConfig, bars: &'a BarSeries) -> Self {
-        Self { config, bars, funding: None, cancel: CancelToken::new() }
+        Self {
+            config,
+            bars,
+            funding: None,
+            cancel: CancelToken::new(),
+            max_fills: StrategyLimits::default().max_fills,
+        }
     }
 
     /// Published funding rates (futures); without them every funding time uses the config's
@@ -67,6 +75,13 @@ impl<'a> Backtest<'a> {
     #[must_use]
     pub fn funding(mut self, rates: &'a [FundingRate]) -> Self {
         self.funding = Some(rates);
+        self
+    }
+
+    /// The most fills the run may make; one more ends it with `fill_limit_exceeded`.
+    #[must_use]
+    pub fn max_fills(mut self, max: usize) -> Self {
+        self.max_fills = max;
         self
     }
 
@@ -167,6 +182,17 @@ impl<'a> Backtest<'a> {
             ctx.bar.set(Some(*bar));
             if let Err(e) = strategy.on_bar(bar, &shared) {
                 stop = Some(RunError::from(e));
+            }
+            let fills = ctx.records.borrow().trades.len();
+            if fills > self.max_fills && stop.is_none() {
+                stop = Some(RunError {
+                    code: ErrorCode::FillLimitExceeded,
+                    message: format!(
+                        "the run made {fills} fills, more than the limit of {} per run",
+                        self.max_fills
+                    ),
+                    line: None,
+                });
             }
             let portfolio = ctx.portfolio.borrow();
             let snapshot = portfolio.snapshot(bar.timestamp);

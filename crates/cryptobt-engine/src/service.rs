@@ -77,7 +77,9 @@ impl BacktestService for Engine {
             Ok(strategy) => strategy,
             Err(e) => return Ok(failed_before_start(config, e)),
         };
-        let mut backtest = Backtest::new(config, &bars).cancel(request.limits.cancel.clone());
+        let mut backtest = Backtest::new(config, &bars)
+            .cancel(request.limits.cancel.clone())
+            .max_fills(request.limits.max_fills);
         if let Some(rates) = funding.as_deref() {
             backtest = backtest.funding(rates);
         }

@@ -12,7 +12,14 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{blocking, datasets, parse_id, stored};
+use std::sync::Arc;
+
+use cryptobt_domain::{
+    ports::{StoreError, StoredRun},
+    BacktestId, ErrorCode,
+};
+
+use super::{blocking, datasets, parse_id, store_error, stored};
 use crate::{jobs::SubmitError, request, ApiError, AppState};
 
 /// Reads the body up to the cap, answering 413 past it.
@@ -109,58 +116,106 @@ fn progress_json(done: u64, total: u64) -> Value {
     json!({ "done": done, "total": total, "percent": percent })
 }
 
-/// `GET /api/backtest/{id}`.
-pub(crate) async fn get(
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    if let Some(job) = state.jobs.get(&id) {
-        let s = job.state();
-        if matches!(s.status, RunStatus::Queued | RunStatus::Running) {
-            let record = job.record.lock().clone();
-            return Ok(HttpResponse::Ok().json(json!({
-                "backtest_id": id.as_str(),
-                "status": s.status,
-                "progress": progress_json(s.done, s.total),
-                "created_at": record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-                "config": ConfigFile::from_record(&record),
-                "metrics": null, "trades": [], "funding": [], "portfolio_history": [], "portfolio_rows": 0,
-                "rejections": {}, "funding_fallbacks": 0, "log": [], "error_code": null, "error_message": null, "error_line": null,
-            })));
-        }
-    }
-    if let Some(bytes) = state.finished.get(&id) {
-        return Ok(HttpResponse::Ok().content_type("application/json").body(bytes));
-    }
-    let points = state.config.max_chart_points;
-    let run = stored(&state, &id, move |store, id| store.load(id, points)).await?;
+/// `?page=&page_size=` of the fills in `GET /api/backtest/{id}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct TradesPage {
+    page: Option<u64>,
+    page_size: Option<u64>,
+}
+
+/// Fills per page by default and at most: a page of JSON stays around a megabyte.
+const TRADES_PAGE: u64 = 5_000;
+const MAX_TRADES_PAGE: u64 = 10_000;
+
+/// Bytes a stored run takes in memory, about (the finished-run cache weighs by it).
+pub(crate) fn weight(run: &StoredRun) -> usize {
+    let text: usize =
+        run.log.iter().map(String::len).sum::<usize>() + run.record.strategy_code.len();
+    1_024 + text + run.trades.len() * 160 + run.funding.len() * 128 + run.portfolio.len() * 192
+}
+
+/// The JSON answer for a stored run, with one page of its fills.
+fn stored_view(id: &BacktestId, run: &StoredRun, page: u64, size: u64) -> Value {
     let done = run.portfolio_rows;
-    let error = run.record.error.clone();
-    let finished = !matches!(run.record.status, RunStatus::Queued | RunStatus::Running);
-    let view = json!({
+    let error = run.record.error.as_ref();
+    let total = run.trades.len() as u64;
+    let start = usize::try_from(page.saturating_sub(1).saturating_mul(size)).unwrap_or(usize::MAX);
+    let trades: Vec<_> = run.trades.iter().skip(start).take(size as usize).collect();
+    json!({
         "backtest_id": id.as_str(),
         "status": run.record.status,
         "progress": progress_json(done, done),
         "created_at": run.record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         "config": ConfigFile::from_record(&run.record),
         "metrics": run.metrics,
-        "trades": run.trades,
+        "trades": trades,
+        "trades_total": total,
+        "trades_page": page,
+        "trades_page_size": size,
         "funding": run.funding,
         "portfolio_history": run.portfolio,
         "portfolio_rows": run.portfolio_rows,
         "rejections": run.rejections,
         "funding_fallbacks": run.funding_fallbacks,
         "log": run.log,
-        "error_code": error.as_ref().map(|e| e.code),
-        "error_message": error.as_ref().map(|e| e.message.clone()),
-        "error_line": error.as_ref().and_then(|e| e.line),
-    });
-    let bytes =
-        web::Bytes::from(serde_json::to_vec(&view).map_err(|e| ApiError::Internal(e.to_string()))?);
-    if finished {
-        state.finished.insert(id, bytes.clone());
+        "error_code": error.map(|e| e.code),
+        "error_message": error.map(|e| e.message.clone()),
+        "error_line": error.and_then(|e| e.line),
+        "damaged": run.damaged,
+    })
+}
+
+/// `GET /api/backtest/{id}[?page=1&page_size=5000]`: the run, with one page of its fills
+/// (`trades_total` says how many there are).
+pub(crate) async fn get(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<TradesPage>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let page = query.page.unwrap_or(1).max(1);
+    let size = query.page_size.unwrap_or(TRADES_PAGE).clamp(1, MAX_TRADES_PAGE);
+    if let Some(job) = state.jobs.get(&id) {
+        let s = job.state();
+        let record = job.record.lock().clone();
+        // A run in flight, or one whose results could not be written (kept in memory).
+        if matches!(s.status, RunStatus::Queued | RunStatus::Running)
+            || s.error_code == Some(ErrorCode::StorageError)
+        {
+            return Ok(HttpResponse::Ok().json(json!({
+                "backtest_id": id.as_str(),
+                "status": s.status,
+                "progress": progress_json(s.done, s.total),
+                "created_at": record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                "config": ConfigFile::from_record(&record),
+                "metrics": null, "trades": [], "trades_total": 0, "funding": [], "portfolio_history": [], "portfolio_rows": 0,
+                "rejections": {}, "funding_fallbacks": 0, "log": [], "damaged": [],
+                "error_code": s.error_code, "error_message": s.error_message, "error_line": null,
+            })));
+        }
     }
+    let points = state.config.max_chart_points;
+    let st = state.clone();
+    let id2 = id.clone();
+    // Reading, caching and serializing all happen off the HTTP workers, under the store lock.
+    let bytes = blocking(move || -> Result<Vec<u8>, StoreError> {
+        let _read = st.store_lock.read();
+        let run = match st.finished.get(&id2) {
+            Some(run) => run,
+            None => {
+                let run = Arc::new(st.services.store.load(&id2, points)?);
+                let settled = !matches!(run.record.status, RunStatus::Queued | RunStatus::Running);
+                // A damaged run is read afresh each time (a repair shows at once).
+                if settled && run.damaged.is_empty() {
+                    st.finished.insert(id2.clone(), Arc::clone(&run));
+                }
+                run
+            }
+        };
+        Ok(serde_json::to_vec(&stored_view(&id2, &run, page, size)).unwrap_or_default())
+    })
+    .await?
+    .map_err(|e| store_error(&id, e))?;
     Ok(HttpResponse::Ok().content_type("application/json").body(bytes))
 }
 
@@ -176,12 +231,26 @@ pub(crate) async fn delete(
         .is_some_and(|j| matches!(j.state().status, RunStatus::Queued | RunStatus::Running))
     {
         return Err(ApiError::Conflict {
-            message: format!("backtest {id} is still running; cancel it first"),
+            message: format!(
+                "backtest {id} is {}; cancel it first",
+                state.jobs.get(&id).map_or(RunStatus::Running, |j| j.state().status)
+            ),
             backtest_id: id.to_string(),
         });
     }
-    state.finished.invalidate(&id);
-    stored(&state, &id, |store, id| store.delete(id)).await?;
+    let st = state.clone();
+    let id2 = id.clone();
+    blocking(move || {
+        let _write = st.store_lock.write();
+        st.finished.invalidate(&id2);
+        let in_memory = st.jobs.forget(&id2);
+        match st.services.store.delete(&id2) {
+            Err(StoreError::NotFound { .. }) if in_memory => Ok(()),
+            other => other,
+        }
+    })
+    .await?
+    .map_err(|e| store_error(&id, e))?;
     Ok(HttpResponse::Ok().json(json!({ "backtest_id": id.as_str(), "deleted": true })))
 }
 
@@ -201,7 +270,7 @@ pub(crate) async fn cancel(
         _ => {
             let record = stored(&state, &id, |store, id| store.record(id)).await?;
             Err(ApiError::Conflict {
-                message: format!("backtest {id} has already {}", record.status),
+                message: format!("backtest {id} is already {}", record.status),
                 backtest_id: id.to_string(),
             })
         }
@@ -306,12 +375,15 @@ pub(crate) async fn history(
     let page = query.page.unwrap_or(1).max(1);
     let size = query.page_size.unwrap_or(20).clamp(1, 200);
     let store = state.services.store.clone();
-    let records =
-        blocking(move || store.list()).await?.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (records, damaged) = blocking(move || store.list().map(|r| (r, store.list_damaged())))
+        .await?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let total = records.len();
+    // A page past the end is empty, however large the number (no overflow, no wrap-around).
+    let skip = (page - 1).saturating_mul(size);
     let items: Vec<Value> = records
         .iter()
-        .skip((page - 1) * size)
+        .skip(skip)
         .take(size)
         .map(|r| {
             let status = state.jobs.get(&r.backtest_id).map_or(r.status, |j| j.state().status);
@@ -327,6 +399,17 @@ pub(crate) async fn history(
             })
         })
         .collect();
-    Ok(HttpResponse::Ok()
-        .json(json!({ "items": items, "total": total, "page": page, "page_size": size })))
+    // Runs whose config.json cannot be read, named with the file (never silently dropped).
+    let damaged: Vec<Value> = damaged
+        .iter()
+        .map(|d| {
+            json!({
+                "backtest_id": d.backtest_id.as_str(), "status": "damaged",
+                "damaged": format!("{}: {}", d.file, d.message),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(
+        json!({ "items": items, "total": total, "page": page, "page_size": size, "damaged": damaged }),
+    ))
 }

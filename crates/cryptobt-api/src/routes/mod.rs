@@ -17,6 +17,8 @@ use cryptobt_domain::{
 
 use crate::{ApiError, AppState};
 
+pub(crate) use backtests::weight;
+
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
@@ -58,13 +60,21 @@ pub(crate) async fn stored<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let store = state.services.store.clone();
     let id2 = id.clone();
-    blocking(move || call(store.as_ref(), &id2)).await?.map_err(|e| match e {
+    blocking(move || call(store.as_ref(), &id2)).await?.map_err(|e| store_error(id, e))
+}
+
+/// A store error about run `id` as the API answers it.
+pub(crate) fn store_error(id: &BacktestId, e: StoreError) -> ApiError {
+    match e {
         StoreError::NotFound { .. } => ApiError::NotFound {
             message: format!("no backtest {id}"),
             backtest_id: Some(id.to_string()),
         },
         StoreError::Io { message } => ApiError::Internal(message),
-    })
+        damaged @ StoreError::Damaged { .. } => {
+            ApiError::Damaged { message: damaged.to_string(), backtest_id: id.to_string() }
+        }
+    }
 }
 
 /// The data sets on disk, off the HTTP workers.

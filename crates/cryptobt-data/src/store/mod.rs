@@ -13,7 +13,8 @@ use std::{
 
 use cryptobt_domain::{
     ports::{
-        PortfolioSink, ResultFile, ResultStore, RunRecord, SnapshotSink, StoreError, StoredRun,
+        DamagedRun, PortfolioSink, ResultFile, ResultStore, RunRecord, SnapshotSink, StoreError,
+        StoredRun,
     },
     BacktestId, BacktestReport, ConfigFile, Snapshot,
 };
@@ -329,6 +330,18 @@ impl FileResultStore {
     }
 }
 
+impl FileResultStore {
+    /// The ids of the run folders (real directories named like an id; links are not followed).
+    fn run_ids(&self) -> Vec<BacktestId> {
+        let Ok(entries) = fs::read_dir(self.root.join("backtests")) else { return Vec::new() };
+        entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().to_str().and_then(|n| BacktestId::parse(n).ok()))
+            .collect()
+    }
+}
+
 fn store_err(e: &DataError) -> StoreError {
     StoreError::Io { message: e.to_string() }
 }
@@ -360,28 +373,60 @@ impl ResultStore for FileResultStore {
 
     fn record(&self, id: &BacktestId) -> Result<RunRecord, StoreError> {
         let files = self.files(id);
-        if !files.dir().join("config.json").exists() {
-            return Err(StoreError::NotFound { id: id.clone() });
+        let bytes = match fs::read(files.dir().join("config.json")) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NotFound { id: id.clone() })
+            }
+            Err(e) => return Err(StoreError::Io { message: format!("config.json of {id}: {e}") }),
+        };
+        let damaged = |message: String| StoreError::Damaged { file: "config.json", message };
+        let config: ConfigFile =
+            serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
+        config.to_record().map_err(damaged)
+    }
+
+    fn list_damaged(&self) -> Vec<DamagedRun> {
+        self.run_ids()
+            .into_iter()
+            .filter_map(|id| match self.record(&id) {
+                Err(StoreError::Damaged { file, message }) => {
+                    Some(DamagedRun { backtest_id: id, file, message })
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn remove_leftovers(&self) -> usize {
+        let mut removed = 0;
+        for id in self.run_ids() {
+            let Ok(entries) = fs::read_dir(self.files(&id).dir()) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let is_temp =
+                    name.to_str().is_some_and(|n| n.starts_with('.') && n.contains(".tmp-"));
+                if is_temp
+                    && entry.file_type().is_ok_and(|t| t.is_file())
+                    && fs::remove_file(entry.path()).is_ok()
+                {
+                    removed += 1;
+                }
+            }
         }
-        let config = files.read_config().map_err(|e| store_err(&e))?;
-        config.to_record().map_err(|message| StoreError::Io {
-            message: format!("config.json of {id}: {message}"),
-        })
+        removed
     }
 
     fn list(&self) -> Result<Vec<RunRecord>, StoreError> {
         let dir = self.root.join("backtests");
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(StoreError::Io { message: format!("results directory: {e}") }),
-        };
+        if let Err(e) = fs::read_dir(&dir) {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                return Ok(Vec::new());
+            }
+            return Err(StoreError::Io { message: format!("results directory: {e}") });
+        }
         let mut out = Vec::new();
-        for entry in entries.flatten() {
-            let Some(id) = entry.file_name().to_str().and_then(|n| BacktestId::parse(n).ok())
-            else {
-                continue;
-            };
+        for id in self.run_ids() {
             if let Ok(record) = self.record(&id) {
                 out.push(record);
             }
@@ -396,56 +441,69 @@ impl ResultStore for FileResultStore {
         let record = self.record(id)?;
         let files = self.files(id);
         let dir = files.dir();
-        let io = |file: &str, e: &dyn std::fmt::Display| StoreError::Io {
-            message: format!("{file} of {id}: {e}"),
+        let damaged = std::cell::RefCell::new(Vec::<String>::new());
+        let note = |file: &str, e: &dyn std::fmt::Display| {
+            damaged.borrow_mut().push(format!("{file}: {e}"));
         };
+        // A missing file is no error (a failed run has fewer); unreadable text marks it damaged.
         let text = |file: &str| -> Result<Option<String>, StoreError> {
             match fs::read_to_string(dir.join(file)) {
                 Ok(t) => Ok(Some(t)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(io(file, &e)),
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    note(file, &"not UTF-8 text");
+                    Ok(None)
+                }
+                Err(e) => Err(StoreError::Io { message: format!("{file} of {id}: {e}") }),
             }
         };
-        let metrics = match text("metrics.json")? {
-            Some(t) => Some(serde_json::from_str(&t).map_err(|e| io("metrics.json", &e))?),
-            None => None,
+        let metrics = text("metrics.json")?
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| note("metrics.json", &e)).ok());
+        let rows = |file: &str, parse: &dyn Fn(&str) -> Result<(), String>| {
+            if let Some(t) = text(file)? {
+                // Every row the store writes ends in a newline: one missing is a cut write.
+                let whole = if t.is_empty() || t.ends_with('\n') {
+                    Ok(())
+                } else {
+                    Err("truncated: the last row has no end of line".to_owned())
+                };
+                if let Err(e) = whole.and_then(|()| t.lines().skip(1).try_for_each(parse)) {
+                    note(file, &e);
+                    return Ok(false);
+                }
+            }
+            Ok::<bool, StoreError>(true)
         };
-        let trades = match text("trades.csv")? {
-            Some(t) => t
-                .lines()
-                .skip(1)
-                .map(parse_trade)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| io("trades.csv", &e))?,
-            None => Vec::new(),
-        };
-        let funding = match text("funding.csv")? {
-            Some(t) => t
-                .lines()
-                .skip(1)
-                .map(parse_funding_row)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| io("funding.csv", &e))?,
-            None => Vec::new(),
-        };
+        let trades_cell = std::cell::RefCell::new(Vec::new());
+        let funding_cell = std::cell::RefCell::new(Vec::new());
+        if !rows("trades.csv", &|l| parse_trade(l).map(|t| trades_cell.borrow_mut().push(t)))? {
+            trades_cell.borrow_mut().clear();
+        }
+        if !rows("funding.csv", &|l| {
+            parse_funding_row(l).map(|f| funding_cell.borrow_mut().push(f))
+        })? {
+            funding_cell.borrow_mut().clear();
+        }
         let (portfolio, portfolio_rows) = read_portfolio(&dir.join("portfolio.csv"), max_points)
-            .map_err(|e| io("portfolio.csv", &e))?;
-        let summary: Option<RunSummary> = match text("run.json")? {
-            Some(t) => serde_json::from_str(&t).ok(),
-            None => None,
-        };
+            .unwrap_or_else(|e| {
+                note("portfolio.csv", &e);
+                (Vec::new(), 0)
+            });
+        let summary: Option<RunSummary> = text("run.json")?
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| note("run.json", &e)).ok());
         let log =
             text("log.txt")?.map(|t| t.lines().map(str::to_owned).collect()).unwrap_or_default();
         Ok(StoredRun {
             record,
             metrics,
-            trades,
-            funding,
+            trades: trades_cell.into_inner(),
+            funding: funding_cell.into_inner(),
             portfolio,
             portfolio_rows,
             funding_fallbacks: summary.as_ref().map_or(0, |s| s.funding_fallbacks),
             rejections: summary.map(|s| s.rejections).unwrap_or_default(),
             log,
+            damaged: damaged.into_inner(),
         })
     }
 
@@ -461,11 +519,15 @@ impl ResultStore for FileResultStore {
 
     fn delete(&self, id: &BacktestId) -> Result<(), StoreError> {
         let files = self.files(id);
-        if !files.dir().exists() {
-            return Err(StoreError::NotFound { id: id.clone() });
-        }
-        fs::remove_dir_all(files.dir())
-            .map_err(|e| StoreError::Io { message: format!("deleting {id}: {e}") })
+        let removed = match fs::symlink_metadata(files.dir()) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NotFound { id: id.clone() })
+            }
+            // Whatever took the folder's name (a file, a link) goes, and is never followed.
+            Ok(meta) if !meta.is_dir() => fs::remove_file(files.dir()),
+            _ => fs::remove_dir_all(files.dir()),
+        };
+        removed.map_err(|e| StoreError::Io { message: format!("deleting {id}: {e}") })
     }
 }
 

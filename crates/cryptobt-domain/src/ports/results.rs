@@ -40,6 +40,25 @@ pub enum StoreError {
         /// The cause, without server paths.
         message: String,
     },
+    /// A file of the run exists but cannot be understood (garbage, a truncated write).
+    #[error("{file} of this run is damaged: {message}")]
+    Damaged {
+        /// The file name (`config.json`, `metrics.json`...).
+        file: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// A stored run whose `config.json` cannot be read: listed as damaged, naming the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DamagedRun {
+    /// The run's id (its folder).
+    pub backtest_id: BacktestId,
+    /// The damaged file.
+    pub file: &'static str,
+    /// What is wrong with it.
+    pub message: String,
 }
 
 /// One row of `portfolio.csv`, as read back for display.
@@ -84,6 +103,9 @@ pub struct StoredRun {
     pub funding_fallbacks: u64,
     /// The strategy's log.
     pub log: Vec<String>,
+    /// Files of the run that could not be read back (`"metrics.json: ..."`); what they hold is
+    /// left out above, the rest is shown.
+    pub damaged: Vec<String>,
 }
 
 /// The files of a stored run that can be downloaded.
@@ -177,6 +199,16 @@ pub trait ResultStore: Send + Sync {
     /// # Errors
     /// [`StoreError::NotFound`] (no such run or file) or [`StoreError::Io`].
     fn read_file(&self, id: &BacktestId, file: ResultFile) -> Result<Vec<u8>, StoreError>;
+    /// Runs whose record cannot be read (a damaged `config.json`), which [`list`](Self::list)
+    /// leaves out.
+    fn list_damaged(&self) -> Vec<DamagedRun> {
+        Vec::new()
+    }
+    /// Removes what writes cut short left behind (temporary files of a killed process); called
+    /// once at start. Returns how many files were removed.
+    fn remove_leftovers(&self) -> usize {
+        0
+    }
     /// Removes a run and its files.
     ///
     /// # Errors

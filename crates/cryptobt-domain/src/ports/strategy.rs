@@ -46,6 +46,9 @@ pub struct StrategyLimits {
     pub max_orders_per_bar: u32,
     /// Log bytes kept; the rest is dropped with a marker (default 64 KiB).
     pub max_log_bytes: usize,
+    /// Fills a run may make (default 1,000,000); one more fails the run with
+    /// `fill_limit_exceeded`, so that no run's results outgrow what can be stored and shown.
+    pub max_fills: usize,
     /// Stops the run from outside.
     pub cancel: CancelToken,
 }
@@ -57,6 +60,7 @@ impl Default for StrategyLimits {
             max_duration: Duration::from_secs(3_600),
             max_orders_per_bar: 100,
             max_log_bytes: 64 << 10,
+            max_fills: 1_000_000,
             cancel: CancelToken::new(),
         }
     }
