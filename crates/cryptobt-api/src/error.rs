@@ -9,7 +9,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// A stable code: `invalid_json`, `invalid_request`, `validation_error`, `no_data`,
-    /// `not_found`, `conflict`, `queue_full`, `payload_too_large`, `damaged_run`,
+    /// `not_found`, `conflict`, `queue_full`, `payload_too_large`, `request_timeout`, `forbidden`,
+    /// `unsupported_media_type`, `busy`, `damaged_run`,
     /// `internal_error`.
     pub error: &'static str,
     /// What went wrong, naming the field and value.
@@ -62,6 +63,17 @@ pub enum ApiError {
     },
     /// The body is larger than allowed.
     PayloadTooLarge(String),
+    /// The body did not arrive in time.
+    Timeout(String),
+    /// The request comes from a host name or origin this server does not serve.
+    Forbidden(String),
+    /// A body that is not JSON.
+    UnsupportedMediaType(String),
+    /// Too many requests of this kind at once; retry shortly.
+    Busy {
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
     /// A stored run's file cannot be understood; the message names the file.
     Damaged {
         /// Which file, and what is wrong with it.
@@ -116,6 +128,15 @@ impl ApiError {
                 None,
             ),
             Self::PayloadTooLarge(m) => ("payload_too_large", m.clone(), None, None),
+            Self::Timeout(m) => ("request_timeout", m.clone(), None, None),
+            Self::Forbidden(m) => ("forbidden", m.clone(), None, None),
+            Self::UnsupportedMediaType(m) => ("unsupported_media_type", m.clone(), None, None),
+            Self::Busy { retry_after_secs } => (
+                "busy",
+                format!("too many checks at once; retry in {retry_after_secs} s"),
+                None,
+                None,
+            ),
             Self::Damaged { message, backtest_id } => {
                 ("damaged_run", message.clone(), None, Some(backtest_id.clone()))
             }
@@ -136,6 +157,10 @@ impl ResponseError for ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) | Self::Damaged { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -145,7 +170,7 @@ impl ResponseError for ApiError {
             tracing::error!(%detail, "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if let Self::QueueFull { retry_after_secs } = self {
+        if let Self::QueueFull { retry_after_secs } | Self::Busy { retry_after_secs } = self {
             response.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
         response.json(self.body())

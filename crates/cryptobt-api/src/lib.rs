@@ -6,6 +6,7 @@
 //! store only as the domain's ports ([`Services`]); the app wires the concrete types in.
 
 mod error;
+mod guard;
 mod jobs;
 mod openapi;
 mod request;
@@ -73,6 +74,13 @@ pub struct ApiConfig {
     pub max_chart_points: usize,
     /// Bytes of finished runs kept in memory for repeated reads.
     pub cache_bytes: u64,
+    /// Host names the server answers to besides the loopback names (for a deployment behind a
+    /// proxy; with a non-loopback bind and none set, any).
+    pub allowed_hosts: Vec<String>,
+    /// Time a client has to send a request's body.
+    pub body_timeout: Duration,
+    /// Open connections per HTTP worker; more wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl Default for ApiConfig {
@@ -92,6 +100,9 @@ impl Default for ApiConfig {
             cors_origins: Vec::new(),
             max_chart_points: 5_000,
             cache_bytes: 64 << 20,
+            allowed_hosts: Vec::new(),
+            body_timeout: Duration::from_secs(10),
+            max_connections: 256,
         }
     }
 }
@@ -105,6 +116,8 @@ pub(crate) struct AppState {
     /// polling a result does not re-read its files. Weighed by their size in bytes.
     pub(crate) finished:
         moka::sync::Cache<cryptobt_domain::BacktestId, Arc<cryptobt_domain::ports::StoredRun>>,
+    /// Strategy checks running now (they share the run workers' count).
+    pub(crate) validations: Arc<tokio::sync::Semaphore>,
     /// Held for reading while a run is read back and cached, for writing while one is deleted:
     /// a read racing a delete either finishes before it (and the delete evicts what it cached)
     /// or starts after it (and finds nothing).
@@ -145,6 +158,7 @@ fn build(
         jobs,
         finished,
         store_lock: Arc::default(),
+        validations: Arc::new(tokio::sync::Semaphore::new(config.workers.max(1))),
         history,
     });
     let data = state.clone();
@@ -166,11 +180,13 @@ fn build(
                 actix_web::middleware::DefaultHeaders::new()
                     .add(("X-Content-Type-Options", "nosniff")),
             )
+            .wrap(actix_web::middleware::from_fn(guard::check))
             .wrap(routes::cors(&data.config.cors_origins))
             .configure(routes::configure)
             .default_service(web::to(statics::serve))
     })
     .workers(2)
+    .max_connections(config.max_connections)
     .client_request_timeout(Duration::from_secs(5))
     .shutdown_timeout(10)
     .disable_signals()

@@ -37,6 +37,9 @@ pub struct Settings {
     pub memory_limit_mb: usize,
     /// CORS origins (`CRYPTOBT_CORS_ORIGINS`, comma-separated, default none).
     pub cors_origins: Vec<String>,
+    /// Host names the server answers to besides the loopback ones (`CRYPTOBT_ALLOWED_HOSTS`,
+    /// comma-separated; for a deployment behind a proxy).
+    pub allowed_hosts: Vec<String>,
     /// Largest strategy source in KiB (`CRYPTOBT_MAX_STRATEGY_KB`, default 256).
     pub max_strategy_kb: usize,
     /// Bar cache in MiB (`CRYPTOBT_CACHE_MB`, default 512).
@@ -60,6 +63,7 @@ impl Default for Settings {
             queue_capacity: api.queue_capacity,
             memory_limit_mb: 64,
             cors_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             max_strategy_kb: 256,
             cache_mb: 512,
         }
@@ -83,6 +87,7 @@ struct FileSettings {
     queue_capacity: Option<usize>,
     memory_limit_mb: Option<usize>,
     cors_origins: Option<Vec<String>>,
+    allowed_hosts: Option<Vec<String>>,
     max_strategy_kb: Option<usize>,
     cache_mb: Option<u64>,
 }
@@ -163,6 +168,9 @@ impl Settings {
         if let Some(v) = f.cors_origins {
             self.cors_origins = v;
         }
+        if let Some(v) = f.allowed_hosts {
+            self.allowed_hosts = v;
+        }
         if let Some(v) = f.max_strategy_kb {
             self.max_strategy_kb = v;
         }
@@ -198,6 +206,7 @@ impl Settings {
             "QUEUE_CAPACITY" => self.queue_capacity = parse(&key, src, value)?,
             "MEMORY_LIMIT_MB" => self.memory_limit_mb = parse(&key, src, value)?,
             "CORS_ORIGINS" => self.cors_origins = list(),
+            "ALLOWED_HOSTS" => self.allowed_hosts = list(),
             "MAX_STRATEGY_KB" => self.max_strategy_kb = parse(&key, src, value)?,
             "CACHE_MB" => self.cache_mb = parse(&key, src, value)?,
             "CONFIG" | "LOG" => {}
@@ -240,8 +249,9 @@ impl Settings {
             queue_capacity: self.queue_capacity,
             max_strategy_bytes: self.max_strategy_kb.saturating_mul(1 << 10),
             cors_origins: self.cors_origins.clone(),
+            allowed_hosts: self.allowed_hosts.clone(),
             max_chart_points: 5_000,
-            cache_bytes: 64 << 20,
+            ..ApiConfig::default()
         }
     }
 }

@@ -49,6 +49,16 @@ impl Api {
         workers: usize,
         queue: usize,
     ) -> Self {
+        Self::start_tuned(turn, results, workers, queue, |_| {})
+    }
+
+    fn start_tuned(
+        turn: Option<std::sync::MutexGuard<'static, ()>>,
+        results: tempfile::TempDir,
+        workers: usize,
+        queue: usize,
+        tune: impl FnOnce(&mut cryptobt_api::ApiConfig),
+    ) -> Self {
         let settings = Settings {
             port: 0,
             data_dir: root().join("data"),
@@ -59,7 +69,8 @@ impl Api {
             max_strategy_kb: 64,
             ..Settings::default()
         };
-        let (services, config) = wire(&settings);
+        let (services, mut config) = wire(&settings);
+        tune(&mut config);
         let server = RunningServer::start(services, config).unwrap();
         let base = format!("http://{}", server.addr);
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -714,4 +725,108 @@ fn leftovers_are_swept_at_start_and_pages_do_not_overflow() {
     let (_, past) =
         api.get(&format!("/api/backtest/{id}?page=18446744073709551615&page_size=10000"));
     assert_eq!(past["trades"].as_array().unwrap().len(), 0);
+}
+
+/// Sends raw bytes on a new connection and reads the status line of the answer (or "" when the
+/// server closed without one).
+fn raw(addr: &str, request: &[u8], read_timeout: Duration) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(read_timeout)).unwrap();
+    stream.write_all(request).unwrap();
+    let mut buf = vec![0u8; 512];
+    let n = stream.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or_default().to_owned()
+}
+
+/// A body that never finishes is answered 408 once its time is up; a declared length over the
+/// cap is answered 413 before any of the body is read.
+#[test]
+fn slow_and_oversized_bodies_are_refused_early() {
+    let api = Api::start_tuned(Some(exclusive()), tempfile::tempdir().unwrap(), 1, 4, |c| {
+        c.body_timeout = Duration::from_secs(1);
+    });
+    let addr = api.base.trim_start_matches("http://").to_owned();
+    let partial = format!(
+        "POST /api/backtest HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"strat"
+    );
+    let started = Instant::now();
+    let status = raw(&addr, partial.as_bytes(), Duration::from_secs(10));
+    assert!(status.contains(" 408 "), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    let huge = format!(
+        "POST /api/backtest HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n"
+    );
+    let status = raw(&addr, huge.as_bytes(), Duration::from_secs(10));
+    assert!(status.contains(" 413 "), "{status:?}");
+    assert_eq!(api.get("/api/health").0, 200);
+}
+
+/// Foreign hosts (DNS rebinding), foreign origins and non-JSON bodies (cross-site forms) are
+/// refused; the page's own origin is served.
+#[test]
+fn cross_site_requests_and_foreign_hosts_are_refused() {
+    let api = Api::start(1, 4);
+    let addr = api.base.trim_start_matches("http://").to_owned();
+    let port = addr.rsplit(':').next().unwrap().to_owned();
+    let call = |method: &str, path: &str, headers: &[(&str, String)], body: &str| {
+        let mut req =
+            ureq::http::Request::builder().method(method).uri(format!("{}{path}", api.base));
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let mut r = api.agent.run(req.body(body.to_owned()).unwrap()).unwrap();
+        let v: Value =
+            serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null);
+        (r.status().as_u16(), v)
+    };
+    let good = body("function on_data(b) end", json!({}));
+    let json_type = ("content-type", "application/json".to_owned());
+    let (code, v) = call("POST", "/api/backtest", &[("content-type", "text/plain".into())], &good);
+    assert_eq!((code, v["error"].as_str()), (415, Some("unsupported_media_type")), "{v}");
+    let evil = ("origin", "http://evil.example".to_owned());
+    let (code, v) = call("POST", "/api/backtest", &[json_type.clone(), evil.clone()], &good);
+    assert_eq!((code, v["error"].as_str()), (403, Some("forbidden")), "{v}");
+    let id = quick_run(&api);
+    let (code, _) =
+        call("POST", &format!("/api/backtest/{id}/cancel"), std::slice::from_ref(&evil), "");
+    assert_eq!(code, 403);
+    let (code, _) = call("DELETE", &format!("/api/backtest/{id}"), &[evil], "");
+    assert_eq!(code, 403);
+    for host in [format!("evil.example:{port}"), "attacker.test".to_owned()] {
+        let (code, v) = call("GET", &format!("/api/backtest/{id}"), &[("host", host.clone())], "");
+        assert_eq!(code, 403, "{host}: {v}");
+    }
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let (code, _) = call("GET", "/api/health", &[("host", host)], "");
+        assert_eq!(code, 200);
+    }
+    let own = ("origin", api.base.clone());
+    let (code, v) = call("POST", "/api/backtest", &[json_type, own], &good);
+    assert_eq!(code, 202, "{v}");
+    api.wait(v["backtest_id"].as_str().unwrap());
+}
+
+/// Strategy checks run at most as many at once as there are run workers; the rest are told to
+/// retry (503 + Retry-After), and every request is answered.
+#[test]
+fn validate_is_bounded() {
+    let api = Api::start(1, 4);
+    let heavy = json!({"strategy_code": "local x = 0 for i = 1, 3e7 do x = x + i end function on_data(b) end"}).to_string();
+    let answers: Vec<(u16, Option<String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..12)
+            .map(|_| {
+                scope.spawn(|| {
+                    let (code, _, retry) = api.post("/api/strategy/validate", &heavy);
+                    (code, retry)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(answers.iter().all(|(c, _)| *c == 200 || *c == 503), "{answers:?}");
+    let busy: Vec<_> = answers.iter().filter(|(c, _)| *c == 503).collect();
+    assert!(!busy.is_empty(), "{answers:?}");
+    assert!(busy.iter().all(|(_, r)| r.as_deref() == Some("1")), "{busy:?}");
+    assert!(answers.iter().any(|(c, _)| *c == 200), "{answers:?}");
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use actix_web::{http::header, web, HttpResponse};
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use chrono::SecondsFormat;
 use cryptobt_domain::{
     ports::{ResultFile, StrategyLimits},
@@ -22,20 +22,42 @@ use cryptobt_domain::{
 use super::{blocking, datasets, parse_id, store_error, stored};
 use crate::{jobs::SubmitError, request, ApiError, AppState};
 
-/// Reads the body up to the cap, answering 413 past it.
-pub(crate) async fn read_body(mut payload: web::Payload, cap: usize) -> Result<Vec<u8>, ApiError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::InvalidRequest {
-            field: None,
-            message: format!("cannot read the body: {e}"),
-        })?;
-        if body.len() + chunk.len() > cap {
-            return Err(ApiError::PayloadTooLarge(format!("the body is larger than {cap} bytes")));
-        }
-        body.extend_from_slice(&chunk);
+/// Reads the body up to `cap` bytes within the configured time: 413 at once when the declared
+/// `Content-Length` is over the cap (or as soon as the bytes are), 408 when the body does not
+/// arrive in time (a client that sends headers and part of a body cannot hold a connection).
+pub(crate) async fn read_body(
+    state: &AppState,
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    cap: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let too_large = || ApiError::PayloadTooLarge(format!("the body is larger than {cap} bytes"));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
     }
-    Ok(body)
+    let read = async {
+        let mut body = Vec::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| ApiError::InvalidRequest {
+                field: None,
+                message: format!("cannot read the body: {e}"),
+            })?;
+            if body.len() + chunk.len() > cap {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    let limit = state.config.body_timeout;
+    tokio::time::timeout(limit, read).await.unwrap_or_else(|_| {
+        Err(ApiError::Timeout(format!("the body did not arrive within {} s", limit.as_secs())))
+    })
 }
 
 pub(crate) fn json_body(bytes: &[u8]) -> Result<Value, ApiError> {
@@ -46,10 +68,12 @@ pub(crate) fn json_body(bytes: &[u8]) -> Result<Value, ApiError> {
 /// `POST /api/backtest`.
 pub(crate) async fn submit(
     state: web::Data<AppState>,
+    req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let cfg = &state.config;
-    let body = json_body(&read_body(payload, cfg.max_strategy_bytes + (64 << 10)).await?)?;
+    let body =
+        json_body(&read_body(&state, &req, payload, cfg.max_strategy_bytes + (64 << 10)).await?)?;
     let submission = request::parse(&body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
     let c = &submission.config;
     // The range must be covered by the data (answered now, not as a failed run later).

@@ -10,10 +10,15 @@ use crate::{ApiError, AppState};
 /// (200 either way; a broken script is an answer, not a failed request).
 pub(crate) async fn validate(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let value =
-        json_body(&read_body(payload, state.config.max_strategy_bytes + (64 << 10)).await?)?;
+    // Checks run a Lua VM: at most as many at once as there are run workers; more get 503.
+    let Ok(_permit) = state.validations.clone().try_acquire_owned() else {
+        return Err(ApiError::Busy { retry_after_secs: 1 });
+    };
+    let cap = state.config.max_strategy_bytes + (64 << 10);
+    let value = json_body(&read_body(&state, &req, payload, cap).await?)?;
     let code = match value.get("strategy_code") {
         Some(Value::String(s)) => s.clone(),
         Some(_) => {
