@@ -9,7 +9,8 @@ use cryptobt_domain::{
     TradingMode,
 };
 use rust_decimal::Decimal;
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::{value::RawValue, Map, Value};
 
 use crate::ApiError;
 
@@ -63,12 +64,76 @@ fn required<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, Ap
     text(body, field)?.ok_or_else(|| ApiError::request(field, format!("missing field {field}")))
 }
 
-fn number(body: &Map<String, Value>, field: &str) -> Result<Option<Decimal>, ApiError> {
-    match body.get(field) {
+/// A top-level JSON object read as its members in order, each value as the text it was sent
+/// as: numbers are then read exactly (no trip through f64), and a key sent twice is seen.
+struct Members(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
+                    out.push(entry);
+                }
+                Ok(Members(out))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+/// The body's fields as values, and the text of each number as sent.
+pub(crate) struct Body {
+    values: Map<String, Value>,
+    numbers: std::collections::HashMap<String, String>,
+}
+
+/// Reads a body: a JSON object without repeated keys.
+pub(crate) fn read(bytes: &[u8]) -> Result<Body, ApiError> {
+    let invalid =
+        |e: serde_json::Error| ApiError::InvalidJson(format!("the body is not valid JSON: {e}"));
+    let members = match serde_json::from_slice::<Members>(bytes) {
+        Ok(members) => members,
+        Err(e) => {
+            // Valid JSON of another kind gets the message naming what it is.
+            let value: Value = serde_json::from_slice(bytes).map_err(invalid)?;
+            let _ = e;
+            return Err(ApiError::InvalidRequest {
+                field: None,
+                message: format!("the body must be a JSON object, got {}", kind(&value)),
+            });
+        }
+    };
+    let mut body = Body { values: Map::new(), numbers: std::collections::HashMap::new() };
+    for (key, raw) in members.0 {
+        if body.values.contains_key(&key) {
+            return Err(ApiError::request(&key, format!("field {key:?} is given more than once")));
+        }
+        let value: Value = serde_json::from_str(raw.get()).map_err(invalid)?;
+        if value.is_number() {
+            body.numbers.insert(key.clone(), raw.get().to_owned());
+        }
+        body.values.insert(key, value);
+    }
+    Ok(body)
+}
+
+fn number(body: &Body, field: &str) -> Result<Option<Decimal>, ApiError> {
+    match body.values.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => {
-            let t = n.to_string();
-            Decimal::from_str(&t)
+            // The number exactly as sent: 1000000000000.0001 stays above a 1e12 cap.
+            let t = body.numbers.get(field).cloned().unwrap_or_else(|| n.to_string());
+            Decimal::from_str_exact(&t)
                 .or_else(|_| Decimal::from_scientific(&t))
                 .map(Some)
                 .map_err(|_| ApiError::field(field, format!("{field} {t} is out of range")))
@@ -81,9 +146,21 @@ fn number(body: &Map<String, Value>, field: &str) -> Result<Option<Decimal>, Api
 
 fn date(body: &Map<String, Value>, field: &str) -> Result<NaiveDate, ApiError> {
     let raw = required(body, field)?;
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-        ApiError::field(field, format!("{field} {raw:?} is not a date of the form YYYY-MM-DD"))
-    })
+    let bad =
+        || ApiError::field(field, format!("{field} {raw:?} is not a date of the form YYYY-MM-DD"));
+    // Exactly ten characters, digits and dashes: no sign, no spaces (which chrono would allow).
+    let shaped = raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return Err(bad());
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| bad())
 }
 
 fn domain_error(e: DomainError) -> ApiError {
@@ -100,17 +177,12 @@ fn domain_error(e: DomainError) -> ApiError {
 
 /// Reads a submission. `max_code_bytes` caps the strategy source.
 pub(crate) fn parse(
-    body: &Value,
+    whole: &Body,
     policy: &ConfigPolicy,
     default_mmr: Decimal,
     max_code_bytes: usize,
 ) -> Result<Submission, ApiError> {
-    let Value::Object(body) = body else {
-        return Err(ApiError::InvalidRequest {
-            field: None,
-            message: format!("the body must be a JSON object, got {}", kind(body)),
-        });
-    };
+    let body = &whole.values;
     if let Some(unknown) = body.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(ApiError::request(
             unknown,
@@ -141,21 +213,21 @@ pub(crate) fn parse(
     if let Some(fill) = text(body, "fill")? {
         builder = builder.fill(FillMode::from_str(fill).map_err(domain_error)?);
     }
-    if let Some(v) = number(body, "initial_capital")? {
+    if let Some(v) = number(whole, "initial_capital")? {
         builder = builder.initial_capital(v);
     }
-    if let Some(v) = number(body, "max_leverage")? {
+    if let Some(v) = number(whole, "max_leverage")? {
         builder = builder.max_leverage(v);
     }
     builder = builder
-        .maintenance_margin_rate(number(body, "maintenance_margin_rate")?.unwrap_or(default_mmr));
-    if let Some(v) = number(body, "fee")? {
+        .maintenance_margin_rate(number(whole, "maintenance_margin_rate")?.unwrap_or(default_mmr));
+    if let Some(v) = number(whole, "fee")? {
         builder = builder.fee_rate(v);
     }
-    if let Some(v) = number(body, "slippage_bps")? {
+    if let Some(v) = number(whole, "slippage_bps")? {
         builder = builder.slippage_bps(v);
     }
-    if let Some(v) = number(body, "funding_rate")? {
+    if let Some(v) = number(whole, "funding_rate")? {
         builder = builder.funding_rate(v);
     }
     match body.get("params") {
@@ -196,7 +268,11 @@ mod tests {
     use super::*;
 
     fn check(body: Value) -> Result<Submission, ApiError> {
-        parse(&body, &ConfigPolicy::default(), Decimal::new(5, 3), 1_000)
+        check_text(&body.to_string())
+    }
+
+    fn check_text(body: &str) -> Result<Submission, ApiError> {
+        parse(&read(body.as_bytes())?, &ConfigPolicy::default(), Decimal::new(5, 3), 1_000)
     }
 
     fn base() -> Value {
@@ -264,5 +340,26 @@ mod tests {
         let mut missing = base();
         missing.as_object_mut().unwrap().remove("symbol");
         assert!(check(missing).unwrap_err().to_string().contains("missing field symbol"));
+        for bad in [" 2025-01-01", "+2025-01-01", "2025-1-01", "2025-01-01 "] {
+            fails(serde_json::json!({"start_date": bad}), "start_date", "YYYY-MM-DD");
+        }
+    }
+
+    #[test]
+    fn numbers_are_read_exactly_and_keys_only_once() {
+        let body = r#"{"strategy_code": "function on_data(b) end", "symbol": "BTCUSDT",
+            "timeframe": "1h", "start_date": "2025-01-01", "end_date": "2025-01-31","#;
+        let err =
+            check_text(&format!("{body} \"initial_capital\": 1000000000000.0001}}")).unwrap_err();
+        assert!(err.to_string().contains("initial_capital 1000000000000.0001"), "{err}");
+        let ok =
+            check_text(&format!("{body} \"initial_capital\": 1234.56789012345678901}}")).unwrap();
+        assert_eq!(ok.config.initial_capital().to_string(), "1234.56789012345678901");
+        let ok = check_text(&format!("{body} \"fee\": 1e-4}}")).unwrap();
+        assert_eq!(ok.config.fee_rate().to_string(), "0.0001");
+        let err = check_text(&format!("{body} \"symbol\": \"ETHUSDT\"}}")).unwrap_err();
+        assert!(err.to_string().contains("\"symbol\" is given more than once"), "{err}");
+        assert!(matches!(check_text("[1, 2]"), Err(ApiError::InvalidRequest { .. })));
+        assert!(matches!(check_text("{nope"), Err(ApiError::InvalidJson(_))));
     }
 }

@@ -10,6 +10,10 @@ use crate::{
 };
 
 /// `config.json`: the original spec's fields, every other setting of the run, and the outcome.
+///
+/// Decimal settings are written as strings (`"initial_capital": "10000.0001"`), exactly as the
+/// run used them, so that a run can be re-checked from its files; numbers are read too (files of
+/// the first version).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigFile {
     /// The run's id.
@@ -25,12 +29,10 @@ pub struct ConfigFile {
     /// Last day, `YYYY-MM-DD`.
     pub end_date: String,
     /// Starting cash.
-    #[serde(with = "rust_decimal::serde::float")]
     pub initial_capital: Decimal,
     /// `spot` or `futures`.
     pub trading_mode: String,
     /// Highest order leverage.
-    #[serde(with = "rust_decimal::serde::float")]
     pub max_leverage: Decimal,
     /// Submission time, RFC 3339 UTC.
     pub created_at: String,
@@ -43,18 +45,14 @@ pub struct ConfigFile {
     /// The strategy line of the failure, when known.
     pub error_line: Option<u32>,
     /// Maintenance margin rate.
-    #[serde(with = "rust_decimal::serde::float")]
     pub maintenance_margin_rate: Decimal,
     /// Fee rate.
-    #[serde(with = "rust_decimal::serde::float")]
     pub fee: Decimal,
     /// Slippage in basis points.
-    #[serde(with = "rust_decimal::serde::float")]
     pub slippage_bps: Decimal,
     /// `close` or `next_open`.
     pub fill: String,
     /// Funding rate per 8 h used without a funding file.
-    #[serde(with = "rust_decimal::serde::float")]
     pub funding_rate: Decimal,
     /// Strategy parameters.
     pub params: Params,

@@ -72,8 +72,9 @@ pub(crate) async fn submit(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let cfg = &state.config;
-    let body =
-        json_body(&read_body(&state, &req, payload, cfg.max_strategy_bytes + (64 << 10)).await?)?;
+    let body = request::read(
+        &read_body(&state, &req, payload, cfg.max_strategy_bytes + (64 << 10)).await?,
+    )?;
     let submission = request::parse(&body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
     let c = &submission.config;
     // The range must be covered by the data (answered now, not as a failed run later).
