@@ -20,6 +20,19 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
+/// Reads `root/relative` unless a component below `root` is a symbolic link (a link placed in
+/// the static folder is never followed out of it).
+fn read_no_links(root: &std::path::Path, relative: &str) -> std::io::Result<Vec<u8>> {
+    let mut path = root.to_path_buf();
+    for part in relative.split('/') {
+        path.push(part);
+        if std::fs::symlink_metadata(&path)?.file_type().is_symlink() {
+            return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, "a link"));
+        }
+    }
+    std::fs::read(path)
+}
+
 /// Serves `GET /` (`index.html`) and files below the static directory.
 pub(crate) async fn serve(
     state: web::Data<AppState>,
@@ -41,8 +54,9 @@ pub(crate) async fn serve(
     if !valid {
         return Err(not_found());
     }
-    let file = state.config.static_dir.join(path);
-    let bytes = web::block(move || std::fs::read(file))
+    let root = state.config.static_dir.clone();
+    let relative = path.to_owned();
+    let bytes = web::block(move || read_no_links(&root, &relative))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let bytes = bytes.map_err(|_| not_found())?;

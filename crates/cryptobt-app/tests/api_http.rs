@@ -830,3 +830,29 @@ fn validate_is_bounded() {
     assert!(busy.iter().all(|(_, r)| r.as_deref() == Some("1")), "{busy:?}");
     assert!(answers.iter().any(|(c, _)| *c == 200), "{answers:?}");
 }
+
+/// Links in the results and static folders are never followed out of them.
+#[cfg(unix)]
+#[test]
+fn symbolic_links_are_not_followed() {
+    let statics = tempfile::tempdir().unwrap();
+    std::fs::write(statics.path().join("index.html"), "<p>page</p>").unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", statics.path().join("leak.txt")).unwrap();
+    let static_dir = statics.path().to_path_buf();
+    let api = Api::start_tuned(Some(exclusive()), tempfile::tempdir().unwrap(), 1, 4, |c| {
+        c.static_dir = static_dir;
+    });
+    assert_eq!(api.get("/index.html").0, 200);
+    let r = api.agent.get(&format!("{}/leak.txt", api.base)).call().unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let id = quick_run(&api);
+    let log = api.results.path().join("backtests").join(&id).join("log.txt");
+    std::fs::remove_file(&log).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", &log).unwrap();
+    let mut r =
+        api.agent.get(&format!("{}/api/backtest/{id}/files/log.txt", api.base)).call().unwrap();
+    let text = r.body_mut().read_to_string().unwrap();
+    assert_ne!(r.status().as_u16(), 200, "{text}");
+    assert!(!text.contains("root:"), "{text}");
+    assert!(text.contains("symbolic link"), "{text}");
+}

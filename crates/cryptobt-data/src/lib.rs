@@ -18,6 +18,7 @@ mod error;
 mod funding;
 mod layout;
 mod loader;
+mod nolinks;
 mod resample;
 mod store;
 mod verify;

@@ -1,6 +1,6 @@
 //! `CsvMarketData`: the daily CSV files of a data directory behind the domain's `MarketData` port.
 
-use std::{fs, io, path::Path, sync::Arc};
+use std::{io, path::Path, sync::Arc};
 
 use chrono::NaiveDate;
 use cryptobt_domain::{
@@ -120,7 +120,7 @@ impl CsvMarketData {
 
     fn open(&self, mode: TradingMode, symbol: Symbol, timeframe: Timeframe) -> Dataset {
         let relative = display(&DataLayout::dataset_dir(mode, symbol, timeframe));
-        let dir = DatasetDir::open(self.layout.root().join(&relative));
+        let dir = DatasetDir::open(self.layout.root(), Path::new(&relative));
         Dataset { dir, relative, symbol, timeframe }
     }
 
@@ -202,6 +202,16 @@ impl Dataset {
             }
             _ => DataError::io(file.clone(), &e),
         })?;
+        let most = max_day_bytes(self.timeframe);
+        if len > most {
+            return Err(DataError::file(
+                &file,
+                format!(
+                    "is {len} bytes, more than a day of {} bars can take ({most}); not read",
+                    self.timeframe
+                ),
+            ));
+        }
         let key = CacheKey { path: file, modified, len };
         let bars = cache.get_or_load(&key, || {
             let bytes = self
@@ -215,8 +225,15 @@ impl Dataset {
     }
 }
 
+/// The largest day file of `timeframe` read: a day's bars at 256 bytes a row (a real row is
+/// under 100), plus the header. A bigger file is refused before it is read.
+pub(crate) fn max_day_bytes(timeframe: Timeframe) -> u64 {
+    let rows = 86_400_000 / timeframe.duration_ms().max(1);
+    u64::try_from(rows).unwrap_or(u64::MAX).saturating_mul(256).saturating_add(1_024)
+}
+
 pub(crate) fn read_to_bytes(root: &Path, relative: &Path) -> Result<Option<Vec<u8>>, DataError> {
-    match fs::read(root.join(relative)) {
+    match crate::nolinks::read(root, relative) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(DataError::io(display(relative), &e)),

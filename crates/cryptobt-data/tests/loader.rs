@@ -231,3 +231,43 @@ fn the_shipped_data_is_discovered_and_loads() {
     let funding = data.funding_rates(btc(), day(2025, 5, 5), day(2025, 6, 23)).unwrap().unwrap();
     assert_eq!(funding.len(), 50 * 3);
 }
+
+/// A day file larger than a day of its timeframe can take is refused before it is read, naming
+/// the file and its size; one that is a symbolic link is never followed.
+#[test]
+fn oversized_and_linked_day_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = day(2025, 1, 1);
+    let row = "1735689600000,93576,95151.15,92888,94591.79,10373.32613\n";
+    let mut text = String::from("timestamp,open,high,low,close,volume\n");
+    text.push_str(row);
+    text.push_str(&" ".repeat(4_000)); // a 1d file holds one row: 1,280 bytes at most
+    write_day(dir.path(), TradingMode::Spot, Timeframe::D1, d, &text);
+    let (data, _) = loader(dir.path());
+    let err = data.load(&query(Timeframe::D1, d, d)).unwrap_err().to_string();
+    assert!(err.contains("BTCUSDT_1d_2025-01-01.csv"), "{err}");
+    assert!(err.contains("more than a day of 1d bars can take (1280); not read"), "{err}");
+
+    #[cfg(unix)]
+    {
+        let outside = tempfile::tempdir().unwrap();
+        let real = outside.path().join("day.csv");
+        std::fs::write(&real, format!("timestamp,open,high,low,close,volume\n{row}")).unwrap();
+        let file = dir.path().join("binance/spot/BTCUSDT/1d/BTCUSDT_1d_2025-01-01.csv");
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(&real, &file).unwrap();
+        let (data, _) = loader(dir.path());
+        let err = data.load(&query(Timeframe::D1, d, d)).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        // A linked data-set folder likewise.
+        std::fs::remove_file(&file).unwrap();
+        let tf = dir.path().join("binance/spot/BTCUSDT/1d");
+        std::fs::remove_dir(&tf).unwrap();
+        std::fs::create_dir_all(outside.path().join("1d")).unwrap();
+        std::fs::copy(&real, outside.path().join("1d/BTCUSDT_1d_2025-01-01.csv")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("1d"), &tf).unwrap();
+        let (data, _) = loader(dir.path());
+        let err = data.load(&query(Timeframe::D1, d, d)).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+    }
+}

@@ -331,6 +331,17 @@ impl FileResultStore {
 }
 
 impl FileResultStore {
+    /// `backtests/{id}/{file}` below the root.
+    fn relative(&self, id: &BacktestId, file: &str) -> PathBuf {
+        Path::new("backtests").join(id.as_str()).join(file)
+    }
+
+    /// The bytes of one file of run `id`, never through a symbolic link (a run folder or file
+    /// that is a link is refused).
+    fn read_plain(&self, id: &BacktestId, file: &str) -> std::io::Result<Vec<u8>> {
+        crate::nolinks::read(&self.root, &self.relative(id, file))
+    }
+
     /// The ids of the run folders (real directories named like an id; links are not followed).
     fn run_ids(&self) -> Vec<BacktestId> {
         let Ok(entries) = fs::read_dir(self.root.join("backtests")) else { return Vec::new() };
@@ -372,11 +383,13 @@ impl ResultStore for FileResultStore {
     }
 
     fn record(&self, id: &BacktestId) -> Result<RunRecord, StoreError> {
-        let files = self.files(id);
-        let bytes = match fs::read(files.dir().join("config.json")) {
+        let bytes = match self.read_plain(id, "config.json") {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(StoreError::NotFound { id: id.clone() })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(StoreError::Damaged { file: "config.json", message: e.to_string() })
             }
             Err(e) => return Err(StoreError::Io { message: format!("config.json of {id}: {e}") }),
         };
@@ -447,7 +460,10 @@ impl ResultStore for FileResultStore {
         };
         // A missing file is no error (a failed run has fewer); unreadable text marks it damaged.
         let text = |file: &str| -> Result<Option<String>, StoreError> {
-            match fs::read_to_string(dir.join(file)) {
+            match self.read_plain(id, file).and_then(|bytes| {
+                String::from_utf8(bytes)
+                    .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"))
+            }) {
                 Ok(t) => Ok(Some(t)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
@@ -484,7 +500,10 @@ impl ResultStore for FileResultStore {
         })? {
             funding_cell.borrow_mut().clear();
         }
-        let (portfolio, portfolio_rows) = read_portfolio(&dir.join("portfolio.csv"), max_points)
+        let portfolio_file = crate::nolinks::check(&self.root, &self.relative(id, "portfolio.csv"))
+            .map_err(|e| e.to_string());
+        let (portfolio, portfolio_rows) = portfolio_file
+            .and_then(|()| read_portfolio(&dir.join("portfolio.csv"), max_points))
             .unwrap_or_else(|e| {
                 note("portfolio.csv", &e);
                 (Vec::new(), 0)
@@ -508,10 +527,13 @@ impl ResultStore for FileResultStore {
     }
 
     fn read_file(&self, id: &BacktestId, file: ResultFile) -> Result<Vec<u8>, StoreError> {
-        match fs::read(self.files(id).dir().join(file.name())) {
+        match self.read_plain(id, file.name()) {
             Ok(bytes) => Ok(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(StoreError::NotFound { id: id.clone() })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                Err(StoreError::Damaged { file: file.name(), message: e.to_string() })
             }
             Err(e) => Err(StoreError::Io { message: format!("{} of {id}: {e}", file.name()) }),
         }
