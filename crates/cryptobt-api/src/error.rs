@@ -10,7 +10,7 @@ use serde_json::Value;
 pub struct ErrorBody {
     /// A stable code: `invalid_json`, `invalid_request`, `validation_error`, `no_data`,
     /// `not_found`, `conflict`, `queue_full`, `payload_too_large`, `request_timeout`, `forbidden`,
-    /// `unsupported_media_type`, `busy`, `damaged_run`,
+    /// `unsupported_media_type`, `busy`, `method_not_allowed`, `damaged_run`,
     /// `internal_error`.
     pub error: &'static str,
     /// What went wrong, naming the field and value.
@@ -65,6 +65,11 @@ pub enum ApiError {
     PayloadTooLarge(String),
     /// The body did not arrive in time.
     Timeout(String),
+    /// The endpoint exists, but not for this method.
+    MethodNotAllowed {
+        /// The methods it has, for the `Allow` header.
+        allow: &'static str,
+    },
     /// The request comes from a host name or origin this server does not serve.
     Forbidden(String),
     /// A body that is not JSON.
@@ -129,6 +134,9 @@ impl ApiError {
             ),
             Self::PayloadTooLarge(m) => ("payload_too_large", m.clone(), None, None),
             Self::Timeout(m) => ("request_timeout", m.clone(), None, None),
+            Self::MethodNotAllowed { allow } => {
+                ("method_not_allowed", format!("this endpoint answers {allow} only"), None, None)
+            }
             Self::Forbidden(m) => ("forbidden", m.clone(), None, None),
             Self::UnsupportedMediaType(m) => ("unsupported_media_type", m.clone(), None, None),
             Self::Busy { retry_after_secs } => (
@@ -158,6 +166,7 @@ impl ResponseError for ApiError {
             Self::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -172,6 +181,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if let Self::QueueFull { retry_after_secs } | Self::Busy { retry_after_secs } = self {
             response.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        if let Self::MethodNotAllowed { allow } = self {
+            response.insert_header(("Allow", *allow));
         }
         response.json(self.body())
     }

@@ -384,6 +384,12 @@ fn every_error_case_has_its_status_and_names_the_field() {
     assert_eq!((code, v["error"].as_str()), (413, Some("payload_too_large")), "{v}");
     assert_eq!(api.get("/api/nothing").0, 404);
     assert_eq!(api.get("/../Cargo.toml").0, 404);
+    // A known endpoint with another method: 405 and what it allows.
+    let r = api.agent.get(&format!("{}/api/backtest", api.base)).call().unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert_eq!(r.headers().get("allow").unwrap(), "POST");
+    let (code, v) = api.delete("/api/health");
+    assert_eq!((code, v["error"].as_str()), (405, Some("method_not_allowed")), "{v}");
 }
 
 #[test]

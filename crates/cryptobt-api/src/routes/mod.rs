@@ -20,22 +20,42 @@ use crate::{ApiError, AppState};
 pub(crate) use backtests::weight;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    use web::{delete, get, post, resource};
     cfg.service(
         web::scope("/api")
-            .route("/backtest", web::post().to(backtests::submit))
-            .route("/backtest/{id}", web::get().to(backtests::get))
-            .route("/backtest/{id}", web::delete().to(backtests::delete))
-            .route("/backtest/{id}/cancel", web::post().to(backtests::cancel))
-            .route("/backtest/{id}/events", web::get().to(backtests::events))
-            .route("/backtest/{id}/files/{name}", web::get().to(backtests::file))
-            .route("/backtests", web::get().to(backtests::history))
-            .route("/data/symbols", web::get().to(data::symbols))
-            .route("/data/history", web::get().to(data::history))
-            .route("/data/cache", web::get().to(data::cache))
-            .route("/strategy/validate", web::post().to(system::validate))
-            .route("/strategies/examples", web::get().to(system::examples))
-            .route("/health", web::get().to(system::health))
-            .route("/openapi.json", web::get().to(system::openapi))
+            .service(allow(resource("/backtest").route(post().to(backtests::submit)), "POST"))
+            .service(allow(
+                resource("/backtest/{id}")
+                    .route(get().to(backtests::get))
+                    .route(delete().to(backtests::delete)),
+                "GET, DELETE",
+            ))
+            .service(allow(
+                resource("/backtest/{id}/cancel").route(post().to(backtests::cancel)),
+                "POST",
+            ))
+            .service(allow(
+                resource("/backtest/{id}/events").route(get().to(backtests::events)),
+                "GET",
+            ))
+            .service(allow(
+                resource("/backtest/{id}/files/{name}").route(get().to(backtests::file)),
+                "GET",
+            ))
+            .service(allow(resource("/backtests").route(get().to(backtests::history)), "GET"))
+            .service(allow(resource("/data/symbols").route(get().to(data::symbols)), "GET"))
+            .service(allow(resource("/data/history").route(get().to(data::history)), "GET"))
+            .service(allow(resource("/data/cache").route(get().to(data::cache)), "GET"))
+            .service(allow(
+                resource("/strategy/validate").route(post().to(system::validate)),
+                "POST",
+            ))
+            .service(allow(
+                resource("/strategies/examples").route(get().to(system::examples)),
+                "GET",
+            ))
+            .service(allow(resource("/health").route(get().to(system::health)), "GET"))
+            .service(allow(resource("/openapi.json").route(get().to(system::openapi)), "GET"))
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::NotFound {
                     message: "no such endpoint".into(),
@@ -43,6 +63,13 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 })
             })),
     );
+}
+
+/// An endpoint that answers other methods with 405 and the methods it has (`Allow`).
+fn allow(resource: actix_web::Resource, methods: &'static str) -> actix_web::Resource {
+    resource.default_service(web::to(move || async move {
+        Err::<actix_web::HttpResponse, _>(ApiError::MethodNotAllowed { allow: methods })
+    }))
 }
 
 /// Runs blocking work (files, market data, a Lua VM) off the HTTP workers.
