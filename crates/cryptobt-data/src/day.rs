@@ -5,7 +5,7 @@ use cryptobt_domain::{Bar, Timeframe};
 use rust_decimal::Decimal;
 
 use crate::{
-    decimal::parse_decimal,
+    decimal::{parse_plain_decimal, parse_plain_i64},
     layout::{day_start_ms, BAR_HEADER},
     DataError,
 };
@@ -121,23 +121,27 @@ fn check_row(
         return Err(Issue::Bad(format!("expected 6 fields, found {}", record.len())));
     }
     let text = |i: usize| String::from_utf8_lossy(&record[i]).chars().take(40).collect::<String>();
-    let timestamp =
-        std::str::from_utf8(&record[0]).ok().and_then(|t| t.parse::<i64>().ok()).ok_or_else(
-            || Issue::Bad(format!("timestamp {:?} is not an integer of milliseconds", text(0))),
-        )?;
+    let timestamp = parse_plain_i64(&record[0]).ok_or_else(|| {
+        Issue::Bad(format!("timestamp {:?} is not an integer of milliseconds", text(0)))
+    })?;
     let price = |i: usize, name: &str| -> Result<Decimal, Issue> {
-        match parse_decimal(&record[i]) {
+        match parse_plain_decimal(&record[i]) {
             Some(v) if v > Decimal::ZERO => Ok(v),
-            _ => Err(Issue::Bad(format!("{name} {:?} is not a positive number", text(i)))),
+            _ => Err(Issue::Bad(format!("{name} {:?} is not a positive plain decimal", text(i)))),
         }
     };
     let open = price(1, "open")?;
     let high = price(2, "high")?;
     let low = price(3, "low")?;
     let close = price(4, "close")?;
-    let volume = match parse_decimal(&record[5]) {
+    let volume = match parse_plain_decimal(&record[5]) {
         Some(v) if v >= Decimal::ZERO => v,
-        _ => return Err(Issue::Bad(format!("volume {:?} is not a non-negative number", text(5)))),
+        _ => {
+            return Err(Issue::Bad(format!(
+                "volume {:?} is not a non-negative plain decimal",
+                text(5)
+            )))
+        }
     };
     if timestamp < day_start || timestamp >= day_start + DAY_MS {
         let day = chrono::DateTime::from_timestamp_millis(timestamp)

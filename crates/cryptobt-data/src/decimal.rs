@@ -21,6 +21,24 @@ pub fn parse_decimal(text: &[u8]) -> Option<Decimal> {
     fast(text).or_else(|| slow(text))
 }
 
+/// Parses a plain decimal only (`-12.345`, `93576`, `0.00001`): an optional minus sign, digits
+/// and at most one dot, up to 28 digits. What the data folder's files hold (docs/data.md): no
+/// `+`, no exponent, no spaces inside.
+#[must_use]
+pub(crate) fn parse_plain_decimal(text: &[u8]) -> Option<Decimal> {
+    fast(text)
+}
+
+/// Parses a plain integer (`1735689600000`, `-5`): an optional minus sign and digits only.
+#[must_use]
+pub(crate) fn parse_plain_i64(text: &[u8]) -> Option<i64> {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
 fn fast(text: &[u8]) -> Option<Decimal> {
     let (negative, digits) = match text.first()? {
         b'-' => (true, &text[1..]),

@@ -5,7 +5,7 @@ use cryptobt_domain::{FundingRate, Symbol};
 use rust_decimal::Decimal;
 
 use crate::{
-    decimal::parse_decimal,
+    decimal::{parse_plain_decimal, parse_plain_i64},
     layout::{day_start_ms, display, DataLayout, FUNDING_HEADER},
     loader::read_to_bytes,
     DataError,
@@ -85,7 +85,7 @@ pub(crate) fn parse_funding(bytes: &[u8], name: &str) -> Result<Vec<FundingRate>
         }
         let text =
             |i: usize| String::from_utf8_lossy(&record[i]).chars().take(40).collect::<String>();
-        let timestamp = text(0).parse::<i64>().map_err(|_| {
+        let timestamp = parse_plain_i64(&record[0]).ok_or_else(|| {
             DataError::row(
                 name,
                 line,
@@ -107,7 +107,7 @@ pub(crate) fn parse_funding(bytes: &[u8], name: &str) -> Result<Vec<FundingRate>
             ));
         }
         let rate =
-            parse_decimal(&record[1]).filter(|r| r.abs() < Decimal::ONE).ok_or_else(|| {
+            parse_plain_decimal(&record[1]).filter(|r| r.abs() < Decimal::ONE).ok_or_else(|| {
                 DataError::row(
                     name,
                     line,

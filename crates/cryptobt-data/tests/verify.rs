@@ -54,7 +54,7 @@ fn every_kind_of_problem_is_counted_and_named() {
     let expect = [
         "missing day 2025-01-02: binance/spot/BTCUSDT/1h/BTCUSDT_1h_2025-01-02.csv does not exist"
             .to_owned(),
-        format!("{file}:3: close \"abc\" is not a positive number"),
+        format!("{file}:3: close \"abc\" is not a positive plain decimal"),
         format!("{file}:5: duplicate timestamp 1735869600000 (2025-01-03 02:00)"),
         format!("{file}: gap of 1 bar(s) from 2025-01-03 01:00 to 2025-01-03 01:00"),
         format!("{file}: gap of 1 bar(s) from 2025-01-03 03:00 to 2025-01-03 03:00"),
