@@ -94,6 +94,9 @@ pub(crate) struct VerifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// List every problem (by default the first 20 of each set, then how many more there are).
+    #[arg(long)]
+    all: bool,
 }
 
 pub(crate) fn run(command: DataCommand) -> ExitCode {
@@ -254,7 +257,7 @@ fn run_verify(args: &VerifyArgs) -> ExitCode {
             Err(e) => eprintln!("error: {e}"),
         }
     } else {
-        print_report(&report);
+        print_report(&report, if args.all { usize::MAX } else { 20 });
     }
     if report.is_clean() {
         ExitCode::SUCCESS
@@ -266,7 +269,7 @@ fn run_verify(args: &VerifyArgs) -> ExitCode {
     }
 }
 
-fn print_report(report: &VerifyReport) {
+fn print_report(report: &VerifyReport, shown: usize) {
     println!(
         "{:<8} {:<10} {:<4} {:<23} {:>5} {:>8} {:>8} {:>5} {:>5} {:>4}  status",
         "market", "symbol", "tf", "span", "days", "missing", "rows", "gaps", "dups", "bad"
@@ -297,8 +300,17 @@ fn print_report(report: &VerifyReport) {
         );
     }
     for s in report.sets.iter().filter(|s| !s.problems.is_empty()) {
-        for p in &s.problems {
+        for p in s.problems.iter().take(shown) {
             eprintln!("error: {p}");
+        }
+        let more = (s.problems.len().saturating_sub(shown) as u64) + s.unlisted;
+        if more > 0 {
+            eprintln!(
+                "error: … and {more} more problem(s) in {} {} {} (--all lists every one)",
+                s.mode.as_str(),
+                s.symbol.as_str(),
+                s.timeframe.as_str()
+            );
         }
     }
     for p in report.funding.iter().flat_map(|f| &f.problems) {

@@ -86,3 +86,31 @@ fn an_empty_directory_is_an_error() {
     assert_eq!(code, 1);
     assert!(stderr.contains("no data sets"), "{stderr}");
 }
+
+#[test]
+fn problems_past_twenty_are_counted_and_all_lists_them() {
+    let dir = three_days();
+    edit(dir.path(), "02", |lines| {
+        for line in lines.iter_mut().skip(1) {
+            *line = line.replacen(',', ",-", 1);
+        }
+    });
+    let args = ["data", "verify", "--data-dir", dir.path().to_str().unwrap()];
+    let (code, _, stderr) = cryptobt(&args);
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains("is not a positive plain decimal")).count(),
+        20
+    );
+    // 24 bad rows, and the day they leave empty is a gap: 25 problems, 20 shown.
+    assert!(
+        stderr.contains("… and 5 more problem(s) in spot BTCUSDT 1h (--all lists every one)"),
+        "{stderr}"
+    );
+    let (_, _, stderr) = cryptobt(&[&args[..], &["--all"]].concat());
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains("is not a positive plain decimal")).count(),
+        24
+    );
+    assert!(!stderr.contains("more problem"), "{stderr}");
+}

@@ -106,14 +106,15 @@ pub(crate) fn parse_funding(bytes: &[u8], name: &str) -> Result<Vec<FundingRate>
                 format!("timestamp {timestamp} is not after the previous row's"),
             ));
         }
-        let rate =
-            parse_plain_decimal(&record[1]).filter(|r| r.abs() < Decimal::ONE).ok_or_else(|| {
+        let rate = parse_plain_decimal(&record[1]).filter(|r| r.abs() < Decimal::ONE).ok_or_else(
+            || {
                 DataError::row(
                     name,
                     line,
                     format!("funding_rate {:?} is not a rate between -1 and 1", text(1)),
                 )
-            })?;
+            },
+        )?;
         previous = Some(timestamp);
         out.push(FundingRate { timestamp, rate });
     }

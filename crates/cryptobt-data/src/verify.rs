@@ -14,8 +14,9 @@ use crate::{
     DataError,
 };
 
-/// Problems listed per set at most; the counters keep counting past it.
-const MAX_LISTED: usize = 20;
+/// Problems kept per set at most (a bound on memory for a badly broken set); the counters keep
+/// counting past it, and `unlisted` says how many were not kept.
+const MAX_LISTED: usize = 10_000;
 
 /// The findings for one market, symbol and timeframe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,8 +43,10 @@ pub struct SetReport {
     pub duplicates: u64,
     /// Rows breaking a rule of DESIGN §3, and unreadable files.
     pub bad_rows: u64,
-    /// The first problems, each naming the file and line or the date.
+    /// The problems, each naming the file and line or the date (the first 10,000).
     pub problems: Vec<String>,
+    /// Problems found past those listed.
+    pub unlisted: u64,
 }
 
 impl SetReport {
@@ -56,6 +59,8 @@ impl SetReport {
     fn problem(&mut self, text: String) {
         if self.problems.len() < MAX_LISTED {
             self.problems.push(text);
+        } else {
+            self.unlisted += 1;
         }
     }
 }
@@ -144,6 +149,7 @@ fn verify_set(
         duplicates: 0,
         bad_rows: 0,
         problems: Vec::new(),
+        unlisted: 0,
     };
     let step = timeframe.duration_ms();
     for day in days(first_day, last_day) {

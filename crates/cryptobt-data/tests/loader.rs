@@ -100,17 +100,37 @@ fn every_rule_of_design_3_names_file_line_and_value() {
     // 2025-01-02 00:00 = 1735776000000; 04:00 = +14400000.
     check_bad(1, "time,open,high,low,close,volume", "header is \"time,open,high,low,close,volume\", expected \"timestamp,open,high,low,close,volume\"");
     check_bad(3, "1735790400000,101,103,100,0,1", "close \"0\" is not a positive plain decimal");
-    check_bad(3, "1735790400000,-101,103,100,101,1", "open \"-101\" is not a positive plain decimal");
+    check_bad(
+        3,
+        "1735790400000,-101,103,100,101,1",
+        "open \"-101\" is not a positive plain decimal",
+    );
     check_bad(3, "1735790400000,NaN,103,100,101,1", "open \"NaN\" is not a positive plain decimal");
     check_bad(
         3,
         "1735790400000,101,103,100,101,inf",
         "volume \"inf\" is not a non-negative plain decimal",
     );
-    check_bad(3, "1735790400000,101,103,100,101,-1", "volume \"-1\" is not a non-negative plain decimal");
-    check_bad(3, "1735790400000,9.4e4,103,100,101,1", "open \"9.4e4\" is not a positive plain decimal");
-    check_bad(3, "+1735790400000,101,103,100,101,1", "timestamp \"+1735790400000\" is not an integer of milliseconds");
-    check_bad(3, "1735790400000,+101,103,100,101,1", "open \"+101\" is not a positive plain decimal");
+    check_bad(
+        3,
+        "1735790400000,101,103,100,101,-1",
+        "volume \"-1\" is not a non-negative plain decimal",
+    );
+    check_bad(
+        3,
+        "1735790400000,9.4e4,103,100,101,1",
+        "open \"9.4e4\" is not a positive plain decimal",
+    );
+    check_bad(
+        3,
+        "+1735790400000,101,103,100,101,1",
+        "timestamp \"+1735790400000\" is not an integer of milliseconds",
+    );
+    check_bad(
+        3,
+        "1735790400000,+101,103,100,101,1",
+        "open \"+101\" is not a positive plain decimal",
+    );
     check_bad(3, "1735790400000,101,103,101.5,101,1", "low 101.5 is above min(open, close) 101");
     check_bad(3, "1735790400000,101,102,100,102.5,1", "high 102 is below max(open, close) 102.5");
     check_bad(3, "1735776000000,101,103,100,101,1", "duplicate timestamp 1735776000000");
