@@ -101,16 +101,18 @@ impl Jobs {
     pub(crate) fn start(
         workers: usize,
         capacity: usize,
+        max_runs: usize,
         service: Arc<dyn BacktestService>,
         store: Arc<dyn ResultStore>,
+        evict: Arc<dyn Fn(&BacktestId) + Send + Sync>,
     ) -> Self {
         let (tx, rx) = mpsc::sync_channel::<Arc<Job>>(capacity);
         let rx = Arc::new(Mutex::new(rx));
         let registry: Arc<Mutex<HashMap<BacktestId, Arc<Job>>>> = Arc::default();
         let handles = (0..workers.max(1))
             .map(|n| {
-                let (rx, service, store, registry) =
-                    (rx.clone(), service.clone(), store.clone(), registry.clone());
+                let (rx, service, store, registry, evict) =
+                    (rx.clone(), service.clone(), store.clone(), registry.clone(), evict.clone());
                 std::thread::Builder::new()
                     .name(format!("backtest-{n}"))
                     .stack_size(16 << 20)
@@ -123,6 +125,15 @@ impl Jobs {
                         if saved {
                             let id = job.record.lock().backtest_id.clone();
                             registry.lock().remove(&id);
+                        }
+                        // Retention: the oldest finished runs beyond the limit go.
+                        match store.prune(max_runs) {
+                            Ok(removed) if removed.is_empty() => {}
+                            Ok(removed) => {
+                                removed.iter().for_each(|id| evict(id));
+                                tracing::info!(removed = removed.len(), max_runs, "retention");
+                            }
+                            Err(e) => tracing::warn!(error = %e, "retention failed"),
                         }
                     })
                     .unwrap_or_else(|e| panic!("cannot start a backtest worker thread: {e}"))
@@ -342,8 +353,10 @@ fn finish(
 pub(crate) fn recover(store: &dyn ResultStore) -> usize {
     let Ok(records) = store.list() else { return 0 };
     let mut recovered = 0;
-    for mut record in records {
-        if matches!(record.status, RunStatus::Queued | RunStatus::Running) {
+    for listed in records {
+        if matches!(listed.status, RunStatus::Queued | RunStatus::Running) {
+            // The listing leaves the strategy out: rewrite the full record.
+            let Ok(mut record) = store.record(&listed.backtest_id) else { continue };
             record.status = RunStatus::Failed;
             record.error = Some(RunError {
                 code: ErrorCode::Interrupted,

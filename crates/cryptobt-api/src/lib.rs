@@ -81,6 +81,8 @@ pub struct ApiConfig {
     pub body_timeout: Duration,
     /// Open connections per HTTP worker; more wait to be accepted.
     pub max_connections: usize,
+    /// Runs kept in the results folder; past it the oldest finished ones are deleted.
+    pub max_runs: usize,
 }
 
 impl Default for ApiConfig {
@@ -103,6 +105,7 @@ impl Default for ApiConfig {
             allowed_hosts: Vec::new(),
             body_timeout: Duration::from_secs(10),
             max_connections: 256,
+            max_runs: 10_000,
         }
     }
 }
@@ -138,18 +141,22 @@ fn build(
     if leftovers > 0 {
         tracing::warn!(leftovers, "removed temporary files left by an interrupted write");
     }
+    let finished: moka::sync::Cache<_, Arc<cryptobt_domain::ports::StoredRun>> =
+        moka::sync::Cache::builder()
+            .weigher(|_, run: &Arc<cryptobt_domain::ports::StoredRun>| {
+                u32::try_from(routes::weight(run)).unwrap_or(u32::MAX)
+            })
+            .max_capacity(config.cache_bytes)
+            .build();
+    let evicted = finished.clone();
     let jobs = jobs::Jobs::start(
         config.workers,
         config.queue_capacity,
+        config.max_runs,
         services.backtests.clone(),
         services.store.clone(),
+        Arc::new(move |id: &cryptobt_domain::BacktestId| evicted.invalidate(id)),
     );
-    let finished = moka::sync::Cache::builder()
-        .weigher(|_, run: &Arc<cryptobt_domain::ports::StoredRun>| {
-            u32::try_from(routes::weight(run)).unwrap_or(u32::MAX)
-        })
-        .max_capacity(config.cache_bytes)
-        .build();
     let history =
         moka::sync::Cache::builder().max_capacity(64).time_to_live(Duration::from_secs(2)).build();
     let state = web::Data::new(AppState {

@@ -37,6 +37,9 @@ pub struct Settings {
     pub memory_limit_mb: usize,
     /// CORS origins (`CRYPTOBT_CORS_ORIGINS`, comma-separated, default none).
     pub cors_origins: Vec<String>,
+    /// Runs kept in the results folder (`CRYPTOBT_MAX_RUNS`, default 10,000); past it the
+    /// server deletes the oldest finished runs.
+    pub max_runs: usize,
     /// Host names the server answers to besides the loopback ones (`CRYPTOBT_ALLOWED_HOSTS`,
     /// comma-separated; for a deployment behind a proxy).
     pub allowed_hosts: Vec<String>,
@@ -64,6 +67,7 @@ impl Default for Settings {
             memory_limit_mb: 64,
             cors_origins: Vec::new(),
             allowed_hosts: Vec::new(),
+            max_runs: 10_000,
             max_strategy_kb: 256,
             cache_mb: 512,
         }
@@ -88,6 +92,7 @@ struct FileSettings {
     memory_limit_mb: Option<usize>,
     cors_origins: Option<Vec<String>>,
     allowed_hosts: Option<Vec<String>>,
+    max_runs: Option<usize>,
     max_strategy_kb: Option<usize>,
     cache_mb: Option<u64>,
 }
@@ -171,6 +176,9 @@ impl Settings {
         if let Some(v) = f.allowed_hosts {
             self.allowed_hosts = v;
         }
+        if let Some(v) = f.max_runs {
+            self.max_runs = v;
+        }
         if let Some(v) = f.max_strategy_kb {
             self.max_strategy_kb = v;
         }
@@ -207,6 +215,7 @@ impl Settings {
             "MEMORY_LIMIT_MB" => self.memory_limit_mb = parse(&key, src, value)?,
             "CORS_ORIGINS" => self.cors_origins = list(),
             "ALLOWED_HOSTS" => self.allowed_hosts = list(),
+            "MAX_RUNS" => self.max_runs = parse(&key, src, value)?,
             "MAX_STRATEGY_KB" => self.max_strategy_kb = parse(&key, src, value)?,
             "CACHE_MB" => self.cache_mb = parse(&key, src, value)?,
             "CONFIG" | "LOG" => {}
@@ -250,6 +259,7 @@ impl Settings {
             max_strategy_bytes: self.max_strategy_kb.saturating_mul(1 << 10),
             cors_origins: self.cors_origins.clone(),
             allowed_hosts: self.allowed_hosts.clone(),
+            max_runs: self.max_runs.max(1),
             max_chart_points: 5_000,
             ..ApiConfig::default()
         }

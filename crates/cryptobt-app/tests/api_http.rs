@@ -862,3 +862,31 @@ fn symbolic_links_are_not_followed() {
     assert!(!text.contains("root:"), "{text}");
     assert!(text.contains("symbolic link"), "{text}");
 }
+
+/// With a retention limit, the oldest finished runs go once the limit is passed.
+#[test]
+fn retention_keeps_the_newest_runs() {
+    let api = Api::start_tuned(Some(exclusive()), tempfile::tempdir().unwrap(), 1, 4, |c| {
+        c.max_runs = 2;
+    });
+    let ids: Vec<String> = (0..3).map(|_| quick_run(&api)).collect();
+    // The worker prunes right after saving; the listing sees it (poll briefly, no sleep-based
+    // ordering).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, list) = api.get("/api/backtests");
+        if list["total"] == 2 {
+            let listed: Vec<&str> = list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["backtest_id"].as_str().unwrap())
+                .collect();
+            assert_eq!(listed, [ids[2].as_str(), ids[1].as_str()]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "{list}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(api.get(&format!("/api/backtest/{}", ids[0])).0, 404);
+}

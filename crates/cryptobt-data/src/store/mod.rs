@@ -16,7 +16,7 @@ use cryptobt_domain::{
         DamagedRun, PortfolioSink, ResultFile, ResultStore, RunRecord, SnapshotSink, StoreError,
         StoredRun,
     },
-    BacktestId, BacktestReport, ConfigFile, Snapshot,
+    BacktestId, BacktestReport, ConfigFile, RunStatus, Snapshot,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,7 @@ use cryptobt_domain::money::write_plain;
 use self::read::{parse_funding_row, parse_trade, read_portfolio};
 use crate::{write::write_atomic, DataError};
 
+mod index;
 mod read;
 
 /// The header of `trades.csv`.
@@ -314,13 +315,14 @@ impl PortfolioSink for PortfolioWriter {
 #[derive(Debug, Clone)]
 pub struct FileResultStore {
     root: PathBuf,
+    index: std::sync::Arc<index::Index>,
 }
 
 impl FileResultStore {
     /// Results under `root` (e.g. `results`).
     #[must_use]
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self { root: root.into(), index: std::sync::Arc::default() }
     }
 
     /// The files of run `id` (a validated id: the path cannot leave the root).
@@ -331,6 +333,11 @@ impl FileResultStore {
 }
 
 impl FileResultStore {
+    /// The listing from the in-memory index (see `index`).
+    fn listing(&self) -> (Vec<RunRecord>, Vec<DamagedRun>) {
+        self.index.list(&self.root.join("backtests"), || self.run_ids(), |id| self.record(id))
+    }
+
     /// `backtests/{id}/{file}` below the root.
     fn relative(&self, id: &BacktestId, file: &str) -> PathBuf {
         Path::new("backtests").join(id.as_str()).join(file)
@@ -379,7 +386,9 @@ impl ResultStore for FileResultStore {
     }
 
     fn save(&self, record: &RunRecord, report: Option<&BacktestReport>) -> Result<(), StoreError> {
-        self.files(&record.backtest_id).write(record, report).map_err(|e| store_err(&e))
+        self.files(&record.backtest_id).write(record, report).map_err(|e| store_err(&e))?;
+        self.index.saved(record);
+        Ok(())
     }
 
     fn record(&self, id: &BacktestId) -> Result<RunRecord, StoreError> {
@@ -400,15 +409,7 @@ impl ResultStore for FileResultStore {
     }
 
     fn list_damaged(&self) -> Vec<DamagedRun> {
-        self.run_ids()
-            .into_iter()
-            .filter_map(|id| match self.record(&id) {
-                Err(StoreError::Damaged { file, message }) => {
-                    Some(DamagedRun { backtest_id: id, file, message })
-                }
-                _ => None,
-            })
-            .collect()
+        self.listing().1
     }
 
     fn remove_leftovers(&self) -> usize {
@@ -438,16 +439,20 @@ impl ResultStore for FileResultStore {
             }
             return Err(StoreError::Io { message: format!("results directory: {e}") });
         }
-        let mut out = Vec::new();
-        for id in self.run_ids() {
-            if let Ok(record) = self.record(&id) {
-                out.push(record);
+        Ok(self.listing().0)
+    }
+
+    fn prune(&self, keep: usize) -> Result<Vec<BacktestId>, StoreError> {
+        let settled = |r: &RunRecord| !matches!(r.status, RunStatus::Queued | RunStatus::Running);
+        let runs = self.listing().0;
+        let excess = runs.len().saturating_sub(keep);
+        let mut removed = Vec::new();
+        for record in runs.iter().rev().filter(|r| settled(r)).take(excess) {
+            if self.delete(&record.backtest_id).is_ok() {
+                removed.push(record.backtest_id.clone());
             }
         }
-        out.sort_by(|a, b| {
-            b.created_at.cmp(&a.created_at).then_with(|| b.backtest_id.cmp(&a.backtest_id))
-        });
-        Ok(out)
+        Ok(removed)
     }
 
     fn load(&self, id: &BacktestId, max_points: usize) -> Result<StoredRun, StoreError> {
@@ -549,7 +554,9 @@ impl ResultStore for FileResultStore {
             Ok(meta) if !meta.is_dir() => fs::remove_file(files.dir()),
             _ => fs::remove_dir_all(files.dir()),
         };
-        removed.map_err(|e| StoreError::Io { message: format!("deleting {id}: {e}") })
+        removed.map_err(|e| StoreError::Io { message: format!("deleting {id}: {e}") })?;
+        self.index.deleted(id);
+        Ok(())
     }
 }
 

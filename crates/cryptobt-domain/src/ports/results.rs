@@ -204,6 +204,15 @@ pub trait ResultStore: Send + Sync {
     fn list_damaged(&self) -> Vec<DamagedRun> {
         Vec::new()
     }
+    /// Deletes the oldest finished runs beyond the newest `keep` runs (a retention limit);
+    /// returns the ids deleted. Runs queued or running are never deleted.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when the listing cannot be read.
+    fn prune(&self, keep: usize) -> Result<Vec<BacktestId>, StoreError> {
+        let _ = keep;
+        Ok(Vec::new())
+    }
     /// Removes what writes cut short left behind (temporary files of a killed process); called
     /// once at start. Returns how many files were removed.
     fn remove_leftovers(&self) -> usize {

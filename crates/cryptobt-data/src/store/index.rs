@@ -1,0 +1,118 @@
+//! The listing of stored runs, kept in memory: built from the run folders on first use, kept up
+//! to date by the store's own writes and deletes, and brought in line with the folder again
+//! whenever the folder itself changed (a run written by another process, a folder removed by
+//! hand). A listing then reads no run files, however many runs there are.
+
+use std::{collections::HashMap, fs, path::PathBuf, time::SystemTime};
+
+use cryptobt_domain::{
+    ports::{DamagedRun, RunRecord, StoreError},
+    BacktestId,
+};
+use parking_lot::Mutex;
+
+/// One run folder as listed.
+#[derive(Debug, Clone)]
+pub(super) enum Entry {
+    /// Its record, without the strategy source (the listing never shows it).
+    Run(RunRecord),
+    /// Its `config.json` cannot be read.
+    Damaged(DamagedRun),
+}
+
+#[derive(Debug, Default)]
+struct State {
+    entries: HashMap<BacktestId, Entry>,
+    /// The folder's modification time when it was last read.
+    seen: Option<SystemTime>,
+}
+
+/// The index of one results root.
+#[derive(Debug, Default)]
+pub(super) struct Index {
+    state: Mutex<State>,
+}
+
+/// A record as the listing keeps it.
+pub(super) fn light(record: &RunRecord) -> RunRecord {
+    RunRecord { strategy_code: String::new(), ..record.clone() }
+}
+
+impl Index {
+    /// Brings the index in line with `dir` if the folder changed since it was last read; `read`
+    /// reads one run's record. Only folders not yet listed are read.
+    fn sync(
+        &self,
+        state: &mut State,
+        dir: &PathBuf,
+        ids: impl FnOnce() -> Vec<BacktestId>,
+        read: impl Fn(&BacktestId) -> Result<RunRecord, StoreError>,
+    ) {
+        let modified = fs::metadata(dir).and_then(|m| m.modified()).ok();
+        if modified.is_some() && modified == state.seen {
+            return;
+        }
+        let present = ids();
+        state.entries.retain(|id, _| present.contains(id));
+        let mut complete = true;
+        for id in present {
+            if state.entries.contains_key(&id) {
+                continue;
+            }
+            match read(&id) {
+                Ok(record) => {
+                    state.entries.insert(id, Entry::Run(light(&record)));
+                }
+                Err(StoreError::Damaged { file, message }) => {
+                    let damaged = DamagedRun { backtest_id: id.clone(), file, message };
+                    state.entries.insert(id, Entry::Damaged(damaged));
+                }
+                // A folder without its config.json yet (a run being written elsewhere): read
+                // again next time.
+                Err(_) => complete = false,
+            }
+        }
+        // A folder changed within the last second may change again within the same tick of
+        // the file system's clock: keep looking at its names until it has been still for a
+        // moment (names only; no run file is read twice).
+        let still = modified
+            .and_then(|m| SystemTime::now().duration_since(m).ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(1));
+        state.seen = if complete && still { modified } else { None };
+    }
+
+    /// Every listed run, newest first, and the damaged ones.
+    pub(super) fn list(
+        &self,
+        dir: &PathBuf,
+        ids: impl FnOnce() -> Vec<BacktestId>,
+        read: impl Fn(&BacktestId) -> Result<RunRecord, StoreError>,
+    ) -> (Vec<RunRecord>, Vec<DamagedRun>) {
+        let mut state = self.state.lock();
+        self.sync(&mut state, dir, ids, read);
+        let mut runs = Vec::with_capacity(state.entries.len());
+        let mut damaged = Vec::new();
+        for entry in state.entries.values() {
+            match entry {
+                Entry::Run(record) => runs.push(record.clone()),
+                Entry::Damaged(d) => damaged.push(d.clone()),
+            }
+        }
+        runs.sort_by(|a, b| {
+            b.created_at.cmp(&a.created_at).then_with(|| b.backtest_id.cmp(&a.backtest_id))
+        });
+        damaged.sort_by(|a, b| b.backtest_id.cmp(&a.backtest_id));
+        (runs, damaged)
+    }
+
+    /// Records a run the store just wrote.
+    pub(super) fn saved(&self, record: &RunRecord) {
+        let mut state = self.state.lock();
+        state.entries.insert(record.backtest_id.clone(), Entry::Run(light(record)));
+    }
+
+    /// Forgets a run the store just deleted.
+    pub(super) fn deleted(&self, id: &BacktestId) {
+        self.state.lock().entries.remove(id);
+    }
+}
