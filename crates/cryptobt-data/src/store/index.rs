@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 #[derive(Debug, Clone)]
 pub(super) enum Entry {
     /// Its record, without the strategy source (the listing never shows it).
-    Run(RunRecord),
+    Run(Box<RunRecord>),
     /// Its `config.json` cannot be read.
     Damaged(DamagedRun),
 }
@@ -61,7 +61,7 @@ impl Index {
             }
             match read(&id) {
                 Ok(record) => {
-                    state.entries.insert(id, Entry::Run(light(&record)));
+                    state.entries.insert(id, Entry::Run(Box::new(light(&record))));
                 }
                 Err(StoreError::Damaged { file, message }) => {
                     let damaged = DamagedRun { backtest_id: id.clone(), file, message };
@@ -94,7 +94,7 @@ impl Index {
         let mut damaged = Vec::new();
         for entry in state.entries.values() {
             match entry {
-                Entry::Run(record) => runs.push(record.clone()),
+                Entry::Run(record) => runs.push((**record).clone()),
                 Entry::Damaged(d) => damaged.push(d.clone()),
             }
         }
@@ -108,7 +108,7 @@ impl Index {
     /// Records a run the store just wrote.
     pub(super) fn saved(&self, record: &RunRecord) {
         let mut state = self.state.lock();
-        state.entries.insert(record.backtest_id.clone(), Entry::Run(light(record)));
+        state.entries.insert(record.backtest_id.clone(), Entry::Run(Box::new(light(record))));
     }
 
     /// Forgets a run the store just deleted.
