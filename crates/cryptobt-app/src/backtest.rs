@@ -94,6 +94,36 @@ fn usage_error(args_json: bool, code: &str, message: &str) -> ExitCode {
 
 const INVALID: &str = "invalid_argument";
 
+/// After a data error: which markets do have this symbol and timeframe, and over which days,
+/// so that the fix (`--mode futures`, another range, `--data-dir`) is plain.
+fn data_hint(data_dir: &std::path::Path, config: &BacktestConfig) -> String {
+    use cryptobt_domain::ports::MarketData;
+    let market = CsvMarketData::new(data_dir, BarCache::new(1 << 20, vec![]));
+    let sets = market.datasets().unwrap_or_default();
+    let have: Vec<String> = sets
+        .iter()
+        .filter(|d| d.symbol == config.symbol() && d.timeframe == config.timeframe())
+        .map(|d| {
+            let flag = if d.mode == config.trading_mode() {
+                String::new()
+            } else {
+                format!(" (--mode {})", d.mode)
+            };
+            format!("{} has {}..{}{flag}", d.mode, d.first_day, d.last_day)
+        })
+        .collect();
+    if have.is_empty() {
+        format!(
+            "\nhint: {} has no {} {} data at all; point --data-dir at a folder that has it, or fetch it with `cryptobt data download`",
+            data_dir.display(),
+            config.symbol(),
+            config.timeframe()
+        )
+    } else {
+        format!("\nhint: {} {}: {}", config.symbol(), config.timeframe(), have.join("; "))
+    }
+}
+
 fn params(raw: &[String]) -> Result<Params, String> {
     let mut out = Params::new();
     for p in raw {
@@ -178,7 +208,10 @@ pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
     progress.0.finish_and_clear();
     let report = match outcome {
         Ok(report) => report,
-        Err(e) => return usage_error(args.json, e.code.as_str(), &e.message),
+        Err(e) => {
+            let hint = data_hint(&args.data_dir, &config);
+            return usage_error(args.json, e.code.as_str(), &format!("{}{hint}", e.message));
+        }
     };
     let record = RunRecord {
         backtest_id: id.clone(),
@@ -207,6 +240,10 @@ fn print_outcome(json: bool, id: &BacktestId, files: &RunFiles, report: &Backtes
             "trades": report.trades.len(),
             "error_code": report.error.as_ref().map(|e| e.code),
             "error_message": report.error.as_ref().map(|e| &e.message),
+            "backtest_id": id.as_str(),
+            "files": files.dir().display().to_string(),
+            "rejections": report.rejections.values().sum::<u64>(),
+            "queued_at_end": report.dropped_orders,
             "funding_fallbacks": report.funding_fallbacks,
         });
         println!("{out}");

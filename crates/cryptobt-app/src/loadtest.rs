@@ -126,6 +126,27 @@ pub(crate) fn run(args: &LoadArgs) -> ExitCode {
         .map(|v| v["status"].as_str().unwrap_or("?").to_owned())
         .unwrap_or_default();
     let _ = post(&a, &format!("{}/api/backtest/{running}/cancel", args.base), &json!({}));
+    // Leave the server as it was: remove the two runs made here (once the cancelled one ended).
+    let status_of = |id: &str| {
+        agent()
+            .get(&format!("{}/api/backtest/{id}", args.base))
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_to_string().ok())
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| v["status"].as_str().map(str::to_owned))
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while matches!(status_of(&running).as_deref(), Some("queued" | "running"))
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut removed = 0;
+    for id in [&running, &done] {
+        let gone = a.delete(&format!("{}/api/backtest/{id}", args.base)).call();
+        removed += usize::from(gone.is_ok_and(|r| r.status().as_u16() == 200));
+    }
     println!(
         "{} connections for {} s; the long backtest was {state} at the end",
         args.connections, args.seconds
@@ -144,5 +165,6 @@ pub(crate) fn run(args: &LoadArgs) -> ExitCode {
         );
     }
     println!("  failed requests: {failed}");
+    println!("  runs made and removed: {removed} of 2");
     ExitCode::SUCCESS
 }

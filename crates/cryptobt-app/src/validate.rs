@@ -1,57 +1,153 @@
-//! `cryptobt validate FILE.lua`: syntax and entry points, without running a bar.
+//! `cryptobt validate FILE.lua ...`: each strategy's syntax, entry points and top level (run
+//! under the limits), and with `--run` a short backtest over shipped bars to catch the errors
+//! that only show on data.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
+use chrono::NaiveDate;
 use clap::Args;
-use cryptobt_domain::ports::StrategyFactory;
+use cryptobt_data::{BarCache, CsvMarketData};
+use cryptobt_domain::{
+    ports::{BacktestRequest, BacktestService, StrategyError, StrategyFactory, StrategyLimits},
+    BacktestConfig, ErrorCode, RunStatus, Symbol, Timeframe, TradingMode,
+};
+use cryptobt_engine::Engine;
 use cryptobt_sandbox::LuaStrategyFactory;
 
+/// What is checked, for the help text and the "ok" line.
+const CHECKS: &str = "syntax, on_data (and initialize) defined as functions, the top level runs \
+                      within 2 s and 64 MiB";
+
 #[derive(Debug, Args)]
+#[command(about = "Check strategies: syntax, entry points and top level; --run also runs them \
+                   over a few hundred shipped bars")]
 pub(crate) struct ValidateArgs {
-    /// The strategy file.
-    file: PathBuf,
-    /// Print the result as JSON: {"valid": bool, "error_code", "message", "line"}.
+    /// The strategy files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Also run each strategy over the first 312 bars (13 days) of BTCUSDT 1h of the market
+    /// chosen by --mode, to catch runtime errors.
+    #[arg(long)]
+    run: bool,
+    /// The market --run uses: spot or futures (futures allows leverage up to 10).
+    #[arg(long, default_value = "spot")]
+    mode: TradingMode,
+    /// The market data directory (for --run).
+    #[arg(long, default_value = "data")]
+    data_dir: PathBuf,
+    /// Print one JSON object per file: {"file", "valid", "error_code", "message", "line"}.
     #[arg(long)]
     json: bool,
 }
 
-pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
-    let source = match std::fs::read(&args.file) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(_) => {
-                eprintln!("error: {} is not UTF-8 text", args.file.display());
-                return ExitCode::from(2);
-            }
-        },
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", args.file.display());
-            return ExitCode::from(2);
+/// A check's outcome: valid, or the error with its code and line; plus what a run did.
+struct Outcome {
+    error: Option<StrategyError>,
+    ran: Option<String>,
+}
+
+fn read(file: &PathBuf) -> Result<String, String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", file.display()))
+}
+
+/// Runs `source` over the first 312 bars of the shipped data.
+fn trial(source: &str, args: &ValidateArgs) -> Result<Outcome, String> {
+    let day = |d| NaiveDate::from_ymd_opt(2025, 1, d).unwrap_or_default();
+    let (start, end, leverage) = match args.mode {
+        TradingMode::Spot => (day(1), day(13), 1),
+        TradingMode::Futures => {
+            let day = |d| NaiveDate::from_ymd_opt(2025, 5, d).unwrap_or_default();
+            (day(5), day(17), 10)
         }
     };
-    let result = LuaStrategyFactory.validate(&source);
-    if args.json {
-        let value = match &result {
-            Ok(()) => {
-                serde_json::json!({"valid": true, "error_code": null, "message": null, "line": null})
-            }
-            Err(e) => {
-                serde_json::json!({"valid": false, "error_code": e.code, "message": e.message, "line": e.line})
+    let symbol = Symbol::new("BTCUSDT").map_err(|e| e.to_string())?;
+    let config = BacktestConfig::builder(symbol, Timeframe::H1, start, end)
+        .trading_mode(args.mode)
+        .max_leverage(leverage.into())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let market = Arc::new(CsvMarketData::new(&args.data_dir, BarCache::new(1 << 26, vec![])));
+    let engine = Engine::new(market, Arc::new(LuaStrategyFactory));
+    let request = BacktestRequest {
+        config,
+        strategy_code: source.to_owned(),
+        limits: StrategyLimits::default(),
+    };
+    let report = engine.run(&request, &(), &mut ()).map_err(|e| {
+        format!("--run needs the shipped data ({}): {}", args.data_dir.display(), e.message)
+    })?;
+    if report.status == RunStatus::Completed {
+        let refused: u64 = report.rejections.values().sum();
+        let ran = format!(
+            "ran {} bars of {} BTCUSDT 1h without error ({} fills, {refused} refused orders)",
+            report.bars,
+            args.mode,
+            report.trades.len()
+        );
+        return Ok(Outcome { error: None, ran: Some(ran) });
+    }
+    let error = report.error.map_or_else(
+        || StrategyError {
+            code: ErrorCode::RuntimeError,
+            message: "the run failed".into(),
+            line: None,
+        },
+        |e| StrategyError { code: e.code, message: e.message, line: e.line },
+    );
+    Ok(Outcome { error: Some(error), ran: None })
+}
+
+fn check(file: &PathBuf, args: &ValidateArgs) -> Result<Outcome, String> {
+    let source = read(file)?;
+    if let Err(e) = LuaStrategyFactory.validate(&source) {
+        return Ok(Outcome { error: Some(e), ran: None });
+    }
+    if args.run {
+        return trial(&source, args);
+    }
+    Ok(Outcome { error: None, ran: None })
+}
+
+pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
+    let mut worst = 0u8;
+    for file in &args.files {
+        let outcome = match check(file, args) {
+            Ok(outcome) => outcome,
+            Err(message) => {
+                eprintln!("error: {message}");
+                worst = 2;
+                continue;
             }
         };
-        println!("{value}");
-    } else {
-        match &result {
-            Ok(()) => println!("{}: ok", args.file.display()),
-            Err(e) => {
+        if outcome.error.is_some() {
+            worst = worst.max(1);
+        }
+        let shown = file.display();
+        if args.json {
+            let value = match &outcome.error {
+                None => {
+                    serde_json::json!({"file": shown.to_string(), "valid": true, "error_code": null, "message": null, "line": null})
+                }
+                Some(e) => {
+                    serde_json::json!({"file": shown.to_string(), "valid": false, "error_code": e.code, "message": e.message, "line": e.line})
+                }
+            };
+            println!("{value}");
+            continue;
+        }
+        match &outcome.error {
+            None => {
+                println!("{shown}: ok ({CHECKS})");
+                if let Some(ran) = &outcome.ran {
+                    println!("{shown}: {ran}");
+                }
+            }
+            Some(e) => {
                 let at = e.line.map_or_else(String::new, |l| format!(":{l}"));
-                eprintln!("{}{at}: {}: {}", args.file.display(), e.code, e.message);
+                eprintln!("{shown}{at}: {}: {}", e.code, e.message);
             }
         }
     }
-    if result.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    ExitCode::from(worst)
 }

@@ -166,6 +166,28 @@ fn json_names_a_data_error_data_error_and_a_bad_argument_invalid_argument() {
     let (code, message) = json(&["--start", "2024-01-01", "--end", "2024-01-02"]);
     assert_eq!(code, "data_error", "{message}");
     assert!(message.contains("missing day 2024-01-01"), "{message}");
+    assert!(
+        message.contains(
+            "spot has 2025-01-01..2025-01-31; futures has 2025-05-05..2025-06-23 (--mode futures)"
+        ),
+        "{message}"
+    );
     let (code, message) = json(&["--capital", "-5"]);
     assert_eq!(code, "invalid_argument", "{message}");
+}
+
+#[test]
+fn json_carries_the_run_id_and_where_its_files_went() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let (code, stdout, _) = backtest(&[SMA, &["--json", "--out", dir]].concat());
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let id = v["backtest_id"].as_str().unwrap();
+    assert!(cryptobt_domain::BacktestId::parse(id).is_ok(), "{id}");
+    assert_eq!(v["files"].as_str(), Some(dir));
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["backtest_id"].as_str(), Some(id));
+    assert_eq!((v["rejections"].as_u64(), v["queued_at_end"].as_u64()), (Some(0), Some(0)));
 }
