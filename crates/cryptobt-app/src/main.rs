@@ -8,6 +8,7 @@ mod bench;
 mod data;
 mod loadtest;
 mod serve;
+mod soak;
 mod validate;
 
 use std::process::ExitCode;
@@ -35,9 +36,12 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Measure API latency under 32 connections while a backtest runs (server on loopback).
     Loadtest(loadtest::LoadArgs),
+    /// Soak a server it starts itself with mixed valid, hostile and malformed traffic, then
+    /// check memory, file descriptors, runs left behind and the files written.
+    Soak(soak::SoakArgs),
     /// Run one backtest of a Lua strategy over the market data.
     Backtest(Box<backtest::BacktestArgs>),
-    /// Check a Lua strategy without running a bar: syntax, and that on_data is a function.
+    /// Check Lua strategies: syntax, entry points, top level; --run also runs them on shipped bars.
     Validate(validate::ValidateArgs),
 }
 
@@ -57,5 +61,6 @@ fn main() -> ExitCode {
         Command::Backtest(args) => backtest::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Loadtest(args) => loadtest::run(&args),
+        Command::Soak(args) => soak::run(&args),
     }
 }

@@ -554,6 +554,13 @@ impl ResultStore for FileResultStore {
             Ok(meta) if !meta.is_dir() => fs::remove_file(files.dir()),
             _ => fs::remove_dir_all(files.dir()),
         };
+        // Removed meanwhile by someone else (a retention pass, a second delete): not found.
+        if let Err(e) = &removed {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                self.index.deleted(id);
+                return Err(StoreError::NotFound { id: id.clone() });
+            }
+        }
         removed.map_err(|e| StoreError::Io { message: format!("deleting {id}: {e}") })?;
         self.index.deleted(id);
         Ok(())

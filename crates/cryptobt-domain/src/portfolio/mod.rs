@@ -198,7 +198,11 @@ impl Portfolio {
         let margin = self.margin_used();
         (!margin.is_zero()).then(|| crate::money::round_ledger(self.equity() / margin))
     }
-    /// Σ trade pnl so far (fees and liquidation losses included, funding not).
+    /// Σ trade pnl so far (fees and liquidation losses included, funding not). The snapshot's
+    /// `realized_pnl` (and `portfolio.csv`'s column) is this plus [`total_funding`]
+    /// (DESIGN §5): see docs/results.md.
+    ///
+    /// [`total_funding`]: Self::total_funding
     #[must_use]
     pub fn realized_pnl(&self) -> Decimal {
         self.state.realized_pnl
