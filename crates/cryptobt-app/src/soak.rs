@@ -125,14 +125,29 @@ fn client(n: usize, base: &str, stop: Instant, tally: &Tally) {
         let outcome: Result<u16, String> = match i % 10 {
             0 | 1 => {
                 let code = "local s = ta.sma(20) function on_data(b) local v = s:update(b.close) if v and b.close > v and get_position_size() == 0 then buy(0.01) elseif v and b.close < v and get_position_size() > 0 then close_position() end end";
-                send(&a, "POST", &format!("{base}/api/backtest"), Some(&body(code, "1h", "2025-01-10")))
+                send(
+                    &a,
+                    "POST",
+                    &format!("{base}/api/backtest"),
+                    Some(&body(code, "1h", "2025-01-10")),
+                )
             }
             2 => {
                 let code = HOSTILE[i / 10 % HOSTILE.len()];
-                send(&a, "POST", &format!("{base}/api/backtest"), Some(&body(code, "1h", "2025-01-03")))
+                send(
+                    &a,
+                    "POST",
+                    &format!("{base}/api/backtest"),
+                    Some(&body(code, "1h", "2025-01-03")),
+                )
             }
             3 => send(&a, "POST", &format!("{base}/api/backtest"), Some("{\"symbol\": ")),
-            4 => send(&a, "POST", &format!("{base}/api/strategy/validate"), Some(&json!({"strategy_code": HOSTILE[i % HOSTILE.len()]}).to_string())),
+            4 => send(
+                &a,
+                "POST",
+                &format!("{base}/api/strategy/validate"),
+                Some(&json!({"strategy_code": HOSTILE[i % HOSTILE.len()]}).to_string()),
+            ),
             5 => {
                 // A body that never completes (the server's body timeout ends it).
                 let _ = std::net::TcpStream::connect(&addr).and_then(|mut s| {
@@ -143,7 +158,10 @@ fn client(n: usize, base: &str, stop: Instant, tally: &Tally) {
             6 => {
                 // Read then delete the newest run while another read races it.
                 let listed = get_json(&a, &format!("{base}/api/backtests?page_size=5"));
-                let id = listed.as_ref().ok().and_then(|v| v["items"][0]["backtest_id"].as_str().map(str::to_owned));
+                let id = listed
+                    .as_ref()
+                    .ok()
+                    .and_then(|v| v["items"][0]["backtest_id"].as_str().map(str::to_owned));
                 match id {
                     Some(id) => {
                         let _ = send(&a, "GET", &format!("{base}/api/backtest/{id}"), None);
@@ -152,8 +170,18 @@ fn client(n: usize, base: &str, stop: Instant, tally: &Tally) {
                     None => Ok(200),
                 }
             }
-            7 => send(&a, "GET", &format!("{base}/api/backtests?page=144115188075855873&page_size=128"), None),
-            8 => send(&a, "GET", &format!("{base}/api/data/history?symbol=BTCUSDT&timeframe=1h&limit=1000"), None),
+            7 => send(
+                &a,
+                "GET",
+                &format!("{base}/api/backtests?page=144115188075855873&page_size=128"),
+                None,
+            ),
+            8 => send(
+                &a,
+                "GET",
+                &format!("{base}/api/data/history?symbol=BTCUSDT&timeframe=1h&limit=1000"),
+                None,
+            ),
             _ => {
                 let mut raw = std::net::TcpStream::connect(&addr).map_err(|e| e.to_string());
                 if let Ok(s) = raw.as_mut() {
@@ -239,9 +267,9 @@ pub(crate) fn run(args: &SoakArgs) -> ExitCode {
     };
     let pid = server.child.id();
     let a = agent();
-    // Baseline: after a warm-up of the same traffic (a tenth of the time, 10 s at least), so
+    // Baseline: after a warm-up of the same traffic (a tenth of the time, 60 s at least), so
     // that caches, pools and the allocator's arenas are filled before memory is compared.
-    let warm = Duration::from_secs((args.seconds / 10).max(10));
+    let warm = Duration::from_secs((args.seconds / 10).max(60));
     let warm_tally = Tally::default();
     std::thread::scope(|s| {
         for n in 0..args.clients {
@@ -326,11 +354,12 @@ pub(crate) fn run(args: &SoakArgs) -> ExitCode {
 fn settle(a: &ureq::Agent, base: &str, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
-        let busy = get_json(a, &format!("{base}/api/backtests?page_size=200")).ok().is_none_or(|v| {
-            v["items"].as_array().is_none_or(|items| {
-                items.iter().any(|i| matches!(i["status"].as_str(), Some("queued" | "running")))
-            })
-        });
+        let busy =
+            get_json(a, &format!("{base}/api/backtests?page_size=200")).ok().is_none_or(|v| {
+                v["items"].as_array().is_none_or(|items| {
+                    items.iter().any(|i| matches!(i["status"].as_str(), Some("queued" | "running")))
+                })
+            });
         if !busy {
             return true;
         }

@@ -284,6 +284,12 @@ fn a_long_run_is_cancelled_within_a_second() {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(20));
     }
+    // A second run waits in the queue behind it: deleting it says it is queued.
+    let (_, queued, _) = api.post("/api/backtest", &body("function on_data(b) end", json!({})));
+    let queued = queued["backtest_id"].as_str().unwrap().to_owned();
+    let (code, v) = api.delete(&format!("/api/backtest/{queued}"));
+    assert_eq!(code, 409, "{v}");
+    assert_eq!(v["message"], format!("backtest {queued} is queued; cancel it first"));
     std::thread::sleep(Duration::from_millis(300));
     let asked = Instant::now();
     let (code, v, _) = api.post(&format!("/api/backtest/{id}/cancel"), "");
@@ -296,6 +302,8 @@ fn a_long_run_is_cancelled_within_a_second() {
     );
     let (code, v, _) = api.post(&format!("/api/backtest/{id}/cancel"), "");
     assert_eq!(code, 409, "{v}");
+    assert_eq!(v["message"], format!("backtest {id} is already cancelled"));
+    api.wait(&queued);
 }
 
 #[test]
