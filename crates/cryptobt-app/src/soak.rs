@@ -185,7 +185,7 @@ fn client(n: usize, base: &str, stop: Instant, tally: &Tally) {
             _ => {
                 let mut raw = std::net::TcpStream::connect(&addr).map_err(|e| e.to_string());
                 if let Ok(s) = raw.as_mut() {
-                    let _ = s.write_all(format!("GET /api/health HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n").as_bytes());
+                    let _ = s.write_all(b"GET /api/health HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n");
                     let mut sink = Vec::new();
                     let _ = s.read_to_end(&mut sink);
                 }
