@@ -73,3 +73,28 @@ fn prune_deletes_the_oldest_finished_runs() {
     assert!(!dir.path().join("backtests/bt_20260101_000001_run001").exists());
     assert!(store.prune(3).unwrap().is_empty());
 }
+
+/// A damaged config.json is listed as damaged, whether the listing or a read finds it first.
+#[test]
+fn damaged_runs_are_listed_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    for n in 0..2 {
+        FileResultStore::new(dir.path()).save(&record(n, RunStatus::Completed), None).unwrap();
+    }
+    let runs = dir.path().join("backtests");
+    std::fs::write(runs.join("bt_20260101_000000_run000/config.json"), "{").unwrap();
+    let store = FileResultStore::new(dir.path());
+    assert_eq!(store.list().unwrap().len(), 1);
+    let damaged = store.list_damaged();
+    assert_eq!(damaged.len(), 1);
+    assert_eq!(
+        (damaged[0].backtest_id.as_str(), damaged[0].file),
+        ("bt_20260101_000000_run000", "config.json")
+    );
+    // Found by a read after the listing was built.
+    std::fs::write(runs.join("bt_20260101_000001_run001/config.json"), "[]").unwrap();
+    let id = BacktestId::parse("bt_20260101_000001_run001").unwrap();
+    assert!(store.record(&id).is_err());
+    assert_eq!(store.list_damaged().len(), 2);
+    assert!(store.list().unwrap().is_empty());
+}

@@ -111,6 +111,11 @@ impl Index {
         state.entries.insert(record.backtest_id.clone(), Entry::Run(Box::new(light(record))));
     }
 
+    /// Records that a read found the run's `config.json` damaged.
+    pub(super) fn damaged(&self, damaged: DamagedRun) {
+        self.state.lock().entries.insert(damaged.backtest_id.clone(), Entry::Damaged(damaged));
+    }
+
     /// Forgets a run the store just deleted.
     pub(super) fn deleted(&self, id: &BacktestId) {
         self.state.lock().entries.remove(id);

@@ -335,7 +335,25 @@ impl FileResultStore {
 impl FileResultStore {
     /// The listing from the in-memory index (see `index`).
     fn listing(&self) -> (Vec<RunRecord>, Vec<DamagedRun>) {
-        self.index.list(&self.root.join("backtests"), || self.run_ids(), |id| self.record(id))
+        self.index.list(&self.root.join("backtests"), || self.run_ids(), |id| self.read_record(id))
+    }
+
+    /// Reads run `id`'s record from its `config.json`.
+    fn read_record(&self, id: &BacktestId) -> Result<RunRecord, StoreError> {
+        let bytes = match self.read_plain(id, "config.json") {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NotFound { id: id.clone() })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(StoreError::Damaged { file: "config.json", message: e.to_string() })
+            }
+            Err(e) => return Err(StoreError::Io { message: format!("config.json of {id}: {e}") }),
+        };
+        let damaged = |message: String| StoreError::Damaged { file: "config.json", message };
+        let config: ConfigFile =
+            serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
+        config.to_record().map_err(damaged)
     }
 
     /// `backtests/{id}/{file}` below the root.
@@ -392,20 +410,13 @@ impl ResultStore for FileResultStore {
     }
 
     fn record(&self, id: &BacktestId) -> Result<RunRecord, StoreError> {
-        let bytes = match self.read_plain(id, "config.json") {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::NotFound { id: id.clone() })
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                return Err(StoreError::Damaged { file: "config.json", message: e.to_string() })
-            }
-            Err(e) => return Err(StoreError::Io { message: format!("config.json of {id}: {e}") }),
-        };
-        let damaged = |message: String| StoreError::Damaged { file: "config.json", message };
-        let config: ConfigFile =
-            serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
-        config.to_record().map_err(damaged)
+        let read = self.read_record(id);
+        // A damaged config.json found by any read also shows in the listing from then on.
+        if let Err(StoreError::Damaged { file, message }) = &read {
+            let run = DamagedRun { backtest_id: id.clone(), file, message: message.clone() };
+            self.index.damaged(run);
+        }
+        read
     }
 
     fn list_damaged(&self) -> Vec<DamagedRun> {
