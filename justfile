@@ -10,7 +10,7 @@ lint:
 
 # Run every test (the README's test command).
 test:
-    cargo test --workspace --locked
+    bash scripts/test.sh
 
 # Review changed insta snapshots.
 snap:

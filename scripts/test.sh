@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test command of the README: installs what the browser tests need when it is missing
+# (Debian's chromium, the frontend's locked npm packages), then runs every test of the workspace.
+# On a fresh machine with only the Rust toolchain, Node, Python and apt, nothing else is needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "== installing Debian's chromium (browser tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+fi
+if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/node_modules ]; then
+    echo "== installing the frontend's locked npm packages"
+    npm ci --prefix frontend --no-audit --no-fund
+fi
+
+cargo test --workspace --locked "$@"
