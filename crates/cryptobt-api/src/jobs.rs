@@ -13,10 +13,8 @@ use std::{
 
 use chrono::Utc;
 use cryptobt_domain::{
-    ports::{
-        BacktestRequest, BacktestService, ResultStore, RunObserver, RunRecord, StrategyLimits,
-    },
-    BacktestConfig, BacktestId, ErrorCode, RunError, RunStatus,
+    ports::{BacktestRequest, ResultStore, RunObserver, RunRecord, StrategyLimits},
+    BacktestConfig, BacktestId, ErrorCode, RunError, RunPipeline, RunStatus,
 };
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -102,8 +100,7 @@ impl Jobs {
         workers: usize,
         capacity: usize,
         max_runs: usize,
-        service: Arc<dyn BacktestService>,
-        store: Arc<dyn ResultStore>,
+        pipeline: RunPipeline,
         evict: Arc<dyn Fn(&BacktestId) + Send + Sync>,
     ) -> Self {
         let (tx, rx) = mpsc::sync_channel::<Arc<Job>>(capacity);
@@ -111,15 +108,16 @@ impl Jobs {
         let registry: Arc<Mutex<HashMap<BacktestId, Arc<Job>>>> = Arc::default();
         let handles = (0..workers.max(1))
             .map(|n| {
-                let (rx, service, store, registry, evict) =
-                    (rx.clone(), service.clone(), store.clone(), registry.clone(), evict.clone());
+                let (rx, pipeline, registry, evict) =
+                    (rx.clone(), pipeline.clone(), registry.clone(), evict.clone());
+                let store = pipeline.store().clone();
                 std::thread::Builder::new()
                     .name(format!("backtest-{n}"))
                     .stack_size(16 << 20)
                     .spawn(move || loop {
                         let next = rx.lock().recv();
                         let Ok(job) = next else { break };
-                        let saved = run_job(&job, service.as_ref(), store.as_ref());
+                        let saved = run_job(&job, &pipeline);
                         // A run whose results could not be written stays listed here (failed,
                         // `storage_error`): memory is then the only place that knows its end.
                         if saved {
@@ -241,7 +239,7 @@ impl Jobs {
 }
 
 /// Runs one job to its end; false when its results could not be saved.
-fn run_job(job: &Job, service: &dyn BacktestService, store: &dyn ResultStore) -> bool {
+fn run_job(job: &Job, pipeline: &RunPipeline) -> bool {
     let (id, request) = {
         let mut record = job.record.lock();
         let request = BacktestRequest {
@@ -259,94 +257,43 @@ fn run_job(job: &Job, service: &dyn BacktestService, store: &dyn ResultStore) ->
     if job.limits.cancel.is_cancelled() {
         return finish(
             job,
-            store,
+            pipeline.store().as_ref(),
             RunStatus::Cancelled,
             Some(RunError {
                 code: ErrorCode::Cancelled,
                 message: "cancelled before it started".into(),
                 line: None,
             }),
-            None,
         );
-    }
-    let running = job.record.lock().clone();
-    if let Err(e) = store.save(&running, None) {
-        tracing::warn!(error = %e, "could not record the run as running");
     }
     job.publish(RunStatus::Running, None);
     tracing::info!("run started");
-    let mut sink = match store.portfolio_sink(&id) {
-        Ok(sink) => sink,
-        Err(e) => {
-            let error = RunError {
-                code: ErrorCode::DataError,
-                message: format!("cannot write results: {e}"),
-                line: None,
-            };
-            return finish(job, store, RunStatus::Failed, Some(error), None);
-        }
-    };
-    let outcome = service.run(&request, &Progress(job), sink.as_mut());
-    let sink_error = sink.finish().err();
-    match outcome {
-        Ok(report) => {
-            if let Some(e) = sink_error {
-                tracing::error!(error = %e, "portfolio.csv could not be written");
-                return finish(job, store, RunStatus::Failed, Some(storage_error(&e)), None);
-            }
-            let (status, error) = (report.status, report.error.clone());
-            finish(job, store, status, error, Some(&report))
-        }
-        Err(e) => {
-            let error = RunError { code: e.code, message: e.message, line: None };
-            finish(job, store, RunStatus::Failed, Some(error), None)
-        }
+    let submitted = job.record.lock().clone();
+    let outcome = pipeline.run(submitted, &request, &Progress(job));
+    if let Err(e) = &outcome.saved {
+        tracing::error!(error = %e, "could not save the run's results");
     }
+    let record = outcome.record;
+    *job.record.lock() = record.clone();
+    tracing::info!(status = %record.status, error = ?record.error.as_ref().map(|e| e.code), "run finished");
+    job.publish(record.status, record.error.as_ref());
+    outcome.saved.is_ok()
 }
 
-/// The error of a run whose results could not be written (no server paths in the message).
-fn storage_error(e: &dyn std::fmt::Display) -> RunError {
-    let detail = e.to_string();
-    let cause = detail.rsplit(": ").next().unwrap_or("write failed");
-    RunError {
-        code: ErrorCode::StorageError,
-        message: format!("the run's results could not be written ({cause})"),
-        line: None,
-    }
-}
-
-/// Records the run's end: its files, then its final state for the API and its events. When the
-/// files cannot be written the run ends `failed` with `storage_error` instead (on disk too, if
-/// its `config.json` still can be), and false is returned.
-fn finish(
-    job: &Job,
-    store: &dyn ResultStore,
-    status: RunStatus,
-    error: Option<RunError>,
-    report: Option<&cryptobt_domain::BacktestReport>,
-) -> bool {
-    let set = |status: RunStatus, error: &Option<RunError>| {
+/// Records a run that ends without running (cancelled while queued).
+fn finish(job: &Job, store: &dyn ResultStore, status: RunStatus, error: Option<RunError>) -> bool {
+    let record = {
         let mut record = job.record.lock();
         record.status = status;
-        record.error.clone_from(error);
+        record.error.clone_from(&error);
         record.clone()
     };
-    let record = set(status, &error);
-    let saved = match store.save(&record, report) {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::error!(error = %e, "could not save the run's results");
-            let failed = Some(storage_error(&e));
-            let record = set(RunStatus::Failed, &failed);
-            let _ = store.save(&record, None);
-            tracing::info!(status = %RunStatus::Failed, "run finished without its results");
-            job.publish(RunStatus::Failed, failed.as_ref());
-            return false;
-        }
-    };
-    tracing::info!(status = %status, error = ?error.as_ref().map(|e| e.code), "run finished");
+    let saved = store.save(&record, None);
+    if let Err(e) = &saved {
+        tracing::error!(error = %e, "could not save the run");
+    }
     job.publish(status, error.as_ref());
-    saved
+    saved.is_ok()
 }
 
 /// Marks runs that were queued or running when the process stopped as failed (`interrupted`).

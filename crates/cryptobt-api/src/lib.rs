@@ -153,8 +153,7 @@ fn build(
         config.workers,
         config.queue_capacity,
         config.max_runs,
-        services.backtests.clone(),
-        services.store.clone(),
+        cryptobt_domain::RunPipeline::new(services.backtests.clone(), services.store.clone()),
         Arc::new(move |id: &cryptobt_domain::BacktestId| evicted.invalidate(id)),
     );
     let history =

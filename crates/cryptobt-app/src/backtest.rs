@@ -5,14 +5,12 @@ use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use chrono::{NaiveDate, Utc};
 use clap::Args;
-use cryptobt_data::{new_backtest_id, BarCache, CsvMarketData, FileResultStore, RunFiles};
+use cryptobt_data::{BarCache, CsvMarketData, FileResultStore};
 use cryptobt_domain::{
-    ports::{BacktestRequest, BacktestService, RunObserver, RunRecord, StrategyLimits},
-    BacktestConfig, BacktestId, BacktestReport, FillMode, ParamValue, Params, RunStatus, Symbol,
-    Timeframe, TradingMode,
+    ports::{BacktestRequest, ResultStore, RunObserver, RunRecord, StrategyLimits},
+    BacktestConfig, BacktestId, BacktestReport, FillMode, ParamValue, Params, RunPipeline,
+    RunStatus, Symbol, Timeframe, TradingMode,
 };
-use cryptobt_engine::Engine;
-use cryptobt_sandbox::LuaStrategyFactory;
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 
@@ -183,46 +181,43 @@ pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
         max_duration: Duration::from_secs(args.max_duration),
         ..StrategyLimits::default()
     };
-    let created_at = Utc::now();
-    let id = new_backtest_id(created_at);
-    let files = match &args.out {
-        Some(dir) => RunFiles::new(dir),
-        None => FileResultStore::new("results").files(&id),
+    let store: Arc<dyn ResultStore> = match &args.out {
+        Some(dir) => Arc::new(FileResultStore::single_folder(dir)),
+        None => Arc::new(FileResultStore::new("results")),
     };
-    let market = Arc::new(CsvMarketData::new(
-        &args.data_dir,
-        BarCache::new(BarCache::DEFAULT_CAPACITY_BYTES * 4, vec![]),
-    ));
-    let engine = Engine::new(market, Arc::new(LuaStrategyFactory));
+    let id = store.new_id();
+    let files = match &args.out {
+        Some(dir) => dir.clone(),
+        None => PathBuf::from("results/backtests").join(id.as_str()),
+    };
+    let settings = cryptobt_app::Settings { data_dir: args.data_dir.clone(), ..Default::default() };
+    let engine = Arc::new(cryptobt_app::engine(&settings));
     let request = BacktestRequest { config: config.clone(), strategy_code: source.clone(), limits };
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} bars, {per_sec}, eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let progress = Progress(bar);
-    let mut writer = match files.portfolio_writer() {
-        Ok(writer) => writer,
-        Err(e) => return usage_error(args.json, INVALID, &e.to_string()),
+    let record = RunRecord {
+        backtest_id: id.clone(),
+        created_at: Utc::now(),
+        strategy_code: source,
+        config: config.clone(),
+        status: RunStatus::Queued,
+        error: None,
     };
-    let outcome = engine.run(&request, &progress, &mut writer);
+    let outcome = RunPipeline::new(engine, store).run(record, &request, &progress);
     progress.0.finish_and_clear();
-    let report = match outcome {
+    let report = match outcome.report {
         Ok(report) => report,
-        Err(e) => {
+        Err(e) if e.code == cryptobt_domain::ErrorCode::DataError => {
             let hint = data_hint(&args.data_dir, &config);
             return usage_error(args.json, e.code.as_str(), &format!("{}{hint}", e.message));
         }
+        Err(e) => return usage_error(args.json, e.code.as_str(), &e.message),
     };
-    let record = RunRecord {
-        backtest_id: id.clone(),
-        created_at,
-        strategy_code: source,
-        config,
-        status: report.status,
-        error: report.error.clone(),
-    };
-    if let Err(e) = writer.finish().and_then(|()| files.write(&record, Some(&report))) {
-        return usage_error(args.json, INVALID, &format!("cannot write the results: {e}"));
+    if let Err(e) = outcome.saved {
+        return usage_error(args.json, "storage_error", &format!("cannot write the results: {e}"));
     }
     print_outcome(args.json, &id, &files, &report);
     if report.status == RunStatus::Completed {
@@ -232,7 +227,7 @@ pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
     }
 }
 
-fn print_outcome(json: bool, id: &BacktestId, files: &RunFiles, report: &BacktestReport) {
+fn print_outcome(json: bool, id: &BacktestId, files: &std::path::Path, report: &BacktestReport) {
     if json {
         let out = serde_json::json!({
             "status": if report.status == RunStatus::Completed { "completed" } else { "failed" },
@@ -241,7 +236,7 @@ fn print_outcome(json: bool, id: &BacktestId, files: &RunFiles, report: &Backtes
             "error_code": report.error.as_ref().map(|e| e.code),
             "error_message": report.error.as_ref().map(|e| &e.message),
             "backtest_id": id.as_str(),
-            "files": files.dir().display().to_string(),
+            "files": files.display().to_string(),
             "rejections": report.rejections.values().sum::<u64>(),
             "queued_at_end": report.dropped_orders,
             "funding_fallbacks": report.funding_fallbacks,
@@ -318,5 +313,5 @@ fn print_outcome(json: bool, id: &BacktestId, files: &RunFiles, report: &Backtes
             c.funding_rate()
         );
     }
-    println!("  files: {}", files.dir().display());
+    println!("  files: {}", files.display());
 }

@@ -12,16 +12,11 @@ use std::{
 
 use chrono::{Duration as Days, NaiveDate, Utc};
 use clap::Args;
-use cryptobt_data::{
-    day_file_name, day_start_ms, new_backtest_id, write_atomic, BarCache, CsvMarketData, RunFiles,
-    BAR_HEADER,
-};
+use cryptobt_data::{day_file_name, day_start_ms, write_atomic, FileResultStore, BAR_HEADER};
 use cryptobt_domain::{
-    ports::{BacktestRequest, BacktestService, RunRecord, StrategyLimits},
-    BacktestConfig, Symbol, Timeframe, TradingMode,
+    ports::{BacktestRequest, ResultStore, RunRecord, StrategyLimits},
+    BacktestConfig, RunPipeline, RunStatus, Symbol, Timeframe, TradingMode,
 };
-use cryptobt_engine::Engine;
-use cryptobt_sandbox::LuaStrategyFactory;
 
 #[derive(Debug, Args)]
 pub(crate) struct BenchArgs {
@@ -114,32 +109,28 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
     };
     let before = peak_memory_mb();
     let began = Instant::now();
-    let market = Arc::new(CsvMarketData::new(
-        &data,
-        BarCache::new(BarCache::DEFAULT_CAPACITY_BYTES * 4, vec![]),
-    ));
-    let engine = Engine::new(market, Arc::new(LuaStrategyFactory));
+    let settings = cryptobt_app::Settings { data_dir: data.clone(), ..Default::default() };
+    let engine = Arc::new(cryptobt_app::engine(&settings));
+    let store = Arc::new(FileResultStore::new(args.dir.join("results")));
     let request = BacktestRequest {
         config: config.clone(),
         strategy_code: source.clone(),
         limits: StrategyLimits::default(),
     };
-    let id = new_backtest_id(Utc::now());
-    let files = RunFiles::new(args.dir.join("results").join(id.as_str()));
-    let result = files.portfolio_writer().map_err(|e| e.to_string()).and_then(|mut writer| {
-        let report = engine.run(&request, &(), &mut writer).map_err(|e| e.to_string())?;
-        writer.finish().map_err(|e| e.to_string())?;
-        let record = RunRecord {
-            backtest_id: id.clone(),
-            created_at: Utc::now(),
-            strategy_code: source,
-            config,
-            status: report.status,
-            error: report.error.clone(),
-        };
-        files.write(&record, Some(&report)).map_err(|e| e.to_string())?;
-        Ok(report)
-    });
+    let record = RunRecord {
+        backtest_id: store.new_id(),
+        created_at: Utc::now(),
+        strategy_code: source,
+        config,
+        status: RunStatus::Queued,
+        error: None,
+    };
+    let outcome = RunPipeline::new(engine, store).run(record, &request, &());
+    let result = match (outcome.report, outcome.saved) {
+        (Ok(report), Ok(())) => Ok(report),
+        (Err(e), _) => Err(e.to_string()),
+        (_, Err(e)) => Err(e.to_string()),
+    };
     let elapsed = began.elapsed();
     match result {
         Ok(report) => {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use cryptobt_api::{ApiConfig, Services, StatsSource};
 use cryptobt_data::{BarCache, CacheStats, CsvMarketData, FileResultStore, TracingObserver};
-use cryptobt_engine::Engine;
+pub use cryptobt_engine::Engine;
 use cryptobt_sandbox::LuaStrategyFactory;
 
 pub use crate::settings::Settings;
@@ -21,15 +21,29 @@ impl StatsSource for CacheStatsSource {
     }
 }
 
+/// The market data of `settings`: the one place the bar cache is sized, for every entry point
+/// (`serve`, `backtest`, `bench`, `validate --run`).
+#[must_use]
+pub fn market_data(settings: &Settings, stats: Arc<CacheStats>) -> CsvMarketData {
+    let cache = BarCache::new(
+        settings.cache_mb.saturating_mul(1 << 20),
+        vec![stats, Arc::new(TracingObserver)],
+    );
+    CsvMarketData::new(&settings.data_dir, cache)
+}
+
+/// The engine over `settings`' market data and the Lua sandbox.
+#[must_use]
+pub fn engine(settings: &Settings) -> Engine {
+    let market = Arc::new(market_data(settings, Arc::default()));
+    Engine::new(market, Arc::new(LuaStrategyFactory))
+}
+
 /// The concrete adapters for `settings`, as ports, and the API's configuration.
 #[must_use]
 pub fn wire(settings: &Settings) -> (Services, ApiConfig) {
     let stats = Arc::new(CacheStats::default());
-    let cache = BarCache::new(
-        settings.cache_mb.saturating_mul(1 << 20),
-        vec![stats.clone(), Arc::new(TracingObserver)],
-    );
-    let market = Arc::new(CsvMarketData::new(&settings.data_dir, cache));
+    let market = Arc::new(market_data(settings, stats.clone()));
     let strategies = Arc::new(LuaStrategyFactory);
     let engine = Arc::new(Engine::new(market.clone(), strategies.clone()));
     let services = Services {

@@ -2,16 +2,14 @@
 //! under the limits), and with `--run` a short backtest over shipped bars to catch the errors
 //! that only show on data.
 
-use std::{path::PathBuf, process::ExitCode, sync::Arc};
+use std::{path::PathBuf, process::ExitCode};
 
 use chrono::NaiveDate;
 use clap::Args;
-use cryptobt_data::{BarCache, CsvMarketData};
 use cryptobt_domain::{
     ports::{BacktestRequest, BacktestService, StrategyError, StrategyFactory, StrategyLimits},
     BacktestConfig, ErrorCode, RunStatus, Symbol, Timeframe, TradingMode,
 };
-use cryptobt_engine::Engine;
 use cryptobt_sandbox::LuaStrategyFactory;
 
 /// What is checked, for the help text and the "ok" line.
@@ -67,8 +65,8 @@ fn trial(source: &str, args: &ValidateArgs) -> Result<Outcome, String> {
         .max_leverage(leverage.into())
         .build()
         .map_err(|e| e.to_string())?;
-    let market = Arc::new(CsvMarketData::new(&args.data_dir, BarCache::new(1 << 26, vec![])));
-    let engine = Engine::new(market, Arc::new(LuaStrategyFactory));
+    let settings = cryptobt_app::Settings { data_dir: args.data_dir.clone(), ..Default::default() };
+    let engine = cryptobt_app::engine(&settings);
     let request = BacktestRequest {
         config,
         strategy_code: source.to_owned(),

@@ -898,3 +898,57 @@ fn retention_keeps_the_newest_runs() {
     }
     assert_eq!(api.get(&format!("/api/backtest/{}", ids[0])).0, 404);
 }
+
+/// The CLI and the API run through one pipeline: the same run gives the same files, byte for
+/// byte, but for the id and the creation time in config.json.
+#[test]
+fn the_cli_and_the_api_write_the_same_files() {
+    let api = Api::start(1, 4);
+    let code = strategy("sma_crossover.lua");
+    let extra = json!({"trading_mode": "futures", "max_leverage": 3, "start_date": "2025-05-05", "end_date": "2025-05-20", "slippage_bps": 5});
+    let (status, sub, _) = api.post("/api/backtest", &body(&code, extra));
+    assert_eq!(status, 202, "{sub}");
+    let id = sub["backtest_id"].as_str().unwrap().to_owned();
+    api.wait(&id);
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_cryptobt"))
+        .current_dir(root())
+        .args([
+            "backtest",
+            "--strategy",
+            "static/strategies/sma_crossover.lua",
+            "--symbol",
+            "BTCUSDT",
+        ])
+        .args([
+            "--timeframe",
+            "1h",
+            "--start",
+            "2025-05-05",
+            "--end",
+            "2025-05-20",
+            "--mode",
+            "futures",
+        ])
+        .args(["--max-leverage", "3", "--slippage-bps", "5", "--json", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let from_api = api.results.path().join("backtests").join(&id);
+    for file in
+        ["trades.csv", "portfolio.csv", "funding.csv", "metrics.json", "run.json", "log.txt"]
+    {
+        let a = std::fs::read(from_api.join(file)).unwrap();
+        let c = std::fs::read(out.path().join(file)).unwrap();
+        assert!(a == c, "{file} differs");
+    }
+    let config = |dir: &std::path::Path| {
+        let mut v: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+        v["backtest_id"] = Value::Null;
+        v["created_at"] = Value::Null;
+        v
+    };
+    assert_eq!(config(&from_api), config(out.path()));
+}

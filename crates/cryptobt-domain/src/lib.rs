@@ -14,6 +14,7 @@ mod id;
 mod market;
 pub mod money;
 mod params;
+mod pipeline;
 mod portfolio;
 pub mod ports;
 mod position;
@@ -30,6 +31,7 @@ pub use crate::{
     id::BacktestId,
     market::{Bar, FundingRate, Timeframe, TradingMode},
     params::{ParamValue, Params},
+    pipeline::{storage_error, RunOutcome, RunPipeline},
     portfolio::{
         liquidation_price, OrderSide, Portfolio, PortfolioRules, Rejection, SharedPortfolio,
     },

@@ -316,18 +316,30 @@ impl PortfolioSink for PortfolioWriter {
 pub struct FileResultStore {
     root: PathBuf,
     index: std::sync::Arc<index::Index>,
+    /// A store of one folder (`cryptobt backtest --out DIR`): every run's files go there.
+    single: bool,
 }
 
 impl FileResultStore {
     /// Results under `root` (e.g. `results`).
     #[must_use]
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into(), index: std::sync::Arc::default() }
+        Self { root: root.into(), index: std::sync::Arc::default(), single: false }
+    }
+
+    /// A store whose runs are written straight into `dir` (no `backtests/{id}/` below it): the
+    /// `--out DIR` of `cryptobt backtest`.
+    #[must_use]
+    pub fn single_folder(dir: impl Into<PathBuf>) -> Self {
+        Self { root: dir.into(), index: std::sync::Arc::default(), single: true }
     }
 
     /// The files of run `id` (a validated id: the path cannot leave the root).
     #[must_use]
     pub fn files(&self, id: &BacktestId) -> RunFiles {
+        if self.single {
+            return RunFiles::new(&self.root);
+        }
         RunFiles::new(self.root.join("backtests").join(id.as_str()))
     }
 }
@@ -358,6 +370,9 @@ impl FileResultStore {
 
     /// `backtests/{id}/{file}` below the root.
     fn relative(&self, id: &BacktestId, file: &str) -> PathBuf {
+        if self.single {
+            return PathBuf::from(file);
+        }
         Path::new("backtests").join(id.as_str()).join(file)
     }
 
