@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use cryptobt_domain::money::write_plain;
 
-use self::read::{parse_funding_row, parse_trade, read_portfolio};
+use self::read::read_portfolio;
 use crate::{write::write_atomic, DataError};
 
 mod index;
@@ -506,35 +506,26 @@ impl ResultStore for FileResultStore {
         };
         let metrics = text("metrics.json")?
             .and_then(|t| serde_json::from_str(&t).map_err(|e| note("metrics.json", &e)).ok());
-        let rows = |file: &str, parse: &dyn Fn(&str) -> Result<(), String>| {
-            if let Some(t) = text(file)? {
-                // Every row the store writes ends in a newline: one missing is a cut write.
-                let whole = if t.is_empty() || t.ends_with('\n') {
-                    Ok(())
-                } else {
-                    Err("truncated: the last row has no end of line".to_owned())
-                };
-                if let Err(e) = whole.and_then(|()| t.lines().skip(1).try_for_each(parse)) {
-                    note(file, &e);
-                    return Ok(false);
-                }
-            }
-            Ok::<bool, StoreError>(true)
+        let trades = match text("trades.csv")? {
+            Some(t) => read::rows::<read::TradeRow, _>(&t, TRADES_HEADER).unwrap_or_else(|e| {
+                note("trades.csv", &e);
+                Vec::new()
+            }),
+            None => Vec::new(),
         };
-        let trades_cell = std::cell::RefCell::new(Vec::new());
-        let funding_cell = std::cell::RefCell::new(Vec::new());
-        if !rows("trades.csv", &|l| parse_trade(l).map(|t| trades_cell.borrow_mut().push(t)))? {
-            trades_cell.borrow_mut().clear();
-        }
-        if !rows("funding.csv", &|l| {
-            parse_funding_row(l).map(|f| funding_cell.borrow_mut().push(f))
-        })? {
-            funding_cell.borrow_mut().clear();
-        }
+        let funding = match text("funding.csv")? {
+            Some(t) => {
+                read::rows::<read::FundingRow, _>(&t, FUNDING_CSV_HEADER).unwrap_or_else(|e| {
+                    note("funding.csv", &e);
+                    Vec::new()
+                })
+            }
+            None => Vec::new(),
+        };
         let portfolio_file = crate::nolinks::check(&self.root, &self.relative(id, "portfolio.csv"))
             .map_err(|e| e.to_string());
         let (portfolio, portfolio_rows) = portfolio_file
-            .and_then(|()| read_portfolio(&dir.join("portfolio.csv"), max_points))
+            .and_then(|()| read_portfolio(&dir.join("portfolio.csv"), PORTFOLIO_HEADER, max_points))
             .unwrap_or_else(|e| {
                 note("portfolio.csv", &e);
                 (Vec::new(), 0)
@@ -546,8 +537,8 @@ impl ResultStore for FileResultStore {
         Ok(StoredRun {
             record,
             metrics,
-            trades: trades_cell.into_inner(),
-            funding: funding_cell.into_inner(),
+            trades,
+            funding,
             portfolio,
             portfolio_rows,
             funding_fallbacks: summary.as_ref().map_or(0, |s| s.funding_fallbacks),

@@ -1,5 +1,6 @@
-//! Reading a stored run back: the CSV rows of `trades.csv`, `funding.csv` and `portfolio.csv`
-//! (thinned to a number of points) into domain values.
+//! Reading a stored run back, typed: each CSV is read by the `csv` crate and its rows
+//! deserialized (serde) into the domain values they were written from — `Trade`,
+//! `FundingPayment`, `PortfolioRow` — under a header that must be the one the store writes.
 
 use std::{fs, path::Path};
 
@@ -7,88 +8,198 @@ use cryptobt_domain::{
     ports::PortfolioRow, ActionType, FundingPayment, PositionType, Symbol, Trade,
 };
 use rust_decimal::Decimal;
+use serde::{de::DeserializeOwned, Deserialize};
 
-fn decimal(field: &str, what: &str) -> Result<Decimal, String> {
-    crate::parse_decimal(field.as_bytes())
-        .ok_or_else(|| format!("{what} {field:?} is not a number"))
+/// A row of `trades.csv`, its decimals read exactly as text (never through an f64, which the
+/// csv crate would otherwise infer for `94686.38179`).
+#[derive(Deserialize)]
+pub(super) struct TradeRow {
+    timestamp: i64,
+    action: ActionType,
+    symbol: Symbol,
+    #[serde(with = "rust_decimal::serde::str")]
+    quantity: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    price: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    leverage: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    fee: Decimal,
+    position_type: PositionType,
+    #[serde(with = "rust_decimal::serde::str")]
+    pnl: Decimal,
 }
 
-fn from_name<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|e| e.to_string())
-}
-
-pub(super) fn parse_trade(line: &str) -> Result<Trade, String> {
-    let f: Vec<&str> = line.split(',').collect();
-    if f.len() != 9 {
-        return Err(format!("expected 9 fields in {line:?}"));
+impl From<TradeRow> for Trade {
+    fn from(r: TradeRow) -> Self {
+        Self {
+            timestamp: r.timestamp,
+            action: r.action,
+            symbol: r.symbol,
+            quantity: r.quantity,
+            price: r.price,
+            leverage: r.leverage,
+            fee: r.fee,
+            position_type: r.position_type,
+            pnl: r.pnl,
+        }
     }
-    Ok(Trade {
-        timestamp: f[0].parse().map_err(|_| format!("timestamp {:?}", f[0]))?,
-        action: from_name::<ActionType>(f[1])?,
-        symbol: f[2].parse::<Symbol>().map_err(|e| e.to_string())?,
-        quantity: decimal(f[3], "quantity")?,
-        price: decimal(f[4], "price")?,
-        leverage: decimal(f[5], "leverage")?,
-        fee: decimal(f[6], "fee")?,
-        position_type: from_name::<PositionType>(f[7])?,
-        pnl: decimal(f[8], "pnl")?,
-    })
 }
 
-pub(super) fn parse_funding_row(line: &str) -> Result<FundingPayment, String> {
-    let f: Vec<&str> = line.split(',').collect();
-    if f.len() != 6 {
-        return Err(format!("expected 6 fields in {line:?}"));
-    }
-    Ok(FundingPayment {
-        timestamp: f[0].parse().map_err(|_| format!("timestamp {:?}", f[0]))?,
-        symbol: f[1].parse::<Symbol>().map_err(|e| e.to_string())?,
-        rate: decimal(f[2], "rate")?,
-        price: decimal(f[3], "price")?,
-        position_size: decimal(f[4], "position_size")?,
-        amount: decimal(f[5], "amount")?,
-    })
+/// A row of `funding.csv`.
+#[derive(Deserialize)]
+pub(super) struct FundingRow {
+    timestamp: i64,
+    symbol: Symbol,
+    #[serde(with = "rust_decimal::serde::str")]
+    rate: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    price: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    position_size: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    amount: Decimal,
 }
 
-fn parse_portfolio_row(line: &str) -> Result<PortfolioRow, String> {
-    let f: Vec<&str> = line.split(',').collect();
-    if f.len() != 7 {
-        return Err(format!("expected 7 fields in {line:?}"));
+impl From<FundingRow> for FundingPayment {
+    fn from(r: FundingRow) -> Self {
+        Self {
+            timestamp: r.timestamp,
+            symbol: r.symbol,
+            rate: r.rate,
+            price: r.price,
+            position_size: r.position_size,
+            amount: r.amount,
+        }
     }
-    Ok(PortfolioRow {
-        timestamp: f[0].parse().map_err(|_| format!("timestamp {:?}", f[0]))?,
-        portfolio_value: decimal(f[1], "portfolio_value")?,
-        cash: decimal(f[2], "cash")?,
-        unrealized_pnl: decimal(f[3], "unrealized_pnl")?,
-        realized_pnl: decimal(f[4], "realized_pnl")?,
-        margin_used: decimal(f[5], "margin_used")?,
-        leverage_ratio: decimal(f[6], "leverage_ratio")?,
-    })
+}
+
+/// A row of `portfolio.csv`.
+#[derive(Deserialize)]
+struct PortfolioCsvRow {
+    timestamp: i64,
+    #[serde(with = "rust_decimal::serde::str")]
+    portfolio_value: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    cash: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    unrealized_pnl: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    realized_pnl: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    margin_used: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    leverage_ratio: Decimal,
+}
+
+impl From<PortfolioCsvRow> for PortfolioRow {
+    fn from(r: PortfolioCsvRow) -> Self {
+        Self {
+            timestamp: r.timestamp,
+            portfolio_value: r.portfolio_value,
+            cash: r.cash,
+            unrealized_pnl: r.unrealized_pnl,
+            realized_pnl: r.realized_pnl,
+            margin_used: r.margin_used,
+            leverage_ratio: r.leverage_ratio,
+        }
+    }
+}
+
+/// A reader of `bytes` with `header` checked: the store's own files, nothing else.
+fn reader<R: std::io::Read>(input: R, header: &str) -> Result<csv::Reader<R>, String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(input);
+    let found = reader.headers().map_err(|e| e.to_string())?;
+    if found.iter().ne(header.split(',')) {
+        let found: Vec<&str> = found.iter().collect();
+        return Err(format!("header is {:?}, expected {header:?}", found.join(",")));
+    }
+    Ok(reader)
+}
+
+/// Every row of a stored CSV `text` read as `R` and turned into `T`. A file whose last row has no
+/// end of line was cut short (every row the store writes ends with one).
+pub(super) fn rows<R: DeserializeOwned, T: From<R>>(
+    text: &str,
+    header: &str,
+) -> Result<Vec<T>, String> {
+    if !text.is_empty() && !text.ends_with('\n') {
+        return Err("truncated: the last row has no end of line".to_owned());
+    }
+    reader(text.as_bytes(), header)?
+        .deserialize::<R>()
+        .map(|row| row.map(T::from).map_err(|e| e.to_string()))
+        .collect()
 }
 
 /// Reads `portfolio.csv` keeping every k-th row (and the last) so that at most `max_points` come
-/// back; returns them with the number of rows in the file. Two streaming passes: no full copy.
+/// back; returns them with the number of rows in the file. Two streaming passes (the first
+/// only counts records), so a long run's file is never held whole.
 pub(super) fn read_portfolio(
     path: &Path,
+    header: &str,
     max_points: usize,
 ) -> Result<(Vec<PortfolioRow>, u64), String> {
-    use std::io::BufRead;
     let open = || fs::File::open(path).map(std::io::BufReader::new);
-    let rows = match open() {
-        Ok(reader) => reader.lines().count().saturating_sub(1) as u64,
+    let first = match open() {
+        Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
         Err(e) => return Err(e.to_string()),
     };
+    let mut record = csv::ByteRecord::new();
+    let mut counting = reader(first, header)?;
+    let mut rows = 0u64;
+    while counting.read_byte_record(&mut record).map_err(|e| e.to_string())? {
+        rows += 1;
+    }
     let max = max_points.max(2) as u64;
     let step = rows.div_ceil(max).max(1);
     let mut out = Vec::with_capacity(rows.min(max) as usize + 1);
-    let reader = open().map_err(|e| e.to_string())?;
-    for (i, line) in reader.lines().skip(1).enumerate() {
-        let line = line.map_err(|e| e.to_string())?;
-        let i = i as u64;
+    let mut reading = reader(open().map_err(|e| e.to_string())?, header)?;
+    let headers = reading.byte_headers().map_err(|e| e.to_string())?.clone();
+    let mut i = 0u64;
+    while reading.read_byte_record(&mut record).map_err(|e| e.to_string())? {
         if i.is_multiple_of(step) || i + 1 == rows {
-            out.push(parse_portfolio_row(&line)?);
+            let row: PortfolioCsvRow =
+                record.deserialize(Some(&headers)).map_err(|e| e.to_string())?;
+            out.push(row.into());
         }
+        i += 1;
     }
     Ok((out, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use cryptobt_domain::{ActionType, PositionType, Trade};
+    use rust_decimal_macros::dec;
+
+    use super::*;
+
+    #[test]
+    fn rows_come_back_typed_and_bad_ones_are_named() {
+        let header = "timestamp,action,symbol,quantity,price,leverage,fee,position_type,pnl";
+        let text = format!("{header}\n1,buy,BTCUSDT,0.5,42000,10,10.5,long,-10.5\n");
+        let trades: Vec<Trade> = rows::<TradeRow, _>(&text, header).unwrap();
+        assert_eq!(trades[0].action, ActionType::Buy);
+        assert_eq!(trades[0].position_type, PositionType::Long);
+        assert_eq!((trades[0].quantity, trades[0].pnl), (dec!(0.5), dec!(-10.5)));
+        // Exactly as written, never through an f64.
+        let text = format!("{header}\n1,sell,BTCUSDT,0.12345678901234567,94686.38179,1,9.468638179000000001,long,-0.000000000001\n");
+        let t: Vec<Trade> = rows::<TradeRow, _>(&text, header).unwrap();
+        assert_eq!(t[0].quantity.to_string(), "0.12345678901234567");
+        assert_eq!(t[0].price.to_string(), "94686.38179");
+        assert_eq!(t[0].fee.to_string(), "9.468638179000000001");
+        assert_eq!(t[0].pnl.to_string(), "-0.000000000001");
+        let bad = format!("{header}\n1,hold,BTCUSDT,0.5,42000,10,10.5,long,-10.5\n");
+        assert!(rows::<TradeRow, Trade>(&bad, header).unwrap_err().contains("hold"));
+        let short = format!("{header}\n1,buy,BTCUSDT,0.5\n");
+        assert!(rows::<TradeRow, Trade>(&short, header).is_err());
+        assert!(rows::<TradeRow, Trade>("a,b\n", header)
+            .unwrap_err()
+            .contains("header is \"a,b\""));
+        assert!(rows::<TradeRow, Trade>(&text[..text.len() - 1], header)
+            .unwrap_err()
+            .contains("truncated"));
+    }
 }
