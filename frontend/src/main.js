@@ -8,6 +8,7 @@ const $ = (id) => document.getElementById(id);
 const charts = new Charts();
 let compareCharts = new Charts();
 let datasets = [];
+let limits = {};
 let current = null; // the run shown
 let events = null;
 let page = 0;
@@ -126,12 +127,19 @@ function readForm() {
     if (max !== undefined && n > max) return bad(name, `must be at most ${max}`);
     body[name] = n;
   };
-  num("initial_capital", { minExclusive: 0, max: 1e12 });
-  num("max_leverage", { min: 1, max: body.trading_mode === "spot" ? 1 : 100 });
-  num("maintenance_margin_rate", { min: 0, max: 0.5 });
-  num("fee", { min: 0, max: 0.1, optional: true });
-  num("slippage_bps", { min: 0, max: 1000 });
-  num("funding_rate", { min: -0.1, max: 0.1 });
+  // Every range comes from the server (GET /api/data/symbols → limits), never a copy here.
+  const range = (name) => {
+    const r = limits[name] || {};
+    const n = (v) => (v === null || v === undefined ? undefined : Number(v));
+    return { min: n(r.min), minExclusive: n(r.min_exclusive), max: n(r.max) };
+  };
+  num("initial_capital", range("initial_capital"));
+  const lev = range("max_leverage");
+  num("max_leverage", body.trading_mode === "spot" ? { min: 1, max: 1 } : lev);
+  num("maintenance_margin_rate", range("maintenance_margin_rate"));
+  num("fee", { ...range("fee"), optional: true });
+  num("slippage_bps", range("slippage_bps"));
+  num("funding_rate", range("funding_rate"));
   if (!body.start_date) bad("start_date", "required");
   if (!body.end_date) bad("end_date", "required");
   const start = $("f-start"), end = $("f-end");
@@ -374,6 +382,7 @@ $("compare").addEventListener("click", async () => {
 async function start() {
   const [symbols, examples] = await Promise.all([api.symbols(), api.examples()]);
   datasets = symbols.datasets;
+  limits = symbols.limits || {};
   setOptions($("f-symbol"), symbols.symbols, false);
   const first = datasets.find((d) => d.timeframe === "1h") || datasets[0];
   if (first) {

@@ -411,6 +411,19 @@ fn data_validate_examples_health_and_openapi() {
     let (_, v) = api.get("/api/data/symbols");
     assert_eq!(v["symbols"], json!(["BTCUSDT", "ETHUSDT"]));
     assert_eq!(v["trading_modes"], json!(["spot", "futures"]));
+    // The ranges the page checks against are the server's own (DESIGN and docs/ledger.md).
+    let limits = &v["limits"];
+    assert_eq!(
+        limits["initial_capital"],
+        json!({"min": null, "min_exclusive": "0", "max": "1000000000000"})
+    );
+    assert_eq!(limits["max_leverage"]["max"], "100");
+    assert_eq!(limits["slippage_bps"]["max"], "1000");
+    assert_eq!(
+        (limits["funding_rate"]["min"].as_str(), limits["fee"]["max"].as_str()),
+        (Some("-0.1"), Some("0.1"))
+    );
+    assert_eq!(v["max_strategy_bytes"], 64 << 10);
     let (_, cache) = api.get("/api/data/cache");
     assert!(cache["misses"].as_u64().unwrap() >= 31, "{cache}");
     let (code, v, _) = api.post(

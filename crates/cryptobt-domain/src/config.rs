@@ -92,6 +92,56 @@ impl Default for ConfigPolicy {
     }
 }
 
+/// An inclusive range a numeric setting must lie in (`min_exclusive` when 0 itself is refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Range {
+    /// The lowest value accepted, when the bound is inclusive.
+    pub min: Option<Decimal>,
+    /// A bound the value must be greater than (exclusive).
+    pub min_exclusive: Option<Decimal>,
+    /// The highest value accepted.
+    pub max: Decimal,
+}
+
+/// Every numeric range a run's settings are checked against under a policy: what
+/// [`BacktestConfigBuilder::build_with`] enforces, for a client (the page) to show and check
+/// before it submits, instead of keeping its own copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigRanges {
+    /// Starting cash.
+    pub initial_capital: Range,
+    /// `max_leverage` in futures (exactly 1 in spot).
+    pub max_leverage: Range,
+    /// Maintenance margin rate.
+    pub maintenance_margin_rate: Range,
+    /// Fee rate.
+    pub fee: Range,
+    /// Slippage, basis points.
+    pub slippage_bps: Range,
+    /// Funding rate per 8 h.
+    pub funding_rate: Range,
+}
+
+impl ConfigPolicy {
+    /// The ranges this policy leaves a run.
+    #[must_use]
+    pub fn ranges(&self) -> ConfigRanges {
+        let inclusive = |min, max| Range { min: Some(min), min_exclusive: None, max };
+        ConfigRanges {
+            initial_capital: Range {
+                min: None,
+                min_exclusive: Some(Decimal::ZERO),
+                max: CAPITAL_CAP,
+            },
+            max_leverage: inclusive(Decimal::ONE, LEVERAGE_CAP.min(self.max_leverage)),
+            maintenance_margin_rate: inclusive(Decimal::ZERO, MMR_CAP),
+            fee: inclusive(Decimal::ZERO, FEE_CAP),
+            slippage_bps: inclusive(Decimal::ZERO, SLIPPAGE_CAP_BPS),
+            funding_rate: inclusive(-FUNDING_CAP, FUNDING_CAP),
+        }
+    }
+}
+
 /// The validated settings of one backtest. Build it with [`BacktestConfig::builder`]; a value of
 /// this type always satisfies every range check, so nothing downstream re-validates it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -26,7 +26,10 @@ pub mod testkit;
 mod trade;
 
 pub use crate::{
-    config::{BacktestConfig, BacktestConfigBuilder, ConfigPolicy, FillMode, TradeLimits},
+    config::{
+        BacktestConfig, BacktestConfigBuilder, ConfigPolicy, ConfigRanges, FillMode, Range,
+        TradeLimits,
+    },
     error::DomainError,
     id::BacktestId,
     market::{Bar, FundingRate, Timeframe, TradingMode},

@@ -30,6 +30,8 @@ pub(crate) async fn symbols(state: web::Data<AppState>) -> Result<HttpResponse, 
         "trading_modes": ["spot", "futures"],
         "timeframes": allowed,
         "max_leverage": state.config.policy.max_leverage,
+        "limits": state.config.policy.ranges(),
+        "max_strategy_bytes": state.config.max_strategy_bytes,
         "datasets": datasets,
     })))
 }
