@@ -8,7 +8,9 @@ use serde_json::Value;
 /// Workspace crates each crate may depend on (`data → domain`, ..., `app → all`).
 const ALLOWED: &[(&str, &[&str])] = &[
     ("cryptobt-domain", &[]),
-    ("cryptobt-data", &["cryptobt-domain"]),
+    ("cryptobt-fs", &[]),
+    ("cryptobt-data", &["cryptobt-domain", "cryptobt-fs"]),
+    ("cryptobt-store", &["cryptobt-domain", "cryptobt-fs"]),
     ("cryptobt-engine", &["cryptobt-domain"]),
     ("cryptobt-sandbox", &["cryptobt-domain"]),
     ("cryptobt-api", &["cryptobt-domain"]),
@@ -17,6 +19,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "cryptobt-domain",
             "cryptobt-data",
+            "cryptobt-store",
             "cryptobt-engine",
             "cryptobt-sandbox",
             "cryptobt-api",
@@ -39,6 +42,9 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("cryptobt-api", &["csv", "mlua", "ureq", "reqwest"]),
     ("cryptobt-sandbox", &["csv", "actix-web", "actix-files", "ureq", "reqwest"]),
     ("cryptobt-data", &["mlua", "actix-web", "actix-files"]),
+    // The result store knows files, not market data, Lua or HTTP.
+    ("cryptobt-store", &["mlua", "actix-web", "actix-files", "ureq", "reqwest", "cryptobt-data"]),
+    ("cryptobt-fs", &["cryptobt-domain", "mlua", "actix-web", "ureq", "reqwest"]),
 ];
 
 /// Every dependency edge of the workspace's packages (all kinds), by package name.
@@ -112,11 +118,13 @@ fn a_forbidden_edge_is_reported() {
     edges.get_mut("cryptobt-engine").unwrap().push("cryptobt-sandbox".to_owned());
     edges.get_mut("cryptobt-api").unwrap().push("mlua".to_owned());
     edges.get_mut("cryptobt-domain").unwrap().push("cryptobt-data".to_owned());
+    edges.get_mut("cryptobt-api").unwrap().push("ureq".to_owned());
     let found = violations(&edges);
     assert_eq!(
         found,
         [
             "cryptobt-api must not depend on mlua",
+            "cryptobt-api must not depend on ureq",
             "cryptobt-domain -> cryptobt-data is outside the arrows of DESIGN §2",
             "cryptobt-engine -> cryptobt-sandbox is outside the arrows of DESIGN §2",
         ]

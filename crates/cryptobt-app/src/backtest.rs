@@ -5,12 +5,13 @@ use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use chrono::{NaiveDate, Utc};
 use clap::Args;
-use cryptobt_data::{BarCache, CsvMarketData, FileResultStore};
+use cryptobt_data::{BarCache, CsvMarketData};
 use cryptobt_domain::{
     ports::{BacktestRequest, ResultStore, RunObserver, RunRecord, StrategyLimits},
     BacktestConfig, BacktestId, BacktestReport, FillMode, ParamValue, Params, RunPipeline,
     RunStatus, Symbol, Timeframe, TradingMode,
 };
+use cryptobt_store::FileResultStore;
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 

@@ -12,11 +12,12 @@ use std::{
 
 use chrono::{Duration as Days, NaiveDate, Utc};
 use clap::Args;
-use cryptobt_data::{day_file_name, day_start_ms, write_atomic, FileResultStore, BAR_HEADER};
+use cryptobt_data::{day_file_name, day_start_ms, write_atomic, BAR_HEADER};
 use cryptobt_domain::{
     ports::{BacktestRequest, ResultStore, RunRecord, StrategyLimits},
     BacktestConfig, RunPipeline, RunStatus, Symbol, Timeframe, TradingMode,
 };
+use cryptobt_store::FileResultStore;
 
 #[derive(Debug, Args)]
 pub(crate) struct BenchArgs {

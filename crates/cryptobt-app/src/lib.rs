@@ -7,9 +7,10 @@ mod settings;
 use std::sync::Arc;
 
 use cryptobt_api::{ApiConfig, Services, StatsSource};
-use cryptobt_data::{BarCache, CacheStats, CsvMarketData, FileResultStore, TracingObserver};
+use cryptobt_data::{BarCache, CacheStats, CsvMarketData, TracingObserver};
 pub use cryptobt_engine::Engine;
 use cryptobt_sandbox::LuaStrategyFactory;
+use cryptobt_store::FileResultStore;
 
 pub use crate::settings::Settings;
 

@@ -21,7 +21,7 @@ impl DatasetDir {
     /// then is). A symbolic link on the way below `root` is refused: every file of it then is.
     pub(crate) fn open(root: &Path, relative: &Path) -> Self {
         let path = root.join(relative);
-        let refused = crate::nolinks::check(root, relative).err().map(|e| e.to_string());
+        let refused = cryptobt_fs::check_no_links(root, relative).err().map(|e| e.to_string());
         #[cfg(unix)]
         {
             use rustix::fs::{openat, Mode, OFlags, CWD};
@@ -91,6 +91,6 @@ impl DatasetDir {
             io::Read::read_to_end(&mut fs::File::from(file), &mut bytes)?;
             return Ok(bytes);
         }
-        crate::nolinks::read(&self.path, Path::new(name))
+        cryptobt_fs::read_no_links(&self.path, Path::new(name))
     }
 }

@@ -1,7 +1,7 @@
 //! Market data for cryptobt: the daily CSV loader behind `cryptobt_domain::ports::MarketData`,
 //! its moka cache with observers, discovery of what a data directory holds, verification, and
-//! the import (`convert`) and `download` of Binance's own archives, and the file-system result
-//! store of DESIGN §8.
+//! the import (`convert`) and `download` of Binance's own archives. (Run results live in
+//! `cryptobt-store`.)
 //!
 //! It reads and writes files and, for `download` only, talks HTTP; it knows nothing of Lua, the
 //! engine or the web server. Every error names the file (relative to the data directory), the
@@ -18,9 +18,7 @@ mod error;
 mod funding;
 mod layout;
 mod loader;
-mod nolinks;
 mod resample;
-mod store;
 mod verify;
 mod write;
 
@@ -39,10 +37,6 @@ pub use crate::{
     layout::{day_file_name, day_start_ms, DataLayout, BAR_HEADER, FUNDING_HEADER},
     loader::CsvMarketData,
     resample::resample,
-    store::{
-        new_backtest_id, FileResultStore, PortfolioWriter, RunFiles, RunSummary,
-        FUNDING_CSV_HEADER, PORTFOLIO_HEADER, TRADES_HEADER,
-    },
     verify::{verify, FundingReport, SetReport, VerifyReport},
     write::write_atomic,
 };

@@ -233,7 +233,7 @@ pub(crate) fn max_day_bytes(timeframe: Timeframe) -> u64 {
 }
 
 pub(crate) fn read_to_bytes(root: &Path, relative: &Path) -> Result<Option<Vec<u8>>, DataError> {
-    match crate::nolinks::read(root, relative) {
+    match cryptobt_fs::read_no_links(root, relative) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(DataError::io(display(relative), &e)),

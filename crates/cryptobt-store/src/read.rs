@@ -13,7 +13,7 @@ use serde::{de::DeserializeOwned, Deserialize};
 /// A row of `trades.csv`, its decimals read exactly as text (never through an f64, which the
 /// csv crate would otherwise infer for `94686.38179`).
 #[derive(Deserialize)]
-pub(super) struct TradeRow {
+pub(crate) struct TradeRow {
     timestamp: i64,
     action: ActionType,
     symbol: Symbol,
@@ -48,7 +48,7 @@ impl From<TradeRow> for Trade {
 
 /// A row of `funding.csv`.
 #[derive(Deserialize)]
-pub(super) struct FundingRow {
+pub(crate) struct FundingRow {
     timestamp: i64,
     symbol: Symbol,
     #[serde(with = "rust_decimal::serde::str")]
@@ -119,7 +119,7 @@ fn reader<R: std::io::Read>(input: R, header: &str) -> Result<csv::Reader<R>, St
 
 /// Every row of a stored CSV `text` read as `R` and turned into `T`. A file whose last row has no
 /// end of line was cut short (every row the store writes ends with one).
-pub(super) fn rows<R: DeserializeOwned, T: From<R>>(
+pub(crate) fn rows<R: DeserializeOwned, T: From<R>>(
     text: &str,
     header: &str,
 ) -> Result<Vec<T>, String> {
@@ -135,7 +135,7 @@ pub(super) fn rows<R: DeserializeOwned, T: From<R>>(
 /// Reads `portfolio.csv` keeping every k-th row (and the last) so that at most `max_points` come
 /// back; returns them with the number of rows in the file. Two streaming passes (the first
 /// only counts records), so a long run's file is never held whole.
-pub(super) fn read_portfolio(
+pub(crate) fn read_portfolio(
     path: &Path,
     header: &str,
     max_points: usize,

@@ -2,6 +2,10 @@
 //! `trades.csv`, `portfolio.csv` and `metrics.json` (plus `funding.csv`, `run.json` with the
 //! rejections and counters, and `log.txt`). Every file is written to a temporary name and renamed;
 //! `portfolio.csv` is streamed row by row while the run goes on.
+//!
+//! Runs are read back typed (the `csv` crate and serde, decimals exactly as written) and listed
+//! from an index kept in memory (`index`), so a listing reads no run file. Nothing is read through
+//! a symbolic link. The crate knows files and the domain, nothing of market data, Lua or HTTP.
 
 use std::{
     fmt::Write as _,
@@ -24,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use cryptobt_domain::money::write_plain;
 
 use self::read::read_portfolio;
-use crate::{write::write_atomic, DataError};
+use cryptobt_fs::{write_atomic, FsError};
 
 mod index;
 mod read;
@@ -101,10 +105,10 @@ impl RunFiles {
     ///
     /// # Errors
     /// The directory or file cannot be created.
-    pub fn portfolio_writer(&self) -> Result<PortfolioWriter, DataError> {
-        fs::create_dir_all(&self.dir).map_err(|e| DataError::io("results directory", &e))?;
+    pub fn portfolio_writer(&self) -> Result<PortfolioWriter, FsError> {
+        fs::create_dir_all(&self.dir).map_err(|e| fs_err("results directory", e))?;
         let path = self.tmp_portfolio();
-        let file = fs::File::create(&path).map_err(|e| DataError::io("portfolio.csv", &e))?;
+        let file = fs::File::create(&path).map_err(|e| fs_err("portfolio.csv", e))?;
         PortfolioWriter::start(file)
     }
 
@@ -112,13 +116,13 @@ impl RunFiles {
     /// [`PortfolioWriter`] when there is one, else from the report's snapshots.
     ///
     /// # Errors
-    /// A failed write, naming the file.
+    /// A failed write, naming the file (the OS error as its source).
     pub fn write(
         &self,
         record: &RunRecord,
         report: Option<&BacktestReport>,
-    ) -> Result<(), DataError> {
-        fs::create_dir_all(&self.dir).map_err(|e| DataError::io("results directory", &e))?;
+    ) -> Result<(), FsError> {
+        fs::create_dir_all(&self.dir).map_err(|e| fs_err("results directory", e))?;
         let json = |value: &dyn erased::Json| value.to_json();
         if let Some(report) = report {
             let mut trades = String::with_capacity(64 * (report.trades.len() + 1));
@@ -160,7 +164,7 @@ impl RunFiles {
             let tmp = self.tmp_portfolio();
             if tmp.exists() {
                 fs::rename(&tmp, self.dir.join("portfolio.csv"))
-                    .map_err(|e| DataError::io("portfolio.csv", &e))?;
+                    .map_err(|e| fs_err("portfolio.csv", e))?;
             } else {
                 let mut rows = String::with_capacity(96 * (report.snapshots.len() + 1));
                 rows.push_str(PORTFOLIO_HEADER);
@@ -197,10 +201,11 @@ impl RunFiles {
     ///
     /// # Errors
     /// A missing or unreadable file.
-    pub fn read_config(&self) -> Result<ConfigFile, DataError> {
-        let bytes =
-            fs::read(self.dir.join("config.json")).map_err(|e| DataError::io("config.json", &e))?;
-        serde_json::from_slice(&bytes).map_err(|e| DataError::file("config.json", e.to_string()))
+    pub fn read_config(&self) -> Result<ConfigFile, FsError> {
+        let bytes = fs::read(self.dir.join("config.json")).map_err(|e| fs_err("config.json", e))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            fs_err("config.json", std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        })
     }
 }
 
@@ -249,12 +254,12 @@ fn write_rows(file: fs::File, batches: &mpsc::Receiver<Vec<Snapshot>>) -> Result
 }
 
 impl PortfolioWriter {
-    fn start(file: fs::File) -> Result<Self, DataError> {
+    fn start(file: fs::File) -> Result<Self, FsError> {
         let (tx, rx) = mpsc::sync_channel::<Vec<Snapshot>>(4);
         let writer = std::thread::Builder::new()
             .name("portfolio.csv".into())
             .spawn(move || write_rows(file, &rx))
-            .map_err(|e| DataError::io("portfolio.csv", &e))?;
+            .map_err(|e| fs_err("portfolio.csv", e))?;
         Ok(Self { batch: Vec::with_capacity(BATCH), to_writer: Some(tx), writer: Some(writer) })
     }
 
@@ -275,7 +280,7 @@ impl PortfolioWriter {
     ///
     /// # Errors
     /// The first write error.
-    pub fn finish(mut self) -> Result<(), DataError> {
+    pub fn finish(mut self) -> Result<(), FsError> {
         self.send();
         self.to_writer = None;
         let outcome = match self.writer.take().map(std::thread::JoinHandle::join) {
@@ -283,7 +288,7 @@ impl PortfolioWriter {
             Some(Err(_)) => Err("the writing thread panicked".to_owned()),
             None => Ok(()),
         };
-        outcome.map_err(|message| DataError::Io { file: "portfolio.csv".into(), message })
+        outcome.map_err(|message| fs_err("portfolio.csv", std::io::Error::other(message)))
     }
 }
 
@@ -379,7 +384,7 @@ impl FileResultStore {
     /// The bytes of one file of run `id`, never through a symbolic link (a run folder or file
     /// that is a link is refused).
     fn read_plain(&self, id: &BacktestId, file: &str) -> std::io::Result<Vec<u8>> {
-        crate::nolinks::read(&self.root, &self.relative(id, file))
+        cryptobt_fs::read_no_links(&self.root, &self.relative(id, file))
     }
 
     /// The ids of the run folders (real directories named like an id; links are not followed).
@@ -393,7 +398,11 @@ impl FileResultStore {
     }
 }
 
-fn store_err(e: &DataError) -> StoreError {
+fn fs_err(file: &str, source: std::io::Error) -> FsError {
+    FsError { file: file.to_owned(), source }
+}
+
+fn store_err(e: &FsError) -> StoreError {
     StoreError::Io { message: e.to_string() }
 }
 
@@ -522,8 +531,9 @@ impl ResultStore for FileResultStore {
             }
             None => Vec::new(),
         };
-        let portfolio_file = crate::nolinks::check(&self.root, &self.relative(id, "portfolio.csv"))
-            .map_err(|e| e.to_string());
+        let portfolio_file =
+            cryptobt_fs::check_no_links(&self.root, &self.relative(id, "portfolio.csv"))
+                .map_err(|e| e.to_string());
         let (portfolio, portfolio_rows) = portfolio_file
             .and_then(|()| read_portfolio(&dir.join("portfolio.csv"), PORTFOLIO_HEADER, max_points))
             .unwrap_or_else(|e| {

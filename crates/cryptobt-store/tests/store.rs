@@ -3,11 +3,11 @@
 #![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
 
 use chrono::{TimeZone, Utc};
-use cryptobt_data::FileResultStore;
 use cryptobt_domain::{
     ports::{ResultStore, RunRecord},
     testkit, BacktestId, RunStatus, TradingMode,
 };
+use cryptobt_store::FileResultStore;
 use rust_decimal::Decimal;
 
 fn record(n: u32, status: RunStatus) -> RunRecord {

@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 
 /// One run folder as listed.
 #[derive(Debug, Clone)]
-pub(super) enum Entry {
+pub(crate) enum Entry {
     /// Its record, without the strategy source (the listing never shows it).
     Run(Box<RunRecord>),
     /// Its `config.json` cannot be read.
@@ -29,12 +29,12 @@ struct State {
 
 /// The index of one results root.
 #[derive(Debug, Default)]
-pub(super) struct Index {
+pub(crate) struct Index {
     state: Mutex<State>,
 }
 
 /// A record as the listing keeps it.
-pub(super) fn light(record: &RunRecord) -> RunRecord {
+pub(crate) fn light(record: &RunRecord) -> RunRecord {
     RunRecord { strategy_code: String::new(), ..record.clone() }
 }
 
@@ -82,7 +82,7 @@ impl Index {
     }
 
     /// Every listed run, newest first, and the damaged ones.
-    pub(super) fn list(
+    pub(crate) fn list(
         &self,
         dir: &PathBuf,
         ids: impl FnOnce() -> Vec<BacktestId>,
@@ -106,18 +106,18 @@ impl Index {
     }
 
     /// Records a run the store just wrote.
-    pub(super) fn saved(&self, record: &RunRecord) {
+    pub(crate) fn saved(&self, record: &RunRecord) {
         let mut state = self.state.lock();
         state.entries.insert(record.backtest_id.clone(), Entry::Run(Box::new(light(record))));
     }
 
     /// Records that a read found the run's `config.json` damaged.
-    pub(super) fn damaged(&self, damaged: DamagedRun) {
+    pub(crate) fn damaged(&self, damaged: DamagedRun) {
         self.state.lock().entries.insert(damaged.backtest_id.clone(), Entry::Damaged(damaged));
     }
 
     /// Forgets a run the store just deleted.
-    pub(super) fn deleted(&self, id: &BacktestId) {
+    pub(crate) fn deleted(&self, id: &BacktestId) {
         self.state.lock().entries.remove(id);
     }
 }
