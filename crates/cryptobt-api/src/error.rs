@@ -22,7 +22,7 @@ pub struct ErrorBody {
 }
 
 /// A failed request.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum ApiError {
     /// The body is not JSON.
     InvalidJson(String),
@@ -86,8 +86,14 @@ pub enum ApiError {
         /// The run.
         backtest_id: String,
     },
-    /// Something failed on the server (details are logged, not sent).
-    Internal(String),
+    /// Something failed on the server (details are logged, with their whole chain of causes,
+    /// not sent).
+    Internal {
+        /// What failed.
+        message: String,
+        /// Why, when known.
+        cause: Option<cryptobt_domain::ports::Cause>,
+    },
 }
 
 impl std::fmt::Display for ApiError {
@@ -97,6 +103,25 @@ impl std::fmt::Display for ApiError {
 }
 
 impl ApiError {
+    /// A server failure caused by `error` (kept, with its sources, for the log).
+    pub(crate) fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal { message: error.to_string(), cause: Some(std::sync::Arc::new(error)) }
+    }
+
+    /// For a server failure, its message and every cause under it, as the log shows them.
+    pub(crate) fn chain(&self) -> Option<String> {
+        let Self::Internal { message, cause } = self else { return None };
+        let mut detail = message.clone();
+        let mut next: Option<&(dyn std::error::Error + 'static)> =
+            cause.as_deref().and_then(std::error::Error::source);
+        while let Some(e) = next {
+            detail.push_str(" ← ");
+            detail.push_str(&e.to_string());
+            next = e.source();
+        }
+        Some(detail)
+    }
+
     /// A validation error on `field`.
     pub(crate) fn field(field: &str, message: impl Into<String>) -> Self {
         Self::Validation { field: field.to_owned(), message: message.into() }
@@ -148,7 +173,7 @@ impl ApiError {
             Self::Damaged { message, backtest_id } => {
                 ("damaged_run", message.clone(), None, Some(backtest_id.clone()))
             }
-            Self::Internal(_) => {
+            Self::Internal { .. } => {
                 ("internal_error", "the server failed to handle the request".to_owned(), None, None)
             }
         };
@@ -170,12 +195,12 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) | Self::Damaged { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal { .. } | Self::Damaged { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Internal(detail) = self {
+        if let Some(detail) = self.chain() {
             tracing::error!(%detail, "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
@@ -186,5 +211,27 @@ impl ResponseError for ApiError {
             response.insert_header(("Allow", *allow));
         }
         response.json(self.body())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cryptobt_domain::ports::StoreError;
+
+    #[test]
+    fn an_internal_error_keeps_its_causes_for_the_log() {
+        let os = std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device");
+        let store = StoreError::Io {
+            message: "trades.csv of bt_x".into(),
+            source: Some(std::sync::Arc::new(os)),
+        };
+        let error = ApiError::internal(store);
+        assert_eq!(
+            error.chain().unwrap(),
+            "result storage failed: trades.csv of bt_x ← no space left on device"
+        );
+        // The client sees none of it.
+        assert_eq!(error.body().message, "the server failed to handle the request");
     }
 }

@@ -91,7 +91,7 @@ pub(crate) struct Jobs {
 /// Why a submission was not queued.
 pub(crate) enum SubmitError {
     Full,
-    Store(String),
+    Store(cryptobt_domain::ports::StoreError),
 }
 
 impl Jobs {
@@ -179,7 +179,7 @@ impl Jobs {
         });
         // Recorded before it is queued, so that no worker can record a later state first (and a
         // restart finds it queued and marks it interrupted).
-        store.save(&record, None).map_err(|e| SubmitError::Store(e.to_string()))?;
+        store.save(&record, None).map_err(SubmitError::Store)?;
         // Hold the registry while queueing so a worker cannot finish the run before it is listed.
         let mut registry = self.registry.lock();
         let queued = self.queue.lock().as_ref().map(|tx| tx.try_send(Arc::clone(&job)));

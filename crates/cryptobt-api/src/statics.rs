@@ -56,9 +56,8 @@ pub(crate) async fn serve(
     }
     let root = state.config.static_dir.clone();
     let relative = path.to_owned();
-    let bytes = web::block(move || read_no_links(&root, &relative))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let bytes =
+        web::block(move || read_no_links(&root, &relative)).await.map_err(ApiError::internal)?;
     let bytes = bytes.map_err(|_| not_found())?;
     let cache = if path == "index.html" { "no-cache" } else { "public, max-age=300" };
     Ok(HttpResponse::Ok()

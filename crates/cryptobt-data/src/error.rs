@@ -7,7 +7,7 @@ use thiserror::Error;
 
 /// A market-data failure. File names are relative to the data directory (or the input the user
 /// named), never absolute server paths.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum DataError {
     /// A row that breaks a rule of DESIGN §3.
     #[error("{file}:{line}: {message}")]
@@ -46,8 +46,11 @@ pub enum DataError {
     Io {
         /// The file, relative to the data directory or as named by the user.
         file: String,
-        /// The OS error.
+        /// The OS error's text.
         message: String,
+        /// The OS error itself, for the chain in logs.
+        #[source]
+        source: Option<std::sync::Arc<io::Error>>,
     },
     /// A download failed (HTTP status, network, checksum).
     #[error("download of {url} failed: {message}")]
@@ -64,7 +67,8 @@ pub enum DataError {
 
 impl DataError {
     pub(crate) fn io(file: impl Into<String>, error: &io::Error) -> Self {
-        Self::Io { file: file.into(), message: error.to_string() }
+        let source = io::Error::new(error.kind(), error.to_string());
+        Self::Io { file: file.into(), message: error.to_string(), source: Some(source.into()) }
     }
 
     pub(crate) fn row(file: &str, line: u64, message: impl Into<String>) -> Self {
@@ -86,7 +90,10 @@ impl From<DataError> for MarketDataError {
             DataError::MissingDay { .. } | DataError::NoData { .. } => {
                 Self::NotFound { what: e.to_string() }
             }
-            other => Self::Unavailable { message: other.to_string() },
+            other => Self::Unavailable {
+                message: other.to_string(),
+                source: Some(std::sync::Arc::new(other)),
+            },
         }
     }
 }

@@ -312,7 +312,7 @@ impl SnapshotSink for PortfolioWriter {
 
 impl PortfolioSink for PortfolioWriter {
     fn finish(self: Box<Self>) -> Result<(), StoreError> {
-        PortfolioWriter::finish(*self).map_err(|e| StoreError::Io { message: e.to_string() })
+        PortfolioWriter::finish(*self).map_err(store_err)
     }
 }
 
@@ -365,7 +365,7 @@ impl FileResultStore {
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                 return Err(StoreError::Damaged { file: "config.json", message: e.to_string() })
             }
-            Err(e) => return Err(StoreError::Io { message: format!("config.json of {id}: {e}") }),
+            Err(e) => return Err(io_error(format!("config.json of {id}"), e)),
         };
         let damaged = |message: String| StoreError::Damaged { file: "config.json", message };
         let config: ConfigFile =
@@ -402,8 +402,13 @@ fn fs_err(file: &str, source: std::io::Error) -> FsError {
     FsError { file: file.to_owned(), source }
 }
 
-fn store_err(e: &FsError) -> StoreError {
-    StoreError::Io { message: e.to_string() }
+fn store_err(e: FsError) -> StoreError {
+    StoreError::Io { message: e.to_string(), source: Some(std::sync::Arc::new(e)) }
+}
+
+/// A store error about `what`, keeping the OS error as its source.
+fn io_error(what: String, e: std::io::Error) -> StoreError {
+    StoreError::Io { message: format!("{what}: {e}"), source: Some(std::sync::Arc::new(e)) }
 }
 
 /// A new run id for `created_at`: its time and six characters from the standard library's
@@ -424,11 +429,11 @@ impl ResultStore for FileResultStore {
     }
 
     fn portfolio_sink(&self, id: &BacktestId) -> Result<Box<dyn PortfolioSink>, StoreError> {
-        Ok(Box::new(self.files(id).portfolio_writer().map_err(|e| store_err(&e))?))
+        Ok(Box::new(self.files(id).portfolio_writer().map_err(store_err)?))
     }
 
     fn save(&self, record: &RunRecord, report: Option<&BacktestReport>) -> Result<(), StoreError> {
-        self.files(&record.backtest_id).write(record, report).map_err(|e| store_err(&e))?;
+        self.files(&record.backtest_id).write(record, report).map_err(store_err)?;
         self.index.saved(record);
         Ok(())
     }
@@ -472,7 +477,7 @@ impl ResultStore for FileResultStore {
             if e.kind() == std::io::ErrorKind::NotFound {
                 return Ok(Vec::new());
             }
-            return Err(StoreError::Io { message: format!("results directory: {e}") });
+            return Err(io_error("results directory".to_owned(), e));
         }
         Ok(self.listing().0)
     }
@@ -510,7 +515,7 @@ impl ResultStore for FileResultStore {
                     note(file, &"not UTF-8 text");
                     Ok(None)
                 }
-                Err(e) => Err(StoreError::Io { message: format!("{file} of {id}: {e}") }),
+                Err(e) => Err(io_error(format!("{file} of {id}"), e)),
             }
         };
         let metrics = text("metrics.json")?
@@ -567,7 +572,7 @@ impl ResultStore for FileResultStore {
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                 Err(StoreError::Damaged { file: file.name(), message: e.to_string() })
             }
-            Err(e) => Err(StoreError::Io { message: format!("{} of {id}: {e}", file.name()) }),
+            Err(e) => Err(io_error(format!("{} of {id}", file.name()), e)),
         }
     }
 
@@ -588,7 +593,7 @@ impl ResultStore for FileResultStore {
                 return Err(StoreError::NotFound { id: id.clone() });
             }
         }
-        removed.map_err(|e| StoreError::Io { message: format!("deleting {id}: {e}") })?;
+        removed.map_err(|e| io_error(format!("deleting {id}"), e))?;
         self.index.deleted(id);
         Ok(())
     }

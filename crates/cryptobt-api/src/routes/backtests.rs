@@ -131,7 +131,7 @@ pub(crate) async fn submit(
             "message": format!("backtest {id} queued; follow it at /api/backtest/{id}/events"),
         }))),
         Err(SubmitError::Full) => Err(ApiError::QueueFull { retry_after_secs: 5 }),
-        Err(SubmitError::Store(message)) => Err(ApiError::Internal(message)),
+        Err(SubmitError::Store(e)) => Err(ApiError::internal(e)),
     }
 }
 
@@ -402,7 +402,7 @@ pub(crate) async fn history(
     let store = state.services.store.clone();
     let (records, damaged) = blocking(move || store.list().map(|r| (r, store.list_damaged())))
         .await?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::internal)?;
     let total = records.len();
     // A page past the end is empty, however large the number (no overflow, no wrap-around).
     let skip = (page - 1).saturating_mul(size);

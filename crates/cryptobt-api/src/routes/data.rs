@@ -145,8 +145,7 @@ pub(crate) async fn history(
         "symbol": symbol, "timeframe": timeframe, "trading_mode": set.mode,
         "start_date": start.to_string(), "end_date": end.to_string(), "truncated": skip > 0, "data": data,
     });
-    let bytes =
-        web::Bytes::from(serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.to_string()))?);
+    let bytes = web::Bytes::from(serde_json::to_vec(&body).map_err(ApiError::internal)?);
     state.history.insert(key, bytes.clone());
     Ok(HttpResponse::Ok().content_type("application/json").body(bytes))
 }

@@ -76,7 +76,7 @@ fn allow(resource: actix_web::Resource, methods: &'static str) -> actix_web::Res
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    web::block(work).await.map_err(|e| ApiError::Internal(e.to_string()))
+    web::block(work).await.map_err(ApiError::internal)
 }
 
 /// A result-store call about run `id`, off the HTTP workers; a missing run is a 404.
@@ -97,7 +97,7 @@ pub(crate) fn store_error(id: &BacktestId, e: StoreError) -> ApiError {
             message: format!("no backtest {id}"),
             backtest_id: Some(id.to_string()),
         },
-        StoreError::Io { message } => ApiError::Internal(message),
+        io @ StoreError::Io { .. } => ApiError::internal(io),
         damaged @ StoreError::Damaged { .. } => {
             ApiError::Damaged { message: damaged.to_string(), backtest_id: id.to_string() }
         }
@@ -107,7 +107,7 @@ pub(crate) fn store_error(id: &BacktestId, e: StoreError) -> ApiError {
 /// The data sets on disk, off the HTTP workers.
 pub(crate) async fn datasets(state: &AppState) -> Result<Vec<DatasetInfo>, ApiError> {
     let market = state.services.market.clone();
-    blocking(move || market.datasets()).await?.map_err(|e| ApiError::Internal(e.to_string()))
+    blocking(move || market.datasets()).await?.map_err(ApiError::internal)
 }
 
 /// A backtest id from the path, checked before it can reach a file path.

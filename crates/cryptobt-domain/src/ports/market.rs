@@ -77,7 +77,7 @@ pub struct DatasetInfo {
 }
 
 /// Why market data could not be provided.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum MarketDataError {
     /// A requested file or data set does not exist.
     #[error("no data: {what}")]
@@ -96,8 +96,11 @@ pub enum MarketDataError {
     /// The data could not be read at all.
     #[error("data unavailable: {message}")]
     Unavailable {
-        /// The cause.
+        /// What failed.
         message: String,
+        /// Why (the OS error...), when known.
+        #[source]
+        source: Option<super::Cause>,
     },
 }
 

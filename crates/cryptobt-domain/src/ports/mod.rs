@@ -8,3 +8,7 @@ mod service;
 mod strategy;
 
 pub use self::{market::*, results::*, service::*, strategy::*};
+
+/// The underlying cause of a port's error (an OS error, a parse error...), kept so that a log
+/// line shows the whole chain. Shared, so port errors stay cheap to clone.
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;

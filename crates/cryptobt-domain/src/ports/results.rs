@@ -26,7 +26,7 @@ pub struct RunRecord {
 }
 
 /// Why the result store failed.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum StoreError {
     /// No run with this id.
     #[error("backtest {id} not found")]
@@ -37,8 +37,11 @@ pub enum StoreError {
     /// Stored files could not be read or written.
     #[error("result storage failed: {message}")]
     Io {
-        /// The cause, without server paths.
+        /// What failed, without server paths.
         message: String,
+        /// Why (the OS error), when known.
+        #[source]
+        source: Option<super::Cause>,
     },
     /// A file of the run exists but cannot be understood (garbage, a truncated write).
     #[error("{file} of this run is damaged: {message}")]
