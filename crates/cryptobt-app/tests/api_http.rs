@@ -677,7 +677,10 @@ fn a_run_whose_results_cannot_be_written_ends_failed() {
     }
     // The run's folder becomes a plain file: every later write into it fails.
     let dir = api.results.path().join("backtests").join(&id);
-    std::fs::remove_dir_all(&dir).unwrap();
+    // The run may be writing into it at this moment: retry until the folder is gone.
+    while let Err(e) = std::fs::remove_dir_all(&dir) {
+        assert!(Instant::now() < deadline, "{e}");
+    }
     std::fs::write(&dir, "not a folder").unwrap();
     let v = api.wait(&id);
     assert_eq!(
