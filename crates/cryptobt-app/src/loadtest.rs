@@ -23,7 +23,8 @@ pub(crate) struct LoadArgs {
     connections: usize,
 }
 
-fn agent() -> ureq::Agent {
+/// An HTTP client for a server on loopback: statuses are answers, not errors; 30 s at most.
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))

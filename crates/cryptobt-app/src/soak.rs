@@ -15,6 +15,8 @@ use std::{
 use clap::Args;
 use serde_json::{json, Value};
 
+use crate::loadtest::agent;
+
 #[derive(Debug, Args)]
 pub(crate) struct SoakArgs {
     /// How long to send traffic, in seconds (the soak is 1800).
@@ -80,14 +82,6 @@ impl Server {
         std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         Ok(Self { child, base, results })
     }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
 }
 
 /// Counts of what the clients saw.

@@ -78,6 +78,17 @@ fn csv_snapshot(out: &mut String, s: &Snapshot) {
     out.push('\n');
 }
 
+/// A CSV file's text: `header`, then one line per item written by `row`.
+fn csv_text<T>(header: &str, items: &[T], row: impl Fn(&mut String, &T)) -> String {
+    let mut text = String::with_capacity(64 * (items.len() + 1));
+    text.push_str(header);
+    text.push('\n');
+    for item in items {
+        row(&mut text, item);
+    }
+    text
+}
+
 /// The files of one run in one directory.
 #[derive(Debug, Clone)]
 pub struct RunFiles {
@@ -125,41 +136,20 @@ impl RunFiles {
         fs::create_dir_all(&self.dir).map_err(|e| fs_err("results directory", e))?;
         let json = |value: &dyn erased::Json| value.to_json();
         if let Some(report) = report {
-            let mut trades = String::with_capacity(64 * (report.trades.len() + 1));
-            trades.push_str(TRADES_HEADER);
-            trades.push('\n');
-            for t in &report.trades {
-                let n = Decimal::normalize;
-                let _ = writeln!(
-                    trades,
-                    "{},{},{},{},{},{},{},{},{}",
-                    t.timestamp,
-                    t.action,
-                    t.symbol,
-                    n(&t.quantity),
-                    n(&t.price),
-                    n(&t.leverage),
-                    n(&t.fee),
-                    t.position_type,
-                    n(&t.pnl)
-                );
-            }
+            let n = Decimal::normalize;
+            let trades = csv_text(TRADES_HEADER, &report.trades, |out, t| {
+                let (q, p, l, f, pnl) =
+                    (n(&t.quantity), n(&t.price), n(&t.leverage), n(&t.fee), n(&t.pnl));
+                let (ts, action, symbol, side) = (t.timestamp, t.action, t.symbol, t.position_type);
+                let _ = writeln!(out, "{ts},{action},{symbol},{q},{p},{l},{f},{side},{pnl}");
+            });
             write_atomic(&self.dir.join("trades.csv"), trades.as_bytes())?;
-            let mut funding = String::from(FUNDING_CSV_HEADER);
-            funding.push('\n');
-            for f in &report.funding {
-                let n = Decimal::normalize;
-                let _ = writeln!(
-                    funding,
-                    "{},{},{},{},{},{}",
-                    f.timestamp,
-                    f.symbol,
-                    n(&f.rate),
-                    n(&f.price),
-                    n(&f.position_size),
-                    n(&f.amount)
-                );
-            }
+            let funding = csv_text(FUNDING_CSV_HEADER, &report.funding, |out, f| {
+                let (rate, price, size, amount) =
+                    (n(&f.rate), n(&f.price), n(&f.position_size), n(&f.amount));
+                let _ =
+                    writeln!(out, "{},{},{rate},{price},{size},{amount}", f.timestamp, f.symbol);
+            });
             write_atomic(&self.dir.join("funding.csv"), funding.as_bytes())?;
             let tmp = self.tmp_portfolio();
             if tmp.exists() {
