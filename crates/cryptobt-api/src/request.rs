@@ -175,6 +175,25 @@ fn domain_error(e: DomainError) -> ApiError {
     ApiError::field(field, e.to_string())
 }
 
+/// The `strategy_code` of a body (a submission or a check): a string of at most
+/// `max_code_bytes`, not empty, without NUL bytes. The one place these rules are checked.
+pub(crate) fn strategy_code(whole: &Body, max_code_bytes: usize) -> Result<String, ApiError> {
+    let code = required(&whole.values, "strategy_code")?;
+    if code.len() > max_code_bytes {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "strategy_code is {} bytes; the limit is {max_code_bytes}",
+            code.len()
+        )));
+    }
+    if code.trim().is_empty() {
+        return Err(ApiError::field("strategy_code", "strategy_code is empty"));
+    }
+    if code.contains('\0') {
+        return Err(ApiError::field("strategy_code", "strategy_code contains a NUL byte"));
+    }
+    Ok(code.to_owned())
+}
+
 /// Reads a submission. `max_code_bytes` caps the strategy source.
 pub(crate) fn parse(
     whole: &Body,
@@ -189,19 +208,7 @@ pub(crate) fn parse(
             format!("unknown field {unknown:?}; expected one of {}", FIELDS.join(", ")),
         ));
     }
-    let strategy_code = required(body, "strategy_code")?;
-    if strategy_code.len() > max_code_bytes {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "strategy_code is {} bytes; the limit is {max_code_bytes}",
-            strategy_code.len()
-        )));
-    }
-    if strategy_code.trim().is_empty() {
-        return Err(ApiError::field("strategy_code", "strategy_code is empty"));
-    }
-    if strategy_code.contains('\0') {
-        return Err(ApiError::field("strategy_code", "strategy_code contains a NUL byte"));
-    }
+    let strategy_code = strategy_code(whole, max_code_bytes)?;
     let symbol = Symbol::new(required(body, "symbol")?).map_err(domain_error)?;
     let timeframe = Timeframe::from_str(required(body, "timeframe")?).map_err(domain_error)?;
     let start = date(body, "start_date")?;
@@ -260,7 +267,7 @@ pub(crate) fn parse(
         }
     }
     let config = builder.build_with(policy).map_err(domain_error)?;
-    Ok(Submission { config, strategy_code: strategy_code.to_owned() })
+    Ok(Submission { config, strategy_code })
 }
 
 #[cfg(test)]

@@ -60,11 +60,6 @@ pub(crate) async fn read_body(
     })
 }
 
-pub(crate) fn json_body(bytes: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::InvalidJson(format!("the body is not valid JSON: {e}")))
-}
-
 /// `POST /api/backtest`.
 pub(crate) async fn submit(
     state: web::Data<AppState>,

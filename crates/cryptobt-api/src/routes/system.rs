@@ -1,9 +1,9 @@
 //! Strategy checks and examples, health, and the OpenAPI document.
 
 use actix_web::{web, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::backtests::{json_body, read_body};
+use super::backtests::read_body;
 use crate::{ApiError, AppState};
 
 /// `POST /api/strategy/validate` with `{strategy_code}`: `{valid, error_code, message, line}`
@@ -18,21 +18,8 @@ pub(crate) async fn validate(
         return Err(ApiError::Busy { retry_after_secs: 1 });
     };
     let cap = state.config.max_strategy_bytes + (64 << 10);
-    let value = json_body(&read_body(&state, &req, payload, cap).await?)?;
-    let code = match value.get("strategy_code") {
-        Some(Value::String(s)) => s.clone(),
-        Some(_) => {
-            return Err(ApiError::request("strategy_code", "strategy_code must be a string"))
-        }
-        None => return Err(ApiError::request("strategy_code", "missing field strategy_code")),
-    };
-    if code.len() > state.config.max_strategy_bytes {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "strategy_code is {} bytes; the limit is {}",
-            code.len(),
-            state.config.max_strategy_bytes
-        )));
-    }
+    let body = crate::request::read(&read_body(&state, &req, payload, cap).await?)?;
+    let code = crate::request::strategy_code(&body, state.config.max_strategy_bytes)?;
     let strategies = state.services.strategies.clone();
     let result = super::blocking(move || strategies.validate(&code)).await?;
     Ok(HttpResponse::Ok().json(match result {
