@@ -167,15 +167,9 @@ pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
         Ok(config) => config,
         Err(message) => return usage_error(args.json, INVALID, &message),
     };
-    let source = match std::fs::read_to_string(&args.strategy) {
+    let source = match cryptobt_app::read_text(&args.strategy) {
         Ok(source) => source,
-        Err(e) => {
-            return usage_error(
-                args.json,
-                INVALID,
-                &format!("cannot read strategy {}: {e}", args.strategy.display()),
-            )
-        }
+        Err(e) => return usage_error(args.json, INVALID, &e.chain()),
     };
     let limits = StrategyLimits {
         memory_bytes: args.memory_limit_mb.saturating_mul(1 << 20),

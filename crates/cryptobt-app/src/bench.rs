@@ -90,10 +90,10 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
-    let source = match std::fs::read_to_string(&args.strategy) {
+    let source = match cryptobt_app::read_text(&args.strategy) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {}: {e}", args.strategy.display());
+            eprintln!("error: {}", e.chain());
             return ExitCode::from(2);
         }
     };
@@ -129,8 +129,8 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
     let outcome = RunPipeline::new(engine, store).run(record, &request, &());
     let result = match (outcome.report, outcome.saved) {
         (Ok(report), Ok(())) => Ok(report),
-        (Err(e), _) => Err(e.to_string()),
-        (_, Err(e)) => Err(e.to_string()),
+        (Err(e), _) => Err(cryptobt_app::AppError::from(e).chain()),
+        (_, Err(e)) => Err(cryptobt_app::AppError::from(e).chain()),
     };
     let elapsed = began.elapsed();
     match result {

@@ -2,6 +2,7 @@
 //! file store) handed to the API as the domain's ports. The `cryptobt` binary is built on this;
 //! tests start the same server in-process.
 
+mod error;
 mod settings;
 
 use std::sync::Arc;
@@ -12,7 +13,10 @@ pub use cryptobt_engine::Engine;
 use cryptobt_sandbox::LuaStrategyFactory;
 use cryptobt_store::FileResultStore;
 
-pub use crate::settings::Settings;
+pub use crate::{
+    error::{read_text, AppError},
+    settings::Settings,
+};
 
 struct CacheStatsSource(Arc<CacheStats>);
 

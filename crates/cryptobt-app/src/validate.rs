@@ -44,11 +44,6 @@ struct Outcome {
     ran: Option<String>,
 }
 
-fn read(file: &PathBuf) -> Result<String, String> {
-    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", file.display()))
-}
-
 /// Runs `source` over the first 312 bars of the shipped data.
 fn trial(source: &str, args: &ValidateArgs) -> Result<Outcome, String> {
     let day = |d| NaiveDate::from_ymd_opt(2025, 1, d).unwrap_or_default();
@@ -97,7 +92,7 @@ fn trial(source: &str, args: &ValidateArgs) -> Result<Outcome, String> {
 }
 
 fn check(file: &PathBuf, args: &ValidateArgs) -> Result<Outcome, String> {
-    let source = read(file)?;
+    let source = cryptobt_app::read_text(file).map_err(|e| e.chain())?;
     if let Err(e) = LuaStrategyFactory.validate(&source) {
         return Ok(Outcome { error: Some(e), ran: None });
     }
