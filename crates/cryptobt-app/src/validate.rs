@@ -91,7 +91,7 @@ fn trial(source: &str, args: &ValidateArgs) -> Result<Outcome, String> {
     Ok(Outcome { error: Some(error), ran: None })
 }
 
-fn check(file: &PathBuf, args: &ValidateArgs) -> Result<Outcome, String> {
+fn check(file: &std::path::Path, args: &ValidateArgs) -> Result<Outcome, String> {
     let source = cryptobt_app::read_text(file).map_err(|e| e.chain())?;
     if let Err(e) = LuaStrategyFactory.validate(&source) {
         return Ok(Outcome { error: Some(e), ran: None });
