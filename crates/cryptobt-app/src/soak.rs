@@ -30,16 +30,16 @@ pub(crate) struct SoakArgs {
     data_dir: PathBuf,
 }
 
-/// Resident memory (kB) and open file descriptors of process `pid`, from /proc.
+/// Anonymous resident memory (kB: the heap and the stacks, what a leak would grow) and open file
+/// descriptors of process `pid`, from /proc. File-backed pages (the executable's code, touched
+/// more as more code paths run, and shared, reclaimable libraries) are left out: they are not the
+/// process's memory to leak.
 fn usage(pid: u32) -> Option<(u64, usize)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
+    let field = |name: &str| -> Option<u64> {
+        status.lines().find_map(|l| l.strip_prefix(name))?.split_whitespace().next()?.parse().ok()
+    };
+    let rss = field("RssAnon:").or_else(|| field("VmRSS:"))?;
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count();
     Some((rss, fds))
 }
@@ -302,7 +302,7 @@ pub(crate) fn run(args: &SoakArgs) -> ExitCode {
         eprintln!("error: cannot read /proc/{pid}");
         return ExitCode::from(2);
     };
-    println!("baseline: {base_rss} kB resident, {base_fds} file descriptors");
+    println!("baseline: {base_rss} kB anonymous resident, {base_fds} file descriptors");
     let stop = Instant::now() + Duration::from_secs(args.seconds);
     let tally = Tally::default();
     let mut peak = base_rss;
@@ -319,7 +319,7 @@ pub(crate) fn run(args: &SoakArgs) -> ExitCode {
                 if Instant::now() >= next_report {
                     next_report += Duration::from_secs(60);
                     let done = tally.requests.load(Ordering::Relaxed);
-                    println!("  … {done} requests, {rss} kB resident, {fds} file descriptors");
+                    println!("  … {done} requests, {rss} kB anonymous, {fds} file descriptors");
                 }
             }
         }
@@ -337,7 +337,7 @@ pub(crate) fn run(args: &SoakArgs) -> ExitCode {
         tally.server_errors.load(Ordering::Relaxed),
         tally.failures.load(Ordering::Relaxed)
     );
-    println!("memory: baseline {base_rss} kB, peak {peak} kB, after {rss} kB");
+    println!("anonymous memory: baseline {base_rss} kB, peak {peak} kB, after {rss} kB");
     println!("file descriptors: baseline {base_fds}, after {fds}");
     let mut failed = Vec::new();
     if rss as f64 > base_rss as f64 * 1.10 {
