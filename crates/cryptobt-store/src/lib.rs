@@ -186,17 +186,6 @@ impl RunFiles {
             json(&ConfigFile::from_record(record)).as_bytes(),
         )
     }
-
-    /// Reads `config.json`.
-    ///
-    /// # Errors
-    /// A missing or unreadable file.
-    pub fn read_config(&self) -> Result<ConfigFile, FsError> {
-        let bytes = fs::read(self.dir.join("config.json")).map_err(|e| fs_err("config.json", e))?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            fs_err("config.json", std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-        })
-    }
 }
 
 /// A small indirection so every JSON file is written the same way (pretty, trailing newline).
