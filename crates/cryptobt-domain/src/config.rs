@@ -56,6 +56,50 @@ impl fmt::Display for FillMode {
     }
 }
 
+/// How a bar's inside is walked for pending orders and exits (DESIGN §6 step 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Intrabar {
+    /// `O → X → Y → C`, the nearer extreme first.
+    #[default]
+    Bar,
+    /// The bar's 1m bars in order, each walked by the same rule.
+    #[serde(rename = "1m")]
+    OneMinute,
+}
+
+impl Intrabar {
+    /// The name used in flags and JSON (`bar`, `1m`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Bar => "bar",
+            Self::OneMinute => "1m",
+        }
+    }
+}
+
+impl FromStr for Intrabar {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "bar" => Ok(Self::Bar),
+            "1m" => Ok(Self::OneMinute),
+            _ => Err(DomainError::config(
+                "intrabar",
+                format!("{:?}", s.chars().take(64).collect::<String>()),
+                "must be bar or 1m",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Intrabar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Order size and position count limits (DESIGN §5 defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TradeLimits {
@@ -116,6 +160,8 @@ pub struct ConfigRanges {
     pub maintenance_margin_rate: Range,
     /// Fee rate.
     pub fee: Range,
+    /// Maker fee rate.
+    pub maker_fee: Range,
     /// Slippage, basis points.
     pub slippage_bps: Range,
     /// Funding rate per 8 h.
@@ -136,6 +182,7 @@ impl ConfigPolicy {
             max_leverage: inclusive(Decimal::ONE, LEVERAGE_CAP.min(self.max_leverage)),
             maintenance_margin_rate: inclusive(Decimal::ZERO, MMR_CAP),
             fee: inclusive(Decimal::ZERO, FEE_CAP),
+            maker_fee: inclusive(Decimal::ZERO, FEE_CAP),
             slippage_bps: inclusive(Decimal::ZERO, SLIPPAGE_CAP_BPS),
             funding_rate: inclusive(-FUNDING_CAP, FUNDING_CAP),
         }
@@ -155,8 +202,10 @@ pub struct BacktestConfig {
     max_leverage: Decimal,
     maintenance_margin_rate: Decimal,
     fee_rate: Decimal,
+    maker_fee_rate: Decimal,
     slippage_bps: Decimal,
     fill: FillMode,
+    intrabar: Intrabar,
     funding_rate: Decimal,
     params: Params,
     limits: TradeLimits,
@@ -182,8 +231,10 @@ impl BacktestConfig {
             max_leverage: None,
             maintenance_margin_rate: None,
             fee_rate: None,
+            maker_fee_rate: None,
             slippage_bps: None,
             fill: FillMode::Close,
+            intrabar: Intrabar::Bar,
             funding_rate: None,
             params: Params::new(),
             limits: TradeLimits::default(),
@@ -235,6 +286,16 @@ impl BacktestConfig {
     pub fn fee_rate(&self) -> Decimal {
         self.fee_rate
     }
+    /// Maker fee rate: limit and take-profit fills made on the path (§5.1).
+    #[must_use]
+    pub fn maker_fee_rate(&self) -> Decimal {
+        self.maker_fee_rate
+    }
+    /// How the inside of a bar is walked.
+    #[must_use]
+    pub fn intrabar(&self) -> Intrabar {
+        self.intrabar
+    }
     /// Slippage in basis points: buys pay `price × (1 + bps/10000)`, sells receive `× (1 − bps/10000)`.
     #[must_use]
     pub fn slippage_bps(&self) -> Decimal {
@@ -274,8 +335,10 @@ pub struct BacktestConfigBuilder {
     max_leverage: Option<Decimal>,
     maintenance_margin_rate: Option<Decimal>,
     fee_rate: Option<Decimal>,
+    maker_fee_rate: Option<Decimal>,
     slippage_bps: Option<Decimal>,
     fill: FillMode,
+    intrabar: Intrabar,
     funding_rate: Option<Decimal>,
     params: Params,
     limits: TradeLimits,
@@ -310,6 +373,18 @@ impl BacktestConfigBuilder {
     #[must_use]
     pub fn fee_rate(mut self, value: Decimal) -> Self {
         self.fee_rate = Some(value);
+        self
+    }
+    /// Maker fee rate (default by mode: spot 0.001, futures 0.0002; range 0..=0.1).
+    #[must_use]
+    pub fn maker_fee_rate(mut self, value: Decimal) -> Self {
+        self.maker_fee_rate = Some(value);
+        self
+    }
+    /// How the inside of a bar is walked (default `bar`; `1m` needs a timeframe above 1m's data).
+    #[must_use]
+    pub fn intrabar(mut self, value: Intrabar) -> Self {
+        self.intrabar = value;
         self
     }
     /// Slippage in basis points (default 0, range 0..=1000).
@@ -415,6 +490,8 @@ impl BacktestConfigBuilder {
         in_range("maintenance_margin_rate", maintenance_margin_rate, Decimal::ZERO, MMR_CAP)?;
         let fee_rate = self.fee_rate.unwrap_or(mode.default_fee_rate());
         in_range("fee", fee_rate, Decimal::ZERO, FEE_CAP)?;
+        let maker_fee_rate = self.maker_fee_rate.unwrap_or(mode.default_maker_fee_rate());
+        in_range("maker_fee", maker_fee_rate, Decimal::ZERO, FEE_CAP)?;
         let slippage_bps = self.slippage_bps.unwrap_or(Decimal::ZERO);
         in_range("slippage_bps", slippage_bps, Decimal::ZERO, SLIPPAGE_CAP_BPS)?;
         let funding_rate = self.funding_rate.unwrap_or(Decimal::ZERO);
@@ -449,8 +526,10 @@ impl BacktestConfigBuilder {
             max_leverage,
             maintenance_margin_rate,
             fee_rate,
+            maker_fee_rate,
             slippage_bps,
             fill: self.fill,
+            intrabar: self.intrabar,
             funding_rate,
             params: self.params,
             limits,

@@ -13,6 +13,7 @@ mod error;
 mod id;
 mod market;
 pub mod money;
+mod orders;
 mod params;
 mod pipeline;
 mod portfolio;
@@ -27,20 +28,26 @@ mod trade;
 
 pub use crate::{
     config::{
-        BacktestConfig, BacktestConfigBuilder, ConfigPolicy, ConfigRanges, FillMode, Range,
-        TradeLimits,
+        BacktestConfig, BacktestConfigBuilder, ConfigPolicy, ConfigRanges, FillMode, Intrabar,
+        Range, TradeLimits,
     },
     error::DomainError,
     id::BacktestId,
     market::{Bar, FundingRate, Timeframe, TradingMode},
+    orders::{
+        check_price, check_tag, Armed, ExitKind, Exits, OrderBook, OrderKind, OrderOptions,
+        OrderRequest, PendingOrder, Trailing, MAX_PENDING_ORDERS, MAX_TAG_BYTES,
+    },
     params::{ParamValue, Params},
     pipeline::{storage_error, RunOutcome, RunPipeline},
     portfolio::{
-        liquidation_price, OrderSide, Portfolio, PortfolioRules, Rejection, SharedPortfolio,
+        liquidation_price, Fill, OrderSide, Portfolio, PortfolioRules, Rejection, SharedPortfolio,
     },
     position::Position,
     record::ConfigFile,
-    report::{BacktestReport, ErrorCode, Metrics, RejectionCount, RunError, RunStatus},
+    report::{
+        BacktestReport, ErrorCode, Metrics, RejectionCount, RunCounters, RunError, RunStatus,
+    },
     symbol::Symbol,
-    trade::{ActionType, FundingPayment, PositionType, Snapshot, Trade},
+    trade::{ActionType, FundingPayment, OrderType, PositionType, Snapshot, Trade},
 };

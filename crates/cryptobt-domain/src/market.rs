@@ -115,6 +115,15 @@ impl TradingMode {
             Self::Futures => Decimal::from_parts(5, 0, 0, false, 4),
         }
     }
+
+    /// The default maker fee rate of the mode: spot 0.001, futures 0.0002.
+    #[must_use]
+    pub const fn default_maker_fee_rate(self) -> Decimal {
+        match self {
+            Self::Spot => Decimal::from_parts(1, 0, 0, false, 3),
+            Self::Futures => Decimal::from_parts(2, 0, 0, false, 4),
+        }
+    }
 }
 
 impl FromStr for TradingMode {

@@ -271,6 +271,9 @@ mod tests {
             fee: dec!(2.5),
             position_type: PositionType::Short,
             pnl: dec!(-2.5),
+            order_type: crate::OrderType::Market,
+            tag: None,
+            ambiguous: false,
         };
         let p = Position::from_fill(&trade, TradingMode::Futures).unwrap();
         assert_eq!((p.size(), p.margin()), (dec!(-2), dec!(250)));

@@ -5,8 +5,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ports::RunRecord, BacktestConfig, BacktestId, ErrorCode, FillMode, Params, RunError, RunStatus,
-    Symbol, Timeframe, TradingMode,
+    ports::RunRecord, BacktestConfig, BacktestId, ErrorCode, FillMode, Intrabar, Params, RunError,
+    RunStatus, Symbol, Timeframe, TradingMode,
 };
 
 /// `config.json`: the original spec's fields, every other setting of the run, and the outcome.
@@ -46,12 +46,18 @@ pub struct ConfigFile {
     pub error_line: Option<u32>,
     /// Maintenance margin rate.
     pub maintenance_margin_rate: Decimal,
-    /// Fee rate.
+    /// Taker fee rate.
     pub fee: Decimal,
+    /// Maker fee rate (files of the first version have none: the mode's default).
+    #[serde(default)]
+    pub maker_fee: Option<Decimal>,
     /// Slippage in basis points.
     pub slippage_bps: Decimal,
     /// `close` or `next_open`.
     pub fill: String,
+    /// `bar` or `1m` (files of the first version have none: `bar`).
+    #[serde(default)]
+    pub intrabar: Option<String>,
     /// Funding rate per 8 h used without a funding file.
     pub funding_rate: Decimal,
     /// Strategy parameters.
@@ -80,8 +86,10 @@ impl ConfigFile {
             error_line: record.error.as_ref().and_then(|e| e.line),
             maintenance_margin_rate: c.maintenance_margin_rate(),
             fee: c.fee_rate(),
+            maker_fee: Some(c.maker_fee_rate()),
             slippage_bps: c.slippage_bps(),
             fill: c.fill().to_string(),
+            intrabar: Some(c.intrabar().to_string()),
             funding_rate: c.funding_rate(),
             params: c.params().clone(),
         }
@@ -96,7 +104,9 @@ impl ConfigFile {
         let day =
             |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|x| format!("{s:?}: {x}"));
         let fill: FillMode = self.fill.parse().map_err(|x| e(&x))?;
-        let config = BacktestConfig::builder(
+        let intrabar: Intrabar =
+            self.intrabar.as_deref().unwrap_or("bar").parse().map_err(|x| e(&x))?;
+        let mut builder = BacktestConfig::builder(
             self.symbol.parse::<Symbol>().map_err(|x| e(&x))?,
             self.timeframe.parse::<Timeframe>().map_err(|x| e(&x))?,
             day(&self.start_date)?,
@@ -109,10 +119,13 @@ impl ConfigFile {
         .fee_rate(self.fee)
         .slippage_bps(self.slippage_bps)
         .fill(fill)
+        .intrabar(intrabar)
         .funding_rate(self.funding_rate)
-        .params(self.params.clone())
-        .build()
-        .map_err(|x| e(&x))?;
+        .params(self.params.clone());
+        if let Some(maker_fee) = self.maker_fee {
+            builder = builder.maker_fee_rate(maker_fee);
+        }
+        let config = builder.build().map_err(|x| e(&x))?;
         let status = match self.status.as_str() {
             "queued" => RunStatus::Queued,
             "running" => RunStatus::Running,

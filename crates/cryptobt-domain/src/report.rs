@@ -181,6 +181,35 @@ pub struct Metrics {
     pub benchmark_return: Option<f64>,
     /// Share of snapshots with an open position, × 100.
     pub exposure: Option<f64>,
+    /// Bars whose outcome rested on which extreme came first (DESIGN §6 step 2).
+    #[serde(default)]
+    pub ambiguous_bars: u64,
+}
+
+/// The end-of-run counters of `run.json` and the API besides the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RunCounters {
+    /// Bars whose outcome rested on which extreme came first.
+    pub ambiguous_bars: u64,
+    /// Limit and stop orders pending after the last bar (dropped).
+    pub pending_at_end: u64,
+    /// Market orders queued (`fill = next_open`) after the last bar (dropped).
+    pub queued_at_end: u64,
+    /// Whether a position was still open after the last bar.
+    pub open_at_end: bool,
+}
+
+impl BacktestReport {
+    /// The report's end-of-run counters.
+    #[must_use]
+    pub fn counters(&self) -> RunCounters {
+        RunCounters {
+            ambiguous_bars: self.ambiguous_bars,
+            pending_at_end: self.pending_at_end,
+            queued_at_end: self.dropped_orders,
+            open_at_end: self.open_at_end,
+        }
+    }
 }
 
 /// How many orders were refused, by [`crate::Rejection::code`].
@@ -210,6 +239,12 @@ pub struct BacktestReport {
     pub rejections: RejectionCount,
     /// Orders still queued (`fill = next_open`) after the last bar.
     pub dropped_orders: u64,
+    /// Limit and stop orders still pending after the last bar (dropped).
+    pub pending_at_end: u64,
+    /// Bars whose outcome rested on which extreme came first (DESIGN §6 step 2).
+    pub ambiguous_bars: u64,
+    /// Whether a position was still open after the last bar.
+    pub open_at_end: bool,
     /// Funding times of the run (futures) that the published rates do not list, settled at the
     /// config's `funding_rate` instead (a month without a funding file, say).
     pub funding_fallbacks: u64,

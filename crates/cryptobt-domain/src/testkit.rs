@@ -55,6 +55,8 @@ pub struct Desk {
     pub log: std::cell::RefCell<Vec<String>>,
     /// Codes of the orders refused.
     pub rejections: std::cell::RefCell<Vec<String>>,
+    /// Pending orders and exits as placed (the desk never fires them: the engine's path does).
+    pub book: std::cell::RefCell<crate::OrderBook>,
 }
 
 impl Desk {
@@ -66,6 +68,7 @@ impl Desk {
             bar: std::cell::Cell::new(None),
             log: std::cell::RefCell::new(Vec::new()),
             rejections: std::cell::RefCell::new(Vec::new()),
+            book: std::cell::RefCell::new(crate::OrderBook::new()),
         })
     }
 
@@ -134,6 +137,58 @@ impl crate::ports::StrategyContext for Desk {
     }
     fn close_position(&self, percentage: Decimal) -> Result<(), crate::Rejection> {
         self.fill(|p, bar| p.close_position(btc(), percentage, bar.close, bar.timestamp))
+    }
+    fn place_order(&self, request: crate::OrderRequest) -> Result<u64, crate::Rejection> {
+        let pending = self.book.borrow().orders().len();
+        let checked = match self.bar.get() {
+            Some(_) => self.portfolio.borrow().check_placement(btc(), &request, pending),
+            None => Err(crate::Rejection::NoPrice),
+        };
+        match checked {
+            Ok(()) => Ok(self.book.borrow_mut().add(request)),
+            Err(r) => {
+                self.rejections.borrow_mut().push(r.code().to_owned());
+                Err(r)
+            }
+        }
+    }
+    fn cancel_order(&self, id: u64) -> bool {
+        self.book.borrow_mut().remove(id).is_some()
+    }
+    fn cancel_all_orders(&self) -> usize {
+        self.book.borrow_mut().cancel_all()
+    }
+    fn open_orders(&self) -> Vec<crate::PendingOrder> {
+        self.book.borrow().orders().to_vec()
+    }
+    fn set_exit(
+        &self,
+        kind: crate::ExitKind,
+        value: Option<Decimal>,
+    ) -> Result<(), crate::Rejection> {
+        let mut book = self.book.borrow_mut();
+        let Some(value) = value else {
+            match kind {
+                crate::ExitKind::StopLoss => book.exits.stop_loss = None,
+                crate::ExitKind::TakeProfit => book.exits.take_profit = None,
+                crate::ExitKind::Trailing => book.exits.trailing = None,
+            }
+            return Ok(());
+        };
+        let price = self.bar.get().map(|b| b.close).ok_or(crate::Rejection::NoPrice)?;
+        let side = self.portfolio.borrow().check_exit(btc(), kind, value, price)?;
+        let stamp = book.stamp();
+        match kind {
+            crate::ExitKind::StopLoss => book.exits.stop_loss = Some(crate::Armed { value, stamp }),
+            crate::ExitKind::TakeProfit => {
+                book.exits.take_profit = Some(crate::Armed { value, stamp });
+            }
+            crate::ExitKind::Trailing => {
+                let value = crate::Trailing::new(side, value, price);
+                book.exits.trailing = Some(crate::Armed { value, stamp });
+            }
+        }
+        Ok(())
     }
     fn record_rejection(&self, rejection: &crate::Rejection) {
         self.rejections.borrow_mut().push(rejection.code().to_owned());

@@ -73,6 +73,60 @@ impl fmt::Display for ActionType {
     }
 }
 
+/// The kind of order a fill came from (`trades.csv`'s `order_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderType {
+    /// `buy`, `sell` or `close_position`.
+    #[default]
+    Market,
+    /// A limit order.
+    Limit,
+    /// A stop (stop-market) order.
+    Stop,
+    /// The position's stop-loss.
+    StopLoss,
+    /// The position's take-profit.
+    TakeProfit,
+    /// The position's trailing stop.
+    TrailingStop,
+    /// A forced close at the liquidation price.
+    Liquidation,
+}
+
+impl OrderType {
+    /// Every order type.
+    pub const ALL: [Self; 7] = [
+        Self::Market,
+        Self::Limit,
+        Self::Stop,
+        Self::StopLoss,
+        Self::TakeProfit,
+        Self::TrailingStop,
+        Self::Liquidation,
+    ];
+
+    /// The name used in files and JSON.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Market => "market",
+            Self::Limit => "limit",
+            Self::Stop => "stop",
+            Self::StopLoss => "stop_loss",
+            Self::TakeProfit => "take_profit",
+            Self::TrailingStop => "trailing_stop",
+            Self::Liquidation => "liquidation",
+        }
+    }
+}
+
+impl fmt::Display for OrderType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One fill, in the original spec's fields (the columns of `trades.csv`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trade {
@@ -96,6 +150,15 @@ pub struct Trade {
     /// Realized PnL of the fill net of its fee: `gross − fee` (`−fee` for an opening fill,
     /// `−margin` for a liquidation).
     pub pnl: Decimal,
+    /// The kind of order filled.
+    #[serde(default)]
+    pub order_type: OrderType,
+    /// The order's tag (pending orders only), at most 32 bytes.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// Whether the fill was made in an ambiguous bar (DESIGN §6 step 2).
+    #[serde(default)]
+    pub ambiguous: bool,
 }
 
 impl Trade {

@@ -4,8 +4,9 @@
 use std::cell::{Cell, RefCell};
 
 use cryptobt_domain::{
-    ports::StrategyContext, Bar, FillMode, FundingPayment, OrderSide, Portfolio, PortfolioRules,
-    Rejection, RejectionCount, Symbol, Trade,
+    ports::StrategyContext, Armed, Bar, ExitKind, FillMode, FundingPayment, OrderBook,
+    OrderRequest, OrderSide, PendingOrder, Portfolio, PortfolioRules, PositionType, Rejection,
+    RejectionCount, Symbol, Trade, Trailing,
 };
 use rust_decimal::Decimal;
 
@@ -23,6 +24,8 @@ pub(crate) struct Records {
     pub(crate) funding: Vec<FundingPayment>,
     pub(crate) rejections: RejectionCount,
     pub(crate) log: Vec<String>,
+    /// Bars whose outcome rested on the path rule (DESIGN §6 step 2).
+    pub(crate) ambiguous_bars: u64,
 }
 
 impl Records {
@@ -39,6 +42,13 @@ pub(crate) struct RunContext {
     pub(crate) bar: Cell<Option<Bar>>,
     pub(crate) queue: RefCell<Vec<Queued>>,
     pub(crate) records: RefCell<Records>,
+    /// Pending orders and the position's exits.
+    pub(crate) book: RefCell<OrderBook>,
+}
+
+/// The side of the position in `symbol`, if any.
+pub(crate) fn side_of(portfolio: &Portfolio, symbol: Symbol) -> Option<PositionType> {
+    portfolio.position(symbol).map(cryptobt_domain::Position::side)
 }
 
 impl RunContext {
@@ -50,6 +60,15 @@ impl RunContext {
             bar: Cell::new(None),
             queue: RefCell::new(Vec::new()),
             records: RefCell::new(Records::default()),
+            book: RefCell::new(OrderBook::new()),
+        }
+    }
+
+    /// Clears the exits when the position went flat or reversed since `before` (its side then).
+    pub(crate) fn after_fill(&self, before: Option<PositionType>) {
+        let after = side_of(&self.portfolio.borrow(), self.symbol);
+        if before.is_some() && after != before {
+            self.book.borrow_mut().clear_exits();
         }
     }
 
@@ -61,6 +80,7 @@ impl RunContext {
         timestamp: i64,
     ) -> Result<(), Rejection> {
         let mut portfolio = self.portfolio.borrow_mut();
+        let before = side_of(&portfolio, self.symbol);
         let result = match order {
             Queued::Order { side, quantity, leverage } => {
                 portfolio.submit(self.symbol, side, quantity, leverage, price, timestamp)
@@ -69,10 +89,13 @@ impl RunContext {
                 portfolio.close_position(self.symbol, percentage, price, timestamp)
             }
         };
+        drop(portfolio);
         let mut records = self.records.borrow_mut();
         match result {
             Ok(trades) => {
                 records.trades.extend(trades);
+                drop(records);
+                self.after_fill(before);
                 Ok(())
             }
             Err(rejection) => {
@@ -142,6 +165,53 @@ impl StrategyContext for RunContext {
     }
     fn close_position(&self, percentage: Decimal) -> Result<(), Rejection> {
         self.place(Queued::Close { percentage })
+    }
+    fn place_order(&self, request: OrderRequest) -> Result<u64, Rejection> {
+        let checked = if self.bar.get().is_none() {
+            Err(Rejection::NoPrice)
+        } else {
+            let pending = self.book.borrow().orders().len();
+            self.portfolio.borrow().check_placement(self.symbol, &request, pending)
+        };
+        match checked {
+            Ok(()) => Ok(self.book.borrow_mut().add(request)),
+            Err(rejection) => {
+                self.records.borrow_mut().reject(&rejection);
+                Err(rejection)
+            }
+        }
+    }
+    fn cancel_order(&self, id: u64) -> bool {
+        self.book.borrow_mut().remove(id).is_some()
+    }
+    fn cancel_all_orders(&self) -> usize {
+        self.book.borrow_mut().cancel_all()
+    }
+    fn open_orders(&self) -> Vec<PendingOrder> {
+        self.book.borrow().orders().to_vec()
+    }
+    fn set_exit(&self, kind: ExitKind, value: Option<Decimal>) -> Result<(), Rejection> {
+        let mut book = self.book.borrow_mut();
+        let Some(value) = value else {
+            match kind {
+                ExitKind::StopLoss => book.exits.stop_loss = None,
+                ExitKind::TakeProfit => book.exits.take_profit = None,
+                ExitKind::Trailing => book.exits.trailing = None,
+            }
+            return Ok(());
+        };
+        let price = self.bar.get().map(|b| b.close).ok_or(Rejection::NoPrice)?;
+        let side = self.portfolio.borrow().check_exit(self.symbol, kind, value, price)?;
+        let stamp = book.stamp();
+        match kind {
+            ExitKind::StopLoss => book.exits.stop_loss = Some(Armed { value, stamp }),
+            ExitKind::TakeProfit => book.exits.take_profit = Some(Armed { value, stamp }),
+            ExitKind::Trailing => {
+                let value = Trailing::new(side, value, price);
+                book.exits.trailing = Some(Armed { value, stamp });
+            }
+        }
+        Ok(())
     }
     fn record_rejection(&self, rejection: &Rejection) {
         self.records.borrow_mut().reject(rejection);

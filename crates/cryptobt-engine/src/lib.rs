@@ -7,11 +7,12 @@
 //! `examples/sma_crossover.rs`.
 
 mod context;
+mod intrabar;
 mod metrics;
 mod run;
 mod service;
 
 pub use crate::{
     run::{failed_before_start, funding_times, Backtest, FUNDING_INTERVAL_MS},
-    service::Engine,
+    service::{check_minutes, Engine},
 };

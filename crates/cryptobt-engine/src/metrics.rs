@@ -160,6 +160,7 @@ impl Accumulator {
             benchmark_return: bars
                 .and_then(|(first, last)| percent_change(last.close, first.close)),
             exposure: (self.count > 0).then(|| self.exposed as f64 / self.count as f64 * 100.0),
+            ambiguous_bars: 0,
         }
     }
 }

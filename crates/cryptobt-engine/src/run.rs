@@ -12,7 +12,11 @@ use cryptobt_domain::{
 };
 use rust_decimal::Decimal;
 
-use crate::{context::RunContext, metrics::Accumulator};
+use crate::{
+    context::RunContext,
+    intrabar::{Minutes, Path},
+    metrics::Accumulator,
+};
 
 /// Funding times fall every 8 hours from the epoch: 00:00, 08:00 and 16:00 UTC.
 pub const FUNDING_INTERVAL_MS: i64 = 8 * 3_600_000;
@@ -53,6 +57,7 @@ pub struct Backtest<'a> {
     config: &'a BacktestConfig,
     bars: &'a BarSeries,
     funding: Option<&'a [FundingRate]>,
+    minutes: Option<&'a BarSeries>,
     cancel: CancelToken,
     max_fills: usize,
 }
@@ -65,6 +70,7 @@ impl<'a> Backtest<'a> {
             config,
             bars,
             funding: None,
+            minutes: None,
             cancel: CancelToken::new(),
             max_fills: StrategyLimits::default().max_fills,
         }
@@ -75,6 +81,15 @@ impl<'a> Backtest<'a> {
     #[must_use]
     pub fn funding(mut self, rates: &'a [FundingRate]) -> Self {
         self.funding = Some(rates);
+        self
+    }
+
+    /// The run's 1m bars, for `intrabar = 1m`: each bar's path is then its minutes, each
+    /// walked by the `O → X → Y → C` rule. Every bar of the run must have all its minutes (the
+    /// [`Engine`](crate::Engine) checks them as it loads them).
+    #[must_use]
+    pub fn minutes(mut self, minutes: &'a BarSeries) -> Self {
+        self.minutes = Some(minutes);
         self
     }
 
@@ -131,6 +146,8 @@ impl<'a> Backtest<'a> {
         let mut previous_open: Option<i64> = None;
         let mut funding_fallbacks = 0u64;
         let (mut first, mut last): (Option<&Bar>, Option<&Bar>) = (None, None);
+        let mut minutes = self.minutes.map(Minutes::new);
+        let bar_ms = config.timeframe().duration_ms();
 
         for (i, bar) in self.bars.iter().enumerate() {
             if stop.is_some() {
@@ -147,6 +164,7 @@ impl<'a> Backtest<'a> {
             first.get_or_insert(bar);
             last = Some(bar);
             ctx.bar.set(None);
+            let bar_start = ctx.records.borrow().trades.len();
             if config.fill() == FillMode::NextOpen {
                 let queued = std::mem::take(&mut *ctx.queue.borrow_mut());
                 for order in queued {
@@ -172,16 +190,40 @@ impl<'a> Backtest<'a> {
                         }
                     }
                 }
-                if let Some(liquidation) =
-                    portfolio.liquidate_if_reached(symbol, bar.low, bar.high, bar.timestamp)
-                {
-                    ctx.records.borrow_mut().trades.push(liquidation);
-                }
             }
+            let ambiguous = if ctx.book.borrow().is_idle() {
+                // Nothing but the liquidation price is armed: the path reaches it exactly when
+                // the bar's extreme does.
+                if futures {
+                    let liquidation = ctx.portfolio.borrow_mut().liquidate_if_reached(
+                        symbol,
+                        bar.low,
+                        bar.high,
+                        bar.timestamp,
+                    );
+                    if let Some(liquidation) = liquidation {
+                        ctx.records.borrow_mut().trades.push(liquidation);
+                    }
+                }
+                false
+            } else {
+                let path = Path::new(&ctx, bar.timestamp);
+                match minutes.as_mut() {
+                    Some(m) => path.walk(m.take(bar.timestamp, bar.timestamp + bar_ms)),
+                    None => path.walk(std::slice::from_ref(bar)),
+                }
+            };
             ctx.portfolio.borrow_mut().mark(symbol, bar.close);
             ctx.bar.set(Some(*bar));
             if let Err(e) = strategy.on_bar(bar, &shared) {
                 stop = Some(RunError::from(e));
+            }
+            if ambiguous {
+                let mut records = ctx.records.borrow_mut();
+                records.ambiguous_bars += 1;
+                for trade in &mut records.trades[bar_start..] {
+                    trade.ambiguous = true;
+                }
             }
             let fills = ctx.records.borrow().trades.len();
             if fills > self.max_fills && stop.is_none() {
@@ -209,7 +251,10 @@ impl<'a> Backtest<'a> {
 
         let records = std::mem::take(&mut *ctx.records.borrow_mut());
         let dropped_orders = ctx.queue.borrow().len() as u64;
-        let metrics = measured.finish(&records.trades, &records.funding, first.zip(last));
+        let pending_at_end = ctx.book.borrow().orders().len() as u64;
+        let open_at_end = ctx.portfolio.borrow().positions().next().is_some();
+        let mut metrics = measured.finish(&records.trades, &records.funding, first.zip(last));
+        metrics.ambiguous_bars = records.ambiguous_bars;
         let status = match &stop {
             None => RunStatus::Completed,
             Some(e) if e.code == ErrorCode::Cancelled => RunStatus::Cancelled,
@@ -226,6 +271,9 @@ impl<'a> Backtest<'a> {
             funding: records.funding,
             rejections: records.rejections,
             dropped_orders,
+            pending_at_end,
+            ambiguous_bars: records.ambiguous_bars,
+            open_at_end,
             funding_fallbacks,
             log: records.log,
         }

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use cryptobt_domain::{
     ports::{
-        BacktestRequest, BacktestService, BarQuery, MarketData, RunObserver, ServiceError,
-        SnapshotSink, StrategyFactory, StrategySpec,
+        BacktestRequest, BacktestService, BarQuery, BarSeries, MarketData, RunObserver,
+        ServiceError, SnapshotSink, StrategyFactory, StrategySpec,
     },
-    BacktestReport, ErrorCode, TradingMode,
+    BacktestReport, ErrorCode, Intrabar, Timeframe, TradingMode,
 };
 
 use crate::run::{failed_before_start, Backtest};
@@ -60,6 +60,18 @@ impl BacktestService for Engine {
                 query.symbol, query.timeframe, query.start, query.end
             )));
         }
+        let minutes =
+            if config.intrabar() == Intrabar::OneMinute && config.timeframe() != Timeframe::M1 {
+                let query = BarQuery { timeframe: Timeframe::M1, ..query };
+                let minutes = self.market.bars(&query).map_err(|e| {
+                    data_error(&format!("intrabar = 1m needs the 1m bars of the range: {e}"))
+                })?;
+                check_minutes(&bars, &minutes, config.timeframe().duration_ms())
+                    .map_err(|e| data_error(&e))?;
+                Some(minutes)
+            } else {
+                None
+            };
         let funding = match config.trading_mode() {
             TradingMode::Futures => self
                 .market
@@ -83,6 +95,40 @@ impl BacktestService for Engine {
         if let Some(rates) = funding.as_deref() {
             backtest = backtest.funding(rates);
         }
+        if let Some(minutes) = minutes.as_ref() {
+            backtest = backtest.minutes(minutes);
+        }
         Ok(backtest.run_into(strategy.as_mut(), observer, snapshots))
     }
+}
+
+/// Checks that every bar of `bars` has all its minutes in `minutes` (both sorted): `intrabar = 1m`
+/// walks them, and a missing one is a data error (DESIGN §6 step 2).
+///
+/// # Errors
+/// The first bar with a missing minute, named by its time.
+pub fn check_minutes(bars: &BarSeries, minutes: &BarSeries, bar_ms: i64) -> Result<(), String> {
+    let mut iter = minutes.iter().peekable();
+    for bar in bars.iter() {
+        while iter.peek().is_some_and(|m| m.timestamp < bar.timestamp) {
+            iter.next();
+        }
+        let mut expected = bar.timestamp;
+        while expected < bar.timestamp + bar_ms {
+            match iter.peek() {
+                Some(m) if m.timestamp == expected => {
+                    iter.next();
+                    expected += 60_000;
+                }
+                _ => {
+                    let at = chrono::DateTime::from_timestamp_millis(expected).map_or_else(
+                        || expected.to_string(),
+                        |t| t.format("%Y-%m-%d %H:%M").to_string(),
+                    );
+                    return Err(format!("intrabar = 1m: the 1m bar at {at} UTC is missing"));
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -20,7 +20,7 @@ use cryptobt_domain::{
         DamagedRun, PortfolioSink, ResultFile, ResultStore, RunRecord, SnapshotSink, StoreError,
         StoredRun,
     },
-    BacktestId, BacktestReport, ConfigFile, RunStatus, Snapshot,
+    BacktestId, BacktestReport, ConfigFile, RunCounters, RunStatus, Snapshot,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,9 @@ mod read;
 
 /// The header of `trades.csv`.
 pub const TRADES_HEADER: &str =
+    "timestamp,action,symbol,quantity,price,leverage,fee,position_type,pnl,order_type,tag,ambiguous";
+/// The header of `trades.csv` of the first version (read back with `market` fills, no tags).
+pub const TRADES_HEADER_V1: &str =
     "timestamp,action,symbol,quantity,price,leverage,fee,position_type,pnl";
 /// The header of `portfolio.csv`.
 pub const PORTFOLIO_HEADER: &str =
@@ -51,15 +54,68 @@ pub struct RunSummary {
     pub trades: u64,
     /// Funding payments.
     pub funding_payments: u64,
+    /// The run's id.
+    #[serde(default)]
+    pub backtest_id: String,
+    /// Refused orders (the count; files of the first version held the map here).
+    #[serde(default)]
+    pub rejections: Rejections,
     /// Refused orders by reason.
-    pub rejections: std::collections::BTreeMap<String, u64>,
-    /// Orders still queued after the last bar.
-    pub dropped_orders: u64,
+    #[serde(default)]
+    pub rejections_by_reason: std::collections::BTreeMap<String, u64>,
+    /// Bars whose outcome rested on which extreme came first.
+    #[serde(default)]
+    pub ambiguous_bars: u64,
+    /// Limit and stop orders pending after the last bar.
+    #[serde(default)]
+    pub pending_at_end: u64,
+    /// Market orders queued (`fill = next_open`) after the last bar.
+    #[serde(default, alias = "dropped_orders")]
+    pub queued_at_end: u64,
+    /// Whether a position was still open after the last bar.
+    #[serde(default)]
+    pub open_at_end: bool,
     /// Funding times settled at the configured rate because the rates do not list them.
     #[serde(default)]
     pub funding_fallbacks: u64,
     /// Log lines kept.
     pub log_lines: u64,
+}
+
+/// `run.json`'s `rejections`: a count, or (files of the first version) the map by reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Rejections {
+    /// How many order calls were refused.
+    Count(u64),
+    /// By reason (first version).
+    ByReason(std::collections::BTreeMap<String, u64>),
+}
+
+impl Default for Rejections {
+    fn default() -> Self {
+        Self::Count(0)
+    }
+}
+
+impl RunSummary {
+    /// Refused orders by reason, from either form of the file.
+    #[must_use]
+    pub fn by_reason(&self) -> std::collections::BTreeMap<String, u64> {
+        match &self.rejections {
+            Rejections::ByReason(map) if self.rejections_by_reason.is_empty() => map.clone(),
+            _ => self.rejections_by_reason.clone(),
+        }
+    }
+}
+
+/// A CSV field quoted as RFC 4180 says when it holds a comma, a quote or a line break.
+fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        std::borrow::Cow::Owned(format!("\"{}\"", text.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 fn csv_snapshot(out: &mut String, s: &Snapshot) {
@@ -141,7 +197,12 @@ impl RunFiles {
                 let (q, p, l, f, pnl) =
                     (n(&t.quantity), n(&t.price), n(&t.leverage), n(&t.fee), n(&t.pnl));
                 let (ts, action, symbol, side) = (t.timestamp, t.action, t.symbol, t.position_type);
-                let _ = writeln!(out, "{ts},{action},{symbol},{q},{p},{l},{f},{side},{pnl}");
+                let (kind, tag, amb) =
+                    (t.order_type, csv_field(t.tag.as_deref().unwrap_or("")), t.ambiguous);
+                let _ = writeln!(
+                    out,
+                    "{ts},{action},{symbol},{q},{p},{l},{f},{side},{pnl},{kind},{tag},{amb}"
+                );
             });
             write_atomic(&self.dir.join("trades.csv"), trades.as_bytes())?;
             let funding = csv_text(FUNDING_CSV_HEADER, &report.funding, |out, f| {
@@ -169,8 +230,13 @@ impl RunFiles {
                 bars: report.bars.max(report.snapshots.len() as u64),
                 trades: report.trades.len() as u64,
                 funding_payments: report.funding.len() as u64,
-                rejections: report.rejections.clone(),
-                dropped_orders: report.dropped_orders,
+                backtest_id: record.backtest_id.to_string(),
+                rejections: Rejections::Count(report.rejections.values().sum()),
+                rejections_by_reason: report.rejections.clone(),
+                ambiguous_bars: report.ambiguous_bars,
+                pending_at_end: report.pending_at_end,
+                queued_at_end: report.dropped_orders,
+                open_at_end: report.open_at_end,
                 funding_fallbacks: report.funding_fallbacks,
                 log_lines: report.log.len() as u64,
             };
@@ -500,7 +566,7 @@ impl ResultStore for FileResultStore {
         let metrics = text("metrics.json")?
             .and_then(|t| serde_json::from_str(&t).map_err(|e| note("metrics.json", &e)).ok());
         let trades = match text("trades.csv")? {
-            Some(t) => read::rows::<read::TradeRow, _>(&t, TRADES_HEADER).unwrap_or_else(|e| {
+            Some(t) => read::trades(&t).unwrap_or_else(|e| {
                 note("trades.csv", &e);
                 Vec::new()
             }),
@@ -536,7 +602,13 @@ impl ResultStore for FileResultStore {
             portfolio,
             portfolio_rows,
             funding_fallbacks: summary.as_ref().map_or(0, |s| s.funding_fallbacks),
-            rejections: summary.map(|s| s.rejections).unwrap_or_default(),
+            rejections: summary.as_ref().map(RunSummary::by_reason).unwrap_or_default(),
+            counters: summary.map_or_else(RunCounters::default, |s| RunCounters {
+                ambiguous_bars: s.ambiguous_bars,
+                pending_at_end: s.pending_at_end,
+                queued_at_end: s.queued_at_end,
+                open_at_end: s.open_at_end,
+            }),
             log,
             damaged: damaged.into_inner(),
         })

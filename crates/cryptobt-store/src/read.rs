@@ -5,7 +5,7 @@
 use std::{fs, path::Path};
 
 use cryptobt_domain::{
-    ports::PortfolioRow, ActionType, FundingPayment, PositionType, Symbol, Trade,
+    ports::PortfolioRow, ActionType, FundingPayment, OrderType, PositionType, Symbol, Trade,
 };
 use rust_decimal::Decimal;
 use serde::{de::DeserializeOwned, Deserialize};
@@ -28,6 +28,23 @@ pub(crate) struct TradeRow {
     position_type: PositionType,
     #[serde(with = "rust_decimal::serde::str")]
     pnl: Decimal,
+    #[serde(default)]
+    order_type: OrderType,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    ambiguous: bool,
+}
+
+/// Reads `trades.csv`, of this version or of the first (without `order_type,tag,ambiguous`).
+pub(crate) fn trades(text: &str) -> Result<Vec<Trade>, String> {
+    let first_line = text.lines().next().unwrap_or("");
+    let header = if first_line == crate::TRADES_HEADER_V1 {
+        crate::TRADES_HEADER_V1
+    } else {
+        crate::TRADES_HEADER
+    };
+    rows::<TradeRow, _>(text, header)
 }
 
 impl From<TradeRow> for Trade {
@@ -42,6 +59,9 @@ impl From<TradeRow> for Trade {
             fee: r.fee,
             position_type: r.position_type,
             pnl: r.pnl,
+            order_type: r.order_type,
+            tag: r.tag.filter(|t| !t.is_empty()),
+            ambiguous: r.ambiguous,
         }
     }
 }

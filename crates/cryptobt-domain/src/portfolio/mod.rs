@@ -24,11 +24,13 @@ use rust_decimal::Decimal;
 
 pub use self::{
     risk::liquidation_price,
+    trading::Fill,
     validation::{OrderSide, Rejection},
 };
 use self::{state::LedgerState, trading::Plan};
 use crate::{
-    BacktestConfig, FundingPayment, Position, Snapshot, Symbol, Trade, TradeLimits, TradingMode,
+    check_price, check_tag, BacktestConfig, ExitKind, FundingPayment, OrderKind, OrderRequest,
+    Position, PositionType, Snapshot, Symbol, Trade, TradeLimits, TradingMode, MAX_PENDING_ORDERS,
 };
 
 /// The trading rules of a run, taken from its [`BacktestConfig`].
@@ -40,8 +42,10 @@ pub struct PortfolioRules {
     pub max_leverage: Decimal,
     /// Maintenance margin rate of the liquidation formula.
     pub maintenance_margin_rate: Decimal,
-    /// Fee rate on every fill's notional.
+    /// Taker fee rate on a fill's notional.
     pub fee_rate: Decimal,
+    /// Maker fee rate: limit and take-profit fills made on the path (§5.1).
+    pub maker_fee_rate: Decimal,
     /// Slippage in basis points.
     pub slippage_bps: Decimal,
     /// Order size and position limits.
@@ -55,6 +59,7 @@ impl From<&BacktestConfig> for PortfolioRules {
             max_leverage: config.max_leverage(),
             maintenance_margin_rate: config.maintenance_margin_rate(),
             fee_rate: config.fee_rate(),
+            maker_fee_rate: config.maker_fee_rate(),
             slippage_bps: config.slippage_bps(),
             limits: config.limits(),
         }
@@ -109,9 +114,157 @@ impl Portfolio {
     ) -> Result<Vec<Trade>, Rejection> {
         let quantity = self.rules.check_quantity(quantity)?;
         let leverage = self.rules.check_leverage(leverage)?;
-        let plan =
-            Plan::order(&self.state, &self.rules, symbol, side, quantity, leverage, market_price)?;
+        let fill = self.rules.taker_fill(side, market_price);
+        self.fill(symbol, side, quantity, leverage, fill, timestamp)
+    }
+
+    /// Fills an order of `quantity` units at `leverage` on `fill`'s terms (a pending order when
+    /// its price fires). Opens, adds, reduces, closes or reverses like [`submit`](Self::submit).
+    ///
+    /// # Errors
+    /// A [`Rejection`] when any check fails; nothing has changed then.
+    pub fn fill(
+        &mut self,
+        symbol: Symbol,
+        side: OrderSide,
+        quantity: Decimal,
+        leverage: Decimal,
+        fill: Fill,
+        timestamp: i64,
+    ) -> Result<Vec<Trade>, Rejection> {
+        let quantity = self.rules.check_quantity(quantity)?;
+        let leverage = self.rules.check_leverage(leverage)?;
+        let plan = Plan::order(&self.state, &self.rules, symbol, side, quantity, leverage, fill)?;
         Ok(plan.apply(&mut self.state, self.rules.maintenance_margin_rate, timestamp))
+    }
+
+    /// A reduce-only fill of `side` for up to `quantity`, cut to the opposite position's size.
+    ///
+    /// # Errors
+    /// [`Rejection::ReduceOnly`] when there is no opposite position; nothing has changed then.
+    pub fn reduce(
+        &mut self,
+        symbol: Symbol,
+        side: OrderSide,
+        quantity: Decimal,
+        fill: Fill,
+        timestamp: i64,
+    ) -> Result<Vec<Trade>, Rejection> {
+        let plan = Plan::reduce_only(&self.state, &self.rules, symbol, side, quantity, fill)?;
+        Ok(plan.apply(&mut self.state, self.rules.maintenance_margin_rate, timestamp))
+    }
+
+    /// Closes the whole position in `symbol` on the terms `fill` gives the closing side (an exit:
+    /// stop-loss, take-profit, trailing stop).
+    ///
+    /// # Errors
+    /// [`Rejection::NoPosition`] when flat.
+    pub fn close_all(
+        &mut self,
+        symbol: Symbol,
+        fill: impl FnOnce(OrderSide) -> Fill,
+        timestamp: i64,
+    ) -> Result<Vec<Trade>, Rejection> {
+        let plan = Plan::close(&self.state, &self.rules, symbol, Decimal::ONE_HUNDRED, fill)?;
+        Ok(plan.apply(&mut self.state, self.rules.maintenance_margin_rate, timestamp))
+    }
+
+    /// Checks a pending order at placement (DESIGN §5.1): amount, price, leverage, the spot
+    /// rules, the options' levels and tag, and the pending-order limit given `pending` orders
+    /// waiting already. Funds are checked when it fills.
+    ///
+    /// # Errors
+    /// The first [`Rejection`].
+    pub fn check_placement(
+        &self,
+        symbol: Symbol,
+        request: &OrderRequest,
+        pending: usize,
+    ) -> Result<(), Rejection> {
+        let rules = &self.rules;
+        rules.check_quantity(request.quantity)?;
+        let what = match request.kind {
+            OrderKind::Limit => "price",
+            OrderKind::Stop => "trigger",
+        };
+        check_price(what, request.price)?;
+        let options = &request.options;
+        rules.check_leverage(options.leverage.unwrap_or(Decimal::ONE))?;
+        if let Some(level) = options.stop_loss {
+            check_price("stop_loss", level)?;
+        }
+        if let Some(level) = options.take_profit {
+            check_price("take_profit", level)?;
+        }
+        if let Some(tag) = &options.tag {
+            check_tag(tag)?;
+        }
+        if rules.mode == TradingMode::Spot
+            && request.side == OrderSide::Sell
+            && !options.reduce_only
+        {
+            let held = self.position_size(symbol).max(Decimal::ZERO);
+            if request.quantity > held {
+                return Err(Rejection::SpotShort { quantity: request.quantity, held });
+            }
+        }
+        if pending >= MAX_PENDING_ORDERS {
+            return Err(Rejection::TooManyOrders { max: MAX_PENDING_ORDERS });
+        }
+        Ok(())
+    }
+
+    /// Checks an exit level against the position in `symbol` and the current price `price`
+    /// (the last close): a long's stop-loss below it, take-profit above it; a short's the other
+    /// way round. A level equal to the price is refused.
+    ///
+    /// # Errors
+    /// [`Rejection::NoPosition`] when flat, [`Rejection::InvalidPrice`] or
+    /// [`Rejection::ExitSide`].
+    pub fn check_exit(
+        &self,
+        symbol: Symbol,
+        kind: ExitKind,
+        level: Decimal,
+        price: Decimal,
+    ) -> Result<PositionType, Rejection> {
+        let side = self.position(symbol).map(Position::side).ok_or(Rejection::NoPosition)?;
+        let (what, below) = match (kind, side) {
+            (ExitKind::StopLoss, PositionType::Long) => ("stop_loss", true),
+            (ExitKind::StopLoss, PositionType::Short) => ("stop_loss", false),
+            (ExitKind::TakeProfit, PositionType::Long) => ("take_profit", false),
+            (ExitKind::TakeProfit, PositionType::Short) => ("take_profit", true),
+            (ExitKind::Trailing, _) => {
+                if level <= Decimal::ZERO || level >= Decimal::ONE {
+                    return Err(Rejection::InvalidDistance { value: level.to_string() });
+                }
+                return Ok(side);
+            }
+        };
+        check_price(what, level)?;
+        let ok = if below { level < price } else { level > price };
+        if !ok {
+            return Err(Rejection::ExitSide {
+                what: what.to_owned(),
+                level,
+                wanted: if below { "below" } else { "above" }.to_owned(),
+                price,
+                side,
+            });
+        }
+        Ok(side)
+    }
+
+    /// The price that liquidates the position in `symbol` (futures): a long at `≤` it, a short
+    /// at `≥` it. `None` in spot, when flat, or for a long whose formula gives no price above 0.
+    #[must_use]
+    pub fn liquidation_trigger(&self, symbol: Symbol) -> Option<Decimal> {
+        risk::liquidation_trigger(&self.state, &self.rules, symbol)
+    }
+
+    /// Liquidates the position in `symbol` at its liquidation price (the path reached it).
+    pub fn liquidate(&mut self, symbol: Symbol, timestamp: i64) -> Option<Trade> {
+        risk::liquidate(&mut self.state, &self.rules, symbol, timestamp)
     }
 
     /// Closes `percentage` (0 < pct ≤ 100) of the position in `symbol` at `market_price`
@@ -127,7 +280,10 @@ impl Portfolio {
         timestamp: i64,
     ) -> Result<Vec<Trade>, Rejection> {
         let percentage = self.rules.check_percentage(percentage)?;
-        let plan = Plan::close(&self.state, &self.rules, symbol, percentage, market_price)?;
+        let rules = &self.rules;
+        let plan = Plan::close(&self.state, rules, symbol, percentage, |side| {
+            rules.taker_fill(side, market_price)
+        })?;
         Ok(plan.apply(&mut self.state, self.rules.maintenance_margin_rate, timestamp))
     }
 

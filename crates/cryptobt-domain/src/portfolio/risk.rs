@@ -4,8 +4,8 @@ use rust_decimal::Decimal;
 
 use super::{LedgerState, PortfolioRules};
 use crate::{
-    money::round_ledger, ActionType, FundingPayment, Position, PositionType, Symbol, Trade,
-    TradingMode,
+    money::round_ledger, ActionType, FundingPayment, OrderType, Position, PositionType, Symbol,
+    Trade, TradingMode,
 };
 
 /// The liquidation price of an isolated position with entry `entry`, absolute size `quantity`,
@@ -60,16 +60,45 @@ pub(crate) fn liquidate_if_reached(
     if rules.mode != TradingMode::Futures {
         return None;
     }
-    let held = state.positions.get(&symbol)?;
-    let liq = held.liquidation?;
-    let position = &held.position;
-    let reached = match position.side() {
-        PositionType::Long => liq > Decimal::ZERO && low <= liq,
+    let liq = liquidation_trigger(state, rules, symbol)?;
+    let reached = match state.positions.get(&symbol)?.position.side() {
+        PositionType::Long => low <= liq,
         PositionType::Short => high >= liq,
     };
     if !reached {
         return None;
     }
+    liquidate(state, rules, symbol, timestamp)
+}
+
+/// The price that liquidates the position in `symbol` (futures; a long's formula must give a
+/// price above 0): a long at `≤` it, a short at `≥` it.
+pub(crate) fn liquidation_trigger(
+    state: &LedgerState,
+    rules: &PortfolioRules,
+    symbol: Symbol,
+) -> Option<Decimal> {
+    if rules.mode != TradingMode::Futures {
+        return None;
+    }
+    let held = state.positions.get(&symbol)?;
+    let liq = held.liquidation?;
+    match held.position.side() {
+        PositionType::Long if liq <= Decimal::ZERO => None,
+        _ => Some(liq),
+    }
+}
+
+/// Liquidates the futures position in `symbol` at its liquidation price, whatever the market
+/// price (DESIGN §6 step 2).
+pub(crate) fn liquidate(
+    state: &mut LedgerState,
+    rules: &PortfolioRules,
+    symbol: Symbol,
+    timestamp: i64,
+) -> Option<Trade> {
+    let liq = liquidation_trigger(state, rules, symbol)?;
+    let position = &state.positions.get(&symbol)?.position;
     let side = position.side();
     let quantity = position.quantity();
     let margin = position.margin();
@@ -90,6 +119,9 @@ pub(crate) fn liquidate_if_reached(
         fee,
         position_type: side,
         pnl: -margin,
+        order_type: OrderType::Liquidation,
+        tag: None,
+        ambiguous: false,
     })
 }
 

@@ -6,7 +6,9 @@
 use rust_decimal::Decimal;
 
 use super::{state::MarkedPosition, LedgerState, OrderSide, PortfolioRules, Rejection};
-use crate::{money::round_ledger, ActionType, Position, PositionType, Symbol, Trade, TradingMode};
+use crate::{
+    money::round_ledger, ActionType, OrderType, Position, PositionType, Symbol, Trade, TradingMode,
+};
 
 /// The part of an order that reduces (or closes) the existing position.
 #[derive(Debug, Clone)]
@@ -62,9 +64,45 @@ pub(crate) fn slipped_price(
     round_ledger(market_price * factor)
 }
 
-fn fee_of(rules: &PortfolioRules, quantity: Decimal, price: Decimal) -> Result<Decimal, Rejection> {
+/// How a fill is priced and charged: the fill price (slippage included), the market price the
+/// position is marked at afterwards, and the fee rate (taker or maker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fill {
+    /// The price the fill is booked at.
+    pub price: Decimal,
+    /// The market price before slippage.
+    pub market: Decimal,
+    /// The fee rate charged on the notional.
+    pub fee_rate: Decimal,
+}
+
+impl PortfolioRules {
+    /// A taker fill of `side` at `market_price` with slippage (a market, stop, stop-loss or
+    /// trailing fill).
+    #[must_use]
+    pub fn taker_fill(&self, side: OrderSide, market_price: Decimal) -> Fill {
+        Fill {
+            price: slipped_price(self, side, market_price),
+            market: market_price,
+            fee_rate: self.fee_rate,
+        }
+    }
+
+    /// A fill at exactly `price` without slippage, at the maker fee (`maker`) or the taker fee (a
+    /// limit or take-profit fill).
+    #[must_use]
+    pub fn unslipped_fill(&self, price: Decimal, maker: bool) -> Fill {
+        Fill {
+            price,
+            market: price,
+            fee_rate: if maker { self.maker_fee_rate } else { self.fee_rate },
+        }
+    }
+}
+
+fn fee_of(fee_rate: Decimal, quantity: Decimal, price: Decimal) -> Result<Decimal, Rejection> {
     let notional = quantity.checked_mul(price).ok_or(Rejection::Overflow { quantity, price })?;
-    Ok(round_ledger(notional * rules.fee_rate))
+    Ok(round_ledger(notional * fee_rate))
 }
 
 /// Plans a reducing leg of `quantity` (at most the position's size). A reduction that would leave
@@ -75,6 +113,7 @@ fn reduce_leg(
     held: &Position,
     quantity: Decimal,
     price: Decimal,
+    fee_rate: Decimal,
 ) -> Result<ReduceLeg, Rejection> {
     let held_qty = held.quantity();
     let rest = held_qty - quantity;
@@ -91,7 +130,7 @@ fn reduce_leg(
         quantity,
         released,
         gross: round_ledger((price - held.entry_price()) * quantity * side.sign()),
-        fee: fee_of(rules, quantity, price)?,
+        fee: fee_of(fee_rate, quantity, price)?,
         leverage: held.effective_leverage(rules.mode),
         position_type: side,
         closes,
@@ -101,16 +140,16 @@ fn reduce_leg(
 /// Plans an opening leg. The funds check compares the exact margin and fee (`cash ≥ margin +
 /// fee`, §5) with the cash available; only what is booked is rounded to the ledger scale.
 fn open_leg(
-    rules: &PortfolioRules,
     side: PositionType,
     quantity: Decimal,
     leverage: Decimal,
     price: Decimal,
     available: Decimal,
+    fee_rate: Decimal,
 ) -> Result<OpenLeg, Rejection> {
     let overflow = Rejection::Overflow { quantity, price };
     let notional = quantity.checked_mul(price).ok_or(overflow.clone())?;
-    let exact_fee = notional.checked_mul(rules.fee_rate).ok_or(overflow.clone())?;
+    let exact_fee = notional.checked_mul(fee_rate).ok_or(overflow.clone())?;
     // `available ≥ notional / L + fee` ⇔ `available × L ≥ notional + fee × L` (L ≥ 1): products
     // of short decimals are exact, where the quotient may not be.
     let enough = match (available.checked_mul(leverage), exact_fee.checked_mul(leverage)) {
@@ -141,9 +180,9 @@ impl Plan {
         side: OrderSide,
         quantity: Decimal,
         leverage: Decimal,
-        market_price: Decimal,
+        fill: Fill,
     ) -> Result<Self, Rejection> {
-        let price = slipped_price(rules, side, market_price);
+        let price = fill.price;
         let held = state.positions.get(&symbol).map(|m| &m.position);
         let opens = side.opens();
         let (reduce, open) = match held {
@@ -152,11 +191,11 @@ impl Plan {
                 if rules.mode == TradingMode::Spot && quantity > held_qty {
                     return Err(Rejection::SpotShort { quantity, held: held_qty });
                 }
-                let reduce = reduce_leg(rules, held, quantity.min(held_qty), price)?;
+                let reduce = reduce_leg(rules, held, quantity.min(held_qty), price, fill.fee_rate)?;
                 let remainder = quantity - quantity.min(held_qty);
                 let open = if remainder > Decimal::ZERO {
                     let after_close = state.cash + reduce.released + reduce.gross - reduce.fee;
-                    Some(open_leg(rules, opens, remainder, leverage, price, after_close)?)
+                    Some(open_leg(opens, remainder, leverage, price, after_close, fill.fee_rate)?)
                 } else {
                     None
                 };
@@ -169,10 +208,38 @@ impl Plan {
                 if held.is_none() && state.positions.len() >= rules.limits.max_positions {
                     return Err(Rejection::TooManyPositions { max: rules.limits.max_positions });
                 }
-                (None, Some(open_leg(rules, opens, quantity, leverage, price, state.cash)?))
+                (None, Some(open_leg(opens, quantity, leverage, price, state.cash, fill.fee_rate)?))
             }
         };
-        Ok(Self { symbol, action: side.action(), price, market: market_price, reduce, open })
+        Ok(Self { symbol, action: side.action(), price, market: fill.market, reduce, open })
+    }
+
+    /// Plans a reduce-only fill of `side` for up to `quantity`: cut to the opposite position's
+    /// size (a cut below the minimum size still fills); no opposite position refuses it.
+    pub(crate) fn reduce_only(
+        state: &LedgerState,
+        rules: &PortfolioRules,
+        symbol: Symbol,
+        side: OrderSide,
+        quantity: Decimal,
+        fill: Fill,
+    ) -> Result<Self, Rejection> {
+        let held = state
+            .positions
+            .get(&symbol)
+            .map(|m| &m.position)
+            .filter(|held| held.side() != side.opens())
+            .ok_or(Rejection::ReduceOnly)?;
+        let quantity = quantity.min(held.quantity());
+        let reduce = reduce_leg(rules, held, quantity, fill.price, fill.fee_rate)?;
+        Ok(Self {
+            symbol,
+            action: side.action(),
+            price: fill.price,
+            market: fill.market,
+            reduce: Some(reduce),
+            open: None,
+        })
     }
 
     /// Plans `close_position(percentage)` (already checked) of the position in `symbol`.
@@ -181,7 +248,7 @@ impl Plan {
         rules: &PortfolioRules,
         symbol: Symbol,
         percentage: Decimal,
-        market_price: Decimal,
+        fill: impl FnOnce(OrderSide) -> Fill,
     ) -> Result<Self, Rejection> {
         let held =
             state.positions.get(&symbol).map(|m| &m.position).ok_or(Rejection::NoPosition)?;
@@ -200,13 +267,13 @@ impl Plan {
             quantity
         };
         let side = OrderSide::closing(held.side());
-        let price = slipped_price(rules, side, market_price);
-        let reduce = reduce_leg(rules, held, quantity, price)?;
+        let fill = fill(side);
+        let reduce = reduce_leg(rules, held, quantity, fill.price, fill.fee_rate)?;
         Ok(Self {
             symbol,
             action: side.action(),
-            price,
-            market: market_price,
+            price: fill.price,
+            market: fill.market,
             reduce: Some(reduce),
             open: None,
         })
@@ -225,6 +292,9 @@ impl Plan {
             fee,
             position_type,
             pnl,
+            order_type: OrderType::Market,
+            tag: None,
+            ambiguous: false,
         };
         if let Some(leg) = &self.reduce {
             if leg.closes {

@@ -150,6 +150,55 @@ pub enum Rejection {
         /// The limit.
         max: u32,
     },
+    /// A limit price, stop trigger or exit level that is not a number greater than 0.
+    #[error("{what} must be a finite number greater than 0, got {value}")]
+    InvalidPrice {
+        /// Which value (`price`, `trigger`, `stop_loss`...).
+        what: String,
+        /// The value as received.
+        value: String,
+    },
+    /// A bad `opts` table or option.
+    #[error("invalid order options: {reason}")]
+    InvalidOption {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Placing one more order would exceed the pending-order limit.
+    #[error("pending order limit reached: at most {max} orders may wait at once")]
+    TooManyOrders {
+        /// The limit.
+        max: usize,
+    },
+    /// A reduce-only order found no opposite position to reduce when it fired.
+    #[error("reduce-only order cancelled: no opposite position to reduce when it fired")]
+    ReduceOnly,
+    /// An exit on the wrong side of the current price (a long's stop-loss at or above it...).
+    #[error("{what} {level} must be {wanted} the current price {price} for a {side} position")]
+    ExitSide {
+        /// `stop_loss` or `take_profit`.
+        what: String,
+        /// The level asked for.
+        level: Decimal,
+        /// `below` or `above`.
+        wanted: String,
+        /// The last close.
+        price: Decimal,
+        /// The position's side.
+        side: PositionType,
+    },
+    /// A trailing distance outside `0 < d < 1`.
+    #[error("trailing distance must be a fraction between 0 and 1 (exclusive), got {value}")]
+    InvalidDistance {
+        /// The distance as received.
+        value: String,
+    },
+    /// `cancel_order` of an id that is not pending.
+    #[error("no pending order with id {id}")]
+    UnknownOrder {
+        /// The id asked for.
+        id: String,
+    },
 }
 
 impl Rejection {
@@ -169,7 +218,14 @@ impl Rejection {
             Self::NoPrice => "no_price",
             Self::TooManyPositions { .. } => "too_many_positions",
             Self::Overflow { .. } => "overflow",
-            Self::OrdersPerBarExceeded { .. } => "orders_per_bar_exceeded",
+            Self::OrdersPerBarExceeded { .. } => "orders_per_bar",
+            Self::InvalidPrice { .. } => "invalid_price",
+            Self::InvalidOption { .. } => "invalid_option",
+            Self::TooManyOrders { .. } => "too_many_orders",
+            Self::ReduceOnly => "reduce_only",
+            Self::ExitSide { .. } => "exit_side",
+            Self::InvalidDistance { .. } => "invalid_distance",
+            Self::UnknownOrder { .. } => "unknown_order",
         }
     }
 }

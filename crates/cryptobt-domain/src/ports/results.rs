@@ -102,6 +102,8 @@ pub struct StoredRun {
     pub portfolio_rows: u64,
     /// Refused orders by reason.
     pub rejections: crate::RejectionCount,
+    /// Ambiguous bars, orders left at the end, whether a position was open at the end.
+    pub counters: crate::RunCounters,
     /// Funding times settled at the configured rate because the rates do not list them.
     pub funding_fallbacks: u64,
     /// The strategy's log.

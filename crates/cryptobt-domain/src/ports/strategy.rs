@@ -12,7 +12,10 @@ use std::{
 use rust_decimal::Decimal;
 use thiserror::Error;
 
-use crate::{Bar, ErrorCode, OrderSide, Params, PortfolioRules, Rejection, RunError, Symbol};
+use crate::{
+    Bar, ErrorCode, ExitKind, OrderRequest, OrderSide, Params, PendingOrder, PortfolioRules,
+    Rejection, RunError, Symbol,
+};
 
 /// A flag a run polls to stop early; clones share it.
 #[derive(Debug, Clone, Default)]
@@ -142,6 +145,25 @@ pub trait StrategyContext {
     /// # Errors
     /// The [`Rejection`]; nothing changed.
     fn close_position(&self, percentage: Decimal) -> Result<(), Rejection>;
+    /// Places a limit or stop order (DESIGN §5.1), armed from the next bar's path; its id
+    /// (1, 2, ... per run).
+    ///
+    /// # Errors
+    /// The [`Rejection`] of the placement checks (counted); nothing changed.
+    fn place_order(&self, request: OrderRequest) -> Result<u64, Rejection>;
+    /// Cancels the pending order `id`; `false` when no such order is pending.
+    fn cancel_order(&self, id: u64) -> bool;
+    /// Cancels every pending order; how many there were.
+    fn cancel_all_orders(&self) -> usize;
+    /// The pending orders, in id order.
+    fn open_orders(&self) -> Vec<PendingOrder>;
+    /// Sets (`Some`) or clears (`None`) one of the position's exits: a stop-loss or
+    /// take-profit level, or a trailing distance (`0 < d < 1`). Clearing while flat succeeds.
+    ///
+    /// # Errors
+    /// Flat, a level on the wrong side of the last close, a bad distance (not counted as
+    /// rejections).
+    fn set_exit(&self, kind: ExitKind, value: Option<Decimal>) -> Result<(), Rejection>;
     /// Counts an order the strategy's side refused before it reached the portfolio (an amount
     /// that is not a number, the orders-per-bar cap), like any other rejection.
     fn record_rejection(&self, rejection: &Rejection);
