@@ -11,7 +11,8 @@ use chrono::NaiveDate;
 use cryptobt_domain::{
     ports::{BarSeries, SharedContext, Strategy, StrategyError},
     testkit::btc,
-    BacktestConfig, Bar, FillMode, FundingRate, OrderSide, Timeframe, TradingMode,
+    BacktestConfig, Bar, ExitKind, FillMode, FundingRate, Intrabar, OrderKind, OrderOptions,
+    OrderRequest, OrderSide, Timeframe, TradingMode,
 };
 use cryptobt_engine::Backtest;
 use rust_decimal::Decimal;
@@ -37,12 +38,51 @@ impl Strategy for Script {
         let i = self.bar.get();
         self.bar.set(i + 1);
         for a in self.actions.get(&i).into_iter().flatten() {
-            let lev = a.get(2).map_or(Decimal::ONE, dec);
-            let _ = match a[0].as_str().unwrap() {
-                "buy" => ctx.submit(OrderSide::Buy, dec(&a[1]), lev),
-                "sell" => ctx.submit(OrderSide::Sell, dec(&a[1]), lev),
-                _ => ctx.close_position(dec(&a[1])),
+            let kind = a[0].as_str().unwrap();
+            let exit = |k: ExitKind| {
+                let _ = ctx.set_exit(k, (!a[1].is_null()).then(|| dec(&a[1])));
             };
+            match kind {
+                "buy_limit" | "sell_limit" | "buy_stop" | "sell_stop" => {
+                    let side =
+                        if kind.starts_with("buy") { OrderSide::Buy } else { OrderSide::Sell };
+                    let kind =
+                        if kind.ends_with("limit") { OrderKind::Limit } else { OrderKind::Stop };
+                    let o = a.get(3).cloned().unwrap_or_default();
+                    let options = OrderOptions {
+                        leverage: o.get("leverage").map(dec),
+                        reduce_only: o.get("reduce_only").is_some_and(|v| v == true),
+                        stop_loss: o.get("stop_loss").map(dec),
+                        take_profit: o.get("take_profit").map(dec),
+                        tag: o.get("tag").and_then(Value::as_str).map(str::to_owned),
+                    };
+                    let request = OrderRequest {
+                        side,
+                        kind,
+                        quantity: dec(&a[1]),
+                        price: dec(&a[2]),
+                        options,
+                    };
+                    let _ = ctx.place_order(request);
+                }
+                "cancel" => {
+                    ctx.cancel_order(a[1].as_u64().unwrap());
+                }
+                "cancel_all" => {
+                    ctx.cancel_all_orders();
+                }
+                "sl" => exit(ExitKind::StopLoss),
+                "tp" => exit(ExitKind::TakeProfit),
+                "trail" => exit(ExitKind::Trailing),
+                _ => {
+                    let lev = a.get(2).map_or(Decimal::ONE, dec);
+                    let _ = match kind {
+                        "buy" => ctx.submit(OrderSide::Buy, dec(&a[1]), lev),
+                        "sell" => ctx.submit(OrderSide::Sell, dec(&a[1]), lev),
+                        _ => ctx.close_position(dec(&a[1])),
+                    };
+                }
+            }
         }
         Ok(())
     }
@@ -72,6 +112,12 @@ fn config(c: &Value) -> BacktestConfig {
     if c.get("fill").is_some_and(|f| f == "next_open") {
         b = b.fill(FillMode::NextOpen);
     }
+    if let Some(v) = c.get("maker_fee") {
+        b = b.maker_fee_rate(dec(v));
+    }
+    if c.get("intrabar").is_some_and(|f| f == "1m") {
+        b = b.intrabar(Intrabar::OneMinute);
+    }
     b.build().unwrap()
 }
 
@@ -93,20 +139,22 @@ fn golden_runs_match_the_independent_reference() {
     let expected = fixture("expected.json");
     for (name, sc) in scenarios.as_object().unwrap() {
         let cfg = config(&sc["config"]);
-        let bars: Vec<Bar> = sc["bars"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| Bar {
-                timestamp: b[0].as_i64().unwrap(),
-                open: dec(&b[1]),
-                high: dec(&b[2]),
-                low: dec(&b[3]),
-                close: dec(&b[4]),
-                volume: Decimal::ONE,
-            })
-            .collect();
-        let series = BarSeries::new(vec![Arc::from(bars)]);
+        let read_bars = |rows: &Value| -> Vec<Bar> {
+            rows.as_array()
+                .unwrap()
+                .iter()
+                .map(|b| Bar {
+                    timestamp: b[0].as_i64().unwrap(),
+                    open: dec(&b[1]),
+                    high: dec(&b[2]),
+                    low: dec(&b[3]),
+                    close: dec(&b[4]),
+                    volume: Decimal::ONE,
+                })
+                .collect()
+        };
+        let series = BarSeries::new(vec![Arc::from(read_bars(&sc["bars"]))]);
+        let minutes = sc.get("minutes").map(|m| BarSeries::new(vec![Arc::from(read_bars(m))]));
         let rates: Option<Vec<FundingRate>> = sc.get("funding_file").map(|f| {
             let mut r: Vec<_> = f
                 .as_object()
@@ -126,6 +174,9 @@ fn golden_runs_match_the_independent_reference() {
         if let Some(r) = &rates {
             backtest = backtest.funding(r);
         }
+        if let (Some(m), Intrabar::OneMinute) = (&minutes, cfg.intrabar()) {
+            backtest = backtest.minutes(m);
+        }
         let report = backtest.run(&mut Script { actions, bar: Cell::new(0) }, &());
         let want = &expected[name];
 
@@ -137,6 +188,9 @@ fn golden_runs_match_the_independent_reference() {
             assert_eq!(t.timestamp, w[0].as_i64().unwrap(), "{name}");
             assert_eq!(t.action.as_str(), w[1], "{name}");
             assert_eq!(t.position_type.as_str(), w[6], "{name}");
+            assert_eq!(t.order_type.as_str(), w[8], "{name}: order_type at {}", t.timestamp);
+            assert_eq!(t.tag.as_deref(), w[9].as_str(), "{name}: tag at {}", t.timestamp);
+            assert_eq!(t.ambiguous, w[10], "{name}: ambiguous at {}", t.timestamp);
             let got = [t.quantity, t.price, t.leverage, t.fee, t.pnl].map(r8);
             let want = [&w[2], &w[3], &w[4], &w[5], &w[7]].map(|v| r8(dec(v)));
             assert_eq!(
@@ -163,6 +217,8 @@ fn golden_runs_match_the_independent_reference() {
             serde_json::from_value(want["rejections"].clone()).unwrap();
         assert_eq!(report.rejections, rejections, "{name}: rejections");
         assert_eq!(report.dropped_orders, want["dropped_orders"].as_u64().unwrap(), "{name}");
+        assert_eq!(report.ambiguous_bars, want["ambiguous_bars"].as_u64().unwrap(), "{name}");
+        assert_eq!(report.pending_at_end, want["pending_at_end"].as_u64().unwrap(), "{name}");
 
         let m = &report.metrics;
         let w = &want["metrics"];
@@ -198,6 +254,8 @@ fn golden_runs_match_the_independent_reference() {
                 "funding": report.funding,
                 "rejections": report.rejections,
                 "dropped_orders": report.dropped_orders,
+                "ambiguous_bars": report.ambiguous_bars,
+                "pending_at_end": report.pending_at_end,
             })
         );
     }

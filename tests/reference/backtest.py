@@ -15,6 +15,7 @@ import os
 from decimal import Decimal as D
 
 from ledger import Ledger
+from path import Book
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 H8 = 8 * 3600 * 1000
@@ -27,6 +28,12 @@ def run(sc):
     ledger = Ledger(cfg["capital"], mode, max_lev=cfg.get("max_leverage", 1), mmr=cfg.get("mmr", "0.005"),
                     fee=cfg.get("fee"), bps=cfg.get("slippage_bps", 0))
     fill = cfg.get("fill", "close")
+    maker = cfg.get("maker_fee", "0.001" if mode == "spot" else "0.0002")
+    book = Book(ledger, maker)
+    minutes = sc.get("minutes") if cfg.get("intrabar") == "1m" else None
+    step = sc["bars"][1][0] - sc["bars"][0][0] if len(sc["bars"]) > 1 else 0
+    ambiguous_bars = 0
+    ambiguous_trades = set()
     flag_rate = D(cfg.get("funding_rate", "0"))
     file_rates = {int(k): D(v) for k, v in sc.get("funding_file", {}).items()} if "funding_file" in sc else None
     actions = {}
@@ -44,12 +51,41 @@ def run(sc):
         if result != "ok":
             rejections[result] = rejections.get(result, 0) + 1
 
+    def market(a, price):
+        before = (ledger.size > 0) - (ledger.size < 0)
+        res = do(ledger, a, price)
+        after = (ledger.size > 0) - (ledger.size < 0)
+        if before != 0 and after != before:
+            book.exits = {}
+        return res
+
+    def call(a):
+        kind = a[0]
+        if kind in ("buy_limit", "sell_limit", "buy_stop", "sell_stop"):
+            side, k = kind.split("_")
+            res = book.place(side, k, a[1], a[2], a[3] if len(a) > 3 else {})
+            if isinstance(res, str):
+                note(res, None)
+        elif kind == "cancel":
+            book.cancel(a[1])
+        elif kind == "cancel_all":
+            book.orders = []
+        elif kind in ("sl", "tp", "trail"):
+            name = {"sl": "stop_loss", "tp": "take_profit", "trail": "trailing_stop"}[kind]
+            if a[1] is None:
+                book.exits.pop(name, None)
+            else:
+                book.set_exit(name, a[1])
+        else:
+            return False
+        return True
+
     for i, b in enumerate(sc["bars"]):
         ts, o, h, l, c = b[0], D(b[1]), D(b[2]), D(b[3]), D(b[4])
         n_before = len(ledger.trades)
         # 0. orders queued at the previous bar fill at this open
         for q in queue:
-            note(do(ledger, q, o), ts)
+            note(market(q, o), ts)
         queue = []
         # 1. funding
         if mode == "futures" and prev_open is not None:
@@ -60,23 +96,40 @@ def run(sc):
                     amount = ledger.funding(o, rate)
                     funding.append([t, str(rate), str(o), str(ledger.size), amount])
                 t += H8
-        # 2. liquidation
-        if mode == "futures":
-            ledger.bar(l, h)
+        # 2. the intrabar path (only the liquidation price armed: the old rule)
+        ambiguous = False
+        if book.idle():
+            if mode == "futures":
+                ledger.bar(l, h)
+        else:
+            if minutes is not None:
+                parts = [tuple(D(x) for x in m[1:5]) for m in minutes if ts <= m[0] < ts + step]
+            else:
+                parts = [(o, h, l, c)]
+            ambiguous = book.walk(parts)
         # 3. strategy at the close
+        book.last_close = c
         for a in actions.get(i, []):
+            if call(a):
+                continue
             if fill == "close":
-                note(do(ledger, a, c), ts)
+                note(market(a, c), ts)
             else:
                 queue.append(a)
-        for t in ledger.trades[n_before:]:
-            trades_with_time.append((ts, t))
+        if ambiguous:
+            ambiguous_bars += 1
+        for k in range(n_before, len(ledger.trades)):
+            t = ledger.trades[k]
+            kind, tag = book.meta.get(k, ("liquidation" if t[0] == "liquidation" else "market", None))
+            trades_with_time.append((ts, t, kind, tag, ambiguous))
         # 4. snapshot
         equity = ledger.equity(c)
         snapshots.append((ts, equity))
         exposed += 1 if ledger.size != 0 else 0
         prev_open = ts
-    return ledger, trades_with_time, funding, rejections, snapshots, exposed, len(queue)
+    for k, v in book.rejections.items():
+        rejections[k] = rejections.get(k, 0) + v
+    return ledger, trades_with_time, funding, rejections, snapshots, exposed, len(queue), ambiguous_bars, len(book.orders)
 
 
 def do(ledger, action, price):
@@ -122,7 +175,7 @@ def metrics(sc, ledger, trades, funding, snapshots, exposed):
         dd = eq / peak - 1
         worst = dd if worst is None else min(worst, dd)
     out["max_drawdown"] = float(worst * 100) if worst is not None else None
-    ts_trades = [t for _, t in trades]
+    ts_trades = [x[1] for x in trades]
     out["total_trades"] = len(ts_trades)
 
     def closing(t):
@@ -154,9 +207,12 @@ def main():
     scenarios = json.load(open(os.path.join(ROOT, "tests/fixtures/golden/scenarios.json")))
     expected = {}
     for name, sc in scenarios.items():
-        ledger, trades, funding, rejections, snapshots, exposed, dropped = run(sc)
+        ledger, trades, funding, rejections, snapshots, exposed, dropped, ambiguous, pending = run(sc)
         expected[name] = {
-            "trades": [[ts, t[0], str(t[1]), str(t[2]), str(t[3]), str(t[4]), t[5], str(t[6])] for ts, t in trades],
+            "trades": [[ts, t[0], str(t[1]), str(t[2]), str(t[3]), str(t[4]), t[5], str(t[6]), kind, tag, amb]
+                       for ts, t, kind, tag, amb in trades],
+            "ambiguous_bars": ambiguous,
+            "pending_at_end": pending,
             "funding": [[f[0], str(f[4])] for f in funding],
             "rejections": rejections,
             "dropped_orders": dropped,

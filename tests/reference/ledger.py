@@ -29,14 +29,17 @@ class Ledger:
         return D(p) * (1 + f) if side == "buy" else D(p) * (1 - f)
 
     def order(self, side, qty, p, lev=D(1)):
-        qty, lev = D(qty), D(lev)
-        if qty < MIN:
+        return self.fill(side, qty, self.price(side, p), lev, self.fee)
+
+    def fill(self, side, qty, px, lev, fee_rate, check=True):
+        """An order filled at exactly `px` (slippage already applied) paying `fee_rate`."""
+        qty, lev, px = D(qty), D(lev), D(px)
+        if check and qty < MIN:
             return "below_min_size"
         if qty > MAX:
             return "above_max_size"
         if self.mode == "spot" and lev != 1 or not (1 <= lev <= self.max_lev):
             return "invalid_leverage"
-        px = self.price(side, p)
         sign = 1 if side == "buy" else -1
         legs = []
         cash = self.cash
@@ -48,7 +51,7 @@ class Ledger:
             released = self.margin * q / held
             side_sign = 1 if self.size > 0 else -1
             gross = (px - self.entry) * q * side_sign
-            fee = q * px * self.fee
+            fee = q * px * fee_rate
             cash = cash + released + gross - fee
             legs.append(("reduce", q, released, gross, fee))
             qty -= q
@@ -56,7 +59,7 @@ class Ledger:
             return "spot_short"
         if qty > 0:
             m = qty * px / lev
-            fee = qty * px * self.fee
+            fee = qty * px * fee_rate
             if cash < m + fee:
                 return "insufficient_funds"
             legs.append(("open", qty, m, fee, lev))
@@ -94,19 +97,41 @@ class Ledger:
         lev = D(1)
         return self.order(side, q, p, lev)
 
+    def reduce(self, side, qty, px, fee_rate):
+        """A reduce-only fill: cut to the opposite position; none -> 'reduce_only'."""
+        sign = 1 if side == "buy" else -1
+        if self.size == 0 or (self.size > 0) == (sign > 0):
+            return "reduce_only"
+        held = abs(self.size)
+        q = min(D(qty), held)
+        if held - q < MIN:
+            q = held
+        return self.fill(side, q, px, 1, fee_rate, check=False)
+
     def liq_price(self):
         q = abs(self.size)
         if self.size > 0:
             return (self.entry * q - self.margin) / (q * (1 - self.mmr))
         return (self.entry * q + self.margin) / (q * (1 + self.mmr))
 
-    def bar(self, low, high):
+    def liq_trigger(self):
+        """The liquidation price when one exists (futures, open, a long's above 0)."""
         if self.mode != "futures" or self.size == 0:
             return None
         liq = self.liq_price()
-        hit = (liq > 0 and D(low) <= liq) if self.size > 0 else D(high) >= liq
+        return None if self.size > 0 and liq <= 0 else liq
+
+    def bar(self, low, high):
+        liq = self.liq_trigger()
+        if liq is None:
+            return None
+        hit = D(low) <= liq if self.size > 0 else D(high) >= liq
         if not hit:
             return None
+        return self.liquidate()
+
+    def liquidate(self):
+        liq = self.liq_price()
         q, side = abs(self.size), (1 if self.size > 0 else -1)
         eff = q * self.entry / self.margin
         fee = self.margin + (liq - self.entry) * q * side

@@ -7,7 +7,10 @@ use std::{
     rc::Rc,
 };
 
-use cryptobt_domain::{ports::SharedContext, OrderSide, PortfolioRules, Rejection};
+use cryptobt_domain::{
+    money::decimal_from_f64, ports::SharedContext, ExitKind, OrderKind, OrderOptions, OrderRequest,
+    OrderSide, PortfolioRules, Rejection, MAX_TAG_BYTES,
+};
 use mlua::{Lua, MultiValue, Table, Value, Variadic};
 use rust_decimal::Decimal;
 
@@ -115,6 +118,126 @@ impl Host {
         }
     }
 
+    /// `buy_limit`/`sell_limit`/`buy_stop`/`sell_stop`: `(id)` or `(false, reason)`.
+    fn place(
+        &self,
+        side: OrderSide,
+        kind: OrderKind,
+        amount: &Value,
+        price: &Value,
+        opts: &Value,
+    ) -> (Value, Option<String>) {
+        let Some(ctx) = self.ctx() else {
+            return (Value::Boolean(false), Some(Rejection::NoPrice.to_string()));
+        };
+        let rules = self.rules.borrow().clone();
+        let Some(rules) = rules else {
+            return (Value::Boolean(false), Some(Rejection::NoPrice.to_string()));
+        };
+        let what = match kind {
+            OrderKind::Limit => "price",
+            OrderKind::Stop => "trigger",
+        };
+        let checked = self.count_order().and_then(|()| {
+            let quantity = rules
+                .quantity_from_f64(number(amount).ok_or_else(|| Rejection::InvalidQuantity {
+                    value: type_or_value(amount),
+                })?)?;
+            let price = level(what, price)?;
+            let options = options(&rules, opts)?;
+            Ok(OrderRequest { side, kind, quantity, price, options })
+        });
+        let result = match checked {
+            Ok(request) => ctx.place_order(request),
+            Err(rejection) => {
+                ctx.record_rejection(&rejection);
+                Err(rejection)
+            }
+        };
+        match result {
+            Ok(id) => (Value::Integer(i64::try_from(id).unwrap_or(i64::MAX)), None),
+            Err(rejection) => (Value::Boolean(false), Some(rejection.to_string())),
+        }
+    }
+
+    /// `set_stop_loss`/`set_take_profit`/`set_trailing_stop`: `true` or `(false, reason)`.
+    fn set_exit(&self, kind: ExitKind, value: &Value) -> (bool, Option<String>) {
+        let Some(ctx) = self.ctx() else {
+            return refused(&Rejection::NoPosition);
+        };
+        let what = match kind {
+            ExitKind::StopLoss => "stop_loss",
+            ExitKind::TakeProfit => "take_profit",
+            ExitKind::Trailing => "distance",
+        };
+        let parsed = match value {
+            Value::Nil => Ok(None),
+            other => match number(other) {
+                Some(x) if kind == ExitKind::Trailing => decimal_from_f64(x)
+                    .filter(|_| x.is_finite())
+                    .map(Some)
+                    .ok_or_else(|| Rejection::InvalidDistance { value: x.to_string() }),
+                Some(_) => level(what, other).map(Some),
+                None => Err(Rejection::InvalidPrice {
+                    what: what.to_owned(),
+                    value: type_or_value(other),
+                }),
+            },
+        };
+        outcome(parsed.and_then(|v| ctx.set_exit(kind, v)))
+    }
+
+    /// `cancel_order(id)`.
+    fn cancel(&self, id: &Value) -> (bool, Option<String>) {
+        let Some(ctx) = self.ctx() else {
+            return refused(&Rejection::UnknownOrder { id: type_or_value(id) });
+        };
+        let parsed = match id {
+            Value::Integer(i) => u64::try_from(*i).ok(),
+            Value::Number(n) if n.fract() == 0.0 && *n >= 1.0 && *n < 9.0e15 => Some(*n as u64),
+            _ => None,
+        };
+        match parsed {
+            Some(n) if ctx.cancel_order(n) => (true, None),
+            _ => {
+                let shown = match id {
+                    Value::Integer(i) => i.to_string(),
+                    Value::Number(n) => n.to_string(),
+                    other => type_or_value(other),
+                };
+                refused(&Rejection::UnknownOrder { id: shown })
+            }
+        }
+    }
+
+    /// `get_open_orders()`: an array of order tables.
+    fn open_orders(&self, lua: &Lua) -> mlua::Result<Table> {
+        let orders = self.ctx().map(|c| c.open_orders()).unwrap_or_default();
+        let list = lua.create_table_with_capacity(orders.len(), 0)?;
+        let f = cryptobt_domain::money::decimal_to_f64;
+        for (i, o) in orders.iter().enumerate() {
+            let t = lua.create_table_with_capacity(0, 8)?;
+            t.raw_set("id", i64::try_from(o.id).unwrap_or(i64::MAX))?;
+            t.raw_set("side", o.side.to_string())?;
+            t.raw_set(
+                "type",
+                match o.kind {
+                    OrderKind::Limit => "limit",
+                    OrderKind::Stop => "stop",
+                },
+            )?;
+            t.raw_set("amount", f(o.amount))?;
+            t.raw_set("price", f(o.price))?;
+            t.raw_set("leverage", f(o.leverage))?;
+            t.raw_set("reduce_only", o.reduce_only)?;
+            if let Some(tag) = &o.tag {
+                t.raw_set("tag", tag.as_str())?;
+            }
+            list.raw_set(i + 1, t)?;
+        }
+        Ok(list)
+    }
+
     fn count_order(&self) -> Result<(), Rejection> {
         let n = self.orders_this_bar.get();
         if n >= self.max_orders_per_bar {
@@ -170,6 +293,77 @@ fn number(value: &Value) -> Option<f64> {
     }
 }
 
+/// A limit price, trigger or exit level: a finite number `> 0`.
+fn level(what: &str, value: &Value) -> Result<Decimal, Rejection> {
+    let invalid = |shown: String| Rejection::InvalidPrice { what: what.to_owned(), value: shown };
+    let x = number(value).ok_or_else(|| invalid(type_or_value(value)))?;
+    if !x.is_finite() || x <= 0.0 {
+        return Err(invalid(x.to_string()));
+    }
+    decimal_from_f64(x).ok_or_else(|| invalid(x.to_string()))
+}
+
+/// The `opts` table of a placement: nil or a table with only the known keys, each checked.
+fn options(rules: &PortfolioRules, opts: &Value) -> Result<OrderOptions, Rejection> {
+    let bad = |reason: String| Rejection::InvalidOption { reason };
+    let table = match opts {
+        Value::Nil => return Ok(OrderOptions::default()),
+        Value::Table(t) => t,
+        other => return Err(bad(format!("opts must be a table, got {}", type_or_value(other)))),
+    };
+    let mut options = OrderOptions::default();
+    for pair in table.pairs::<Value, Value>() {
+        let (key, value) = pair.map_err(|_| bad("opts could not be read".to_owned()))?;
+        let name = match &key {
+            Value::String(s) => s.to_string_lossy(),
+            other => return Err(bad(format!("unknown option key {}", type_or_value(other)))),
+        };
+        match name.as_str() {
+            "leverage" => {
+                let x = number(&value).ok_or_else(|| Rejection::InvalidLeverage {
+                    value: type_or_value(&value),
+                    mode: rules.mode,
+                    max: rules.max_leverage,
+                })?;
+                options.leverage = Some(rules.leverage_from_f64(x)?);
+            }
+            "reduce_only" => match value {
+                Value::Boolean(b) => options.reduce_only = b,
+                other => {
+                    return Err(bad(format!(
+                        "reduce_only must be a boolean, got {}",
+                        type_or_value(&other)
+                    )))
+                }
+            },
+            "stop_loss" => options.stop_loss = Some(level("stop_loss", &value)?),
+            "take_profit" => options.take_profit = Some(level("take_profit", &value)?),
+            "tag" => match value {
+                Value::String(s) => {
+                    let bytes = s.as_bytes();
+                    if bytes.len() > MAX_TAG_BYTES {
+                        return Err(bad(format!(
+                            "tag is {} bytes, more than {MAX_TAG_BYTES}",
+                            bytes.len()
+                        )));
+                    }
+                    options.tag = Some(String::from_utf8_lossy(&bytes).into_owned());
+                }
+                other => {
+                    return Err(bad(format!("tag must be a string, got {}", type_or_value(&other))))
+                }
+            },
+            _ => {
+                let shown: String = name.chars().take(40).collect();
+                return Err(bad(format!(
+                    "unknown option {shown:?} (known: leverage, reduce_only, stop_loss, take_profit, tag)"
+                )));
+            }
+        }
+    }
+    Ok(options)
+}
+
 fn type_or_value(value: &Value) -> String {
     match value {
         Value::String(s) => {
@@ -203,6 +397,41 @@ pub(crate) fn register(lua: &Lua, globals: &Table, host: &Rc<Host>) -> mlua::Res
     let h = Rc::clone(host);
     globals
         .raw_set("close_position", lua.create_function(move |_, pct: Value| Ok(h.close(&pct)))?)?;
+
+    let placements = [
+        ("buy_limit", OrderSide::Buy, OrderKind::Limit),
+        ("sell_limit", OrderSide::Sell, OrderKind::Limit),
+        ("buy_stop", OrderSide::Buy, OrderKind::Stop),
+        ("sell_stop", OrderSide::Sell, OrderKind::Stop),
+    ];
+    for (name, side, kind) in placements {
+        let h = Rc::clone(host);
+        let f = lua.create_function(move |_, (amount, price, opts): (Value, Value, Value)| {
+            Ok(h.place(side, kind, &amount, &price, &opts))
+        })?;
+        globals.raw_set(name, f)?;
+    }
+    let exits = [
+        ("set_stop_loss", ExitKind::StopLoss),
+        ("set_take_profit", ExitKind::TakeProfit),
+        ("set_trailing_stop", ExitKind::Trailing),
+    ];
+    for (name, kind) in exits {
+        let h = Rc::clone(host);
+        let f = lua.create_function(move |_, value: Value| Ok(h.set_exit(kind, &value)))?;
+        globals.raw_set(name, f)?;
+    }
+    let h = Rc::clone(host);
+    globals.raw_set("cancel_order", lua.create_function(move |_, id: Value| Ok(h.cancel(&id)))?)?;
+    let h = Rc::clone(host);
+    globals.raw_set(
+        "cancel_all_orders",
+        lua.create_function(move |_, ()| {
+            Ok(h.ctx().map_or(0, |c| i64::try_from(c.cancel_all_orders()).unwrap_or(0)))
+        })?,
+    )?;
+    let h = Rc::clone(host);
+    globals.raw_set("get_open_orders", lua.create_function(move |lua, ()| h.open_orders(lua))?)?;
 
     type Read = fn(&SharedContext) -> Option<Decimal>;
     let figures: [(&str, Read, f64); 6] = [
