@@ -83,7 +83,8 @@ await step("an example runs to completion and the page shows the API's numbers",
 
 await step("sorting the trades table by pnl", async () => {
   await page.click('#trades th[data-key="pnl"]');
-  const pnls = await page.$$eval("#trades tbody tr td:last-child", (c) => c.map((x) => Number(x.textContent)));
+  const column = await page.$$eval("#trades thead th", (h) => h.findIndex((x) => x.dataset.key === "pnl") + 1);
+  const pnls = await page.$$eval(`#trades tbody tr td:nth-child(${column})`, (c) => c.map((x) => Number(x.textContent)));
   for (let i = 1; i < pnls.length; i++) assert.ok(pnls[i - 1] <= pnls[i], "ascending pnl");
 });
 
@@ -92,6 +93,23 @@ await step("a futures example with liquidations shows liquidation markers", asyn
   const run = await (await page.request.get(`${base}/api/backtest/${liq}`)).json();
   assert.ok(run.metrics.liquidations >= 1);
   assert.equal(Number(await page.getAttribute("#price-chart", "data-markers")), run.trades.length);
+});
+
+await step("the bracket example marks its exits by order type, with the fill in the tooltip", async () => {
+  await page.selectOption("#f-intrabar", "bar");
+  const id = await runExample("rsi_bracket");
+  const run = await (await page.request.get(`${base}/api/backtest/${id}`)).json();
+  const exits = run.trades.filter((t) => t.order_type === "stop_loss" || t.order_type === "take_profit");
+  assert.ok(exits.length >= 1, "the run has exits");
+  const labels = await page.evaluate(() => window.__markers || []);
+  assert.ok(labels.includes("SL") || labels.includes("TP"), `marker labels ${labels}`);
+  const head = await page.$$eval("#trades thead th", (h) => h.map((x) => x.dataset.key));
+  assert.ok(head.includes("order_type") && head.includes("tag"), "order type and tag columns");
+  const tile = await page.getAttribute('[data-metric="ambiguous_bars"]', "data-raw");
+  assert.equal(Number(tile), run.ambiguous_bars);
+  assert.equal(await page.isHidden("#ambiguous-note"), run.ambiguous_bars === 0);
+  const orderTypes = await page.$$eval("#trades tbody tr td:nth-child(3)", (c) => c.map((x) => x.textContent));
+  assert.ok(orderTypes.some((t) => t === "stop_loss" || t === "take_profit"), "exit rows");
 });
 
 await step("a runtime error shows its code and line", async () => {

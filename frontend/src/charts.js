@@ -14,6 +14,17 @@ function theme() {
 
 const seconds = (ms) => Math.floor(ms / 1000);
 
+/// Marker colour and label by order type (market fills keep the buy/sell colours).
+export const ORDER_STYLE = {
+  market: { color: "#26a69a", label: "" },
+  limit: { color: "#42a5f5", label: "L" },
+  stop: { color: "#ab47bc", label: "S" },
+  stop_loss: { color: "#ef5350", label: "SL" },
+  take_profit: { color: "#66bb6a", label: "TP" },
+  trailing_stop: { color: "#ffa726", label: "TS" },
+  liquidation: { color: "#ff9800", label: "LIQ" },
+};
+
 export class Charts {
   constructor() {
     this.charts = [];
@@ -40,17 +51,21 @@ export class Charts {
     const markers = trades
       .map((t) => {
         const kind = t.action;
+        const type = t.order_type || (kind === "liquidation" ? "liquidation" : "market");
+        const style = ORDER_STYLE[type] || ORDER_STYLE.market;
         return {
           time: seconds(t.timestamp),
           position: kind === "buy" ? "belowBar" : "aboveBar",
-          color: kind === "buy" ? "#26a69a" : kind === "sell" ? "#ef5350" : "#ff9800",
-          shape: kind === "buy" ? "arrowUp" : kind === "sell" ? "arrowDown" : "circle",
-          text: kind === "liquidation" ? "LIQ" : "",
+          color: type === "market" ? (kind === "buy" ? "#26a69a" : "#ef5350") : style.color,
+          shape: type === "liquidation" ? "circle" : type === "market" || type === "limit" || type === "stop" ? (kind === "buy" ? "arrowUp" : "arrowDown") : "square",
+          text: style.label + (t.ambiguous ? "?" : ""),
         };
       })
       .sort((a, b) => a.time - b.time);
     const layer = createSeriesMarkers(candles, markers);
     el.dataset.markers = String(layer.markers().length);
+    // The labels shown, for the end-to-end checks.
+    window.__markers = [...new Set(markers.map((m) => m.text).filter(Boolean))];
     const byTime = new Map();
     for (const t of trades) {
       const key = seconds(t.timestamp);
@@ -65,7 +80,7 @@ export class Charts {
       }
       tip.hidden = false;
       tip.textContent = fills
-        .map((t) => `${t.action} ${t.quantity} @ ${t.price}  fee ${Number(t.fee).toFixed(4)}  pnl ${Number(t.pnl).toFixed(2)}  (${t.position_type}, ${t.leverage}x)`)
+        .map((t) => `${(t.order_type || "market").replaceAll("_", " ")} ${t.action} ${t.quantity} @ ${t.price}  fee ${Number(t.fee).toFixed(4)}  pnl ${Number(t.pnl).toFixed(2)}  (${t.position_type}, ${t.leverage}x)${t.tag ? `  [${t.tag}]` : ""}${t.ambiguous ? "  ambiguous bar" : ""}`)
         .join("\n");
       tip.style.left = `${Math.min(param.point.x + 12, el.clientWidth - 260)}px`;
       tip.style.top = `${param.point.y + 12}px`;

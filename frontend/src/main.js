@@ -108,6 +108,7 @@ function readForm() {
     start_date: value("start_date"),
     end_date: value("end_date"),
     fill: value("fill"),
+    intrabar: value("intrabar"),
   };
   let ok = true;
   const bad = (field, message) => {
@@ -138,6 +139,7 @@ function readForm() {
   num("max_leverage", body.trading_mode === "spot" ? { min: 1, max: 1 } : lev);
   num("maintenance_margin_rate", range("maintenance_margin_rate"));
   num("fee", { ...range("fee"), optional: true });
+  num("maker_fee", { ...range("maker_fee"), optional: true });
   num("slippage_bps", range("slippage_bps"));
   num("funding_rate", range("funding_rate"));
   if (!body.start_date) bad("start_date", "required");
@@ -238,6 +240,7 @@ const METRICS = [
   ["avg_leverage", "Avg leverage", "x"], ["max_leverage", "Max leverage", "x"], ["liquidations", "Liquidations", "n"],
   ["liquidation_losses", "Liquidation losses", "$"], ["total_fees", "Fees", "$"], ["total_funding", "Funding", "$"],
   ["benchmark_return", "Buy & hold", "%"], ["exposure", "Exposure", "%"],
+  ["ambiguous_bars", "Ambiguous bars", "n"],
 ];
 
 export function formatMetric(value, unit) {
@@ -257,7 +260,11 @@ function renderMetrics(el, metrics) {
   }).join("");
 }
 
-const TRADE_COLUMNS = ["timestamp", "action", "quantity", "price", "leverage", "fee", "position_type", "pnl"];
+const TRADE_COLUMNS = ["timestamp", "action", "order_type", "quantity", "price", "leverage", "fee", "position_type", "pnl", "tag"];
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
 
 function time(ms) {
   return new Date(ms).toISOString().replace("T", " ").slice(0, 16);
@@ -281,7 +288,9 @@ function renderTrades() {
   table.querySelector("tbody").innerHTML = rows
     .map((t) => {
       const pnl = Number(t.pnl);
-      return `<tr><td>${time(t.timestamp)}</td><td>${t.action}</td><td>${t.quantity}</td><td>${t.price}</td><td>${Number(t.leverage).toFixed(2)}</td><td>${Number(t.fee).toFixed(4)}</td><td>${t.position_type}</td><td class="${pnl > 0 ? "pos" : pnl < 0 ? "neg" : ""}">${pnl.toFixed(2)}</td></tr>`;
+      const tag = t.tag ? escapeHtml(t.tag) : "";
+      const amb = t.ambiguous ? ' <span class="amb" title="filled in an ambiguous bar: the order of the high and the low decided it">≈</span>' : "";
+      return `<tr><td>${time(t.timestamp)}${amb}</td><td>${t.action}</td><td>${t.order_type || "market"}</td><td>${t.quantity}</td><td>${t.price}</td><td>${Number(t.leverage).toFixed(2)}</td><td>${Number(t.fee).toFixed(4)}</td><td>${t.position_type}</td><td class="${pnl > 0 ? "pos" : pnl < 0 ? "neg" : ""}">${pnl.toFixed(2)}</td><td>${tag}</td></tr>`;
     })
     .join("");
   table.dataset.rows = String(trades.length);
@@ -326,6 +335,18 @@ async function showResult(run) {
   charts.equity($("equity-chart"), run.portfolio_history, bars, Number(c.initial_capital));
   charts.drawdown($("drawdown-chart"), run.portfolio_history, Number(c.initial_capital));
   renderMetrics($("metrics"), run.metrics);
+  const ambiguous = run.ambiguous_bars || 0;
+  $("ambiguous-note").hidden = ambiguous === 0;
+  $("ambiguous-note").textContent = ambiguous
+    ? `${ambiguous} bar${ambiguous === 1 ? "" : "s"} had an armed trigger both above and below the open: which filled first was decided by the path rule (the nearer extreme first), not by the data.${run.config.intrabar === "1m" ? "" : " Run with intrabar 1m to settle them with the 1m bars."}`
+    : "";
+  const orders = [];
+  if (run.pending_at_end) orders.push(`${run.pending_at_end} pending order${run.pending_at_end === 1 ? "" : "s"} left at the end`);
+  if (run.queued_at_end) orders.push(`${run.queued_at_end} queued order${run.queued_at_end === 1 ? "" : "s"} left at the end`);
+  const refused = Object.entries(run.rejections || {});
+  if (refused.length) orders.push("refused: " + refused.map(([k, n]) => `${k.replaceAll("_", " ")} ${n}`).join(", "));
+  $("orders-note").hidden = orders.length === 0;
+  $("orders-note").textContent = orders.join(" · ");
   page = 0;
   renderTrades();
   renderFunding(run);

@@ -7,8 +7,8 @@ use chrono::NaiveDate;
 use cryptobt_data::{BarCache, CsvMarketData};
 use cryptobt_domain::{
     ports::{BacktestRequest, BacktestService, StrategyLimits},
-    BacktestConfig, BacktestReport, ErrorCode, ParamValue, Params, RunStatus, Symbol, Timeframe,
-    TradingMode,
+    ActionType, BacktestConfig, BacktestReport, ErrorCode, OrderType, ParamValue, Params,
+    RunStatus, Symbol, Timeframe, TradingMode,
 };
 use cryptobt_engine::Engine;
 use cryptobt_sandbox::LuaStrategyFactory;
@@ -58,10 +58,13 @@ fn files() -> Vec<String> {
 #[test]
 fn every_example_has_a_header_and_is_covered_here() {
     let covered = [
+        "breakout_trailing.lua",
         "buy_and_hold.lua",
+        "limit_grid.lua",
         "liquidated_futures.lua",
         "never_trades.lua",
         "params_driven.lua",
+        "rsi_bracket.lua",
         "rsi_mean_reversion.lua",
         "runtime_error.lua",
         "sma_crossover.lua",
@@ -152,4 +155,74 @@ fn params_change_what_params_driven_does() {
     assert_eq!(long[0].position_type.as_str(), "long");
     assert_eq!(short[0].position_type.as_str(), "short");
     assert_ne!(long.len(), slow.len(), "the lookback changes the trades");
+}
+
+#[test]
+fn rsi_bracket_exits_at_its_levels_inside_the_bar() {
+    let r = run("rsi_bracket.lua", TradingMode::Spot, 1, Params::new());
+    assert_eq!(r.status, RunStatus::Completed, "{:?}", r.error);
+    let (mut stops, mut targets) = (0, 0);
+    for pair in r.trades.windows(2) {
+        let (entry, exit) = (&pair[0], &pair[1]);
+        if exit.action != ActionType::Sell {
+            continue;
+        }
+        assert_eq!(entry.order_type, OrderType::Market, "entries are market buys");
+        let level = |f: &str| entry.price * (Decimal::ONE + f.parse::<Decimal>().unwrap());
+        match exit.order_type {
+            OrderType::StopLoss => {
+                stops += 1;
+                let at = level("-0.015");
+                // At its level (to the f64 the script passed), or at a gap open below it.
+                assert!(
+                    (exit.price - at).abs() < Decimal::new(1, 6) || exit.price < at,
+                    "stop-loss at {} for a level of {at}",
+                    exit.price
+                );
+            }
+            OrderType::TakeProfit => {
+                targets += 1;
+                let at = level("0.03");
+                assert!((exit.price - at).abs() < Decimal::new(1, 6) || exit.price > at);
+            }
+            other => panic!("an exit by {other}"),
+        }
+    }
+    assert!(stops >= 1 && targets >= 1, "{stops} stop-losses, {targets} take-profits");
+}
+
+#[test]
+fn breakout_enters_on_stops_and_leaves_on_the_trailing_stop() {
+    let r = run("breakout_trailing.lua", TradingMode::Spot, 1, Params::new());
+    assert_eq!(r.status, RunStatus::Completed, "{:?}", r.error);
+    assert!(r.trades.len() >= 2);
+    for t in &r.trades {
+        match t.action {
+            ActionType::Buy => {
+                assert_eq!((t.order_type, t.tag.as_deref()), (OrderType::Stop, Some("breakout")));
+            }
+            _ => assert_eq!(t.order_type, OrderType::TrailingStop),
+        }
+    }
+}
+
+#[test]
+fn limit_grid_fills_only_limits_at_the_maker_fee_inside_the_bar() {
+    let r = run("limit_grid.lua", TradingMode::Futures, 1, Params::new());
+    assert_eq!(r.status, RunStatus::Completed, "{:?}", r.error);
+    let (maker, taker) = (Decimal::new(2, 4), Decimal::new(5, 4));
+    let mut makers = 0;
+    for t in &r.trades {
+        assert_eq!(t.order_type, OrderType::Limit);
+        let tag = if t.action == ActionType::Buy { "grid-buy" } else { "grid-sell" };
+        assert_eq!(t.tag.as_deref(), Some(tag));
+        let notional = t.quantity * t.price;
+        let fee = t.fee.round_dp(10);
+        if fee == (notional * maker).round_dp(10) {
+            makers += 1;
+        } else {
+            assert_eq!(fee, (notional * taker).round_dp(10), "a limit fill pays maker or taker");
+        }
+    }
+    assert!(makers * 2 > r.trades.len(), "most grid fills are made on the path");
 }

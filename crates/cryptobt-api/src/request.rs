@@ -5,8 +5,8 @@ use std::str::FromStr;
 
 use chrono::NaiveDate;
 use cryptobt_domain::{
-    BacktestConfig, ConfigPolicy, DomainError, FillMode, ParamValue, Params, Symbol, Timeframe,
-    TradingMode,
+    BacktestConfig, ConfigPolicy, DomainError, FillMode, Intrabar, ParamValue, Params, Symbol,
+    Timeframe, TradingMode,
 };
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -26,8 +26,10 @@ const FIELDS: &[&str] = &[
     "max_leverage",
     "maintenance_margin_rate",
     "fee",
+    "maker_fee",
     "slippage_bps",
     "fill",
+    "intrabar",
     "funding_rate",
     "params",
 ];
@@ -220,6 +222,9 @@ pub(crate) fn parse(
     if let Some(fill) = text(body, "fill")? {
         builder = builder.fill(FillMode::from_str(fill).map_err(domain_error)?);
     }
+    if let Some(intrabar) = text(body, "intrabar")? {
+        builder = builder.intrabar(Intrabar::from_str(intrabar).map_err(domain_error)?);
+    }
     if let Some(v) = number(whole, "initial_capital")? {
         builder = builder.initial_capital(v);
     }
@@ -230,6 +235,9 @@ pub(crate) fn parse(
         .maintenance_margin_rate(number(whole, "maintenance_margin_rate")?.unwrap_or(default_mmr));
     if let Some(v) = number(whole, "fee")? {
         builder = builder.fee_rate(v);
+    }
+    if let Some(v) = number(whole, "maker_fee")? {
+        builder = builder.maker_fee_rate(v);
     }
     if let Some(v) = number(whole, "slippage_bps")? {
         builder = builder.slippage_bps(v);

@@ -8,8 +8,8 @@ use clap::Args;
 use cryptobt_data::{BarCache, CsvMarketData};
 use cryptobt_domain::{
     ports::{BacktestRequest, ResultStore, RunObserver, RunRecord, StrategyLimits},
-    BacktestConfig, BacktestId, BacktestReport, FillMode, ParamValue, Params, RunPipeline,
-    RunStatus, Symbol, Timeframe, TradingMode,
+    BacktestConfig, BacktestId, BacktestReport, FillMode, Intrabar, ParamValue, Params,
+    RunPipeline, RunStatus, Symbol, Timeframe, TradingMode,
 };
 use cryptobt_store::FileResultStore;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -48,12 +48,20 @@ pub(crate) struct BacktestArgs {
     /// Fee rate (default: spot 0.001, futures 0.0005).
     #[arg(long)]
     fee: Option<Decimal>,
+    /// Maker fee rate: limit and take-profit fills on the path (default: spot 0.001, futures
+    /// 0.0002).
+    #[arg(long)]
+    maker_fee: Option<Decimal>,
     /// Slippage in basis points.
     #[arg(long, default_value = "0")]
     slippage_bps: Decimal,
     /// When orders fill: close or next_open.
     #[arg(long, default_value = "close")]
     fill: FillMode,
+    /// How a bar's inside is walked for pending orders and exits: bar (O → nearer extreme →
+    /// other extreme → C) or 1m (the bar's 1m bars, each walked so).
+    #[arg(long, default_value = "bar")]
+    intrabar: Intrabar,
     /// Funding rate per 8 h when the data has no funding file.
     #[arg(long, default_value = "0")]
     funding_rate: Decimal,
@@ -141,8 +149,12 @@ fn config(args: &BacktestArgs) -> Result<BacktestConfig, String> {
         .maintenance_margin_rate(args.mmr)
         .slippage_bps(args.slippage_bps)
         .fill(args.fill)
+        .intrabar(args.intrabar)
         .funding_rate(args.funding_rate)
         .params(params(&args.params)?);
+    if let Some(fee) = args.maker_fee {
+        builder = builder.maker_fee_rate(fee);
+    }
     if let Some(fee) = args.fee {
         builder = builder.fee_rate(fee);
     }
@@ -234,6 +246,9 @@ fn print_outcome(json: bool, id: &BacktestId, files: &std::path::Path, report: &
             "files": files.display().to_string(),
             "rejections": report.rejections.values().sum::<u64>(),
             "queued_at_end": report.dropped_orders,
+            "pending_at_end": report.pending_at_end,
+            "ambiguous_bars": report.ambiguous_bars,
+            "open_at_end": report.open_at_end,
             "funding_fallbacks": report.funding_fallbacks,
         });
         println!("{out}");

@@ -49,8 +49,9 @@ fn the_readme_command_completes_and_writes_the_four_files() {
         "timestamp,portfolio_value,cash,unrealized_pnl,realized_pnl,margin_used,leverage_ratio\n"
     ));
     let trades = std::fs::read_to_string(out.path().join("trades.csv")).unwrap();
-    assert!(trades
-        .starts_with("timestamp,action,symbol,quantity,price,leverage,fee,position_type,pnl\n"));
+    assert!(trades.starts_with(
+        "timestamp,action,symbol,quantity,price,leverage,fee,position_type,pnl,order_type,tag,ambiguous\n"
+    ));
     assert_eq!(trades.lines().count() as u64 - 1, json["trades"].as_u64().unwrap());
 }
 
@@ -61,15 +62,21 @@ fn the_same_run_twice_gives_the_same_bytes_but_for_id_and_time() {
         let (code, _, _) = backtest(&[SMA, &["--out", dir.path().to_str().unwrap()]].concat());
         assert_eq!(code, 0);
     }
-    for file in
-        ["trades.csv", "portfolio.csv", "metrics.json", "funding.csv", "run.json", "log.txt"]
-    {
+    for file in ["trades.csv", "portfolio.csv", "metrics.json", "funding.csv", "log.txt"] {
         let (x, y) = (
             std::fs::read(a.path().join(file)).unwrap(),
             std::fs::read(b.path().join(file)).unwrap(),
         );
         assert!(x == y, "{file} differs");
     }
+    let run = |p: &Path| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(p.join("run.json")).unwrap()).unwrap();
+        assert!(v["backtest_id"].as_str().is_some_and(|id| id.starts_with("bt_")));
+        v["backtest_id"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(run(a.path()), run(b.path()), "run.json differs beyond its id");
     let strip = |p: &Path| {
         let mut v: serde_json::Value =
             serde_json::from_slice(&std::fs::read(p.join("config.json")).unwrap()).unwrap();

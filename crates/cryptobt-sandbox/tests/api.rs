@@ -115,10 +115,7 @@ fn an_order_flood_is_capped_per_bar() {
     "#;
     run(src, &desk, &[100.0, 100.0]).unwrap();
     assert_eq!(*desk.log.borrow(), ["10", "10"]);
-    assert_eq!(
-        desk.rejections.borrow().iter().filter(|r| *r == "orders_per_bar_exceeded").count(),
-        2 * 990
-    );
+    assert_eq!(desk.rejections.borrow().iter().filter(|r| *r == "orders_per_bar").count(), 2 * 990);
 }
 
 #[test]

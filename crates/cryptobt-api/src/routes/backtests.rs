@@ -6,7 +6,7 @@ use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use chrono::SecondsFormat;
 use cryptobt_domain::{
     ports::{ResultFile, StrategyLimits},
-    ConfigFile, RunStatus,
+    ConfigFile, Intrabar, RunStatus, Timeframe,
 };
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -103,6 +103,25 @@ pub(crate) async fn submit(
         }
         Some(_) => {}
     }
+    if c.intrabar() == Intrabar::OneMinute && c.timeframe() != Timeframe::M1 {
+        let minutes = datasets.iter().find(|d| {
+            d.mode == c.trading_mode() && d.symbol == c.symbol() && d.timeframe == Timeframe::M1
+        });
+        let covered =
+            minutes.is_some_and(|d| c.start_date() >= d.first_day && c.end_date() <= d.last_day);
+        if !covered {
+            return Err(ApiError::field(
+                "intrabar",
+                format!(
+                    "intrabar = 1m needs the 1m bars of the range, and {} {} 1m data does not cover {}..{}",
+                    c.trading_mode(),
+                    c.symbol(),
+                    c.start_date(),
+                    c.end_date()
+                ),
+            ));
+        }
+    }
     let id = state.services.store.new_id();
     let limits = StrategyLimits {
         max_duration: cfg.max_run_duration,
@@ -176,6 +195,10 @@ fn stored_view(id: &BacktestId, run: &StoredRun, page: u64, size: u64) -> Value 
         "portfolio_history": run.portfolio,
         "portfolio_rows": run.portfolio_rows,
         "rejections": run.rejections,
+        "ambiguous_bars": run.counters.ambiguous_bars,
+        "pending_at_end": run.counters.pending_at_end,
+        "queued_at_end": run.counters.queued_at_end,
+        "open_at_end": run.counters.open_at_end,
         "funding_fallbacks": run.funding_fallbacks,
         "log": run.log,
         "error_code": error.map(|e| e.code),
@@ -209,7 +232,7 @@ pub(crate) async fn get(
                 "created_at": record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
                 "config": ConfigFile::from_record(&record),
                 "metrics": null, "trades": [], "trades_total": 0, "funding": [], "portfolio_history": [], "portfolio_rows": 0,
-                "rejections": {}, "funding_fallbacks": 0, "log": [], "damaged": [],
+                "rejections": {}, "ambiguous_bars": 0, "pending_at_end": 0, "queued_at_end": 0, "open_at_end": false, "funding_fallbacks": 0, "log": [], "damaged": [],
                 "error_code": s.error_code, "error_message": s.error_message, "error_line": null,
             })));
         }
