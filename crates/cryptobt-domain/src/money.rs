@@ -42,10 +42,47 @@ pub fn decimal_from_f64(value: f64) -> Option<Decimal> {
     if !value.is_finite() {
         return None;
     }
-    // `Display` for f64 prints the shortest round-trip representation without an exponent.
-    let text = value.to_string();
-    let parsed = Decimal::from_str_exact(&text).ok()?;
+    // `Display` for f64 prints the shortest round-trip representation without an exponent;
+    // written into a stack buffer (this runs for every price a strategy hands over).
+    let mut buffer = StackText::default();
+    if std::fmt::Write::write_fmt(&mut buffer, format_args!("{value}")).is_err() {
+        // Longer than the buffer (|x| ≥ 1e40 or a tiny number with many zeros): no `Decimal`
+        // holds more than 28 decimal digits and 7.9e28, so nothing is lost by the heap path.
+        return Decimal::from_str_exact(&value.to_string()).ok().map(|d| d.normalize());
+    }
+    let parsed = Decimal::from_str_exact(buffer.as_str()).ok()?;
     Some(parsed.normalize())
+}
+
+/// A fixed buffer for short number text.
+struct StackText {
+    bytes: [u8; 48],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> Self {
+        Self { bytes: [0; 48], len: 0 }
+    }
+}
+
+impl StackText {
+    fn as_str(&self) -> &str {
+        // Only `write_str` fills it, with whole `&str`s.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.bytes.len() {
+            return Err(std::fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
 }
 
 /// Exact powers of ten as f64 (every one up to 10²² is representable).

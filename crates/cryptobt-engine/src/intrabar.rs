@@ -6,7 +6,7 @@
 //! the path* (at its own level; limits and take-profits pay the maker fee) or, when a fill arms it
 //! at a point whose price already satisfies it, *at that point* as at a gap.
 
-use cryptobt_domain::{Bar, Fill, OrderKind, OrderSide, OrderType, PositionType, Trade};
+use cryptobt_domain::{Bar, Fill, OrderKind, OrderSide, OrderType, PositionType, Trade, Trailing};
 use rust_decimal::Decimal;
 
 use crate::context::{side_of, RunContext};
@@ -23,7 +23,7 @@ enum Trigger {
 
 /// A trigger with its level, its direction and when it was armed.
 #[derive(Debug, Clone, Copy)]
-struct Level {
+pub(crate) struct Level {
     trigger: Trigger,
     price: Decimal,
     /// Fires when the price is `≥ price` (a rising price reaches it); else at `≤ price`.
@@ -54,13 +54,16 @@ pub(crate) fn extremes(bar: &Bar) -> (Decimal, Decimal) {
 pub(crate) struct Path<'a> {
     ctx: &'a RunContext,
     timestamp: i64,
-    levels: Vec<Level>,
+    levels: &'a mut Vec<Level>,
+    /// Whether `levels` may be out of date (a fill or a trailing move since they were gathered).
+    stale: bool,
     ambiguous: bool,
 }
 
 impl<'a> Path<'a> {
-    pub(crate) fn new(ctx: &'a RunContext, timestamp: i64) -> Self {
-        Self { ctx, timestamp, levels: Vec::with_capacity(8), ambiguous: false }
+    /// A path for the bar at `timestamp`; `levels` is a buffer reused from bar to bar.
+    pub(crate) fn new(ctx: &'a RunContext, timestamp: i64, levels: &'a mut Vec<Level>) -> Self {
+        Self { ctx, timestamp, levels, stale: true, ambiguous: false }
     }
 
     /// Walks `parts` (the bar itself, or its 1m bars in order); returns whether the bar is
@@ -78,17 +81,47 @@ impl<'a> Path<'a> {
             if !self.ambiguous {
                 self.ambiguous = self.straddles(part);
             }
+            previous_close = Some(part.close);
+            self.collect();
+            // The trailing stop's level once its extreme has followed this bar's extremes: the
+            // lowest (long) or highest (short) it can reach inside the bar.
+            let trailed = self.trailed(part);
+            let reachable = self.levels.iter().any(|l| {
+                let price = match (l.trigger, trailed) {
+                    (Trigger::Trailing, Some(t)) => t.level,
+                    _ => l.price,
+                };
+                if l.rising {
+                    price <= part.high
+                } else {
+                    price >= part.low
+                }
+            });
+            if !reachable {
+                // Nothing can fire inside this bar: only the trailing stop's extreme moves, to
+                // the bar's high (a long's peak) or low (a short's trough).
+                if let (Some(t), Some(armed)) =
+                    (trailed, self.ctx.book.borrow_mut().exits.trailing.as_mut())
+                {
+                    self.stale |= armed.value.level != t.level;
+                    armed.value = t;
+                }
+                continue;
+            }
             let (x, y) = extremes(part);
             self.leg(part.open, x);
             self.leg(x, y);
             self.leg(y, part.close);
-            previous_close = Some(part.close);
         }
         self.ambiguous
     }
 
     /// Gathers the armed triggers into `self.levels`.
     fn collect(&mut self) {
+        if !self.stale {
+            return;
+        }
+        self.stale = false;
         self.levels.clear();
         let ctx = self.ctx;
         let portfolio = ctx.portfolio.borrow();
@@ -139,12 +172,26 @@ impl<'a> Path<'a> {
         }
     }
 
+    /// The trailing stop's level after following `part`'s high and low (without moving it).
+    fn trailed(&self, part: &Bar) -> Option<Trailing> {
+        let mut trailing = self.ctx.book.borrow().exits.trailing?.value;
+        let side = side_of(&self.ctx.portfolio.borrow(), self.ctx.symbol)?;
+        let extreme = match side {
+            PositionType::Long => part.high,
+            PositionType::Short => part.low,
+        };
+        trailing.follow(side, extreme);
+        Some(trailing)
+    }
+
     /// Moves the trailing stop's extreme to a path point.
-    fn follow(&self, price: Decimal) {
+    fn follow(&mut self, price: Decimal) {
         let mut book = self.ctx.book.borrow_mut();
         if let Some(trailing) = book.exits.trailing.as_mut() {
             if let Some(side) = side_of(&self.ctx.portfolio.borrow(), self.ctx.symbol) {
+                let before = trailing.value.level;
                 trailing.value.follow(side, price);
+                self.stale |= trailing.value.level != before;
             }
         }
     }
@@ -204,6 +251,7 @@ impl<'a> Path<'a> {
 
     /// Fires `trigger`: at its own level `at` on the path, or at the point `at` as at a gap.
     fn fire(&mut self, trigger: Trigger, at: Decimal, on_path: bool) {
+        self.stale = true;
         let ctx = self.ctx;
         let symbol = ctx.symbol;
         let ts = self.timestamp;

@@ -147,6 +147,7 @@ impl<'a> Backtest<'a> {
         let mut funding_fallbacks = 0u64;
         let (mut first, mut last): (Option<&Bar>, Option<&Bar>) = (None, None);
         let mut minutes = self.minutes.map(Minutes::new);
+        let mut levels = Vec::with_capacity(8);
         let bar_ms = config.timeframe().duration_ms();
 
         for (i, bar) in self.bars.iter().enumerate() {
@@ -207,7 +208,7 @@ impl<'a> Backtest<'a> {
                 }
                 false
             } else {
-                let path = Path::new(&ctx, bar.timestamp);
+                let path = Path::new(&ctx, bar.timestamp, &mut levels);
                 match minutes.as_mut() {
                     Some(m) => path.walk(m.take(bar.timestamp, bar.timestamp + bar_ms)),
                     None => path.walk(std::slice::from_ref(bar)),
