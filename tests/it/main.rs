@@ -6,4 +6,5 @@ mod architecture;
 mod browser;
 mod engine_golden;
 mod example_strategies;
+mod intrabar_rules;
 mod ledger_contract;
