@@ -53,15 +53,23 @@ fn main() {
             .initial_capital(Decimal::from(10_000))
             .build()
             .unwrap();
-    let mut strategy = SmaCrossover::new(10, 30, Decimal::new(1, 2));
+    // Each entry protected by a 2 % stop-loss and a 4 % take-profit, filled inside the bar.
+    let mut strategy = SmaCrossover::new(10, 30, Decimal::new(1, 2))
+        .with_bracket(Decimal::new(2, 2), Decimal::new(4, 2));
     let report = Backtest::new(&config, &bars).run(&mut strategy, &());
+    for t in &report.trades {
+        println!("{} {} {} @ {} ({})", t.timestamp, t.action, t.quantity, t.price, t.order_type);
+    }
     println!(
         "status {}, {} bars, {} fills",
         report.status,
         report.snapshots.len(),
         report.trades.len()
     );
-    println!("final equity {:?}", report.metrics.final_equity);
+    println!(
+        "final equity {:?}, ambiguous bars {}",
+        report.metrics.final_equity, report.ambiguous_bars
+    );
     println!(
         "total return {:?} %, max drawdown {:?} %",
         report.metrics.total_return, report.metrics.max_drawdown

@@ -1,12 +1,13 @@
 //! A native Rust SMA(fast/slow) crossover: buy `quantity` when the fast mean crosses above the
-//! slow one, close when it crosses below. Shared by the example and the bench.
+//! slow one, close when it crosses below; optionally with a stop-loss / take-profit bracket on
+//! each entry, filled inside the bar by the engine. Shared by the example and the bench.
 
 use std::collections::VecDeque;
 
 use cryptobt_domain::{
     money::decimal_to_f64,
     ports::{SharedContext, Strategy, StrategyError},
-    Bar, OrderSide,
+    Bar, ExitKind, OrderSide,
 };
 use rust_decimal::Decimal;
 
@@ -37,12 +38,22 @@ pub(crate) struct SmaCrossover {
     slow: Mean,
     above: Option<bool>,
     quantity: Decimal,
+    /// Stop-loss and take-profit distances as fractions of the entry close.
+    bracket: Option<(Decimal, Decimal)>,
 }
 
 impl SmaCrossover {
     /// Fast and slow periods, and the order size in base units.
     pub(crate) fn new(fast: usize, slow: usize, quantity: Decimal) -> Self {
-        Self { fast: Mean::new(fast), slow: Mean::new(slow), above: None, quantity }
+        Self { fast: Mean::new(fast), slow: Mean::new(slow), above: None, quantity, bracket: None }
+    }
+
+    /// Protects each entry with a stop-loss `stop` below and a take-profit `target` above the
+    /// entry close (fractions, e.g. 0.02 and 0.04).
+    #[allow(dead_code, reason = "the bench runs the plain crossover")]
+    pub(crate) fn with_bracket(mut self, stop: Decimal, target: Decimal) -> Self {
+        self.bracket = Some((stop, target));
+        self
     }
 }
 
@@ -55,8 +66,17 @@ impl Strategy for SmaCrossover {
         let above = fast > slow;
         if self.above.is_some_and(|was| was != above) {
             // A refused order is an event of the run, not an error of the strategy.
-            let _ = if above {
-                ctx.submit(OrderSide::Buy, self.quantity, Decimal::ONE)
+            let _ = if above && ctx.position_size().is_zero() {
+                let entered = ctx.submit(OrderSide::Buy, self.quantity, Decimal::ONE);
+                if let (Ok(()), Some((stop, target))) = (&entered, self.bracket) {
+                    let price = bar.close;
+                    let _ = ctx.set_exit(ExitKind::StopLoss, Some(price * (Decimal::ONE - stop)));
+                    let _ =
+                        ctx.set_exit(ExitKind::TakeProfit, Some(price * (Decimal::ONE + target)));
+                }
+                entered
+            } else if above {
+                Ok(())
             } else if ctx.position_size() > Decimal::ZERO {
                 ctx.close_position(Decimal::ONE_HUNDRED)
             } else {
