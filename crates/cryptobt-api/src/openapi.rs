@@ -31,10 +31,16 @@ pub(crate) struct SubmitRequest {
     maintenance_margin_rate: Option<f64>,
     /// Fee rate; default spot 0.001, futures 0.0005.
     fee: Option<f64>,
+    /// Maker fee rate (limit and take-profit fills on the path); default spot 0.001, futures
+    /// 0.0002.
+    maker_fee: Option<f64>,
     /// Default 0.
     slippage_bps: Option<f64>,
     /// `close` (default) or `next_open`.
     fill: Option<String>,
+    /// `bar` (default: open → nearer extreme → other extreme → close) or `1m` (the 1m bars;
+    /// 422 when the 1m data does not cover the range).
+    intrabar: Option<String>,
     /// Per 8 h, used without a funding file. Default 0.
     funding_rate: Option<f64>,
     /// Strategy parameters: numbers or strings.
@@ -90,6 +96,14 @@ pub(crate) struct BacktestView {
     portfolio_rows: u64,
     #[schema(value_type = Object)]
     rejections: serde_json::Value,
+    /// Bars whose outcome rested on which extreme came first.
+    ambiguous_bars: u64,
+    /// Limit and stop orders still pending after the last bar (dropped).
+    pending_at_end: u64,
+    /// Market orders still queued (`fill = next_open`) after the last bar (dropped).
+    queued_at_end: u64,
+    /// Whether a position was open after the last bar.
+    open_at_end: bool,
     log: Vec<String>,
     error_code: Option<String>,
     error_message: Option<String>,

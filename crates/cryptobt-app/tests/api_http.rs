@@ -337,6 +337,8 @@ fn every_error_case_has_its_status_and_names_the_field() {
         ),
         (body(code, json!({"symbol": "btc"})), 422, "validation_error", "invalid symbol \"btc\""),
         (body(code, json!({"timeframe": "2h"})), 422, "validation_error", "\"2h\""),
+        (body(code, json!({"intrabar": "2m"})), 422, "validation_error", "intrabar \"2m\""),
+        (body(code, json!({"maker_fee": 0.5})), 422, "validation_error", "maker_fee 0.5"),
         (
             body(code, json!({"end_date": "2024-12-01"})),
             422,
@@ -444,7 +446,7 @@ fn data_validate_examples_health_and_openapi() {
     );
     assert_eq!(v["valid"], true);
     let (_, v) = api.get("/api/strategies/examples");
-    assert_eq!(v["examples"].as_array().unwrap().len(), 7);
+    assert_eq!(v["examples"].as_array().unwrap().len(), 10);
     assert!(v["examples"][0]["code"].as_str().unwrap().contains("function on_data"));
     let (code, v) = api.get("/api/health");
     assert_eq!((code, v["status"].as_str()), (200, Some("ok")));
@@ -971,4 +973,50 @@ fn the_cli_and_the_api_write_the_same_files() {
         v
     };
     assert_eq!(config(&from_api), config(out.path()));
+}
+
+#[test]
+fn orders_with_maker_fee_and_intrabar_1m_match_the_cli() {
+    let api = Api::start(1, 4);
+    let extra = json!({
+        "trading_mode": "futures", "symbol": "ETHUSDT", "timeframe": "15m",
+        "start_date": "2025-05-05", "end_date": "2025-05-20",
+        "intrabar": "1m", "maker_fee": 0.0001, "params": {"stop": 0.004, "target": 0.006},
+    });
+    let (code, v, _) = api.post("/api/backtest", &body(&strategy("rsi_bracket.lua"), extra));
+    assert_eq!(code, 202, "{v}");
+    let view = api.wait(v["backtest_id"].as_str().unwrap());
+    assert_eq!(view["status"], "completed", "{view}");
+    assert_eq!(
+        (view["config"]["intrabar"].as_str(), view["config"]["maker_fee"].as_str()),
+        (Some("1m"), Some("0.0001"))
+    );
+    let trades = view["trades"].as_array().unwrap();
+    assert!(trades.iter().any(|t| t["order_type"] == "take_profit"), "the bracket filled");
+    for key in ["ambiguous_bars", "pending_at_end", "queued_at_end"] {
+        assert!(view[key].is_u64(), "{key}");
+    }
+    let cli = cli_metrics(&[
+        "--strategy",
+        "static/strategies/rsi_bracket.lua",
+        "--symbol",
+        "ETHUSDT",
+        "--timeframe",
+        "15m",
+        "--start",
+        "2025-05-05",
+        "--end",
+        "2025-05-20",
+        "--mode",
+        "futures",
+        "--intrabar",
+        "1m",
+        "--maker-fee",
+        "0.0001",
+        "--param",
+        "stop=0.004",
+        "--param",
+        "target=0.006",
+    ]);
+    assert_eq!(view["metrics"], cli, "the API and the CLI agree");
 }
