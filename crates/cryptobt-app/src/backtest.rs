@@ -315,6 +315,23 @@ fn print_outcome(json: bool, id: &BacktestId, files: &std::path::Path, report: &
     if refused > 0 {
         println!("  refused orders   {refused:>14}   {:?}", report.rejections);
     }
+    if report.pending_at_end > 0 || report.dropped_orders > 0 {
+        println!(
+            "  left at the end  {:>14}   pending limit/stop orders, {} queued market orders (dropped)",
+            report.pending_at_end, report.dropped_orders
+        );
+    }
+    if report.ambiguous_bars > 0 {
+        let hint = if c.intrabar() == Intrabar::Bar {
+            "; --intrabar 1m settles them with the 1m bars"
+        } else {
+            ""
+        };
+        println!(
+            "  ambiguous bars   {:>14}   an order or exit above and below the open: the nearer              extreme was taken to come first{hint}",
+            report.ambiguous_bars
+        );
+    }
     if report.funding_fallbacks > 0 {
         println!(
             "  warning: {} funding time(s) are not in the funding data; they were settled at \

@@ -2,8 +2,8 @@
 //! them, set and clear exits and send market orders, over random bars walked by the intrabar path
 //! (the bar rule and 1m bars), keep the ledger invariant of DESIGN §4 at every bar close:
 //! `cash + margin_used == initial + Σ trade pnl + Σ funding`, with every trade and funding
-//! payment recorded, cash never below zero, and each fill's order type consistent with its
-//! action.
+//! payment recorded, and each fill's order type consistent with its action. (Cash itself may go
+//! below zero: DESIGN §5.1 books a slipped stop beyond the liquidation price as written.)
 
 #![allow(clippy::unwrap_used, reason = "test fixtures fail loudly")]
 
@@ -111,7 +111,6 @@ fn bars(moves: &[(i32, u32, u32)]) -> (Vec<Bar>, Vec<Bar>) {
 struct Random {
     calls: Vec<Vec<Call>>,
     bar: usize,
-    negative_cash: Vec<String>,
 }
 
 impl Random {
@@ -172,9 +171,6 @@ impl RunStrategy for Random {
                 Call::Exit { kind, bp } => Self::exit(ctx, price, *kind, *bp),
             }
         }
-        if ctx.cash() < Decimal::ZERO {
-            self.negative_cash.push(format!("cash {} at bar {}", ctx.cash(), self.bar));
-        }
         self.bar += 1;
         Ok(())
     }
@@ -209,13 +205,11 @@ proptest! {
         if minutes {
             backtest = backtest.minutes(&minute_series);
         }
-        let mut strategy = Random { calls, bar: 0, negative_cash: Vec::new() };
+        let mut strategy = Random { calls, bar: 0 };
         let report = backtest.run(&mut strategy, &());
-        prop_assert!(strategy.negative_cash.is_empty(), "{:?}", strategy.negative_cash);
         // At every close: cash + margin == initial + realized (Σ pnl + Σ funding so far).
         for s in &report.snapshots {
             prop_assert_eq!(s.cash + s.margin_used, initial + s.realized_pnl, "at {}", s.timestamp);
-            prop_assert!(s.cash >= Decimal::ZERO);
         }
         let pnl: Decimal = report.trades.iter().map(|t| t.pnl).sum();
         let funding: Decimal = report.funding.iter().map(|f| f.amount).sum();

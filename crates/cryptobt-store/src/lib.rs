@@ -109,7 +109,8 @@ impl RunSummary {
     }
 }
 
-/// A CSV field quoted as RFC 4180 says when it holds a comma, a quote or a line break.
+/// A CSV field quoted as RFC 4180 says when it holds a comma, a quote or a line break (tested
+/// by reading it back in `read::tests`).
 fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
     if text.contains([',', '"', '\n', '\r']) {
         std::borrow::Cow::Owned(format!("\"{}\"", text.replace('"', "\"\"")))
@@ -661,5 +662,27 @@ mod id_tests {
         assert_ne!(a, b);
         assert!(BacktestId::parse(a.as_str()).is_ok());
         assert!(a.as_str().starts_with(&format!("bt_{}", now.format("%Y%m%d_%H%M%S"))));
+    }
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_is_quoted_only_when_it_must_be_and_reads_back() {
+        assert_eq!(csv_field("grid-buy"), "grid-buy");
+        assert_eq!(csv_field(""), "");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        for tag in ["a,b", "say \"hi\"", "two\nlines", "plain"] {
+            let text = format!(
+                "{TRADES_HEADER}\n1,buy,BTCUSDT,1,1,1,0,long,0,limit,{},false\n",
+                csv_field(tag)
+            );
+            let read = read::trades(&text).unwrap();
+            assert_eq!(read[0].tag.as_deref(), Some(tag));
+        }
     }
 }

@@ -197,6 +197,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn trades_of_both_versions_are_read_with_their_order_type_tag_and_flag() {
+        let v1 =
+            format!("{}\n1,buy,BTCUSDT,0.5,42000,10,10.5,long,-10.5\n", crate::TRADES_HEADER_V1);
+        let t = trades(&v1).unwrap();
+        assert_eq!(
+            (t[0].order_type, t[0].tag.as_deref(), t[0].ambiguous),
+            (OrderType::Market, None, false)
+        );
+        let v2 = format!(
+            "{}\n1,sell,BTCUSDT,0.5,42000,10,10.5,long,-10.5,take_profit,\"a,\"\"b\"\"\",true\n2,buy,BTCUSDT,1,1,1,0,long,0,limit,,false\n",
+            crate::TRADES_HEADER
+        );
+        let t = trades(&v2).unwrap();
+        assert_eq!(
+            (t[0].order_type, t[0].tag.as_deref(), t[0].ambiguous),
+            (OrderType::TakeProfit, Some("a,\"b\""), true)
+        );
+        assert_eq!((t[1].order_type, t[1].tag.as_deref()), (OrderType::Limit, None));
+        let bad =
+            format!("{}\n1,buy,BTCUSDT,1,1,1,0,long,0,iceberg,,false\n", crate::TRADES_HEADER);
+        assert!(trades(&bad).unwrap_err().contains("iceberg"));
+    }
+
+    #[test]
     fn rows_come_back_typed_and_bad_ones_are_named() {
         let header = "timestamp,action,symbol,quantity,price,leverage,fee,position_type,pnl";
         let text = format!("{header}\n1,buy,BTCUSDT,0.5,42000,10,10.5,long,-10.5\n");
