@@ -78,7 +78,36 @@ await step("an example runs to completion and the page shows the API's numbers",
     assert.equal(raw, value === null ? "" : String(value), `metric ${key}`);
     if (value === null) assert.equal(await page.textContent(`[data-metric="${key}"]`), "—", `${key} shown as —`);
   }
+  // The CLI's numbers for the same run (the Rust side ran `cryptobt backtest --json`): the page,
+  // the API and the CLI show the same values.
+  if (process.env.CLI_RUN) {
+    const cli = JSON.parse(process.env.CLI_RUN);
+    assert.equal(`${run.config.start_date}..${run.config.end_date}`, cli.range, "the same range as the CLI run");
+    for (const [key, value] of Object.entries(cli.metrics)) {
+      const raw = await page.getAttribute(`[data-metric="${key}"]`, "data-raw");
+      assert.equal(raw, value === null ? "" : String(value), `page vs CLI: ${key}`);
+    }
+    assert.equal(run.round_trips_total, cli.round_trips, "round trips: API vs CLI");
+  }
+  // Every tile carries the definition the API serves (docs/metrics.md).
+  const defs = (await (await page.request.get(`${base}/api/metrics`)).json()).metrics;
+  for (const m of defs) {
+    assert.equal(await page.getAttribute(`[data-metric="${m.key}"]`, "data-definition"), m.definition, `definition of ${m.key}`);
+  }
+  // Round trips: the table, one entry-to-exit line per trip on the price chart, the CSV link.
+  assert.equal(Number(await page.getAttribute("#round-trips", "data-rows")), run.round_trips_total);
+  assert.ok(run.round_trips_total > 0);
+  assert.ok(Number(await page.getAttribute("#price-chart", "data-trip-points")) >= run.round_trips_total, "trip lines");
+  assert.match(await page.getAttribute("#trips-csv", "href"), /round_trips\.csv$/);
+  assert.ok(await page.isHidden("#coverage-note"), "a completed run covers its whole range");
   await page.screenshot({ path: `${shots}/desktop-results.png`, fullPage: true });
+});
+
+await step("the round-trip table sorts by pnl", async () => {
+  await page.click('#round-trips th[data-key="pnl"]');
+  const column = await page.$$eval("#round-trips thead th", (h) => h.findIndex((x) => x.dataset.key === "pnl") + 1);
+  const pnls = await page.$$eval(`#round-trips tbody tr td:nth-child(${column})`, (c) => c.map((x) => Number(x.textContent)));
+  for (let i = 1; i < pnls.length; i++) assert.ok(pnls[i - 1] <= pnls[i], "ascending pnl");
 });
 
 await step("sorting the trades table by pnl", async () => {
@@ -116,6 +145,9 @@ await step("a runtime error shows its code and line", async () => {
   await runExample("runtime_error");
   const text = await page.textContent("#status-error");
   assert.match(text, /runtime_error \(line 12\)/);
+  // Its metrics cover only the bars before the error, and the page says so.
+  assert.ok(!(await page.isHidden("#coverage-note")), "coverage note shown");
+  assert.match(await page.textContent("#coverage-note"), /cover only .* \(10 bars\)/);
 });
 
 await step("a syntax error is marked on its line", async () => {

@@ -29,6 +29,7 @@ async function request(method, path, body) {
 export const api = {
   symbols: () => request("GET", "/api/data/symbols"),
   examples: () => request("GET", "/api/strategies/examples"),
+  metrics: () => request("GET", "/api/metrics"),
   validate: (code) => request("POST", "/api/strategy/validate", { strategy_code: code }),
   submit: (body) => request("POST", "/api/backtest", body),
   get: (id) => request("GET", `/api/backtest/${encodeURIComponent(id)}`),

@@ -42,7 +42,7 @@ export class Charts {
   }
 
   /// Candles with one marker per fill; hovering a bar with fills shows them in `tip`.
-  price(el, tip, bars, trades) {
+  price(el, tip, bars, trades, trips = []) {
     const chart = this.make(el);
     const candles = chart.addSeries(CandlestickSeries, {
       upColor: "#26a69a", downColor: "#ef5350", borderVisible: false, wickUpColor: "#26a69a", wickDownColor: "#ef5350",
@@ -62,6 +62,7 @@ export class Charts {
         };
       })
       .sort((a, b) => a.time - b.time);
+    el.dataset.tripPoints = String(this.tripLines(chart, bars, trips));
     const layer = createSeriesMarkers(candles, markers);
     el.dataset.markers = String(layer.markers().length);
     // The labels shown, for the end-to-end checks.
@@ -88,13 +89,49 @@ export class Charts {
     chart.timeScale().fitContent();
   }
 
+  /// A line from each round trip's entry to its exit (green when it made money, red when not),
+  /// drawn on three line series in turn so that a gap (a whitespace point at a real bar time)
+  /// always separates one trip from the next on the same series.
+  tripLines(chart, bars, trips) {
+    const times = bars.map((b) => seconds(b.timestamp));
+    const after = (t) => {
+      let lo = 0, hi = times.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (times[mid] <= t) lo = mid + 1; else hi = mid;
+      }
+      return lo < times.length ? times[lo] : undefined;
+    };
+    const lanes = [[], [], []];
+    trips.forEach((r, i) => {
+      const lane = lanes[i % lanes.length];
+      const entry = seconds(r.entry_time), exit = seconds(r.exit_time);
+      const last = lane.length ? lane[lane.length - 1].time : -Infinity;
+      if (entry <= last || exit < entry) return;
+      const color = Number(r.pnl) > 0 ? "#26a69a" : "#ef5350";
+      lane.push({ time: entry, value: Number(r.entry_price), color });
+      if (exit > entry) lane.push({ time: exit, value: Number(r.exit_price), color });
+      const gap = after(exit);
+      if (gap !== undefined) lane.push({ time: gap });
+    });
+    let drawn = 0;
+    for (const lane of lanes) {
+      if (!lane.length) continue;
+      const s = chart.addSeries(LineSeries, { lineWidth: 2, lineStyle: 2, priceLineVisible: false, lastValueVisible: false, crosshairMarkerVisible: false });
+      s.setData(lane);
+      drawn += lane.filter((p) => p.value !== undefined).length;
+    }
+    return drawn;
+  }
+
   /// Equity with the buy-and-hold benchmark (the initial capital following the close).
   equity(el, rows, bars, initial) {
     const chart = this.make(el);
     const equity = chart.addSeries(LineSeries, { color: COLORS[0], lineWidth: 2, title: "equity" });
     equity.setData(rows.map((r) => ({ time: seconds(r.timestamp), value: Number(r.portfolio_value) })));
     if (bars.length) {
-      const first = bars[0].open;
+      // The same base as the benchmark_return metric: the first bar's close.
+      const first = bars[0].close;
       const bench = chart.addSeries(LineSeries, { color: "#9e9e9e", lineWidth: 1, title: "buy & hold" });
       bench.setData(bars.map((b) => ({ time: seconds(b.timestamp), value: (initial * b.close) / first })));
     }

@@ -232,32 +232,44 @@ function follow(id) {
 }
 
 // ---- results ------------------------------------------------------------------------------
-const METRICS = [
-  ["total_return", "Total return", "%"], ["final_equity", "Final equity", "$"], ["annualized_return", "Annualized", "%"],
-  ["volatility", "Volatility (daily)", "%"], ["sharpe_ratio", "Sharpe", ""], ["sortino_ratio", "Sortino", ""],
-  ["max_drawdown", "Max drawdown", "%"], ["total_trades", "Fills", "n"], ["win_rate", "Win rate", "%"],
-  ["profit_factor", "Profit factor", ""], ["avg_win", "Avg win", "$"], ["avg_loss", "Avg loss", "$"],
-  ["avg_leverage", "Avg leverage", "x"], ["max_leverage", "Max leverage", "x"], ["liquidations", "Liquidations", "n"],
-  ["liquidation_losses", "Liquidation losses", "$"], ["total_fees", "Fees", "$"], ["total_funding", "Funding", "$"],
-  ["benchmark_return", "Buy & hold", "%"], ["exposure", "Exposure", "%"],
-  ["ambiguous_bars", "Ambiguous bars", "n"],
-];
+// The metrics with their labels, groups, units and definitions, from GET /api/metrics (the same
+// table as docs/metrics.md and the CLI summary).
+let METRICS = [];
 
 export function formatMetric(value, unit) {
   if (value === null || value === undefined) return "—";
   const n = Number(value);
-  if (unit === "n") return String(n);
-  if (unit === "%") return `${n.toFixed(2)} %`;
-  if (unit === "x") return `${n.toFixed(2)}x`;
-  if (unit === "$") return n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  if (unit === "count") return String(n);
+  if (unit === "percent") return `${n.toFixed(2)} %`;
+  if (unit === "times") return `${n.toFixed(2)}x`;
+  if (unit === "days") return `${n.toFixed(2)} days`;
+  if (unit === "bars") return `${n.toFixed(1)} bars`;
+  if (unit === "usdt") return n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   return n.toFixed(3);
 }
 
+/// The tiles, grouped (returns, risk, trades, costs), each with its definition as tooltip.
 function renderMetrics(el, metrics) {
-  el.innerHTML = METRICS.map(([key, label, unit]) => {
-    const v = metrics ? metrics[key] : null;
-    return `<div><dt>${label}</dt><dd data-metric="${key}" data-raw="${v === null || v === undefined ? "" : v}">${formatMetric(v, unit)}</dd></div>`;
-  }).join("");
+  const groups = [];
+  for (const m of METRICS) {
+    if (!groups.length || groups[groups.length - 1].name !== m.group) groups.push({ name: m.group, items: [] });
+    groups[groups.length - 1].items.push(m);
+  }
+  el.innerHTML = groups
+    .map((g) => `<div class="metric-group" data-group="${g.name}"><h4>${g.name[0].toUpperCase()}${g.name.slice(1)}</h4><dl class="metrics">${g.items
+      .map((m) => {
+        const v = metrics ? metrics[m.key] : null;
+        let label = m.label;
+        let shown = v;
+        if (m.key === "total_funding" && v !== null && v !== undefined && Number(v) !== 0) {
+          label = Number(v) < 0 ? "Funding paid" : "Funding received";
+          shown = Math.abs(Number(v));
+        }
+        const raw = v === null || v === undefined ? "" : v;
+        return `<div title="${escapeHtml(m.definition)}"><dt>${label}</dt><dd data-metric="${m.key}" data-raw="${raw}" data-definition="${escapeHtml(m.definition)}">${formatMetric(shown, m.unit)}</dd></div>`;
+      })
+      .join("")}</dl></div>`)
+    .join("");
 }
 
 const TRADE_COLUMNS = ["timestamp", "action", "order_type", "quantity", "price", "leverage", "fee", "position_type", "pnl", "tag"];
@@ -296,6 +308,45 @@ function renderTrades() {
   table.dataset.rows = String(trades.length);
   $("page").textContent = `${page + 1} / ${pages}`;
 }
+// ---- round trips --------------------------------------------------------------------------
+const TRIP_COLUMNS = ["entry_time", "exit_time", "side", "max_size", "entry_price", "exit_price", "fees", "funding", "pnl", "bars_held", "exit_reason"];
+let tripPage = 0;
+let tripSort = { key: "exit_time", dir: 1 };
+
+function renderTrips() {
+  const trips = [...(current && current.round_trips ? current.round_trips : [])];
+  const { key, dir } = tripSort;
+  trips.sort((a, b) => {
+    const x = a[key], y = b[key];
+    const nx = Number(x), ny = Number(y);
+    const c = Number.isFinite(nx) && Number.isFinite(ny) ? nx - ny : String(x).localeCompare(String(y));
+    return c * dir;
+  });
+  const pages = Math.max(1, Math.ceil(trips.length / PAGE));
+  tripPage = Math.min(tripPage, pages - 1);
+  const rows = trips.slice(tripPage * PAGE, (tripPage + 1) * PAGE);
+  const table = $("round-trips");
+  table.querySelector("thead").innerHTML =
+    "<tr>" + TRIP_COLUMNS.map((c) => `<th data-key="${c}">${c}${c === key ? (dir > 0 ? " ▲" : " ▼") : ""}</th>`).join("") + "</tr>";
+  const price = (p) => Number(p).toFixed(2);
+  table.querySelector("tbody").innerHTML = rows
+    .map((r) => {
+      const pnl = Number(r.pnl);
+      return `<tr><td>${time(r.entry_time)}</td><td>${time(r.exit_time)}</td><td>${r.side}</td><td>${r.max_size}</td><td>${price(r.entry_price)}</td><td>${price(r.exit_price)}</td><td>${Number(r.fees).toFixed(4)}</td><td>${Number(r.funding).toFixed(4)}</td><td class="${pnl > 0 ? "pos" : pnl < 0 ? "neg" : ""}">${pnl.toFixed(2)}</td><td>${r.bars_held}</td><td>${r.exit_reason}</td></tr>`;
+    })
+    .join("") || `<tr><td colspan="${TRIP_COLUMNS.length}">none${current && current.open_at_end ? " finished (a position is still open at the end)" : ""}</td></tr>`;
+  table.dataset.rows = String(trips.length);
+  $("trip-page").textContent = `${tripPage + 1} / ${pages}`;
+}
+$("round-trips").querySelector("thead").addEventListener("click", (e) => {
+  const key = e.target.closest("th") && e.target.closest("th").dataset.key;
+  if (!key) return;
+  tripSort = { key, dir: tripSort.key === key ? -tripSort.dir : 1 };
+  renderTrips();
+});
+$("trip-prev").addEventListener("click", () => { tripPage = Math.max(0, tripPage - 1); renderTrips(); });
+$("trip-next").addEventListener("click", () => { tripPage += 1; renderTrips(); });
+
 $("trades").querySelector("thead").addEventListener("click", (e) => {
   const key = e.target.closest("th") && e.target.closest("th").dataset.key;
   if (!key) return;
@@ -331,7 +382,14 @@ async function showResult(run) {
   } catch {
     bars = [];
   }
-  charts.price($("price-chart"), $("tip"), bars, run.trades);
+  // The charts cover what the metrics cover: up to the last bar processed.
+  const covered = run.covered;
+  if (covered) bars = bars.filter((b) => b.timestamp >= covered.first_bar && b.timestamp <= covered.last_bar);
+  $("coverage-note").hidden = !covered || covered.complete;
+  $("coverage-note").textContent = covered && !covered.complete
+    ? `The run stopped early (${run.status}): its metrics and charts cover only ${time(covered.first_bar)} to ${time(covered.last_bar)} UTC (${covered.bars} bars), not ${c.start_date} to ${c.end_date}.`
+    : "";
+  charts.price($("price-chart"), $("tip"), bars, run.trades, run.round_trips || []);
   charts.equity($("equity-chart"), run.portfolio_history, bars, Number(c.initial_capital));
   charts.drawdown($("drawdown-chart"), run.portfolio_history, Number(c.initial_capital));
   renderMetrics($("metrics"), run.metrics);
@@ -349,6 +407,9 @@ async function showResult(run) {
   $("orders-note").textContent = orders.join(" · ");
   page = 0;
   renderTrades();
+  tripPage = 0;
+  renderTrips();
+  $("trips-csv").href = api.fileUrl(run.backtest_id, "round_trips.csv");
   renderFunding(run);
   $("trades-csv").href = api.fileUrl(run.backtest_id, "trades.csv");
   $("log").textContent = (run.log || []).join("\n");
@@ -396,12 +457,13 @@ $("compare").addEventListener("click", async () => {
   compareCharts.compare($("compare-chart"), runs);
   $("compare-table").innerHTML =
     `<tr><th>metric</th>${runs.map((r) => `<th class="mono">${r.backtest_id.slice(-6)}</th>`).join("")}</tr>` +
-    METRICS.map(([k, label, unit]) => `<tr><td>${label}</td>${runs.map((r) => `<td>${formatMetric(r.metrics ? r.metrics[k] : null, unit)}</td>`).join("")}</tr>`).join("");
+    METRICS.map((m) => `<tr><td title="${escapeHtml(m.definition)}">${m.label}</td>${runs.map((r) => `<td>${formatMetric(r.metrics ? r.metrics[m.key] : null, m.unit)}</td>`).join("")}</tr>`).join("");
 });
 
 // ---- start --------------------------------------------------------------------------------
 async function start() {
-  const [symbols, examples] = await Promise.all([api.symbols(), api.examples()]);
+  const [symbols, examples, metrics] = await Promise.all([api.symbols(), api.examples(), api.metrics()]);
+  METRICS = metrics.metrics;
   datasets = symbols.datasets;
   limits = symbols.limits || {};
   setOptions($("f-symbol"), symbols.symbols, false);

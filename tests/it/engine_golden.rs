@@ -220,6 +220,27 @@ fn golden_runs_match_the_independent_reference() {
         assert_eq!(report.ambiguous_bars, want["ambiguous_bars"].as_u64().unwrap(), "{name}");
         assert_eq!(report.pending_at_end, want["pending_at_end"].as_u64().unwrap(), "{name}");
 
+        // Round trips: every column (decimals to 8 places).
+        let trips = want["round_trips"].as_array().unwrap();
+        assert_eq!(report.round_trips.len(), trips.len(), "{name}: round trips");
+        for (r, w) in report.round_trips.iter().zip(trips) {
+            let r8 = |d: Decimal| d.round_dp(8).normalize();
+            assert_eq!(
+                (r.entry_time, r.exit_time, r.side.as_str(), r.bars_held, r.exit_reason.as_str()),
+                (
+                    w[0].as_i64().unwrap(),
+                    w[1].as_i64().unwrap(),
+                    w[2].as_str().unwrap(),
+                    w[9].as_u64().unwrap(),
+                    w[10].as_str().unwrap()
+                ),
+                "{name}: round trip"
+            );
+            let got = [r.max_size, r.entry_price, r.exit_price, r.fees, r.funding, r.pnl].map(r8);
+            let want = [&w[3], &w[4], &w[5], &w[6], &w[7], &w[8]].map(|v| r8(dec(v)));
+            assert_eq!(got, want, "{name}: [max_size, entry, exit, fees, funding, pnl]");
+        }
+        assert_eq!(report.open_at_end, want["open_at_end"].as_bool().unwrap(), "{name}");
         let m = &report.metrics;
         let w = &want["metrics"];
         let f = |d: Option<Decimal>| d.map(cryptobt_domain::money::decimal_to_f64);
@@ -232,6 +253,24 @@ fn golden_runs_match_the_independent_reference() {
         close(name, "max_drawdown", m.max_drawdown, &w["max_drawdown"]);
         close(name, "win_rate", m.win_rate, &w["win_rate"]);
         close(name, "profit_factor", m.profit_factor, &w["profit_factor"]);
+        close(name, "annualized_volatility", m.annualized_volatility, &w["annualized_volatility"]);
+        close(name, "calmar_ratio", m.calmar_ratio, &w["calmar_ratio"]);
+        close(
+            name,
+            "max_drawdown_duration_days",
+            m.max_drawdown_duration_days,
+            &w["max_drawdown_duration_days"],
+        );
+        close(name, "expectancy", f(m.expectancy), &w["expectancy"]);
+        close(name, "largest_win", f(m.largest_win), &w["largest_win"]);
+        close(name, "largest_loss", f(m.largest_loss), &w["largest_loss"]);
+        close(name, "avg_bars_held", m.avg_bars_held, &w["avg_bars_held"]);
+        assert_eq!(m.round_trips, w["round_trips"].as_u64().unwrap(), "{name}");
+        assert_eq!(
+            m.max_consecutive_losses,
+            w["max_consecutive_losses"].as_u64().unwrap(),
+            "{name}"
+        );
         close(name, "avg_win", f(m.avg_win), &w["avg_win"]);
         close(name, "avg_loss", f(m.avg_loss), &w["avg_loss"]);
         close(name, "avg_leverage", f(m.avg_leverage), &w["avg_leverage"]);
@@ -251,6 +290,7 @@ fn golden_runs_match_the_independent_reference() {
                 "status": report.status,
                 "metrics": report.metrics,
                 "trades": report.trades,
+                "round_trips": report.round_trips,
                 "funding": report.funding,
                 "rejections": report.rejections,
                 "dropped_orders": report.dropped_orders,

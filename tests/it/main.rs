@@ -8,3 +8,4 @@ mod engine_golden;
 mod example_strategies;
 mod intrabar_rules;
 mod ledger_contract;
+mod metric_docs;

@@ -33,7 +33,13 @@ def run(sc):
     minutes = sc.get("minutes") if cfg.get("intrabar") == "1m" else None
     step = sc["bars"][1][0] - sc["bars"][0][0] if len(sc["bars"]) > 1 else 0
     ambiguous_bars = 0
-    ambiguous_trades = set()
+    events = []  # ("fill", ledger trade index, bar index) and ("funding", amount), in order
+    seen = [0]
+
+    def fills_so_far(i):
+        for k in range(seen[0], len(ledger.trades)):
+            events.append(("fill", k, i))
+        seen[0] = len(ledger.trades)
     flag_rate = D(cfg.get("funding_rate", "0"))
     file_rates = {int(k): D(v) for k, v in sc.get("funding_file", {}).items()} if "funding_file" in sc else None
     actions = {}
@@ -93,7 +99,9 @@ def run(sc):
             while t <= ts:
                 rate = file_rates.get(t, flag_rate) if file_rates is not None else flag_rate
                 if rate != 0 and ledger.size != 0:
+                    fills_so_far(i)
                     amount = ledger.funding(o, rate)
+                    events.append(("funding", amount))
                     funding.append([t, str(rate), str(o), str(ledger.size), amount])
                 t += H8
         # 2. the intrabar path (only the liquidation price armed: the old rule)
@@ -116,6 +124,7 @@ def run(sc):
                 note(market(a, c), ts)
             else:
                 queue.append(a)
+        fills_so_far(i)
         if ambiguous:
             ambiguous_bars += 1
         for k in range(n_before, len(ledger.trades)):
@@ -129,7 +138,46 @@ def run(sc):
         prev_open = ts
     for k, v in book.rejections.items():
         rejections[k] = rejections.get(k, 0) + v
-    return ledger, trades_with_time, funding, rejections, snapshots, exposed, len(queue), ambiguous_bars, len(book.orders)
+    trips = round_trips(ledger, trades_with_time, events)
+    return ledger, trades_with_time, funding, rejections, snapshots, exposed, len(queue), ambiguous_bars, len(book.orders), trips
+
+
+def round_trips(ledger, trades_with_time, events):
+    """A position's life from flat to flat: its fills and the funding settled while it was open."""
+    out, cur = [], None
+    for e in events:
+        if e[0] == "funding":
+            if cur is not None:
+                cur["funding"] += e[1]
+            continue
+        _, k, bar = e
+        ts, t, kind = trades_with_time[k][0], trades_with_time[k][1], trades_with_time[k][2]
+        action, q, px, fee, ptype, pnl = t[0], t[1], t[2], t[4], t[5], t[6]
+        closing = action == "liquidation" or (action == "sell" and ptype == "long") or (action == "buy" and ptype == "short")
+        if not closing:
+            if cur is None:
+                cur = dict(entry=ts, bar=bar, side=ptype, size=D(0), max=D(0), oq=D(0), on=D(0), cq=D(0), cn=D(0),
+                           fees=D(0), funding=D(0), pnl=D(0))
+            cur["size"] += q
+            cur["max"] = max(cur["max"], cur["size"])
+            cur["oq"] += q
+            cur["on"] += q * px
+            cur["fees"] += fee
+            cur["pnl"] += pnl
+            continue
+        cur["size"] -= q
+        cur["cq"] += q
+        cur["cn"] += q * px
+        if action != "liquidation":
+            cur["fees"] += fee
+        cur["pnl"] += pnl
+        if cur["size"] <= 0:
+            out.append(dict(entry_time=cur["entry"], exit_time=ts, side=cur["side"], max_size=cur["max"],
+                            entry_price=cur["on"] / cur["oq"], exit_price=cur["cn"] / cur["cq"], fees=cur["fees"],
+                            funding=cur["funding"], pnl=cur["pnl"] + cur["funding"], bars_held=bar - cur["bar"],
+                            exit_reason=kind))
+            cur = None
+    return out
 
 
 def do(ledger, action, price):
@@ -139,7 +187,7 @@ def do(ledger, action, price):
     return ledger.order(kind, D(str(action[1])), price, D(str(action[2])) if len(action) > 2 else D(1))
 
 
-def metrics(sc, ledger, trades, funding, snapshots, exposed):
+def metrics(sc, ledger, trades, funding, snapshots, exposed, trips):
     initial = D(sc["config"]["capital"])
     out = {}
     final = snapshots[-1][1] if snapshots else None
@@ -175,6 +223,25 @@ def metrics(sc, ledger, trades, funding, snapshots, exposed):
         dd = eq / peak - 1
         worst = dd if worst is None else min(worst, dd)
     out["max_drawdown"] = float(worst * 100) if worst is not None else None
+    out["annualized_volatility"] = out["volatility"] * math.sqrt(365) if out["volatility"] is not None else None
+    ar, mdd = out["annualized_return"], out["max_drawdown"]
+    out["calmar_ratio"] = ar / abs(mdd) if ar is not None and mdd is not None and mdd != 0 else None
+    # Longest stretch under a previous high: from the last snapshot at or above the running max
+    # (the first snapshot when it starts below the initial capital) to the first one back at or
+    # above it, or to the last snapshot.
+    longest, peak, since, under = 0, initial, None, False
+    for ts, eq in snapshots:
+        if eq >= peak:
+            if under:
+                longest = max(longest, ts - since)
+                under = False
+            peak, since = eq, ts
+        elif not under:
+            under = True
+            since = ts if since is None else since
+    if under:
+        longest = max(longest, snapshots[-1][0] - since)
+    out["max_drawdown_duration_days"] = longest / DAY if snapshots else None
     ts_trades = [x[1] for x in trades]
     out["total_trades"] = len(ts_trades)
 
@@ -182,20 +249,30 @@ def metrics(sc, ledger, trades, funding, snapshots, exposed):
         action, ptype = t[0], t[5]
         return action == "liquidation" or (action == "sell" and ptype == "long") or (action == "buy" and ptype == "short")
 
-    cl = [t for t in ts_trades if closing(t)]
     op = [t for t in ts_trades if not closing(t)]
-    wins = [t[6] for t in cl if t[6] > 0]
-    losses = [t[6] for t in cl if t[6] < 0]
-    out["win_rate"] = len(wins) / len(cl) * 100 if cl else None
+    pnls = [r["pnl"] for r in trips]
+    wins = [p for p in pnls if p > 0]
+    losses = [p for p in pnls if p < 0]
+    out["round_trips"] = len(trips)
+    out["win_rate"] = len(wins) / len(pnls) * 100 if pnls else None
     out["profit_factor"] = float(sum(wins, D(0)) / abs(sum(losses, D(0)))) if losses else None
+    out["expectancy"] = float(sum(pnls, D(0)) / len(pnls)) if pnls else None
     out["avg_win"] = float(sum(wins, D(0)) / len(wins)) if wins else None
     out["avg_loss"] = float(sum(losses, D(0)) / len(losses)) if losses else None
+    out["largest_win"] = float(max(pnls)) if pnls and max(pnls) > 0 else None
+    out["largest_loss"] = float(min(pnls)) if pnls and min(pnls) < 0 else None
+    out["avg_bars_held"] = sum(r["bars_held"] for r in trips) / len(trips) if trips else None
+    streak = longest = 0
+    for p in pnls:
+        streak = streak + 1 if p <= 0 else 0
+        longest = max(longest, streak)
+    out["max_consecutive_losses"] = longest
     out["avg_leverage"] = float(sum((t[3] for t in op), D(0)) / len(op)) if op else None
     out["max_leverage"] = float(max(t[3] for t in op)) if op else None
     liq = [t for t in ts_trades if t[0] == "liquidation"]
     out["liquidations"] = len(liq)
     out["liquidation_losses"] = float(sum((abs(t[6]) for t in liq), D(0)))
-    out["total_fees"] = float(sum((t[4] for t in ts_trades), D(0)))
+    out["total_fees"] = float(sum((t[4] for t in ts_trades if t[0] != "liquidation"), D(0)))
     out["total_funding"] = float(sum((f[4] for f in funding), D(0)))
     bars = sc["bars"]
     out["benchmark_return"] = float((D(bars[-1][4]) / D(bars[0][4]) - 1) * 100)
@@ -207,7 +284,7 @@ def main():
     scenarios = json.load(open(os.path.join(ROOT, "tests/fixtures/golden/scenarios.json")))
     expected = {}
     for name, sc in scenarios.items():
-        ledger, trades, funding, rejections, snapshots, exposed, dropped, ambiguous, pending = run(sc)
+        ledger, trades, funding, rejections, snapshots, exposed, dropped, ambiguous, pending, trips = run(sc)
         expected[name] = {
             "trades": [[ts, t[0], str(t[1]), str(t[2]), str(t[3]), str(t[4]), t[5], str(t[6]), kind, tag, amb]
                        for ts, t, kind, tag, amb in trades],
@@ -217,7 +294,11 @@ def main():
             "rejections": rejections,
             "dropped_orders": dropped,
             "equity": [str(eq) for _, eq in snapshots],
-            "metrics": metrics(sc, ledger, trades, funding, snapshots, exposed),
+            "metrics": metrics(sc, ledger, trades, funding, snapshots, exposed, trips),
+            "round_trips": [[r["entry_time"], r["exit_time"], r["side"], str(r["max_size"]), str(r["entry_price"]),
+                             str(r["exit_price"]), str(r["fees"]), str(r["funding"]), str(r["pnl"]), r["bars_held"],
+                             r["exit_reason"]] for r in trips],
+            "open_at_end": ledger.size != 0,
         }
     path = os.path.join(ROOT, "tests/fixtures/golden/expected.json")
     with open(path, "w") as fh:

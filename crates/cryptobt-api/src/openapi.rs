@@ -88,6 +88,10 @@ pub(crate) struct BacktestView {
     metrics: Option<serde_json::Value>,
     #[schema(value_type = Vec<Object>)]
     trades: Vec<serde_json::Value>,
+    /// One page of the round trips (`?trips_page=&trips_page_size=`), in exit order.
+    #[schema(value_type = Vec<Object>)]
+    round_trips: Vec<serde_json::Value>,
+    round_trips_total: u64,
     #[schema(value_type = Vec<Object>)]
     funding: Vec<serde_json::Value>,
     /// At most 5,000 points; the full history is `portfolio.csv`.

@@ -245,24 +245,24 @@ fn print_outcome(json: bool, id: &BacktestId, files: &std::path::Path, report: &
             "backtest_id": id.as_str(),
             "files": files.display().to_string(),
             "rejections": report.rejections.values().sum::<u64>(),
+            "round_trips": report.round_trips.len(),
             "queued_at_end": report.dropped_orders,
             "pending_at_end": report.pending_at_end,
             "ambiguous_bars": report.ambiguous_bars,
             "open_at_end": report.open_at_end,
+            "covered": report.covered.map(|(first, last)| serde_json::json!({
+                "first_bar": first, "last_bar": last, "bars": report.bars,
+                "complete": report.status == RunStatus::Completed,
+            })),
             "funding_fallbacks": report.funding_fallbacks,
         });
         println!("{out}");
         return;
     }
-    let m = &report.metrics;
-    let pct = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{v:.2} %"));
-    let num = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{v:.3}"));
-    let money =
-        |v: Option<Decimal>| v.map_or_else(|| "—".to_owned(), |v| format!("{:.2}", v.round_dp(2)));
     let c = &report.config;
     println!("backtest {id}: {}", report.status);
     println!(
-        "  {} {} {} {}..{}, {} bars, capital {}",
+        "  {} {} {} {}..{}, {} bars, capital {} USDT",
         c.trading_mode(),
         c.symbol(),
         c.timeframe(),
@@ -275,42 +275,18 @@ fn print_outcome(json: bool, id: &BacktestId, files: &std::path::Path, report: &
         let line = e.line.map_or_else(String::new, |l| format!(" (line {l})"));
         println!("  error: {}{line}: {}", e.code, e.message);
     }
-    println!(
-        "  final equity     {:>14}   total return   {:>10}",
-        money(m.final_equity),
-        pct(m.total_return)
-    );
-    println!(
-        "  max drawdown     {:>14}   benchmark      {:>10}",
-        pct(m.max_drawdown),
-        pct(m.benchmark_return)
-    );
-    println!(
-        "  sharpe           {:>14}   sortino        {:>10}",
-        num(m.sharpe_ratio),
-        num(m.sortino_ratio)
-    );
-    println!(
-        "  volatility       {:>14}   annualized     {:>10}",
-        pct(m.volatility),
-        pct(m.annualized_return)
-    );
-    println!("  trades           {:>14}   win rate       {:>10}", m.total_trades, pct(m.win_rate));
-    println!(
-        "  profit factor    {:>14}   exposure       {:>10}",
-        num(m.profit_factor),
-        pct(m.exposure)
-    );
-    println!(
-        "  fees             {:>14}   funding        {:>10}",
-        money(Some(m.total_fees)),
-        money(Some(m.total_funding))
-    );
-    println!(
-        "  liquidations     {:>14}   losses         {:>10}",
-        m.liquidations,
-        money(Some(m.liquidation_losses))
-    );
+    if report.status != RunStatus::Completed {
+        match report.covered {
+            Some((first, last)) => println!(
+                "  the metrics cover only {} to {} UTC ({} bars): the run stopped there",
+                utc(first),
+                utc(last),
+                report.bars
+            ),
+            None => println!("  no bar was processed: the metrics are empty"),
+        }
+    }
+    print_metrics(&report.metrics);
     let refused: u64 = report.rejections.values().sum();
     if refused > 0 {
         println!("  refused orders   {refused:>14}   {:?}", report.rejections);
@@ -341,4 +317,64 @@ fn print_outcome(json: bool, id: &BacktestId, files: &std::path::Path, report: &
         );
     }
     println!("  files: {}", files.display());
+}
+
+/// `ms` as `YYYY-MM-DD HH:MM`.
+fn utc(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+}
+
+/// The metrics grouped as docs/metrics.md groups them (returns, risk, trades, costs), each with
+/// its unit and, for money, its sign spelled out.
+fn print_metrics(metrics: &cryptobt_domain::Metrics) {
+    let json = serde_json::to_value(metrics).unwrap_or_default();
+    let mut group = None;
+    let mut line = String::new();
+    for def in &cryptobt_domain::METRICS {
+        if group != Some(def.group) {
+            if !line.is_empty() {
+                println!("{line}");
+                line.clear();
+            }
+            println!("  {}", def.group.title());
+            group = Some(def.group);
+        }
+        let value = json.get(def.key).and_then(serde_json::Value::as_f64);
+        let (label, text) = shown(def, value);
+        let cell = format!("    {label:<20}{text:>18}");
+        if line.is_empty() {
+            line = cell;
+        } else {
+            println!("{line}{cell}");
+            line.clear();
+        }
+    }
+    if !line.is_empty() {
+        println!("{line}");
+    }
+}
+
+/// A metric's label and value as the summary shows them.
+fn shown(def: &cryptobt_domain::MetricDef, value: Option<f64>) -> (String, String) {
+    use cryptobt_domain::MetricUnit;
+    let Some(v) = value else { return (def.label.to_owned(), "—".to_owned()) };
+    let money = |x: f64| format!("{x:.2} USDT");
+    let text = match def.unit {
+        MetricUnit::Percent => format!("{v:.2} %"),
+        MetricUnit::Usdt if def.key == "total_funding" => {
+            return if v < 0.0 {
+                ("Funding paid".to_owned(), money(-v))
+            } else {
+                ("Funding received".to_owned(), money(v))
+            };
+        }
+        MetricUnit::Usdt => money(v),
+        MetricUnit::Ratio => format!("{v:.3}"),
+        MetricUnit::Count => format!("{v:.0}"),
+        MetricUnit::Times => format!("{v:.2}x"),
+        MetricUnit::Days => format!("{v:.2} days"),
+        MetricUnit::Bars => format!("{v:.1} bars"),
+    };
+    (def.label.to_owned(), text)
 }

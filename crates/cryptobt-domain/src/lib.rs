@@ -12,6 +12,7 @@ mod config;
 mod error;
 mod id;
 mod market;
+mod metric_defs;
 pub mod money;
 mod orders;
 mod params;
@@ -21,6 +22,7 @@ pub mod ports;
 mod position;
 mod record;
 mod report;
+mod round_trip;
 mod symbol;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
@@ -34,6 +36,7 @@ pub use crate::{
     error::DomainError,
     id::BacktestId,
     market::{Bar, FundingRate, Timeframe, TradingMode},
+    metric_defs::{metric, MetricDef, MetricGroup, MetricUnit, METRICS},
     orders::{
         check_price, check_tag, Armed, ExitKind, Exits, OrderBook, OrderKind, OrderOptions,
         OrderRequest, PendingOrder, Trailing, MAX_PENDING_ORDERS, MAX_TAG_BYTES,
@@ -48,6 +51,7 @@ pub use crate::{
     report::{
         BacktestReport, ErrorCode, Metrics, RejectionCount, RunCounters, RunError, RunStatus,
     },
+    round_trip::{RoundTrip, RoundTrips},
     symbol::Symbol,
     trade::{ActionType, FundingPayment, OrderType, PositionType, Snapshot, Trade},
 };

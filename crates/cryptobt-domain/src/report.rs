@@ -148,18 +148,45 @@ pub struct Metrics {
     pub sortino_ratio: Option<f64>,
     /// Worst `(equity / running max − 1) × 100`, ≤ 0.
     pub max_drawdown: Option<f64>,
+    /// `volatility × √365`.
+    #[serde(default)]
+    pub annualized_volatility: Option<f64>,
+    /// `annualized_return / |max_drawdown|`.
+    #[serde(default)]
+    pub calmar_ratio: Option<f64>,
+    /// The longest time under a previous equity high, in days.
+    #[serde(default)]
+    pub max_drawdown_duration_days: Option<f64>,
     /// Number of fills, liquidations included.
     pub total_trades: u64,
-    /// Share of closing fills with pnl > 0, × 100.
+    /// Number of finished round trips.
+    #[serde(default)]
+    pub round_trips: u64,
+    /// Share of round trips with pnl > 0, × 100.
     pub win_rate: Option<f64>,
-    /// Σ positive pnl / |Σ negative pnl| over closing fills.
+    /// Σ positive round-trip pnl / |Σ negative round-trip pnl|.
     pub profit_factor: Option<f64>,
-    /// Mean positive pnl of closing fills.
+    /// Mean round-trip pnl.
+    #[serde(default, with = "rust_decimal::serde::float_option")]
+    pub expectancy: Option<Decimal>,
+    /// Mean positive round-trip pnl.
     #[serde(with = "rust_decimal::serde::float_option")]
     pub avg_win: Option<Decimal>,
-    /// Mean negative pnl of closing fills (a negative number).
+    /// Mean negative round-trip pnl (a negative number).
     #[serde(with = "rust_decimal::serde::float_option")]
     pub avg_loss: Option<Decimal>,
+    /// Best round-trip pnl, when > 0.
+    #[serde(default, with = "rust_decimal::serde::float_option")]
+    pub largest_win: Option<Decimal>,
+    /// Worst round-trip pnl, when < 0.
+    #[serde(default, with = "rust_decimal::serde::float_option")]
+    pub largest_loss: Option<Decimal>,
+    /// Mean bars from entry to exit of a round trip.
+    #[serde(default)]
+    pub avg_bars_held: Option<f64>,
+    /// The longest run of round trips with pnl ≤ 0, in exit order.
+    #[serde(default)]
+    pub max_consecutive_losses: u64,
     /// Mean leverage of opening fills.
     #[serde(with = "rust_decimal::serde::float_option")]
     pub avg_leverage: Option<Decimal>,
@@ -171,7 +198,7 @@ pub struct Metrics {
     /// Σ |pnl| of liquidation fills.
     #[serde(with = "rust_decimal::serde::float")]
     pub liquidation_losses: Decimal,
-    /// Σ fees, clearance fees included.
+    /// Σ fees of fills other than liquidations (the clearance is in `liquidation_losses`).
     #[serde(with = "rust_decimal::serde::float")]
     pub total_fees: Decimal,
     /// Σ funding payments (negative: paid).
@@ -228,11 +255,16 @@ pub struct BacktestReport {
     pub metrics: Metrics,
     /// Every fill in order.
     pub trades: Vec<Trade>,
+    /// Every finished round trip, in exit order.
+    pub round_trips: Vec<crate::RoundTrip>,
     /// One snapshot per bar processed, when the run kept them (a run that streamed them to a
     /// `SnapshotSink` leaves this empty).
     pub snapshots: Vec<Snapshot>,
     /// Bars processed (one snapshot each).
     pub bars: u64,
+    /// Open times of the first and the last bar processed: the range the metrics cover (a
+    /// failed or cancelled run stops before its end date). `None` when no bar was processed.
+    pub covered: Option<(i64, i64)>,
     /// Every funding settlement in order.
     pub funding: Vec<FundingPayment>,
     /// Refused orders by reason.

@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use cryptobt_domain::{
     ports::StrategyContext, Armed, Bar, ExitKind, FillMode, FundingPayment, OrderBook,
     OrderRequest, OrderSide, PendingOrder, Portfolio, PortfolioRules, PositionType, Rejection,
-    RejectionCount, Symbol, Trade, Trailing,
+    RejectionCount, RoundTrips, Symbol, Trade, Trailing,
 };
 use rust_decimal::Decimal;
 
@@ -26,9 +26,21 @@ pub(crate) struct Records {
     pub(crate) log: Vec<String>,
     /// Bars whose outcome rested on the path rule (DESIGN §6 step 2).
     pub(crate) ambiguous_bars: u64,
+    /// Round trips, fed with the fills as the run goes.
+    pub(crate) trips: RoundTrips,
+    /// Fills already fed to `trips`.
+    absorbed: usize,
 }
 
 impl Records {
+    /// Feeds the fills recorded since the last call to the round trips, as fills of bar `bar`.
+    pub(crate) fn absorb(&mut self, bar: u64) {
+        for trade in &self.trades[self.absorbed..] {
+            self.trips.on_fill(trade, bar);
+        }
+        self.absorbed = self.trades.len();
+    }
+
     pub(crate) fn reject(&mut self, rejection: &Rejection) {
         *self.rejections.entry(rejection.code().to_owned()).or_default() += 1;
     }

@@ -4,7 +4,7 @@
 
 use cryptobt_domain::{
     money::{decimal_to_f64, round_ledger},
-    ActionType, Bar, FundingPayment, Metrics, Snapshot, Trade,
+    ActionType, Bar, FundingPayment, Metrics, RoundTrip, Snapshot, Trade,
 };
 use rust_decimal::Decimal;
 
@@ -36,6 +36,15 @@ pub(crate) struct Accumulator {
     current_day: Option<i64>,
     peak: f64,
     worst_drawdown: Option<f64>,
+    /// The running maximum of equity (from the initial capital), exact.
+    high_water: Decimal,
+    /// Time of the last snapshot at or above `high_water` (or the first snapshot, when it is
+    /// already below the initial capital).
+    high_water_time: Option<i64>,
+    /// Whether equity is below `high_water` now.
+    under_water: bool,
+    /// The longest drawdown so far, in ms.
+    longest_drawdown_ms: i64,
 }
 
 impl Accumulator {
@@ -50,6 +59,10 @@ impl Accumulator {
             current_day: None,
             peak: decimal_to_f64(initial),
             worst_drawdown: None,
+            high_water: initial,
+            high_water_time: None,
+            under_water: false,
+            longest_drawdown_ms: 0,
         }
     }
 
@@ -69,6 +82,18 @@ impl Accumulator {
             self.day_closes.push(equity);
             self.current_day = Some(day);
         }
+        if s.portfolio_value >= self.high_water {
+            if self.under_water {
+                let since = self.high_water_time.unwrap_or(s.timestamp);
+                self.longest_drawdown_ms = self.longest_drawdown_ms.max(s.timestamp - since);
+                self.under_water = false;
+            }
+            self.high_water = s.portfolio_value;
+            self.high_water_time = Some(s.timestamp);
+        } else if !self.under_water {
+            self.under_water = true;
+            self.high_water_time.get_or_insert(s.timestamp);
+        }
         self.peak = self.peak.max(equity);
         if self.peak > 0.0 {
             let dd = equity / self.peak - 1.0;
@@ -82,6 +107,7 @@ impl Accumulator {
         self,
         trades: &[Trade],
         funding: &[FundingPayment],
+        trips: &[RoundTrip],
         bars: Option<(&Bar, &Bar)>,
     ) -> Metrics {
         let initial = self.initial;
@@ -123,18 +149,32 @@ impl Accumulator {
             )
         };
 
-        let closing: Vec<&Trade> = trades.iter().filter(|t| t.is_closing()).collect();
         let leverages: Vec<Decimal> =
             trades.iter().filter(|t| !t.is_closing()).map(|t| t.leverage).collect();
-        let wins: Vec<Decimal> =
-            closing.iter().map(|t| t.pnl).filter(|p| *p > Decimal::ZERO).collect();
-        let losses: Vec<Decimal> =
-            closing.iter().map(|t| t.pnl).filter(|p| *p < Decimal::ZERO).collect();
+        let pnls: Vec<Decimal> = trips.iter().map(|t| t.pnl).collect();
+        let wins: Vec<Decimal> = pnls.iter().copied().filter(|p| *p > Decimal::ZERO).collect();
+        let losses: Vec<Decimal> = pnls.iter().copied().filter(|p| *p < Decimal::ZERO).collect();
         let sum = |v: &[Decimal]| v.iter().copied().sum::<Decimal>();
         let avg =
             |v: &[Decimal]| (!v.is_empty()).then(|| round_ledger(sum(v) / Decimal::from(v.len())));
         let liquidations: Vec<&Trade> =
             trades.iter().filter(|t| t.action == ActionType::Liquidation).collect();
+        let mut streak = 0u64;
+        let mut max_consecutive_losses = 0u64;
+        for pnl in &pnls {
+            streak = if *pnl <= Decimal::ZERO { streak + 1 } else { 0 };
+            max_consecutive_losses = max_consecutive_losses.max(streak);
+        }
+        let max_drawdown = self.worst_drawdown.map(|w| w * 100.0);
+        let longest_ms = match (self.under_water, self.high_water_time, self.last) {
+            (true, Some(since), Some((last, _))) => self.longest_drawdown_ms.max(last - since),
+            _ => self.longest_drawdown_ms,
+        };
+        let annualized_volatility = volatility.map(|v| v * 365f64.sqrt()).and_then(finite);
+        let calmar_ratio = match (annualized_return, max_drawdown) {
+            (Some(r), Some(dd)) if dd != 0.0 => finite(r / dd.abs()),
+            _ => None,
+        };
 
         Metrics {
             total_return,
@@ -143,19 +183,33 @@ impl Accumulator {
             volatility,
             sharpe_ratio,
             sortino_ratio,
-            max_drawdown: self.worst_drawdown.map(|w| w * 100.0),
+            max_drawdown,
+            annualized_volatility,
+            calmar_ratio,
+            max_drawdown_duration_days: (self.count > 0).then(|| longest_ms as f64 / DAY_MS as f64),
             total_trades: trades.len() as u64,
-            win_rate: (!closing.is_empty())
-                .then(|| wins.len() as f64 / closing.len() as f64 * 100.0),
+            round_trips: trips.len() as u64,
+            win_rate: (!pnls.is_empty()).then(|| wins.len() as f64 / pnls.len() as f64 * 100.0),
             profit_factor: (!losses.is_empty())
                 .then(|| decimal_to_f64(sum(&wins) / sum(&losses).abs())),
+            expectancy: avg(&pnls),
             avg_win: avg(&wins),
             avg_loss: avg(&losses),
+            largest_win: pnls.iter().copied().max().filter(|p| *p > Decimal::ZERO),
+            largest_loss: pnls.iter().copied().min().filter(|p| *p < Decimal::ZERO),
+            avg_bars_held: (!trips.is_empty()).then(|| {
+                trips.iter().map(|t| t.bars_held as f64).sum::<f64>() / trips.len() as f64
+            }),
+            max_consecutive_losses,
             avg_leverage: avg(&leverages),
             max_leverage: leverages.iter().copied().max(),
             liquidations: liquidations.len() as u64,
             liquidation_losses: liquidations.iter().map(|t| t.pnl.abs()).sum(),
-            total_fees: trades.iter().map(|t| t.fee).sum(),
+            total_fees: trades
+                .iter()
+                .filter(|t| t.action != ActionType::Liquidation)
+                .map(|t| t.fee)
+                .sum(),
             total_funding: funding.iter().map(|f| f.amount).sum(),
             benchmark_return: bars
                 .and_then(|(first, last)| percent_change(last.close, first.close)),

@@ -187,7 +187,11 @@ impl<'a> Backtest<'a> {
                         if let Some(payment) =
                             portfolio.settle_funding(symbol, time, bar.open, rate)
                         {
-                            ctx.records.borrow_mut().funding.push(payment);
+                            let mut records = ctx.records.borrow_mut();
+                            // The fills before it (at this open) belong to the trip it pays.
+                            records.absorb(i as u64);
+                            records.trips.on_funding(payment.amount);
+                            records.funding.push(payment);
                         }
                     }
                 }
@@ -226,6 +230,7 @@ impl<'a> Backtest<'a> {
                     trade.ambiguous = true;
                 }
             }
+            ctx.records.borrow_mut().absorb(i as u64);
             let fills = ctx.records.borrow().trades.len();
             if fills > self.max_fills && stop.is_none() {
                 stop = Some(RunError {
@@ -250,11 +255,13 @@ impl<'a> Backtest<'a> {
         ctx.bar.set(None);
         observer.on_progress(processed, total as u64);
 
-        let records = std::mem::take(&mut *ctx.records.borrow_mut());
+        let mut records = std::mem::take(&mut *ctx.records.borrow_mut());
+        let round_trips = std::mem::take(&mut records.trips).into_closed();
         let dropped_orders = ctx.queue.borrow().len() as u64;
         let pending_at_end = ctx.book.borrow().orders().len() as u64;
         let open_at_end = ctx.portfolio.borrow().positions().next().is_some();
-        let mut metrics = measured.finish(&records.trades, &records.funding, first.zip(last));
+        let mut metrics =
+            measured.finish(&records.trades, &records.funding, &round_trips, first.zip(last));
         metrics.ambiguous_bars = records.ambiguous_bars;
         let status = match &stop {
             None => RunStatus::Completed,
@@ -267,8 +274,10 @@ impl<'a> Backtest<'a> {
             error: stop,
             metrics,
             trades: records.trades,
+            round_trips,
             snapshots: Vec::new(),
             bars: processed,
+            covered: first.zip(last).map(|(f, l)| (f.timestamp, l.timestamp)),
             funding: records.funding,
             rejections: records.rejections,
             dropped_orders,

@@ -42,6 +42,8 @@ pub const TRADES_HEADER_V1: &str =
 /// The header of `portfolio.csv`.
 pub const PORTFOLIO_HEADER: &str =
     "timestamp,portfolio_value,cash,unrealized_pnl,realized_pnl,margin_used,leverage_ratio";
+/// The header of `round_trips.csv`.
+pub const ROUND_TRIPS_HEADER: &str = "entry_time,exit_time,side,max_size,entry_price,exit_price,fees,funding,pnl,bars_held,exit_reason";
 /// The header of `funding.csv`.
 pub const FUNDING_CSV_HEADER: &str = "timestamp,symbol,rate,price,position_size,amount";
 
@@ -57,6 +59,9 @@ pub struct RunSummary {
     /// The run's id.
     #[serde(default)]
     pub backtest_id: String,
+    /// Finished round trips.
+    #[serde(default)]
+    pub round_trips: u64,
     /// Refused orders (the count; files of the first version held the map here).
     #[serde(default)]
     pub rejections: Rejections,
@@ -213,6 +218,16 @@ impl RunFiles {
                     writeln!(out, "{},{},{rate},{price},{size},{amount}", f.timestamp, f.symbol);
             });
             write_atomic(&self.dir.join("funding.csv"), funding.as_bytes())?;
+            let trips = csv_text(ROUND_TRIPS_HEADER, &report.round_trips, |out, r| {
+                let (size, entry, exit) = (n(&r.max_size), n(&r.entry_price), n(&r.exit_price));
+                let (fees, funding, pnl) = (n(&r.fees), n(&r.funding), n(&r.pnl));
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{size},{entry},{exit},{fees},{funding},{pnl},{},{}",
+                    r.entry_time, r.exit_time, r.side, r.bars_held, r.exit_reason
+                );
+            });
+            write_atomic(&self.dir.join("round_trips.csv"), trips.as_bytes())?;
             let tmp = self.tmp_portfolio();
             if tmp.exists() {
                 fs::rename(&tmp, self.dir.join("portfolio.csv"))
@@ -234,6 +249,7 @@ impl RunFiles {
                 backtest_id: record.backtest_id.to_string(),
                 rejections: Rejections::Count(report.rejections.values().sum()),
                 rejections_by_reason: report.rejections.clone(),
+                round_trips: report.round_trips.len() as u64,
                 ambiguous_bars: report.ambiguous_bars,
                 pending_at_end: report.pending_at_end,
                 queued_at_end: report.dropped_orders,
@@ -582,6 +598,15 @@ impl ResultStore for FileResultStore {
             }
             None => Vec::new(),
         };
+        let round_trips = match text("round_trips.csv")? {
+            Some(t) => {
+                read::rows::<read::RoundTripRow, _>(&t, ROUND_TRIPS_HEADER).unwrap_or_else(|e| {
+                    note("round_trips.csv", &e);
+                    Vec::new()
+                })
+            }
+            None => Vec::new(),
+        };
         let portfolio_file =
             cryptobt_fs::check_no_links(&self.root, &self.relative(id, "portfolio.csv"))
                 .map_err(|e| e.to_string());
@@ -600,6 +625,7 @@ impl ResultStore for FileResultStore {
             metrics,
             trades,
             funding,
+            round_trips,
             portfolio,
             portfolio_rows,
             funding_fallbacks: summary.as_ref().map_or(0, |s| s.funding_fallbacks),

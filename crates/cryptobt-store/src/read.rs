@@ -5,7 +5,8 @@
 use std::{fs, path::Path};
 
 use cryptobt_domain::{
-    ports::PortfolioRow, ActionType, FundingPayment, OrderType, PositionType, Symbol, Trade,
+    ports::PortfolioRow, ActionType, FundingPayment, OrderType, PositionType, RoundTrip, Symbol,
+    Trade,
 };
 use rust_decimal::Decimal;
 use serde::{de::DeserializeOwned, Deserialize};
@@ -34,6 +35,46 @@ pub(crate) struct TradeRow {
     tag: Option<String>,
     #[serde(default)]
     ambiguous: bool,
+}
+
+/// A row of `round_trips.csv`.
+#[derive(Deserialize)]
+pub(crate) struct RoundTripRow {
+    entry_time: i64,
+    exit_time: i64,
+    side: PositionType,
+    #[serde(with = "rust_decimal::serde::str")]
+    max_size: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    entry_price: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    exit_price: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    fees: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    funding: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pnl: Decimal,
+    bars_held: u64,
+    exit_reason: OrderType,
+}
+
+impl From<RoundTripRow> for RoundTrip {
+    fn from(r: RoundTripRow) -> Self {
+        Self {
+            entry_time: r.entry_time,
+            exit_time: r.exit_time,
+            side: r.side,
+            max_size: r.max_size,
+            entry_price: r.entry_price,
+            exit_price: r.exit_price,
+            fees: r.fees,
+            funding: r.funding,
+            pnl: r.pnl,
+            bars_held: r.bars_held,
+            exit_reason: r.exit_reason,
+        }
+    }
 }
 
 /// Reads `trades.csv`, of this version or of the first (without `order_type,tag,ambiguous`).

@@ -155,11 +155,42 @@ fn progress_json(done: u64, total: u64) -> Value {
     json!({ "done": done, "total": total, "percent": percent })
 }
 
-/// `?page=&page_size=` of the fills in `GET /api/backtest/{id}`.
+/// `?page=&page_size=` of the fills and `?trips_page=&trips_page_size=` of the round trips in
+/// `GET /api/backtest/{id}`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct TradesPage {
     page: Option<u64>,
     page_size: Option<u64>,
+    trips_page: Option<u64>,
+    trips_page_size: Option<u64>,
+}
+
+/// The bars a stored run's metrics cover: the first and last snapshot (a failed or cancelled run
+/// stops before its end date).
+fn covered(run: &StoredRun) -> Value {
+    match (run.portfolio.first(), run.portfolio.last()) {
+        (Some(first), Some(last)) => json!({
+            "first_bar": first.timestamp,
+            "last_bar": last.timestamp,
+            "bars": run.portfolio_rows,
+            "complete": run.record.status == RunStatus::Completed,
+        }),
+        _ => Value::Null,
+    }
+}
+
+/// The pages asked for: (page, size) of the fills and of the round trips.
+struct Pages {
+    trades: (u64, u64),
+    trips: (u64, u64),
+}
+
+/// One page of `items`: the 1-based `page` of `size`.
+fn page_of<T>(items: &[T], page: u64, size: u64) -> &[T] {
+    let start = usize::try_from(page.saturating_sub(1).saturating_mul(size)).unwrap_or(usize::MAX);
+    let start = start.min(items.len());
+    let end = start.saturating_add(usize::try_from(size).unwrap_or(usize::MAX)).min(items.len());
+    &items[start..end]
 }
 
 /// Fills per page by default and at most: a page of JSON stays around a megabyte.
@@ -170,16 +201,21 @@ const MAX_TRADES_PAGE: u64 = 10_000;
 pub(crate) fn weight(run: &StoredRun) -> usize {
     let text: usize =
         run.log.iter().map(String::len).sum::<usize>() + run.record.strategy_code.len();
-    1_024 + text + run.trades.len() * 160 + run.funding.len() * 128 + run.portfolio.len() * 192
+    1_024
+        + text
+        + run.trades.len() * 160
+        + run.round_trips.len() * 176
+        + run.funding.len() * 128
+        + run.portfolio.len() * 192
 }
 
 /// The JSON answer for a stored run, with one page of its fills.
-fn stored_view(id: &BacktestId, run: &StoredRun, page: u64, size: u64) -> Value {
+fn stored_view(id: &BacktestId, run: &StoredRun, pages: &Pages) -> Value {
     let done = run.portfolio_rows;
     let error = run.record.error.as_ref();
     let total = run.trades.len() as u64;
-    let start = usize::try_from(page.saturating_sub(1).saturating_mul(size)).unwrap_or(usize::MAX);
-    let trades: Vec<_> = run.trades.iter().skip(start).take(size as usize).collect();
+    let trades = page_of(&run.trades, pages.trades.0, pages.trades.1);
+    let trips = page_of(&run.round_trips, pages.trips.0, pages.trips.1);
     json!({
         "backtest_id": id.as_str(),
         "status": run.record.status,
@@ -189,8 +225,13 @@ fn stored_view(id: &BacktestId, run: &StoredRun, page: u64, size: u64) -> Value 
         "metrics": run.metrics,
         "trades": trades,
         "trades_total": total,
-        "trades_page": page,
-        "trades_page_size": size,
+        "trades_page": pages.trades.0,
+        "trades_page_size": pages.trades.1,
+        "covered": covered(run),
+        "round_trips": trips,
+        "round_trips_total": run.round_trips.len(),
+        "round_trips_page": pages.trips.0,
+        "round_trips_page_size": pages.trips.1,
         "funding": run.funding,
         "portfolio_history": run.portfolio,
         "portfolio_rows": run.portfolio_rows,
@@ -216,8 +257,16 @@ pub(crate) async fn get(
     query: web::Query<TradesPage>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let page = query.page.unwrap_or(1).max(1);
-    let size = query.page_size.unwrap_or(TRADES_PAGE).clamp(1, MAX_TRADES_PAGE);
+    let pages = Pages {
+        trades: (
+            query.page.unwrap_or(1).max(1),
+            query.page_size.unwrap_or(TRADES_PAGE).clamp(1, MAX_TRADES_PAGE),
+        ),
+        trips: (
+            query.trips_page.unwrap_or(1).max(1),
+            query.trips_page_size.unwrap_or(TRADES_PAGE).clamp(1, MAX_TRADES_PAGE),
+        ),
+    };
     if let Some(job) = state.jobs.get(&id) {
         let s = job.state();
         let record = job.record.lock().clone();
@@ -231,7 +280,7 @@ pub(crate) async fn get(
                 "progress": progress_json(s.done, s.total),
                 "created_at": record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
                 "config": ConfigFile::from_record(&record),
-                "metrics": null, "trades": [], "trades_total": 0, "funding": [], "portfolio_history": [], "portfolio_rows": 0,
+                "metrics": null, "trades": [], "trades_total": 0, "round_trips": [], "round_trips_total": 0, "funding": [], "portfolio_history": [], "portfolio_rows": 0,
                 "rejections": {}, "ambiguous_bars": 0, "pending_at_end": 0, "queued_at_end": 0, "open_at_end": false, "funding_fallbacks": 0, "log": [], "damaged": [],
                 "error_code": s.error_code, "error_message": s.error_message, "error_line": null,
             })));
@@ -255,7 +304,7 @@ pub(crate) async fn get(
                 run
             }
         };
-        Ok(serde_json::to_vec(&stored_view(&id2, &run, page, size)).unwrap_or_default())
+        Ok(serde_json::to_vec(&stored_view(&id2, &run, &pages)).unwrap_or_default())
     })
     .await?
     .map_err(|e| store_error(&id, e))?;
@@ -390,9 +439,10 @@ pub(crate) async fn file(
     let bytes = stored(&state, &id, move |store, id| store.read_file(id, file)).await?;
     let content_type = match file {
         ResultFile::Config | ResultFile::Metrics => "application/json",
-        ResultFile::Trades | ResultFile::Portfolio | ResultFile::Funding => {
-            "text/csv; charset=utf-8"
-        }
+        ResultFile::Trades
+        | ResultFile::Portfolio
+        | ResultFile::Funding
+        | ResultFile::RoundTrips => "text/csv; charset=utf-8",
         ResultFile::Log => "text/plain; charset=utf-8",
     };
     Ok(HttpResponse::Ok()

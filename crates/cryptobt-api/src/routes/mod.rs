@@ -54,6 +54,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 resource("/strategies/examples").route(get().to(system::examples)),
                 "GET",
             ))
+            .service(allow(resource("/metrics").route(get().to(system::metrics)), "GET"))
             .service(allow(resource("/health").route(get().to(system::health)), "GET"))
             .service(allow(resource("/openapi.json").route(get().to(system::openapi)), "GET"))
             .default_service(web::to(|| async {

@@ -30,6 +30,12 @@ pub(crate) async fn validate(
     }))
 }
 
+/// `GET /api/metrics`: every metric's key, label, group, unit and definition (docs/metrics.md),
+/// for the page's tiles and tooltips.
+pub(crate) async fn metrics() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "metrics": cryptobt_domain::METRICS }))
+}
+
 /// `GET /api/strategies/examples`: the strategies of `static/strategies/` with their header text.
 pub(crate) async fn examples(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let dir = state.config.static_dir.join("strategies");

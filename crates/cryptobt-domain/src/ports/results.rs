@@ -95,6 +95,8 @@ pub struct StoredRun {
     pub trades: Vec<crate::Trade>,
     /// Every funding payment.
     pub funding: Vec<crate::FundingPayment>,
+    /// Every finished round trip.
+    pub round_trips: Vec<crate::RoundTrip>,
     /// The portfolio history, evenly thinned to at most the points asked for (the last row is
     /// always kept).
     pub portfolio: Vec<PortfolioRow>,
@@ -131,6 +133,9 @@ pub enum ResultFile {
     /// `funding.csv`.
     #[serde(rename = "funding.csv")]
     Funding,
+    /// `round_trips.csv`.
+    #[serde(rename = "round_trips.csv")]
+    RoundTrips,
     /// `log.txt`.
     #[serde(rename = "log.txt")]
     Log,
@@ -138,8 +143,15 @@ pub enum ResultFile {
 
 impl ResultFile {
     /// Every downloadable file.
-    pub const ALL: [Self; 6] =
-        [Self::Config, Self::Trades, Self::Portfolio, Self::Metrics, Self::Funding, Self::Log];
+    pub const ALL: [Self; 7] = [
+        Self::Config,
+        Self::Trades,
+        Self::Portfolio,
+        Self::Metrics,
+        Self::Funding,
+        Self::RoundTrips,
+        Self::Log,
+    ];
 
     /// The file name.
     #[must_use]
@@ -150,6 +162,7 @@ impl ResultFile {
             Self::Portfolio => "portfolio.csv",
             Self::Metrics => "metrics.json",
             Self::Funding => "funding.csv",
+            Self::RoundTrips => "round_trips.csv",
             Self::Log => "log.txt",
         }
     }

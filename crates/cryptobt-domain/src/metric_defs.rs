@@ -1,0 +1,136 @@
+//! The definitions of the metrics (DESIGN §7) in words a trader reads: one table that the CLI
+//! summary, the API (`GET /api/metrics`, the page's tooltips) and `docs/metrics.md` all use.
+
+use serde::Serialize;
+
+/// How a metric is grouped where it is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricGroup {
+    /// Returns.
+    Returns,
+    /// Risk.
+    Risk,
+    /// Round trips and fills.
+    Trades,
+    /// Fees, funding and liquidation.
+    Costs,
+}
+
+impl MetricGroup {
+    /// The heading shown.
+    #[must_use]
+    pub const fn title(self) -> &'static str {
+        match self {
+            Self::Returns => "Returns",
+            Self::Risk => "Risk",
+            Self::Trades => "Trades",
+            Self::Costs => "Costs",
+        }
+    }
+}
+
+/// The unit a metric is shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricUnit {
+    /// Percent.
+    Percent,
+    /// USDT.
+    Usdt,
+    /// A ratio without unit.
+    Ratio,
+    /// A count.
+    Count,
+    /// Leverage (x).
+    Times,
+    /// Days.
+    Days,
+    /// Bars of the run's timeframe.
+    Bars,
+}
+
+/// One metric: its key in `metrics.json`, label, group, unit and definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MetricDef {
+    /// The key in `metrics.json` and the API.
+    pub key: &'static str,
+    /// Short label.
+    pub label: &'static str,
+    /// Where it is grouped.
+    pub group: MetricGroup,
+    /// Its unit.
+    pub unit: MetricUnit,
+    /// Formula, sign convention and null case, in plain words.
+    pub definition: &'static str,
+}
+
+const fn def(
+    key: &'static str,
+    label: &'static str,
+    group: MetricGroup,
+    unit: MetricUnit,
+    definition: &'static str,
+) -> MetricDef {
+    MetricDef { key, label, group, unit, definition }
+}
+
+use MetricGroup::{Costs, Returns, Risk, Trades};
+use MetricUnit::{Bars, Count, Days, Percent, Ratio, Times, Usdt};
+
+/// Every metric of `metrics.json`, in the order shown.
+pub const METRICS: [MetricDef; 30] = [
+    def("total_return", "Total return", Returns, Percent, "(final equity / initial capital − 1) × 100. Negative is a loss. Null when no bar was processed."),
+    def("final_equity", "Final equity", Returns, Usdt, "Cash + margin + unrealized P&L at the last bar's close. Null when no bar was processed."),
+    def("annualized_return", "Annualized return", Returns, Percent, "((final / initial)^(365 / days) − 1) × 100, days = time from the first to the last bar in days. Null when days = 0 or final equity ≤ 0."),
+    def("benchmark_return", "Buy & hold", Returns, Percent, "(last close / first close − 1) × 100: holding the asset from the first bar's close. The buy-and-hold line on the charts uses the same base. Null when no bar was processed."),
+    def("expectancy", "Expectancy", Returns, Usdt, "Mean net P&L per round trip (every fee, clearance and funding payment included). Null without round trips."),
+    def("max_drawdown", "Max drawdown", Risk, Percent, "The worst fall from a running equity high: min over bars of (equity / running max − 1) × 100, the running max starting at the initial capital. ≤ 0. Null when no bar was processed."),
+    def("max_drawdown_duration_days", "Longest drawdown", Risk, Days, "The longest time, in days, from the last bar at an equity high to the first bar back at or above it (or to the last bar if never). 0 when equity never fell below its high."),
+    def("volatility", "Volatility (daily)", Risk, Percent, "Sample standard deviation (n − 1) of daily returns × 100; a day's return compares its last equity with the previous day's (the first day with the initial capital). Null with fewer than two days."),
+    def("annualized_volatility", "Volatility (annual)", Risk, Percent, "Daily volatility × √365. Null when the daily volatility is."),
+    def("sharpe_ratio", "Sharpe", Risk, Ratio, "Mean daily return / its standard deviation × √365, risk-free rate 0. Null with fewer than two days or a deviation of 0."),
+    def("sortino_ratio", "Sortino", Risk, Ratio, "Mean daily return / √(mean of min(return, 0)²) × √365. Null with fewer than two days or no losing day."),
+    def("calmar_ratio", "Calmar", Risk, Ratio, "Annualized return / |max drawdown|. Null when either is null or the drawdown is 0."),
+    def("exposure", "Exposure", Risk, Percent, "Share of bars closing with an open position × 100."),
+    def("avg_leverage", "Avg leverage", Risk, Times, "Mean leverage of the fills that open or add to a position. Null without such fills."),
+    def("max_leverage", "Max leverage", Risk, Times, "Highest leverage of the fills that open or add. Null without such fills."),
+    def("round_trips", "Round trips", Trades, Count, "Positions taken from flat back to flat (closed, liquidated, or the closing part of a reversal). A position still open at the end is not counted."),
+    def("win_rate", "Win rate", Trades, Percent, "Share of round trips with a net P&L > 0, × 100. Null without round trips."),
+    def("profit_factor", "Profit factor", Trades, Ratio, "Sum of winning round trips' net P&L / |sum of losing ones'|. Null when no round trip lost."),
+    def("avg_win", "Avg win", Trades, Usdt, "Mean net P&L of the winning round trips. Null without a winner."),
+    def("avg_loss", "Avg loss", Trades, Usdt, "Mean net P&L of the losing round trips, a negative number. Null without a loser."),
+    def("largest_win", "Largest win", Trades, Usdt, "The best round trip's net P&L. Null unless it is > 0."),
+    def("largest_loss", "Largest loss", Trades, Usdt, "The worst round trip's net P&L, a negative number. Null unless it is < 0."),
+    def("avg_bars_held", "Avg bars held", Trades, Bars, "Mean of exit bar − entry bar over round trips, in bars of the run's timeframe. Null without round trips."),
+    def("max_consecutive_losses", "Losing streak", Trades, Count, "The longest run of round trips with net P&L ≤ 0, in exit order. 0 without round trips."),
+    def("total_trades", "Fills", Trades, Count, "Every fill: opening, adding, reducing, closing and liquidation fills."),
+    def("ambiguous_bars", "Ambiguous bars", Trades, Count, "Bars with an order or exit armed both above and below the open, where which filled first rested on the intrabar rule (open → nearer extreme → other extreme → close), not on the data."),
+    def("total_fees", "Fees paid", Costs, Usdt, "Sum of the trading fees of every fill, a positive amount paid. The liquidation clearance is not a fee here: it is in liquidation losses."),
+    def("total_funding", "Funding", Costs, Usdt, "Sum of the funding payments: positive = received, negative = paid (futures)."),
+    def("liquidations", "Liquidations", Costs, Count, "Number of positions liquidated."),
+    def("liquidation_losses", "Liquidation losses", Costs, Usdt, "Sum of the margins lost to liquidation (each liquidated position loses its whole isolated margin), a positive amount."),
+];
+
+/// The definition of `key`, if it is a metric.
+#[must_use]
+pub fn metric(key: &str) -> Option<&'static MetricDef> {
+    METRICS.iter().find(|m| m.key == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_of_the_report_has_a_definition_and_no_other() {
+        let json = serde_json::to_value(crate::Metrics::default()).unwrap();
+        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut defined: Vec<&str> = METRICS.iter().map(|m| m.key).collect();
+        defined.sort_unstable();
+        assert_eq!(keys, defined);
+        assert!(METRICS.iter().all(|m| !m.definition.is_empty() && !m.label.is_empty()));
+        assert_eq!(metric("calmar_ratio").map(|m| m.group), Some(MetricGroup::Risk));
+    }
+}
