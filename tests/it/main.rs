@@ -9,3 +9,4 @@ mod example_strategies;
 mod intrabar_rules;
 mod ledger_contract;
 mod metric_docs;
+mod metrics_by_hand;
