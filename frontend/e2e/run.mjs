@@ -141,6 +141,16 @@ await step("the bracket example marks its exits by order type, with the fill in 
   assert.ok(orderTypes.some((t) => t === "stop_loss" || t === "take_profit"), "exit rows");
 });
 
+await step("refused orders are counted by reason on the page", async () => {
+  const id = await runExample("limit_grid");
+  const run = await (await page.request.get(`${base}/api/backtest/${id}`)).json();
+  const reasons = Object.entries(run.rejections);
+  assert.ok(reasons.length > 0, "the grid has refusals");
+  const note = await page.textContent("#orders-note");
+  for (const [reason, n] of reasons) assert.ok(note.includes(`${reason.replaceAll("_", " ")} ${n}`), `${reason} ${n} in "${note}"`);
+  if (run.pending_at_end) assert.ok(note.includes(`${run.pending_at_end} pending order`), note);
+});
+
 await step("a runtime error shows its code and line", async () => {
   await runExample("runtime_error");
   const text = await page.textContent("#status-error");
