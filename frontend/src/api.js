@@ -42,6 +42,11 @@ export const api = {
       `/api/data/history?symbol=${q.symbol}&timeframe=${q.timeframe}&trading_mode=${q.mode}` +
         `&start_date=${q.start}&end_date=${q.end}&limit=100000`,
     ),
+  chart: (id, q = {}) => {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
+    return request("GET", `/api/backtest/${encodeURIComponent(id)}/chart?${p}`);
+  },
   eventsUrl: (id) => `/api/backtest/${encodeURIComponent(id)}/events`,
   fileUrl: (id, name) => `/api/backtest/${encodeURIComponent(id)}/files/${name}`,
 };

@@ -166,3 +166,203 @@ export class Charts {
     chart.timeScale().fitContent();
   }
 }
+
+/// The three charts of one run — price, equity (with buy & hold), drawdown — on one time axis,
+/// fed by the server's views (`GET /api/backtest/{id}/chart`): at fit the whole run in coarse
+/// buckets, refined as the user zooms in. Zoom, pan and crosshair move all three together.
+export class RunView {
+  constructor(els, fetchView, { initial, onView } = {}) {
+    this.els = els;
+    this.fetchView = fetchView;
+    this.initial = initial;
+    this.onView = onView || (() => {});
+    this.charts = [els.price, els.equity, els.drawdown].map((el) => {
+      el.innerHTML = "";
+      return createChart(el, { autoSize: true, ...theme(), timeScale: { timeVisible: true, secondsVisible: false }, rightPriceScale: { minimumWidth: 80 } });
+    });
+    const [price, equity, drawdown] = this.charts;
+    this.candles = price.addSeries(CandlestickSeries, { upColor: "#26a69a", downColor: "#ef5350", borderVisible: false, wickUpColor: "#26a69a", wickDownColor: "#ef5350" });
+    this.markers = createSeriesMarkers(this.candles, []);
+    this.trips = [0, 1, 2].map(() => price.addSeries(LineSeries, { lineWidth: 2, lineStyle: 2, priceLineVisible: false, lastValueVisible: false, crosshairMarkerVisible: false }));
+    this.equity = equity.addSeries(LineSeries, { color: COLORS[0], lineWidth: 2, title: "equity" });
+    this.bench = equity.addSeries(LineSeries, { color: "#9e9e9e", lineWidth: 1, title: "buy & hold" });
+    this.drawdown = drawdown.addSeries(AreaSeries, { lineColor: "#ef5350", topColor: "rgba(239,83,80,0.05)", bottomColor: "rgba(239,83,80,0.4)", title: "drawdown %" });
+    this.main = [this.candles, this.equity, this.drawdown];
+    this.syncing = false;
+    this.charts.forEach((chart, i) => {
+      chart.timeScale().subscribeVisibleTimeRangeChange((range) => this.moved(i, range));
+      chart.subscribeCrosshairMove((param) => this.crosshair(i, param));
+    });
+    this.pending = null;
+    this.view = null;
+  }
+
+  /// Loads the whole run and fits it.
+  async load() {
+    const view = await this.fetchView({});
+    this.full = view;
+    this.show(view);
+    this.fit();
+    return view;
+  }
+
+  fit() {
+    this.syncing = true;
+    for (const chart of this.charts) chart.timeScale().fitContent();
+    this.syncing = false;
+  }
+
+  show(view) {
+    this.view = view;
+    const t = (ms) => seconds(ms);
+    this.candles.setData(view.candles.map((c) => ({ time: t(c.t), open: c.o, high: c.h, low: c.l, close: c.c })));
+    this.equity.setData(view.equity.map(([ms, v]) => ({ time: t(ms), value: v })));
+    const base = view.benchmark_base;
+    this.bench.setData(base ? view.candles.map((c) => ({ time: t(c.t), value: (this.initial * c.c) / base })) : []);
+    this.drawdown.setData(view.drawdown.map(([ms, v]) => ({ time: t(ms), value: v })));
+    const markers = view.fills.map((f) => {
+      const type = f.order_type || (f.action === "liquidation" ? "liquidation" : "market");
+      const style = ORDER_STYLE[type] || ORDER_STYLE.market;
+      const at = Math.floor(f.timestamp / view.bucket_ms) * view.bucket_ms;
+      return {
+        time: t(at),
+        position: f.action === "buy" ? "belowBar" : "aboveBar",
+        color: type === "market" ? (f.action === "buy" ? "#26a69a" : "#ef5350") : style.color,
+        shape: type === "liquidation" ? "circle" : ["market", "limit", "stop"].includes(type) ? (f.action === "buy" ? "arrowUp" : "arrowDown") : "square",
+        text: style.label + (f.ambiguous ? "?" : ""),
+      };
+    }).sort((a, b) => a.time - b.time);
+    this.markers.setMarkers(markers);
+    window.__markers = [...new Set(markers.map((m) => m.text).filter(Boolean))];
+    this.byTime = new Map();
+    for (const f of view.fills) {
+      const key = t(Math.floor(f.timestamp / view.bucket_ms) * view.bucket_ms);
+      if (!this.byTime.has(key)) this.byTime.set(key, []);
+      this.byTime.get(key).push(f);
+    }
+    this.drawTrips(view);
+    const els = this.els;
+    els.price.dataset.markers = String(markers.length);
+    els.price.dataset.fillsTotal = String(view.fills_total);
+    els.price.dataset.bucket = view.bucket;
+    els.price.dataset.first = String(view.candles.length ? view.candles[0].t : "");
+    els.price.dataset.last = String(view.candles.length ? view.candles[view.candles.length - 1].t : "");
+    els.equity.dataset.points = String(view.equity.length);
+    els.drawdown.dataset.min = String(view.drawdown.reduce((m, [, v]) => Math.min(m, v), 0));
+    els.drawdown.dataset.points = String(view.drawdown.length);
+    this.onView(view);
+  }
+
+  drawTrips(view) {
+    const lanes = [[], [], []];
+    const times = view.candles.map((c) => seconds(c.t));
+    const snap = (ms) => seconds(Math.floor(ms / view.bucket_ms) * view.bucket_ms);
+    const after = (t) => times.find((x) => x > t);
+    view.round_trips.forEach((r, i) => {
+      const lane = lanes[i % lanes.length];
+      const entry = snap(r.entry_time), exit = snap(r.exit_time);
+      const last = lane.length ? lane[lane.length - 1].time : -Infinity;
+      if (entry <= last || exit < entry) return;
+      const color = Number(r.pnl) > 0 ? "#26a69a" : "#ef5350";
+      lane.push({ time: entry, value: Number(r.entry_price), color });
+      if (exit > entry) lane.push({ time: exit, value: Number(r.exit_price), color });
+      const gap = after(exit);
+      if (gap !== undefined) lane.push({ time: gap });
+    });
+    let drawn = 0;
+    lanes.forEach((lane, i) => {
+      this.trips[i].setData(lane);
+      drawn += lane.filter((p) => p.value !== undefined).length;
+    });
+    this.els.price.dataset.tripPoints = String(drawn);
+  }
+
+  /// One chart moved: move the others to the same time range, and ask for a finer (or coarser)
+  /// view of it once the user stops.
+  moved(i, range) {
+    if (!range || this.syncing) return;
+    const same = (a, b) => a && b && Math.abs(a.from - b.from) < 1 && Math.abs(a.to - b.to) < 1;
+    if (same(range, this.lastRange)) return;
+    this.lastRange = range;
+    this.syncing = true;
+    this.charts.forEach((chart, j) => {
+      if (j !== i) {
+        try {
+          chart.timeScale().setVisibleRange(range);
+        } catch {
+          /* a chart without data yet */
+        }
+      }
+    });
+    this.syncing = false;
+    clearTimeout(this.pending);
+    this.pending = setTimeout(() => this.refine(range), 250);
+  }
+
+  /// Shows the view that suits `range` (seconds): the whole run's at fit, else the server's view
+  /// of the range, when its bucket differs from the one shown or the data shown does not cover it.
+  async refine(range) {
+    if (!this.view || !this.full) return;
+    const from = Math.floor(range.from * 1000), to = Math.ceil(range.to * 1000);
+    const whole = from <= this.full.first_bar && to >= this.full.last_bar;
+    let view = this.full;
+    if (!whole) {
+      try {
+        view = await this.fetchView({ from, to });
+      } catch {
+        return;
+      }
+    }
+    if (!view || view.empty) return;
+    const covers = this.view.from <= from && this.view.to >= to;
+    if (view.bucket === this.view.bucket && covers) return;
+    this.syncing = true;
+    this.show(view);
+    for (const chart of this.charts) {
+      try {
+        chart.timeScale().setVisibleRange(range);
+      } catch {
+        /* ignore */
+      }
+    }
+    this.lastRange = range;
+    this.syncing = false;
+  }
+
+  crosshair(i, param) {
+    if (this.syncingCrosshair) return;
+    this.syncingCrosshair = true;
+    this.charts.forEach((chart, j) => {
+      if (j === i) return;
+      if (param.time === undefined) chart.clearCrosshairPosition();
+      else chart.setCrosshairPosition(NaN, param.time, this.main[j]);
+    });
+    this.syncingCrosshair = false;
+    if (i === 0) this.tooltip(param);
+  }
+
+  tooltip(param) {
+    const tip = this.els.tip;
+    const fills = param.time !== undefined && this.byTime ? this.byTime.get(param.time) : undefined;
+    if (!fills || !param.point) {
+      tip.hidden = true;
+      return;
+    }
+    tip.hidden = false;
+    tip.textContent = fills
+      .map((t) => `${(t.order_type || "market").replaceAll("_", " ")} ${t.action} ${t.quantity} @ ${t.price}  fee ${Number(t.fee).toFixed(4)}  pnl ${Number(t.pnl).toFixed(2)}  (${t.position_type}, ${t.leverage}x)${t.tag ? `  [${t.tag}]` : ""}${t.ambiguous ? "  ambiguous bar" : ""}`)
+      .join("\n");
+    tip.style.left = `${Math.min(param.point.x + 12, this.els.price.clientWidth - 260)}px`;
+    tip.style.top = `${param.point.y + 12}px`;
+  }
+
+  /// Zooms all three charts to `[from, to]` (ms).
+  zoom(from, to) {
+    this.charts[0].timeScale().setVisibleRange({ from: seconds(from), to: seconds(to) });
+  }
+
+  clear() {
+    for (const chart of this.charts) chart.remove();
+    this.charts = [];
+  }
+}

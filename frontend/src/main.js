@@ -2,11 +2,12 @@
 // trades, funding, log), run history with reopen, delete and compare.
 import { api, ApiError } from "./api.js";
 import { createEditor } from "./editor.js";
-import { Charts } from "./charts.js";
+import { Charts, RunView } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
 const charts = new Charts();
 let compareCharts = new Charts();
+let view = null; // the three charts of the run shown
 let datasets = [];
 let limits = {};
 let current = null; // the run shown
@@ -375,23 +376,34 @@ async function showResult(run) {
     ? `${fallbacks} funding time${fallbacks === 1 ? " is" : "s are"} missing from the funding data and were settled at the configured rate (${run.config.funding_rate}).`
     : "";
   charts.clear();
+  if (view) view.clear();
   const c = run.config;
-  let bars = [];
-  try {
-    bars = (await api.prices({ symbol: c.symbol, timeframe: c.timeframe, mode: c.trading_mode, start: c.start_date, end: c.end_date })).data;
-  } catch {
-    bars = [];
-  }
-  // The charts cover what the metrics cover: up to the last bar processed.
+  // The charts cover what the metrics cover: up to the last bar processed (the server's view).
   const covered = run.covered;
-  if (covered) bars = bars.filter((b) => b.timestamp >= covered.first_bar && b.timestamp <= covered.last_bar);
   $("coverage-note").hidden = !covered || covered.complete;
   $("coverage-note").textContent = covered && !covered.complete
     ? `The run stopped early (${run.status}): its metrics and charts cover only ${time(covered.first_bar)} to ${time(covered.last_bar)} UTC (${covered.bars} bars), not ${c.start_date} to ${c.end_date}.`
     : "";
-  charts.price($("price-chart"), $("tip"), bars, run.trades, run.round_trips || []);
-  charts.equity($("equity-chart"), run.portfolio_history, bars, Number(c.initial_capital));
-  charts.drawdown($("drawdown-chart"), run.portfolio_history, Number(c.initial_capital));
+  view = new RunView(
+    { price: $("price-chart"), equity: $("equity-chart"), drawdown: $("drawdown-chart"), tip: $("tip") },
+    (q) => api.chart(run.backtest_id, q),
+    {
+      initial: Number(c.initial_capital),
+      onView: (v) => {
+        $("bucket-label").textContent = v.aggregated
+          ? `${v.bucket} candles (${c.timeframe} bars aggregated to fit; zoom in for finer ones)`
+          : `${v.bucket} candles`;
+        $("bucket-label").dataset.bucket = v.bucket;
+      },
+    },
+  );
+  if (covered) {
+    try {
+      await view.load();
+    } catch {
+      /* a run without a chart view (no bars) */
+    }
+  }
   renderMetrics($("metrics"), run.metrics);
   const ambiguous = run.ambiguous_bars || 0;
   $("ambiguous-note").hidden = ambiguous === 0;

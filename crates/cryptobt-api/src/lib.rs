@@ -125,6 +125,8 @@ pub(crate) struct AppState {
     /// a read racing a delete either finishes before it (and the delete evicts what it cached)
     /// or starts after it (and finds nothing).
     pub(crate) store_lock: Arc<parking_lot::RwLock<()>>,
+    /// Whole equity curves and drawdowns of runs as the charts thin them, weighed by bytes.
+    pub(crate) series: moka::sync::Cache<cryptobt_domain::BacktestId, Arc<routes::chart::Series>>,
     /// Recent price-history answers by query, kept 2 s (a chart reloading the same bars).
     pub(crate) history: moka::sync::Cache<String, web::Bytes>,
 }
@@ -148,13 +150,21 @@ fn build(
             })
             .max_capacity(config.cache_bytes)
             .build();
+    let series: moka::sync::Cache<_, Arc<routes::chart::Series>> = moka::sync::Cache::builder()
+        .weigher(|_, s: &Arc<routes::chart::Series>| u32::try_from(s.weight()).unwrap_or(u32::MAX))
+        .max_capacity(config.cache_bytes)
+        .build();
     let evicted = finished.clone();
+    let evicted_series = series.clone();
     let jobs = jobs::Jobs::start(
         config.workers,
         config.queue_capacity,
         config.max_runs,
         cryptobt_domain::RunPipeline::new(services.backtests.clone(), services.store.clone()),
-        Arc::new(move |id: &cryptobt_domain::BacktestId| evicted.invalidate(id)),
+        Arc::new(move |id: &cryptobt_domain::BacktestId| {
+            evicted.invalidate(id);
+            evicted_series.invalidate(id);
+        }),
     );
     let history =
         moka::sync::Cache::builder().max_capacity(64).time_to_live(Duration::from_secs(2)).build();
@@ -163,6 +173,7 @@ fn build(
         config: config.clone(),
         jobs,
         finished,
+        series,
         store_lock: Arc::default(),
         validations: Arc::new(tokio::sync::Semaphore::new(config.workers.max(1))),
         history,
@@ -181,6 +192,9 @@ fn build(
             .app_data(web::PathConfig::default().error_handler(|err, _| {
                 ApiError::InvalidRequest { field: None, message: format!("bad path: {err}") }.into()
             }))
+            // gzip for whatever the client accepts (JSON, CSV, the page's files); the event
+            // stream opts out (`Content-Encoding: identity`) so that events are not held back.
+            .wrap(actix_web::middleware::Compress::default())
             .wrap(actix_web::middleware::from_fn(routes::log_requests))
             .wrap(
                 actix_web::middleware::DefaultHeaders::new()

@@ -641,6 +641,15 @@ impl ResultStore for FileResultStore {
         })
     }
 
+    fn equity(&self, id: &BacktestId) -> Result<Vec<(i64, Decimal)>, StoreError> {
+        let relative = self.relative(id, "portfolio.csv");
+        cryptobt_fs::check_no_links(&self.root, &relative)
+            .map_err(|e| io_error(format!("portfolio.csv of {id}"), e))?;
+        read::read_equity(&self.root.join(&relative), PORTFOLIO_HEADER).map_err(|e| {
+            StoreError::Io { message: format!("portfolio.csv of {id}: {e}"), source: None }
+        })
+    }
+
     fn read_file(&self, id: &BacktestId, file: ResultFile) -> Result<Vec<u8>, StoreError> {
         match self.read_plain(id, file.name()) {
             Ok(bytes) => Ok(bytes),

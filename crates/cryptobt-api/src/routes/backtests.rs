@@ -335,6 +335,7 @@ pub(crate) async fn delete(
     blocking(move || {
         let _write = st.store_lock.write();
         st.finished.invalidate(&id2);
+        st.series.invalidate(&id2);
         let in_memory = st.jobs.forget(&id2);
         match st.services.store.delete(&id2) {
             Err(StoreError::NotFound { .. }) if in_memory => Ok(()),
@@ -383,6 +384,7 @@ pub(crate) async fn events(
             .insert_header((header::CONTENT_TYPE, "text/event-stream"))
             .insert_header((header::CACHE_CONTROL, "no-cache"))
             .insert_header(("X-Accel-Buffering", "no"))
+            .insert_header(header::ContentEncoding::Identity)
             .streaming(body)
     };
     if let Some(job) = state.jobs.get(&id) {

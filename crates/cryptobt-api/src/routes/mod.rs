@@ -1,6 +1,7 @@
 //! The routes, the request log and CORS.
 
 mod backtests;
+pub(crate) mod chart;
 mod data;
 mod system;
 
@@ -42,6 +43,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 resource("/backtest/{id}/files/{name}").route(get().to(backtests::file)),
                 "GET",
             ))
+            .service(allow(resource("/backtest/{id}/chart").route(get().to(chart::chart)), "GET"))
             .service(allow(resource("/backtests").route(get().to(backtests::history)), "GET"))
             .service(allow(resource("/data/symbols").route(get().to(data::symbols)), "GET"))
             .service(allow(resource("/data/history").route(get().to(data::history)), "GET"))

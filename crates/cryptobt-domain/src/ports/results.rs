@@ -212,6 +212,19 @@ pub trait ResultStore: Send + Sync {
     /// # Errors
     /// [`StoreError::NotFound`] or [`StoreError::Io`].
     fn load(&self, id: &BacktestId, max_points: usize) -> Result<StoredRun, StoreError>;
+    /// The whole equity curve of a run (every row of its portfolio history: bar time and
+    /// equity), for charts that thin it themselves.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] or [`StoreError::Io`].
+    fn equity(&self, id: &BacktestId) -> Result<Vec<(i64, Decimal)>, StoreError> {
+        Ok(self
+            .load(id, usize::MAX)?
+            .portfolio
+            .into_iter()
+            .map(|r| (r.timestamp, r.portfolio_value))
+            .collect())
+    }
     /// The bytes of one result file.
     ///
     /// # Errors
