@@ -230,6 +230,26 @@ pub(crate) fn read_portfolio(
     Ok((out, rows))
 }
 
+/// Every row's time and equity of `portfolio.csv` (the first two columns), streamed.
+pub(crate) fn read_equity(path: &Path, header: &str) -> Result<Vec<(i64, Decimal)>, String> {
+    let file = match fs::File::open(path) {
+        Ok(file) => std::io::BufReader::with_capacity(1 << 16, file),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut reading = reader(file, header)?;
+    let mut record = csv::ByteRecord::new();
+    let mut out = Vec::new();
+    while reading.read_byte_record(&mut record).map_err(|e| e.to_string())? {
+        let field = |i: usize| std::str::from_utf8(record.get(i).unwrap_or_default()).unwrap_or("");
+        let time = field(0).parse::<i64>().map_err(|e| format!("timestamp {:?}: {e}", field(0)))?;
+        let equity = Decimal::from_str_exact(field(1))
+            .map_err(|e| format!("portfolio_value {:?}: {e}", field(1)))?;
+        out.push((time, equity));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use cryptobt_domain::{ActionType, PositionType, Trade};
@@ -289,22 +309,3 @@ mod tests {
     }
 }
 
-/// Every row's time and equity of `portfolio.csv` (the first two columns), streamed.
-pub(crate) fn read_equity(path: &Path, header: &str) -> Result<Vec<(i64, Decimal)>, String> {
-    let file = match fs::File::open(path) {
-        Ok(file) => std::io::BufReader::with_capacity(1 << 16, file),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e.to_string()),
-    };
-    let mut reading = reader(file, header)?;
-    let mut record = csv::ByteRecord::new();
-    let mut out = Vec::new();
-    while reading.read_byte_record(&mut record).map_err(|e| e.to_string())? {
-        let field = |i: usize| std::str::from_utf8(record.get(i).unwrap_or_default()).unwrap_or("");
-        let time = field(0).parse::<i64>().map_err(|e| format!("timestamp {:?}: {e}", field(0)))?;
-        let equity = Decimal::from_str_exact(field(1))
-            .map_err(|e| format!("portfolio_value {:?}: {e}", field(1)))?;
-        out.push((time, equity));
-    }
-    Ok(out)
-}
