@@ -241,6 +241,7 @@ export class RunView {
       this.byTime.get(key).push(f);
     }
     this.drawTrips(view);
+    this.drawPlots(view);
     const els = this.els;
     els.price.dataset.markers = String(markers.length);
     els.price.dataset.fillsTotal = String(view.fills_total);
@@ -251,6 +252,28 @@ export class RunView {
     els.drawdown.dataset.min = String(view.drawdown.reduce((m, [, v]) => Math.min(m, v), 0));
     els.drawdown.dataset.points = String(view.drawdown.length);
     this.onView(view);
+  }
+
+  /// The strategy's own series: over the price, or each in a pane of its own under it.
+  drawPlots(view) {
+    const price = this.charts[0];
+    for (const s of this.plotSeries || []) price.removeSeries(s);
+    this.plotSeries = [];
+    let pane = 0;
+    (view.plots || []).forEach((p, i) => {
+      const index = p.pane === "own" ? ++pane : 0;
+      const s = price.addSeries(LineSeries, { color: COLORS[(i + 1) % COLORS.length], lineWidth: 1, title: p.name, priceLineVisible: false }, index);
+      // On the candles' time scale: one value per bucket (its last), at the bucket's time.
+      const points = [];
+      for (const [ms, v] of p.points) {
+        const time = seconds(Math.floor(ms / view.bucket_ms) * view.bucket_ms);
+        if (points.length && points[points.length - 1].time === time) points[points.length - 1].value = v;
+        else points.push({ time, value: v });
+      }
+      s.setData(points);
+      this.plotSeries.push(s);
+    });
+    this.els.price.dataset.plots = (view.plots || []).map((p) => `${p.name}:${p.pane}:${p.points.length}`).join(",");
   }
 
   drawTrips(view) {

@@ -1,7 +1,7 @@
 -- Breakout with stop entries and a trailing stop: while flat, a buy stop waits one tick above the
 -- highest high of the last 24 bars (replaced every bar); once in, a 2 % trailing stop follows the
 -- peak and closes the position when the price falls 2 % from it.
--- Shows: buy_stop with a tag, cancel_all_orders, set_trailing_stop, get_open_orders.
+-- Shows: buy_stop with a tag, cancel_all_orders, set_trailing_stop, plot() over the price.
 -- Params: lookback (24), trail (0.02).
 -- Expected: completed, entries are stop fills tagged "breakout", exits are trailing_stop fills.
 
@@ -21,6 +21,7 @@ function on_data(bar)
     end
     trailing = false
     if not high then return end
+    plot("breakout level", high)
     cancel_all_orders()
     local trigger = math.max(high, bar.close) + 0.01
     local quantity = math.floor(get_cash() * 0.9 / trigger * 100000) / 100000

@@ -17,6 +17,7 @@ pub mod money;
 mod orders;
 mod params;
 mod pipeline;
+mod plot;
 mod portfolio;
 pub mod ports;
 mod position;
@@ -43,6 +44,10 @@ pub use crate::{
     },
     params::{ParamValue, Params},
     pipeline::{storage_error, RunOutcome, RunPipeline},
+    plot::{
+        PlotPane, PlotRefusal, PlotSeries, Plots, MAX_PLOT_NAME_BYTES, MAX_PLOT_POINTS,
+        MAX_PLOT_SERIES,
+    },
     portfolio::{
         liquidation_price, Fill, OrderSide, Portfolio, PortfolioRules, Rejection, SharedPortfolio,
     },

@@ -282,4 +282,6 @@ pub struct BacktestReport {
     pub funding_fallbacks: u64,
     /// The strategy's log lines.
     pub log: Vec<String>,
+    /// The strategy's `plot` series.
+    pub plots: Vec<crate::PlotSeries>,
 }

@@ -57,6 +57,8 @@ pub struct Desk {
     pub rejections: std::cell::RefCell<Vec<String>>,
     /// Pending orders and exits as placed (the desk never fires them: the engine's path does).
     pub book: std::cell::RefCell<crate::OrderBook>,
+    /// The strategy's `plot` series.
+    pub plots: std::cell::RefCell<crate::Plots>,
 }
 
 impl Desk {
@@ -69,6 +71,7 @@ impl Desk {
             log: std::cell::RefCell::new(Vec::new()),
             rejections: std::cell::RefCell::new(Vec::new()),
             book: std::cell::RefCell::new(crate::OrderBook::new()),
+            plots: std::cell::RefCell::new(crate::Plots::new()),
         })
     }
 
@@ -189,6 +192,15 @@ impl crate::ports::StrategyContext for Desk {
             }
         }
         Ok(())
+    }
+    fn plot(
+        &self,
+        name: &str,
+        value: f64,
+        pane: crate::PlotPane,
+    ) -> Result<(), crate::PlotRefusal> {
+        let time = self.bar.get().map(|b| b.timestamp).ok_or(crate::PlotRefusal::NoBar)?;
+        self.plots.borrow_mut().record(name, value, pane, time)
     }
     fn record_rejection(&self, rejection: &crate::Rejection) {
         self.rejections.borrow_mut().push(rejection.code().to_owned());

@@ -24,6 +24,7 @@ pub(crate) struct Records {
     pub(crate) funding: Vec<FundingPayment>,
     pub(crate) rejections: RejectionCount,
     pub(crate) log: Vec<String>,
+    pub(crate) plots: cryptobt_domain::Plots,
     /// Bars whose outcome rested on the path rule (DESIGN §6 step 2).
     pub(crate) ambiguous_bars: u64,
     /// Round trips, fed with the fills as the run goes.
@@ -230,5 +231,15 @@ impl StrategyContext for RunContext {
     }
     fn log(&self, line: &str) {
         self.records.borrow_mut().log.push(line.to_owned());
+    }
+    fn plot(
+        &self,
+        name: &str,
+        value: f64,
+        pane: cryptobt_domain::PlotPane,
+    ) -> Result<(), cryptobt_domain::PlotRefusal> {
+        let time =
+            self.bar.get().map(|b| b.timestamp).ok_or(cryptobt_domain::PlotRefusal::NoBar)?;
+        self.records.borrow_mut().plots.record(name, value, pane, time)
     }
 }

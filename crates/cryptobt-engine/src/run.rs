@@ -286,6 +286,7 @@ impl<'a> Backtest<'a> {
             open_at_end,
             funding_fallbacks,
             log: records.log,
+            plots: records.plots.into_series(),
         }
     }
 }

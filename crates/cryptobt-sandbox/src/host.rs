@@ -9,7 +9,7 @@ use std::{
 
 use cryptobt_domain::{
     money::decimal_from_f64, ports::SharedContext, ExitKind, OrderKind, OrderOptions, OrderRequest,
-    OrderSide, PortfolioRules, Rejection, MAX_TAG_BYTES,
+    OrderSide, PlotPane, PlotRefusal, PortfolioRules, Rejection, MAX_TAG_BYTES,
 };
 use mlua::{Lua, MultiValue, Table, Value, Variadic};
 use rust_decimal::Decimal;
@@ -207,6 +207,52 @@ impl Host {
                 };
                 refused(&Rejection::UnknownOrder { id: shown })
             }
+        }
+    }
+
+    /// `plot(name, value [, opts])`: `true` or `(false, reason)`; never raises.
+    fn plot(&self, name: &Value, value: &Value, opts: &Value) -> (bool, Option<String>) {
+        let Some(ctx) = self.ctx() else {
+            return (false, Some(PlotRefusal::NoBar.to_string()));
+        };
+        let Value::String(name) = name else {
+            return (
+                false,
+                Some(format!("plot name must be a string, got {}", type_or_value(name))),
+            );
+        };
+        let Some(value) = number(value) else {
+            return (false, Some(PlotRefusal::Value(type_or_value(value)).to_string()));
+        };
+        let pane = match opts {
+            Value::Nil => PlotPane::Price,
+            Value::Table(t) => match t.raw_get::<Value>("pane") {
+                Ok(Value::Nil) => PlotPane::Price,
+                Ok(Value::String(s)) if s.as_bytes().as_ref() == b"price" => PlotPane::Price,
+                Ok(Value::String(s)) if s.as_bytes().as_ref() == b"own" => PlotPane::Own,
+                Ok(other) => {
+                    return (
+                        false,
+                        Some(format!(
+                            "plot pane must be \"price\" or \"own\", got {}",
+                            type_or_value(&other)
+                        )),
+                    )
+                }
+                Err(_) => return (false, Some("plot options could not be read".to_owned())),
+            },
+            other => {
+                return (
+                    false,
+                    Some(format!("plot options must be a table, got {}", type_or_value(other))),
+                )
+            }
+        };
+        let bytes = name.as_bytes();
+        let name = String::from_utf8_lossy(&bytes);
+        match ctx.plot(&name, value, pane) {
+            Ok(()) => (true, None),
+            Err(refusal) => (false, Some(refusal.to_string())),
         }
     }
 
@@ -432,6 +478,13 @@ pub(crate) fn register(lua: &Lua, globals: &Table, host: &Rc<Host>) -> mlua::Res
     )?;
     let h = Rc::clone(host);
     globals.raw_set("get_open_orders", lua.create_function(move |lua, ()| h.open_orders(lua))?)?;
+    let h = Rc::clone(host);
+    globals.raw_set(
+        "plot",
+        lua.create_function(move |_, (name, value, opts): (Value, Value, Value)| {
+            Ok(h.plot(&name, &value, &opts))
+        })?,
+    )?;
 
     type Read = fn(&SharedContext) -> Option<Decimal>;
     let figures: [(&str, Read, f64); 6] = [

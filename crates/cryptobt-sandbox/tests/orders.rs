@@ -200,3 +200,35 @@ fn placements_in_initialize_are_refused_and_counted() {
     assert!(desk.log.borrow()[0].starts_with("false\torders need a price"));
     assert_eq!(*desk.rejections.borrow(), ["no_price"]);
 }
+
+#[test]
+fn plot_draws_series_and_refuses_bad_values_without_failing() {
+    let desk = futures_desk();
+    let src = r#"
+        local n = 0
+        function on_data(bar)
+            n += 1
+            log(plot("close", bar.close), plot("osc", n, { pane = "own" }))
+            if n == 1 then
+                log(plot("nan", 0/0), plot(42, 1), plot("x", "1"), plot("y", 1, { pane = "left" }))
+                log(plot(string.rep("n", 33), 1), plot("z", 1, "own"), plot("close", 1, { pane = "own" }))
+                for i = 1, 20 do plot("s" .. i, i) end
+            end
+        end
+    "#;
+    run(src, &desk, &[100.0, 101.5]).unwrap();
+    let log = desk.log.borrow();
+    assert_eq!(log[0], "true\ttrue\tnil");
+    assert!(log[1].starts_with("false\tfalse\tfalse\tfalse\tplot pane must be"), "{}", log[1]);
+    assert!(
+        log[2].starts_with("false\tfalse\tfalse\tplot \"close\" is already drawn"),
+        "{}",
+        log[2]
+    );
+    let plots = desk.plots.borrow().clone().into_series();
+    assert_eq!(plots.len(), cryptobt_domain::MAX_PLOT_SERIES, "capped at the series limit");
+    assert_eq!(plots[0].name, "close");
+    assert_eq!(plots[0].points.iter().map(|p| p.1).collect::<Vec<_>>(), [100.0, 101.5]);
+    assert_eq!(plots[1].pane, cryptobt_domain::PlotPane::Own);
+    assert!(desk.rejections.borrow().is_empty(), "plot refusals are not order rejections");
+}

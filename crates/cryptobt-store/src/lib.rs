@@ -44,6 +44,8 @@ pub const PORTFOLIO_HEADER: &str =
     "timestamp,portfolio_value,cash,unrealized_pnl,realized_pnl,margin_used,leverage_ratio";
 /// The header of `round_trips.csv`.
 pub const ROUND_TRIPS_HEADER: &str = "entry_time,exit_time,side,max_size,entry_price,exit_price,fees,funding,pnl,bars_held,exit_reason";
+/// The header of `plots.csv`.
+pub const PLOTS_HEADER: &str = "series,pane,timestamp,value";
 /// The header of `funding.csv`.
 pub const FUNDING_CSV_HEADER: &str = "timestamp,symbol,rate,price,position_size,amount";
 
@@ -228,6 +230,17 @@ impl RunFiles {
                 );
             });
             write_atomic(&self.dir.join("round_trips.csv"), trips.as_bytes())?;
+            let points: usize = report.plots.iter().map(|p| p.points.len()).sum();
+            let mut plots = String::with_capacity(32 * (points + 1));
+            plots.push_str(PLOTS_HEADER);
+            plots.push('\n');
+            for series in &report.plots {
+                let name = csv_field(&series.name);
+                for (t, v) in &series.points {
+                    let _ = writeln!(plots, "{name},{},{t},{v}", series.pane.as_str());
+                }
+            }
+            write_atomic(&self.dir.join("plots.csv"), plots.as_bytes())?;
             let tmp = self.tmp_portfolio();
             if tmp.exists() {
                 fs::rename(&tmp, self.dir.join("portfolio.csv"))
@@ -647,6 +660,16 @@ impl ResultStore for FileResultStore {
             .map_err(|e| io_error(format!("portfolio.csv of {id}"), e))?;
         read::read_equity(&self.root.join(&relative), PORTFOLIO_HEADER).map_err(|e| {
             StoreError::Io { message: format!("portfolio.csv of {id}: {e}"), source: None }
+        })
+    }
+
+    fn plots(&self, id: &BacktestId) -> Result<Vec<cryptobt_domain::PlotSeries>, StoreError> {
+        let relative = self.relative(id, "plots.csv");
+        cryptobt_fs::check_no_links(&self.root, &relative)
+            .map_err(|e| io_error(format!("plots.csv of {id}"), e))?;
+        read::read_plots(&self.root.join(&relative), PLOTS_HEADER).map_err(|e| StoreError::Io {
+            message: format!("plots.csv of {id}: {e}"),
+            source: None,
         })
     }
 

@@ -250,6 +250,41 @@ pub(crate) fn read_equity(path: &Path, header: &str) -> Result<Vec<(i64, Decimal
     Ok(out)
 }
 
+/// `plots.csv`: the series in the order first written, each with its points.
+pub(crate) fn read_plots(
+    path: &Path,
+    header: &str,
+) -> Result<Vec<cryptobt_domain::PlotSeries>, String> {
+    let file = match fs::File::open(path) {
+        Ok(file) => std::io::BufReader::with_capacity(1 << 16, file),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut reading = reader(file, header)?;
+    let mut out: Vec<cryptobt_domain::PlotSeries> = Vec::new();
+    let mut record = csv::StringRecord::new();
+    while reading.read_record(&mut record).map_err(|e| e.to_string())? {
+        let name = record.get(0).unwrap_or_default();
+        let pane = match record.get(1) {
+            Some("own") => cryptobt_domain::PlotPane::Own,
+            _ => cryptobt_domain::PlotPane::Price,
+        };
+        let time: i64 =
+            record.get(2).unwrap_or_default().parse().map_err(|e| format!("timestamp: {e}"))?;
+        let value: f64 =
+            record.get(3).unwrap_or_default().parse().map_err(|e| format!("value: {e}"))?;
+        match out.last_mut() {
+            Some(series) if series.name == name => series.points.push((time, value)),
+            _ => out.push(cryptobt_domain::PlotSeries {
+                name: name.to_owned(),
+                pane,
+                points: vec![(time, value)],
+            }),
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use cryptobt_domain::{ActionType, PositionType, Trade};
@@ -308,4 +343,3 @@ mod tests {
             .contains("truncated"));
     }
 }
-

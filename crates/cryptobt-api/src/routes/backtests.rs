@@ -444,7 +444,8 @@ pub(crate) async fn file(
         ResultFile::Trades
         | ResultFile::Portfolio
         | ResultFile::Funding
-        | ResultFile::RoundTrips => "text/csv; charset=utf-8",
+        | ResultFile::RoundTrips
+        | ResultFile::Plots => "text/csv; charset=utf-8",
         ResultFile::Log => "text/plain; charset=utf-8",
     };
     Ok(HttpResponse::Ok()

@@ -55,6 +55,8 @@ pub(crate) struct Series {
     times: Vec<i64>,
     equity: Vec<f64>,
     drawdown: Vec<f64>,
+    /// The strategy's `plot` series: name, pane, times, values.
+    plots: Vec<(String, cryptobt_domain::PlotPane, Vec<i64>, Vec<f64>)>,
 }
 
 impl Series {
@@ -64,6 +66,7 @@ impl Series {
             times: Vec::with_capacity(points.len()),
             equity: Vec::with_capacity(points.len()),
             drawdown: Vec::with_capacity(points.len()),
+            plots: Vec::new(),
         };
         for (t, v) in points {
             let e = decimal_to_f64(*v);
@@ -77,7 +80,7 @@ impl Series {
 
     /// Bytes held, about (the cache weighs by it).
     pub(crate) fn weight(&self) -> usize {
-        self.times.len() * 24 + 64
+        self.times.len() * 24 + self.plots.iter().map(|p| p.2.len() * 16 + 64).sum::<usize>() + 64
     }
 }
 
@@ -198,7 +201,17 @@ fn view(
         None => {
             let points = store.equity(id).map_err(|e| store_error(id, e))?;
             let initial = decimal_to_f64(run.record.config.initial_capital());
-            let series = Arc::new(Series::new(&points, initial));
+            let mut series = Series::new(&points, initial);
+            series.plots = store
+                .plots(id)
+                .map_err(|e| store_error(id, e))?
+                .into_iter()
+                .map(|p| {
+                    let (times, values) = p.points.into_iter().unzip();
+                    (p.name, p.pane, times, values)
+                })
+                .collect();
+            let series = Arc::new(series);
             state.series.insert(id.clone(), Arc::clone(&series));
             series
         }
@@ -227,6 +240,13 @@ fn view(
     let trips: Vec<_> =
         run.round_trips.iter().filter(|r| r.exit_time >= from && r.entry_time <= to).collect();
     let first_close = bars.iter().next().map(|b| decimal_to_f64(b.close));
+    let plots: Vec<_> = series
+        .plots
+        .iter()
+        .map(|(name, pane, times, values)| {
+            json!({"name": name, "pane": pane, "points": thin(times, values, from, to, ms)})
+        })
+        .collect();
     let body = json!({
         "backtest_id": id.as_str(),
         "from": from, "to": to, "first_bar": first, "last_bar": last,
@@ -241,6 +261,7 @@ fn view(
         "fills_total": fills.len(),
         "round_trips": &trips[..trips.len().min(MAX_EVENTS)],
         "round_trips_total": trips.len(),
+        "plots": plots,
     });
     Ok(serde_json::to_vec(&body).unwrap_or_default())
 }

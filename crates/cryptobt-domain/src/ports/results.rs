@@ -136,6 +136,9 @@ pub enum ResultFile {
     /// `round_trips.csv`.
     #[serde(rename = "round_trips.csv")]
     RoundTrips,
+    /// `plots.csv`.
+    #[serde(rename = "plots.csv")]
+    Plots,
     /// `log.txt`.
     #[serde(rename = "log.txt")]
     Log,
@@ -143,13 +146,14 @@ pub enum ResultFile {
 
 impl ResultFile {
     /// Every downloadable file.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Config,
         Self::Trades,
         Self::Portfolio,
         Self::Metrics,
         Self::Funding,
         Self::RoundTrips,
+        Self::Plots,
         Self::Log,
     ];
 
@@ -163,6 +167,7 @@ impl ResultFile {
             Self::Metrics => "metrics.json",
             Self::Funding => "funding.csv",
             Self::RoundTrips => "round_trips.csv",
+            Self::Plots => "plots.csv",
             Self::Log => "log.txt",
         }
     }
@@ -224,6 +229,14 @@ pub trait ResultStore: Send + Sync {
             .into_iter()
             .map(|r| (r.timestamp, r.portfolio_value))
             .collect())
+    }
+    /// The strategy's `plot` series of a run (none when it plotted nothing).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] or [`StoreError::Io`].
+    fn plots(&self, id: &BacktestId) -> Result<Vec<crate::PlotSeries>, StoreError> {
+        let _ = id;
+        Ok(Vec::new())
     }
     /// The bytes of one result file.
     ///

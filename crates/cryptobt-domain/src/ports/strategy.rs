@@ -169,6 +169,21 @@ pub trait StrategyContext {
     fn record_rejection(&self, rejection: &Rejection);
     /// Appends a line to the run's log.
     fn log(&self, line: &str);
+    /// Records `value` for the strategy's series `name` at the current bar (drawn over the price
+    /// or in a pane of its own).
+    ///
+    /// # Errors
+    /// The [`PlotRefusal`](crate::PlotRefusal) (bad name or value, too many series or points,
+    /// before the first bar); the run goes on.
+    fn plot(
+        &self,
+        name: &str,
+        value: f64,
+        pane: crate::PlotPane,
+    ) -> Result<(), crate::PlotRefusal> {
+        let _ = (name, value, pane);
+        Ok(())
+    }
 }
 
 /// The context of one run, shared between the engine and its strategy.
