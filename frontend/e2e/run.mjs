@@ -198,9 +198,38 @@ await step("the API's field error is shown next to the field", async () => {
 await step("the history reopens a run", async () => {
   await page.click("#refresh");
   await page.waitForSelector(`#history tr[data-id="${id}"] .reopen`);
+  await page.evaluate(() => window.__cryptobt.editor.setCode("-- something else\nfunction on_data(bar) end\n"));
   await page.click(`#history tr[data-id="${id}"] .reopen`);
   await page.waitForFunction((x) => document.getElementById("results").dataset.ready === x, id, { timeout: 20000 });
   assert.match(await page.textContent("#result-title"), new RegExp(id));
+  // Its code, form and params come back.
+  const run = await (await page.request.get(`${base}/api/backtest/${id}`)).json();
+  assert.equal(await page.evaluate(() => window.__cryptobt.editor.code()), run.config.strategy_code, "the run's own code");
+  assert.equal(await page.inputValue("#f-symbol"), run.config.symbol);
+  assert.equal(await page.inputValue("#f-start"), run.config.start_date);
+  assert.equal(page.url().split("#")[1], `/runs/${id}`, "the address is the run's link");
+});
+
+await step("a run's link opens it directly", async () => {
+  const other = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  await other.goto(`${base}/#/runs/${id}`);
+  await other.waitForFunction((x) => document.getElementById("results") && document.getElementById("results").dataset.ready === x, id, { timeout: 20000 });
+  assert.match(await other.textContent("#result-title"), new RegExp(id));
+  await other.close();
+});
+
+await step("the history tells runs apart and filters them", async () => {
+  await page.fill("#h-q", "");
+  await page.click("#refresh");
+  await page.waitForSelector(`#history tr[data-id="${id}"]`);
+  const row = await page.textContent(`#history tr[data-id="${id}"]`);
+  assert.match(row, /SMA crossover/, "the strategy's name");
+  assert.match(row, /BTCUSDT/);
+  assert.match(row, /%/, "its return");
+  await page.fill("#h-q", "bracket");
+  await page.waitForFunction(() => [...document.querySelectorAll("#history tbody .run-link")].every((a) => /bracket/i.test(a.textContent)) && document.querySelectorAll("#history tbody .run-link").length > 0, null, { timeout: 5000 });
+  await page.fill("#h-q", "");
+  await page.waitForFunction(() => Number(document.getElementById("history").dataset.total) > 3, null, { timeout: 5000 });
 });
 
 await step("two runs are compared", async () => {
@@ -217,7 +246,8 @@ await step("two runs are compared", async () => {
 
 await step("the code survives a reload", async () => {
   await page.evaluate(() => window.__cryptobt.editor.setCode("-- kept\nfunction on_data(bar) end\n"));
-  await page.reload();
+  // The page itself, not a run's link (a link opens its run with that run's code).
+  await page.goto(base);
   await page.waitForSelector("body[data-ready=true]");
   const code = await page.evaluate(() => window.__cryptobt.editor.code());
   assert.ok(code.startsWith("-- kept"), code);

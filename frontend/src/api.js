@@ -35,7 +35,11 @@ export const api = {
   get: (id) => request("GET", `/api/backtest/${encodeURIComponent(id)}`),
   cancel: (id) => request("POST", `/api/backtest/${encodeURIComponent(id)}/cancel`),
   remove: (id) => request("DELETE", `/api/backtest/${encodeURIComponent(id)}`),
-  history: (page = 1, size = 50) => request("GET", `/api/backtests?page=${page}&page_size=${size}`),
+  history: (q = {}) => {
+    const p = new URLSearchParams({ page: String(q.page || 1), page_size: String(q.size || 20) });
+    for (const k of ["sort", "order", "q", "status", "symbol", "trading_mode", "timeframe"]) if (q[k]) p.set(k, q[k]);
+    return request("GET", `/api/backtests?${p}`);
+  },
   prices: (q) =>
     request(
       "GET",

@@ -159,7 +159,7 @@ export class Charts {
     const chart = this.make(el);
     runs.forEach((run, i) => {
       const initial = Number(run.config.initial_capital);
-      const s = chart.addSeries(LineSeries, { color: COLORS[i % COLORS.length], lineWidth: 2, title: run.backtest_id.slice(-6) });
+      const s = chart.addSeries(LineSeries, { color: COLORS[i % COLORS.length], lineWidth: 2, title: run.label || run.backtest_id.slice(-6) });
       s.setData(run.portfolio_history.map((r) => ({ time: seconds(r.timestamp), value: (Number(r.portfolio_value) / initial - 1) * 100 })));
     });
     el.dataset.series = String(runs.length);

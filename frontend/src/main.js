@@ -67,12 +67,23 @@ function setOptions(select, values, keep) {
   if (old && values.includes(old)) select.value = old;
 }
 
-function updateDates() {
-  const mode = $("f-mode").value;
+function updateDates(e) {
+  let mode = $("f-mode").value;
   const symbol = $("f-symbol").value;
-  const tfs = [...new Set(datasets.filter((d) => d.trading_mode === mode && d.symbol === symbol).map((d) => d.timeframe))];
+  // Only what the data has: a symbol picked in a market without it switches to one with it.
+  if (!datasets.some((d) => d.trading_mode === mode && d.symbol === symbol)) {
+    const other = datasets.find((d) => d.symbol === symbol);
+    if (other && !(e && e.target && e.target.id === "f-mode")) {
+      $("f-mode").value = other.trading_mode;
+      mode = other.trading_mode;
+    } else if (e && e.target && e.target.id === "f-mode") {
+      const first = datasets.find((d) => d.trading_mode === mode);
+      if (first) $("f-symbol").value = first.symbol;
+    }
+  }
+  const tfs = [...new Set(datasets.filter((d) => d.trading_mode === mode && d.symbol === $("f-symbol").value).map((d) => d.timeframe))];
   setOptions($("f-timeframe"), tfs, true);
-  const set = datasets.find((d) => d.trading_mode === mode && d.symbol === symbol && d.timeframe === $("f-timeframe").value);
+  const set = datasets.find((d) => d.trading_mode === mode && d.symbol === $("f-symbol").value && d.timeframe === $("f-timeframe").value);
   for (const id of ["f-start", "f-end"]) {
     $(id).min = set ? set.first_day : "";
     $(id).max = set ? set.last_day : "";
@@ -428,48 +439,173 @@ async function showResult(run) {
   $("results").dataset.ready = run.backtest_id;
 }
 
-async function open(id) {
+/// Opens run `id`; with `restore`, its code, form and params come back into the editor first
+/// (a failed run's error is then marked in its own code).
+async function open(id, { restore = false } = {}) {
   const run = await api.get(id);
+  if (restore) restoreForm(run);
   showStatus(id, run.status, run.progress ? run.progress.percent : 100, run);
-  if (run.error_line) editor.mark(run.error_line, run.error_message);
+  if (restore || !run.error_line) editor.mark(null);
+  if (run.error_line && restore) editor.mark(run.error_line, run.error_message);
   await showResult(run);
+  if (location.hash !== `#/runs/${id}`) history.replaceState(null, "", `#/runs/${id}`);
+  $("results").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+/// Puts a run's code, settings and params back into the editor and the form.
+function restoreForm(run) {
+  const c = run.config;
+  editor.setCode(c.strategy_code || "");
+  const set = (id, v) => {
+    if (v !== undefined && v !== null && $(id)) $(id).value = String(v);
+  };
+  set("f-mode", c.trading_mode);
+  updateDates();
+  set("f-symbol", c.symbol);
+  updateDates();
+  set("f-timeframe", c.timeframe);
+  updateDates();
+  set("f-start", c.start_date);
+  set("f-end", c.end_date);
+  const f = $("run-form");
+  const field = (name, v) => {
+    if (f.elements[name] && v !== undefined && v !== null) f.elements[name].value = String(v);
+  };
+  field("initial_capital", c.initial_capital);
+  field("max_leverage", c.max_leverage);
+  field("maintenance_margin_rate", c.maintenance_margin_rate);
+  field("fee", c.fee);
+  field("maker_fee", c.maker_fee);
+  field("slippage_bps", c.slippage_bps);
+  field("fill", c.fill);
+  field("intrabar", c.intrabar || "bar");
+  field("funding_rate", c.funding_rate);
+  field("params", paramsText(c.params).split(" ").filter(Boolean).join("\n"));
 }
 
 // ---- history ------------------------------------------------------------------------------
+// The history: filtered, sorted and paged by the server (GET /api/backtests).
+const HISTORY_COLUMNS = [
+  ["name", "strategy"], ["symbol", "market"], ["range", "range", false], ["params", "params", false],
+  ["status", "status"], ["total_return", "return"], ["sharpe_ratio", "Sharpe"], ["created_at", "created"],
+];
+let historyState = { page: 1, size: 20, sort: "created_at", order: "desc" };
+let undoTimer = null;
+
+function paramsText(params) {
+  return Object.entries(params || {}).map(([k, v]) => `${k}=${v}`).join(" ");
+}
+
+function runLabel(r) {
+  const params = paramsText(r.config ? r.config.params : r.params);
+  const name = r.name || (r.config && r.config.name) || r.backtest_id.slice(-6);
+  return params ? `${name} (${params})` : name;
+}
+
 async function loadHistory() {
-  const list = await api.history();
+  const q = {
+    ...historyState,
+    q: $("h-q").value.trim() || undefined,
+    status: $("h-status").value || undefined,
+    symbol: $("h-symbol").value || undefined,
+  };
+  const list = await api.history(q);
+  const { sort, order } = historyState;
+  $("history").querySelector("thead").innerHTML =
+    "<tr><th></th>" +
+    HISTORY_COLUMNS.map(([key, label, sortable]) => sortable === false ? `<th>${label}</th>` : `<th data-sort="${key}">${label}${key === sort ? (order === "asc" ? " ▲" : " ▼") : ""}</th>`).join("") +
+    "<th></th></tr>";
   const body = $("history").querySelector("tbody");
+  const pct = (v) => (v === null || v === undefined ? "—" : `${Number(v).toFixed(2)} %`);
+  const num = (v) => (v === null || v === undefined ? "—" : Number(v).toFixed(2));
   body.innerHTML = list.items
     .map(
       (r) => `<tr data-id="${r.backtest_id}"><td><input type="checkbox" class="pick" aria-label="compare ${r.backtest_id}"></td>
-        <td class="mono">${r.backtest_id}</td><td>${r.status}${r.error_code ? ` (${r.error_code})` : ""}</td>
+        <td><a href="#/runs/${r.backtest_id}" class="run-link" title="${r.backtest_id}">${escapeHtml(r.name || "untitled")}</a></td>
         <td>${r.trading_mode} ${r.symbol} ${r.timeframe}</td><td>${r.start_date} → ${r.end_date}</td>
+        <td class="mono">${escapeHtml(paramsText(r.params))}</td>
+        <td>${r.status}${r.error_code ? ` (${r.error_code})` : ""}</td>
+        <td class="${Number(r.total_return) > 0 ? "pos" : Number(r.total_return) < 0 ? "neg" : ""}">${pct(r.total_return)}</td><td>${num(r.sharpe_ratio)}</td>
+        <td>${r.created_at.replace("T", " ").slice(0, 16)}</td>
         <td><button type="button" class="ghost reopen">Open</button> <button type="button" class="ghost delete">Delete</button></td></tr>`,
     )
-    .join("") || '<tr><td>No runs yet.</td></tr>';
+    .join("") || `<tr><td colspan="10">${list.total === 0 && !q.q && !q.status && !q.symbol ? "No runs yet." : "No run matches."}</td></tr>`;
+  const pages = Math.max(1, Math.ceil(list.total / historyState.size));
+  $("h-page").textContent = `${historyState.page} / ${pages} (${list.total} runs)`;
   $("history").dataset.count = String(list.items.length);
+  $("history").dataset.total = String(list.total);
+  $("history").dataset.pages = String(pages);
 }
+$("history").querySelector("thead").addEventListener("click", (e) => {
+  const th = e.target.closest("th");
+  if (!th || !th.dataset.sort) return;
+  const key = th.dataset.sort;
+  historyState = { ...historyState, page: 1, sort: key, order: historyState.sort === key && historyState.order === "desc" ? "asc" : "desc" };
+  loadHistory();
+});
+let filterTimer = null;
+for (const id of ["h-q", "h-status", "h-symbol"]) {
+  $(id).addEventListener("input", () => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(() => { historyState.page = 1; loadHistory(); }, 200);
+  });
+}
+$("h-prev").addEventListener("click", () => { historyState.page = Math.max(1, historyState.page - 1); loadHistory(); });
+$("h-next").addEventListener("click", () => {
+  const pages = Number($("history").dataset.pages || 1);
+  historyState.page = Math.min(pages, historyState.page + 1);
+  loadHistory();
+});
 $("history").addEventListener("click", async (e) => {
   const row = e.target.closest("tr");
   if (!row || !row.dataset.id) return;
-  if (e.target.classList.contains("reopen")) await open(row.dataset.id);
+  if (e.target.classList.contains("reopen")) await open(row.dataset.id, { restore: true });
   if (e.target.classList.contains("delete")) {
-    await api.remove(row.dataset.id).catch((err) => alert(err.message));
-    await loadHistory();
+    // Deleted after a few seconds unless undone: the row is hidden at once.
+    const id = row.dataset.id;
+    row.hidden = true;
+    clearTimeout(undoTimer);
+    $("undo").hidden = false;
+    $("undo").dataset.id = id;
+    undoTimer = setTimeout(async () => {
+      $("undo").hidden = true;
+      await api.remove(id).catch((err) => alert(err.message));
+      await loadHistory();
+    }, 5000);
   }
+});
+$("undo-button").addEventListener("click", () => {
+  clearTimeout(undoTimer);
+  $("undo").hidden = true;
+  const row = document.querySelector(`#history tr[data-id="${$("undo").dataset.id}"]`);
+  if (row) row.hidden = false;
 });
 $("refresh").addEventListener("click", loadHistory);
 $("compare").addEventListener("click", async () => {
   const ids = [...document.querySelectorAll("#history .pick:checked")].map((c) => c.closest("tr").dataset.id);
-  if (ids.length < 2) return alert("Select two or more runs to compare.");
+  if (ids.length < 2 || ids.length > 5) return alert("Select two to five runs to compare.");
+  const names = new Map([...document.querySelectorAll("#history .pick:checked")].map((c) => {
+    const tr = c.closest("tr");
+    return [tr.dataset.id, tr.querySelector(".run-link").textContent];
+  }));
   const runs = await Promise.all(ids.map((id) => api.get(id)));
+  for (const r of runs) r.name = names.get(r.backtest_id);
   $("comparison").hidden = false;
   compareCharts.clear();
   compareCharts = new Charts();
-  compareCharts.compare($("compare-chart"), runs);
+  compareCharts.compare($("compare-chart"), runs.map((r) => ({ ...r, label: runLabel(r) })));
+  // The better value of each metric is marked (higher is better but for drawdowns, fees, losses).
+  const lowerIsBetter = new Set(["max_drawdown_duration_days", "volatility", "annualized_volatility", "total_fees", "liquidations", "liquidation_losses", "max_consecutive_losses", "ambiguous_bars"]);
+  const neutral = new Set(["total_trades", "round_trips", "avg_bars_held", "exposure", "avg_leverage", "max_leverage", "benchmark_return", "final_equity"]);
   $("compare-table").innerHTML =
-    `<tr><th>metric</th>${runs.map((r) => `<th class="mono">${r.backtest_id.slice(-6)}</th>`).join("")}</tr>` +
-    METRICS.map((m) => `<tr><td title="${escapeHtml(m.definition)}">${m.label}</td>${runs.map((r) => `<td>${formatMetric(r.metrics ? r.metrics[m.key] : null, m.unit)}</td>`).join("")}</tr>`).join("");
+    `<tr><th>metric</th>${runs.map((r) => `<th class="run-label">${escapeHtml(runLabel(r))}</th>`).join("")}</tr>` +
+    METRICS.map((m) => {
+      const values = runs.map((r) => (r.metrics ? r.metrics[m.key] : null));
+      const numbers = values.filter((v) => v !== null && v !== undefined).map(Number);
+      let best = null;
+      if (numbers.length > 1 && !neutral.has(m.key)) best = lowerIsBetter.has(m.key) ? Math.min(...numbers) : Math.max(...numbers);
+      return `<tr><td title="${escapeHtml(m.definition)}">${m.label}</td>${values.map((v) => `<td${best !== null && v !== null && Number(v) === best ? ' class="best" data-best="true"' : ""}>${formatMetric(v, m.unit)}</td>`).join("")}</tr>`;
+    }).join("");
 });
 
 // ---- start --------------------------------------------------------------------------------
@@ -508,7 +644,16 @@ async function start() {
       } else updateDates();
     }
   });
+  setOptions($("h-symbol"), ["", ...symbols.symbols], false);
+  $("h-symbol").options[0].textContent = "any symbol";
   await loadHistory();
+  // A link to a run (`#/runs/{id}`) opens it.
+  const linked = location.hash.match(/^#\/runs\/(bt_[0-9]{8}_[0-9]{6}_[a-z0-9]{6})$/);
+  if (linked) await open(linked[1], { restore: true }).catch(() => {});
+  window.addEventListener("hashchange", () => {
+    const m = location.hash.match(/^#\/runs\/(bt_[0-9]{8}_[0-9]{6}_[a-z0-9]{6})$/);
+    if (m && (!current || current.backtest_id !== m[1])) open(m[1], { restore: true }).catch(() => {});
+  });
   document.body.dataset.ready = "true";
 }
 start();

@@ -6,7 +6,7 @@
 use std::{collections::HashMap, fs, path::PathBuf, time::SystemTime};
 
 use cryptobt_domain::{
-    ports::{DamagedRun, RunRecord, StoreError},
+    ports::{strategy_name, DamagedRun, RunListing, RunRecord, StoreError},
     BacktestId,
 };
 use parking_lot::Mutex;
@@ -14,8 +14,9 @@ use parking_lot::Mutex;
 /// One run folder as listed.
 #[derive(Debug, Clone)]
 pub(crate) enum Entry {
-    /// Its record, without the strategy source (the listing never shows it).
-    Run(Box<RunRecord>),
+    /// Its record without the strategy source (the listing never shows it), its strategy's
+    /// name, total return and Sharpe ratio.
+    Run(Box<RunListing>),
     /// Its `config.json` cannot be read.
     Damaged(DamagedRun),
 }
@@ -33,10 +34,19 @@ pub(crate) struct Index {
     state: Mutex<State>,
 }
 
-/// A record as the listing keeps it.
-pub(crate) fn light(record: &RunRecord) -> RunRecord {
-    RunRecord { strategy_code: String::new(), ..record.clone() }
+/// A run as the listing keeps it: its record without the source, with its strategy's name and
+/// the two figures of its metrics (`None` until it has them).
+pub(crate) fn listed(record: &RunRecord, figures: (Option<f64>, Option<f64>)) -> RunListing {
+    RunListing {
+        name: strategy_name(&record.strategy_code, record.config.params()),
+        record: RunRecord { strategy_code: String::new(), ..record.clone() },
+        total_return: figures.0,
+        sharpe_ratio: figures.1,
+    }
 }
+
+/// What the listing reads of a run folder: the record and the (total return, Sharpe) figures.
+pub(crate) type Read = (RunRecord, (Option<f64>, Option<f64>));
 
 impl Index {
     /// Brings the index in line with `dir` if the folder changed since it was last read; `read`
@@ -46,7 +56,7 @@ impl Index {
         state: &mut State,
         dir: &PathBuf,
         ids: impl FnOnce() -> Vec<BacktestId>,
-        read: impl Fn(&BacktestId) -> Result<RunRecord, StoreError>,
+        read: impl Fn(&BacktestId) -> Result<Read, StoreError>,
     ) {
         let modified = fs::metadata(dir).and_then(|m| m.modified()).ok();
         if modified.is_some() && modified == state.seen {
@@ -60,8 +70,8 @@ impl Index {
                 continue;
             }
             match read(&id) {
-                Ok(record) => {
-                    state.entries.insert(id, Entry::Run(Box::new(light(&record))));
+                Ok((record, figures)) => {
+                    state.entries.insert(id, Entry::Run(Box::new(listed(&record, figures))));
                 }
                 Err(StoreError::Damaged { file, message }) => {
                     let damaged = DamagedRun { backtest_id: id.clone(), file, message };
@@ -86,29 +96,31 @@ impl Index {
         &self,
         dir: &PathBuf,
         ids: impl FnOnce() -> Vec<BacktestId>,
-        read: impl Fn(&BacktestId) -> Result<RunRecord, StoreError>,
-    ) -> (Vec<RunRecord>, Vec<DamagedRun>) {
+        read: impl Fn(&BacktestId) -> Result<Read, StoreError>,
+    ) -> (Vec<RunListing>, Vec<DamagedRun>) {
         let mut state = self.state.lock();
         self.sync(&mut state, dir, ids, read);
         let mut runs = Vec::with_capacity(state.entries.len());
         let mut damaged = Vec::new();
         for entry in state.entries.values() {
             match entry {
-                Entry::Run(record) => runs.push((**record).clone()),
+                Entry::Run(run) => runs.push((**run).clone()),
                 Entry::Damaged(d) => damaged.push(d.clone()),
             }
         }
         runs.sort_by(|a, b| {
+            let (a, b) = (&a.record, &b.record);
             b.created_at.cmp(&a.created_at).then_with(|| b.backtest_id.cmp(&a.backtest_id))
         });
         damaged.sort_by(|a, b| b.backtest_id.cmp(&a.backtest_id));
         (runs, damaged)
     }
 
-    /// Records a run the store just wrote.
-    pub(crate) fn saved(&self, record: &RunRecord) {
+    /// Records a run the store just wrote, with the figures of its metrics when it has them.
+    pub(crate) fn saved(&self, record: &RunRecord, figures: (Option<f64>, Option<f64>)) {
         let mut state = self.state.lock();
-        state.entries.insert(record.backtest_id.clone(), Entry::Run(Box::new(light(record))));
+        let entry = Entry::Run(Box::new(listed(record, figures)));
+        state.entries.insert(record.backtest_id.clone(), entry);
     }
 
     /// Records that a read found the run's `config.json` damaged.

@@ -426,8 +426,22 @@ impl FileResultStore {
 
 impl FileResultStore {
     /// The listing from the in-memory index (see `index`).
-    fn listing(&self) -> (Vec<RunRecord>, Vec<DamagedRun>) {
-        self.index.list(&self.root.join("backtests"), || self.run_ids(), |id| self.read_record(id))
+    fn listed(&self) -> (Vec<cryptobt_domain::ports::RunListing>, Vec<DamagedRun>) {
+        self.index.list(
+            &self.root.join("backtests"),
+            || self.run_ids(),
+            |id| Ok((self.read_record(id)?, self.read_figures(id))),
+        )
+    }
+
+    /// The total return and Sharpe ratio in run `id`'s `metrics.json` (none when it has none or
+    /// it cannot be read: the listing shows — then).
+    fn read_figures(&self, id: &BacktestId) -> (Option<f64>, Option<f64>) {
+        let Ok(bytes) = self.read_plain(id, "metrics.json") else { return (None, None) };
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            return (None, None);
+        };
+        (v["total_return"].as_f64(), v["sharpe_ratio"].as_f64())
     }
 
     /// Reads run `id`'s record from its `config.json`.
@@ -509,7 +523,9 @@ impl ResultStore for FileResultStore {
 
     fn save(&self, record: &RunRecord, report: Option<&BacktestReport>) -> Result<(), StoreError> {
         self.files(&record.backtest_id).write(record, report).map_err(store_err)?;
-        self.index.saved(record);
+        let figures =
+            report.map_or((None, None), |r| (r.metrics.total_return, r.metrics.sharpe_ratio));
+        self.index.saved(record, figures);
         Ok(())
     }
 
@@ -524,7 +540,7 @@ impl ResultStore for FileResultStore {
     }
 
     fn list_damaged(&self) -> Vec<DamagedRun> {
-        self.listing().1
+        self.listed().1
     }
 
     fn remove_leftovers(&self) -> usize {
@@ -554,12 +570,22 @@ impl ResultStore for FileResultStore {
             }
             return Err(io_error("results directory".to_owned(), e));
         }
-        Ok(self.listing().0)
+        Ok(self.listed().0.into_iter().map(|l| l.record).collect())
+    }
+
+    fn listing(&self) -> Result<Vec<cryptobt_domain::ports::RunListing>, StoreError> {
+        if let Err(e) = fs::metadata(self.root.join("backtests")) {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                return Ok(Vec::new());
+            }
+            return Err(io_error("results directory".to_owned(), e));
+        }
+        Ok(self.listed().0)
     }
 
     fn prune(&self, keep: usize) -> Result<Vec<BacktestId>, StoreError> {
         let settled = |r: &RunRecord| !matches!(r.status, RunStatus::Queued | RunStatus::Running);
-        let runs = self.listing().0;
+        let runs: Vec<RunRecord> = self.listed().0.into_iter().map(|l| l.record).collect();
         let excess = runs.len().saturating_sub(keep);
         let mut removed = Vec::new();
         for record in runs.iter().rev().filter(|r| settled(r)).take(excess) {

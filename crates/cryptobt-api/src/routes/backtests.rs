@@ -461,36 +461,122 @@ pub(crate) async fn file(
 pub(crate) struct Page {
     page: Option<usize>,
     page_size: Option<usize>,
+    /// `created_at` (default), `name`, `symbol`, `status`, `total_return` or `sharpe_ratio`.
+    sort: Option<String>,
+    /// `desc` (default) or `asc`.
+    order: Option<String>,
+    /// Words that must all appear in the name, the id, the symbol or the params.
+    q: Option<String>,
+    symbol: Option<String>,
+    status: Option<String>,
+    trading_mode: Option<String>,
+    timeframe: Option<String>,
 }
 
-/// `GET /api/backtests?page=1&page_size=20`: every run, newest first.
+/// Sortable columns of the history.
+const SORTS: [&str; 6] = ["created_at", "name", "symbol", "status", "total_return", "sharpe_ratio"];
+
+/// `GET /api/backtests?page=1&page_size=20&sort=&order=&q=&symbol=&status=&trading_mode=&timeframe=`:
+/// the runs, filtered, sorted (newest first by default) and paged.
 pub(crate) async fn history(
     state: web::Data<AppState>,
     query: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = query.page.unwrap_or(1).max(1);
-    let size = query.page_size.unwrap_or(20).clamp(1, 200);
+    let q = query.into_inner();
+    let page = q.page.unwrap_or(1).max(1);
+    let size = q.page_size.unwrap_or(20).clamp(1, 200);
+    let sort = q.sort.clone().unwrap_or_else(|| "created_at".to_owned());
+    if !SORTS.contains(&sort.as_str()) {
+        return Err(ApiError::field(
+            "sort",
+            format!("sort {sort:?} is not one of {}", SORTS.join(", ")),
+        ));
+    }
+    let ascending = match q.order.as_deref() {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(other) => {
+            return Err(ApiError::field("order", format!("order {other:?} is not asc or desc")))
+        }
+    };
     let store = state.services.store.clone();
-    let (records, damaged) = blocking(move || store.list().map(|r| (r, store.list_damaged())))
+    let (runs, damaged) = blocking(move || store.listing().map(|r| (r, store.list_damaged())))
         .await?
         .map_err(ApiError::internal)?;
-    let total = records.len();
+    let status_of = |r: &cryptobt_domain::ports::RunRecord| {
+        state.jobs.get(&r.backtest_id).map_or(r.status, |j| j.state().status)
+    };
+    let words: Vec<String> =
+        q.q.as_deref().unwrap_or("").split_whitespace().map(str::to_lowercase).collect();
+    let params_text = |r: &cryptobt_domain::ports::RunRecord| {
+        r.config
+            .params()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", param_text(v)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut runs: Vec<_> = runs
+        .into_iter()
+        .filter(|l| {
+            let c = &l.record.config;
+            let matches =
+                |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+            matches(&q.symbol, c.symbol().as_str())
+                && matches(&q.trading_mode, c.trading_mode().as_str())
+                && matches(&q.timeframe, c.timeframe().as_str())
+                && matches(&q.status, status_of(&l.record).as_str())
+                && (words.is_empty() || {
+                    let hay = format!(
+                        "{} {} {} {}",
+                        l.name,
+                        l.record.backtest_id,
+                        c.symbol(),
+                        params_text(&l.record)
+                    )
+                    .to_lowercase();
+                    words.iter().all(|w| hay.contains(w.as_str()))
+                })
+        })
+        .collect();
+    let figure = |x: Option<f64>| x.unwrap_or(f64::NEG_INFINITY);
+    runs.sort_by(|a, b| {
+        let by = match sort.as_str() {
+            "name" => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
+            "symbol" => a.record.config.symbol().as_str().cmp(b.record.config.symbol().as_str()),
+            "status" => status_of(&a.record).as_str().cmp(status_of(&b.record).as_str()),
+            "total_return" => figure(a.total_return).total_cmp(&figure(b.total_return)),
+            "sharpe_ratio" => figure(a.sharpe_ratio).total_cmp(&figure(b.sharpe_ratio)),
+            _ => a.record.created_at.cmp(&b.record.created_at),
+        }
+        .then_with(|| a.record.backtest_id.cmp(&b.record.backtest_id));
+        if ascending {
+            by
+        } else {
+            by.reverse()
+        }
+    });
+    let total = runs.len();
     // A page past the end is empty, however large the number (no overflow, no wrap-around).
     let skip = (page - 1).saturating_mul(size);
-    let items: Vec<Value> = records
+    let items: Vec<Value> = runs
         .iter()
         .skip(skip)
         .take(size)
-        .map(|r| {
-            let status = state.jobs.get(&r.backtest_id).map_or(r.status, |j| j.state().status);
+        .map(|l| {
+            let r = &l.record;
             let c = &r.config;
             json!({
                 "backtest_id": r.backtest_id.as_str(),
-                "status": status,
+                "name": l.name,
+                "status": status_of(r),
                 "created_at": r.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
                 "symbol": c.symbol(), "timeframe": c.timeframe(), "trading_mode": c.trading_mode(),
                 "start_date": c.start_date().to_string(), "end_date": c.end_date().to_string(),
                 "initial_capital": c.initial_capital(), "max_leverage": c.max_leverage(),
+                "params": c.params(),
+                "total_return": l.total_return,
+                "sharpe_ratio": l.sharpe_ratio,
                 "error_code": r.error.as_ref().map(|e| e.code),
             })
         })
@@ -508,4 +594,12 @@ pub(crate) async fn history(
     Ok(HttpResponse::Ok().json(
         json!({ "items": items, "total": total, "page": page, "page_size": size, "damaged": damaged }),
     ))
+}
+
+/// A parameter's value as text (for the history's filter).
+fn param_text(v: &cryptobt_domain::ParamValue) -> String {
+    match v {
+        cryptobt_domain::ParamValue::Number(n) => n.to_string(),
+        cryptobt_domain::ParamValue::Text(t) => t.clone(),
+    }
 }

@@ -25,6 +25,44 @@ pub struct RunRecord {
     pub error: Option<RunError>,
 }
 
+/// A stored run as the history lists it: its record (without the strategy source), the name of
+/// its strategy and the two figures runs are compared by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunListing {
+    /// The record; `strategy_code` is empty.
+    pub record: RunRecord,
+    /// The strategy's name ([`strategy_name`]).
+    pub name: String,
+    /// `total_return` of its metrics, when it has them.
+    pub total_return: Option<f64>,
+    /// `sharpe_ratio` of its metrics, when defined.
+    pub sharpe_ratio: Option<f64>,
+}
+
+/// A strategy's name: its `name` parameter when it has one, else its first comment line (up to a
+/// colon or a period), else "untitled"; at most 60 characters.
+#[must_use]
+pub fn strategy_name(code: &str, params: &crate::Params) -> String {
+    if let Some(crate::ParamValue::Text(name)) = params.get("name") {
+        if !name.trim().is_empty() {
+            return name.trim().chars().take(60).collect();
+        }
+    }
+    let comment = code
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .and_then(|l| l.strip_prefix("--"))
+        .map(|l| l.trim_start_matches('-').trim())
+        .unwrap_or("");
+    let cut = comment.find([':', '.']).map_or(comment, |i| &comment[..i]).trim();
+    if cut.is_empty() {
+        "untitled".to_owned()
+    } else {
+        cut.chars().take(60).collect()
+    }
+}
+
 /// Why the result store failed.
 #[derive(Debug, Clone, Error)]
 pub enum StoreError {
@@ -212,6 +250,22 @@ pub trait ResultStore: Send + Sync {
     /// # Errors
     /// [`StoreError::Io`].
     fn list(&self) -> Result<Vec<RunRecord>, StoreError>;
+    /// Every stored run as the history lists it, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`].
+    fn listing(&self) -> Result<Vec<RunListing>, StoreError> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .map(|record| RunListing {
+                name: strategy_name(&record.strategy_code, record.config.params()),
+                record: RunRecord { strategy_code: String::new(), ..record },
+                total_return: None,
+                sharpe_ratio: None,
+            })
+            .collect())
+    }
     /// A stored run with at most `max_points` rows of portfolio history.
     ///
     /// # Errors
