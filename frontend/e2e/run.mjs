@@ -210,6 +210,25 @@ await step("the history reopens a run", async () => {
   assert.equal(page.url().split("#")[1], `/runs/${id}`, "the address is the run's link");
 });
 
+await step("the report downloads and opens from disk with the API's metrics", async () => {
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#report-link")]);
+  const file = `${shots}/report.html`;
+  await download.saveAs(file);
+  const run = await (await page.request.get(`${base}/api/backtest/${id}`)).json();
+  const offline = await browser.newPage({ viewport: { width: 1200, height: 900 }, offline: true });
+  await offline.goto(`file://${file}`);
+  for (const [key, value] of Object.entries(run.metrics)) {
+    const raw = await offline.getAttribute(`[data-metric="${key}"]`, "data-raw");
+    assert.equal(raw, value === null ? "" : String(value), `report metric ${key}`);
+  }
+  assert.ok((await offline.$$("svg.chart")).length >= 3, "price, equity and drawdown charts");
+  assert.match(await offline.textContent("body"), /function on_data/, "the strategy code");
+  await offline.screenshot({ path: `${shots}/report.png`, fullPage: false });
+  await offline.setViewportSize({ width: 390, height: 844 });
+  await offline.screenshot({ path: `${shots}/report-phone.png`, fullPage: false });
+  await offline.close();
+});
+
 await step("a run's link opens it directly", async () => {
   const other = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   await other.goto(`${base}/#/runs/${id}`);

@@ -433,6 +433,8 @@ async function showResult(run) {
   tripPage = 0;
   renderTrips();
   $("trips-csv").href = api.fileUrl(run.backtest_id, "round_trips.csv");
+  $("report-link").href = `/api/backtest/${encodeURIComponent(run.backtest_id)}/report`;
+  $("run-link").href = `#/runs/${run.backtest_id}`;
   renderFunding(run);
   $("trades-csv").href = api.fileUrl(run.backtest_id, "trades.csv");
   $("log").textContent = (run.log || []).join("\n");

@@ -65,8 +65,10 @@ fn the_page_runs_a_backtest_and_shows_it() {
         format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     println!("{report}");
     assert!(out.status.success(), "browser flows failed:\n{report}");
-    assert!(report.contains("18 passed, 0 failed"), "{report}");
-    for shot in ["desktop-results.png", "mobile.png", "desktop-dark.png"] {
+    assert!(report.contains("19 passed, 0 failed"), "{report}");
+    for shot in
+        ["desktop-results.png", "mobile.png", "desktop-dark.png", "report.png", "report-phone.png"]
+    {
         assert!(shots.join(shot).exists(), "{shot} was not saved");
     }
 }

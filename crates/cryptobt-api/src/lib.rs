@@ -9,6 +9,7 @@ mod error;
 mod guard;
 mod jobs;
 mod openapi;
+pub mod report;
 mod request;
 mod routes;
 mod statics;

@@ -7,6 +7,7 @@ mod backtest;
 mod bench;
 mod data;
 mod loadtest;
+mod report;
 mod serve;
 mod soak;
 mod validate;
@@ -43,6 +44,8 @@ enum Command {
     Backtest(Box<backtest::BacktestArgs>),
     /// Check Lua strategies: syntax, entry points, top level; --run also runs them on shipped bars.
     Validate(validate::ValidateArgs),
+    /// Write one self-contained HTML report of a stored run (opens offline, no server).
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,5 +65,6 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::Loadtest(args) => loadtest::run(&args),
         Command::Soak(args) => soak::run(&args),
+        Command::Report(args) => report::run(&args),
     }
 }

@@ -266,6 +266,44 @@ fn view(
     Ok(serde_json::to_vec(&body).unwrap_or_default())
 }
 
+/// `GET /api/backtest/{id}/report`: the run's self-contained HTML report, as a download.
+pub(crate) async fn report(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let st = state.clone();
+    let id2 = id.clone();
+    let html = blocking(move || -> Result<String, ApiError> {
+        let store = &st.services.store;
+        let run = store.load(&id2, 2).map_err(|e| store_error(&id2, e))?;
+        let equity = store.equity(&id2).map_err(|e| store_error(&id2, e))?;
+        let c = &run.record.config;
+        let query = BarQuery {
+            mode: c.trading_mode(),
+            symbol: c.symbol(),
+            timeframe: c.timeframe(),
+            start: c.start_date(),
+            end: c.end_date(),
+        };
+        let bars: Vec<Bar> = st
+            .services
+            .market
+            .bars(&query)
+            .map(|b| b.iter().copied().collect())
+            .unwrap_or_default();
+        Ok(crate::report::render(&run, &equity, &bars))
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"report-{id}.html\""),
+        ))
+        .body(html))
+}
+
 #[cfg(test)]
 mod tests {
     use rust_decimal::Decimal;

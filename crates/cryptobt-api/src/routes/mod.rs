@@ -44,6 +44,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 "GET",
             ))
             .service(allow(resource("/backtest/{id}/chart").route(get().to(chart::chart)), "GET"))
+            .service(allow(resource("/backtest/{id}/report").route(get().to(chart::report)), "GET"))
             .service(allow(resource("/backtests").route(get().to(backtests::history)), "GET"))
             .service(allow(resource("/data/symbols").route(get().to(data::symbols)), "GET"))
             .service(allow(resource("/data/history").route(get().to(data::history)), "GET"))

@@ -1,0 +1,74 @@
+//! `cryptobt report RUN [--out report.html]`: one self-contained HTML file of a stored run
+//! (charts, metrics with their definitions, round trips, fills, settings, strategy code) that
+//! opens offline in any browser.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::Args;
+use cryptobt_domain::{
+    ports::{BarQuery, MarketData, ResultStore},
+    BacktestId, ConfigFile,
+};
+use cryptobt_store::FileResultStore;
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The run: its id (under --results-dir) or the folder `backtest --out DIR` wrote.
+    run: String,
+    /// Where to write the report (default `report-{id}.html` in the current directory).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The results directory of `serve` and `backtest`.
+    #[arg(long, default_value = "results")]
+    results_dir: PathBuf,
+    /// The market data directory (for the price chart).
+    #[arg(long, default_value = "data")]
+    data_dir: PathBuf,
+}
+
+pub(crate) fn run(args: &ReportArgs) -> ExitCode {
+    match write(args) {
+        Ok(path) => {
+            println!("report written to {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn write(args: &ReportArgs) -> Result<PathBuf, String> {
+    let folder = PathBuf::from(&args.run);
+    let (store, id) = if folder.join("config.json").is_file() {
+        let text = cryptobt_app::read_text(&folder.join("config.json")).map_err(|e| e.chain())?;
+        let file: ConfigFile = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: {e}", folder.join("config.json").display()))?;
+        let id = BacktestId::parse(&file.backtest_id).map_err(|e| e.to_string())?;
+        (FileResultStore::single_folder(&folder), id)
+    } else {
+        let id = BacktestId::parse(&args.run).map_err(|e| {
+            format!("{e} (RUN is a run id under --results-dir, or a folder with a config.json)")
+        })?;
+        (FileResultStore::new(&args.results_dir), id)
+    };
+    let run = store.load(&id, 2).map_err(|e| e.to_string())?;
+    let equity = store.equity(&id).map_err(|e| e.to_string())?;
+    let settings = cryptobt_app::Settings { data_dir: args.data_dir.clone(), ..Default::default() };
+    let market = cryptobt_app::market_data(&settings, std::sync::Arc::default());
+    let c = &run.record.config;
+    let query = BarQuery {
+        mode: c.trading_mode(),
+        symbol: c.symbol(),
+        timeframe: c.timeframe(),
+        start: c.start_date(),
+        end: c.end_date(),
+    };
+    // Without the market data the report still has everything but the candles.
+    let bars: Vec<_> = market.bars(&query).map(|b| b.iter().copied().collect()).unwrap_or_default();
+    let html = cryptobt_api::report::render(&run, &equity, &bars);
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("report-{id}.html")));
+    cryptobt_data::write_atomic(&out, html.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(out)
+}
