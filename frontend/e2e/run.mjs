@@ -272,6 +272,105 @@ await step("the code survives a reload", async () => {
   assert.ok(code.startsWith("-- kept"), code);
 });
 
+const dayOf = (ms) => new Date(Number(ms)).toISOString().slice(0, 10);
+
+/// The three charts show [first, last] of the run at fit; the drawdown's lowest point is the metric.
+async function checkWholeRun(p, run, label) {
+  const first = await p.getAttribute("#price-chart", "data-first");
+  const last = await p.getAttribute("#price-chart", "data-last");
+  assert.equal(dayOf(first), run.config.start_date, `${label}: first day on the price chart`);
+  assert.equal(dayOf(last), run.config.end_date, `${label}: last day on the price chart`);
+  const ranges = await p.evaluate(() => window.__view.charts.map((c) => c.timeScale().getVisibleRange()));
+  for (const [i, r] of ranges.entries()) {
+    assert.ok(r, `${label}: chart ${i} has a visible range`);
+    assert.equal(dayOf(r.from * 1000), run.config.start_date, `${label}: chart ${i} starts on the first day (${JSON.stringify(ranges)}, first ${first})`);
+    assert.equal(dayOf(r.to * 1000), run.config.end_date, `${label}: chart ${i} ends on the last day`);
+  }
+  const min = Number(await p.getAttribute("#drawdown-chart", "data-min"));
+  assert.ok(Math.abs(min - run.metrics.max_drawdown) <= 1e-9 * Math.max(1, Math.abs(min)), `${label}: drawdown low ${min} vs ${run.metrics.max_drawdown}`);
+  const view = await p.request.get(`${p.url().split("#")[0].replace(/\/$/, "")}/api/backtest/${run.backtest_id}/chart`, { headers: { "Accept-Encoding": "gzip" } });
+  const body = await view.body();
+  assert.ok(body.length < 1_000_000, `${label}: one view is ${body.length} bytes`);
+}
+
+await step("a 1m run over the whole futures range shows all of it, with its plot, on one time axis", async () => {
+  await page.goto(base);
+  await page.waitForSelector("body[data-ready=true]");
+  await page.evaluate(() => window.__cryptobt.editor.setCode("-- SMA plotter: draws its SMA(60)\nlocal s = ta.sma(60)\nfunction on_data(bar)\n  local v = s:update(bar.close)\n  if v then plot(\"sma 60\", v) end\n  if get_position_size() == 0 then buy(0.01) elseif v and bar.close < v then close_position() end\nend\n"));
+  await page.selectOption("#f-mode", "futures");
+  await page.dispatchEvent("#f-mode", "change");
+  await page.selectOption("#f-symbol", "BTCUSDT");
+  await page.dispatchEvent("#f-symbol", "change");
+  await page.selectOption("#f-timeframe", "1m");
+  await page.dispatchEvent("#f-timeframe", "change");
+  const previous = await page.evaluate(() => document.getElementById("status-id").textContent);
+  await page.click("#run");
+  await page.waitForFunction((prev) => {
+    const r = document.getElementById("results");
+    const shown = document.getElementById("status-id").textContent;
+    return shown !== prev && r.dataset.ready === shown;
+  }, previous, { timeout: 120000 });
+  const runId = await page.evaluate(() => document.getElementById("results").dataset.ready);
+  const run = await (await page.request.get(`${base}/api/backtest/${runId}`)).json();
+  assert.equal(run.config.timeframe, "1m");
+  await checkWholeRun(page, run, "futures 1m");
+  assert.notEqual(await page.getAttribute("#bucket-label", "data-bucket"), "1m", "aggregated at fit");
+  assert.match(await page.getAttribute("#price-chart", "data-plots"), /^sma 60:price:\d+/, "the strategy's plot");
+  await page.screenshot({ path: `${shots}/whole-run-1m-desktop.png`, fullPage: false });
+  // Zooming the price chart moves the other two and refines the candles.
+  const to = run.covered.last_bar / 1000, from = to - 6 * 3600;
+  await page.evaluate(([f, t]) => window.__view.charts[0].timeScale().setVisibleRange({ from: f, to: t }), [from, to]);
+  await page.waitForFunction(() => ["1m", "5m"].includes(document.getElementById("bucket-label").dataset.bucket), null, { timeout: 10000 });
+  const ranges = await page.evaluate(() => window.__view.charts.map((c) => c.timeScale().getVisibleRange()));
+  for (const r of ranges.slice(1)) {
+    assert.ok(Math.abs(r.from - ranges[0].from) <= 300 && Math.abs(r.to - ranges[0].to) <= 300, `synchronised: ${JSON.stringify(ranges)}`);
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.evaluate(() => window.__view.fit());
+  await page.screenshot({ path: `${shots}/whole-run-1m-phone.png`, fullPage: false });
+  await page.setViewportSize({ width: 1400, height: 1000 });
+});
+
+await step("two years of generated 1m bars show from the first day to the last", async () => {
+  const big = process.env.BIG_BASE;
+  assert.ok(big, "BIG_BASE is set");
+  const list = await (await page.request.get(`${big}/api/backtests?q=sma%20crossover&page_size=5`)).json();
+  assert.equal(list.total, 1, "the bench's run");
+  const runId = list.items[0].backtest_id;
+  const other = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  await other.goto(`${big}/#/runs/${runId}`);
+  await other.waitForFunction((x) => document.getElementById("results") && document.getElementById("results").dataset.ready === x, runId, { timeout: 120000 });
+  const run = await (await other.request.get(`${big}/api/backtest/${runId}`)).json();
+  assert.equal(run.covered.bars, 1051200);
+  await checkWholeRun(other, run, "two years of 1m");
+  await other.close();
+});
+
+await step("the history filters, sorts and pages through 10,000 runs", async () => {
+  const big = process.env.BIG_BASE;
+  const other = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  await other.goto(big);
+  await other.waitForSelector("body[data-ready=true]");
+  assert.ok(Number(await other.getAttribute("#history", "data-total")) >= 10001);
+  await other.fill("#h-q", "fast=4242");
+  await other.waitForFunction(() => document.getElementById("history").dataset.total === "1", null, { timeout: 10000 });
+  assert.match(await other.textContent("#history tbody"), /fast=4242/);
+  await other.fill("#h-q", "");
+  await other.waitForFunction(() => Number(document.getElementById("history").dataset.total) >= 10001, null, { timeout: 10000 });
+  await other.click('#history th[data-sort="total_return"]');
+  await other.waitForFunction(() => document.querySelector('#history th[data-sort="total_return"]').textContent.includes("▼"), null, { timeout: 10000 });
+  const top = await other.$$eval("#history tbody tr td:nth-child(7)", (c) => c.map((x) => parseFloat(x.textContent)));
+  for (let i = 1; i < top.length; i++) assert.ok(top[i - 1] >= top[i], "descending return");
+  const pages = Number(await other.getAttribute("#history", "data-pages"));
+  assert.ok(pages >= 500);
+  await other.click("#h-next");
+  await other.waitForFunction(() => document.getElementById("h-page").textContent.startsWith("2 /"), null, { timeout: 10000 });
+  await other.setViewportSize({ width: 390, height: 844 });
+  const wide = await other.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+  assert.ok(!wide, "the history fits a 390 px phone");
+  await other.close();
+});
+
 await step("a 390 px wide phone has no horizontal scroll", async () => {
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   await phone.goto(`${base}/`);

@@ -36,7 +36,7 @@ export class Charts {
   }
 
   make(el) {
-    const chart = createChart(el, { autoSize: true, ...theme(), timeScale: { timeVisible: true, secondsVisible: false } });
+    const chart = createChart(el, { autoSize: true, ...theme(), timeScale: { timeVisible: true, secondsVisible: false, minBarSpacing: 0.001 } });
     this.charts.push(chart);
     return chart;
   }
@@ -178,7 +178,8 @@ export class RunView {
     this.onView = onView || (() => {});
     this.charts = [els.price, els.equity, els.drawdown].map((el) => {
       el.innerHTML = "";
-      return createChart(el, { autoSize: true, ...theme(), timeScale: { timeVisible: true, secondsVisible: false }, rightPriceScale: { minimumWidth: 80 } });
+      // A bar may get thinner than a pixel: "fit" then shows every point of the view, however many.
+      return createChart(el, { autoSize: true, ...theme(), timeScale: { timeVisible: true, secondsVisible: false, minBarSpacing: 0.001 }, rightPriceScale: { minimumWidth: 80 } });
     });
     const [price, equity, drawdown] = this.charts;
     this.candles = price.addSeries(CandlestickSeries, { upColor: "#26a69a", downColor: "#ef5350", borderVisible: false, wickUpColor: "#26a69a", wickDownColor: "#ef5350" });
@@ -198,8 +199,13 @@ export class RunView {
   }
 
   /// Loads the whole run and fits it.
+  /// About one candle per pixel of the price chart.
+  points() {
+    return Math.max(200, Math.min(3000, Math.round(this.els.price.clientWidth || 1000)));
+  }
+
   async load() {
-    const view = await this.fetchView({});
+    const view = await this.fetchView({ points: this.points() });
     this.full = view;
     this.show(view);
     this.fit();
@@ -331,7 +337,7 @@ export class RunView {
     let view = this.full;
     if (!whole) {
       try {
-        view = await this.fetchView({ from, to });
+        view = await this.fetchView({ from, to, points: this.points() });
       } catch {
         return;
       }

@@ -401,13 +401,15 @@ async function showResult(run) {
     {
       initial: Number(c.initial_capital),
       onView: (v) => {
-        $("bucket-label").textContent = v.aggregated
+        const shown = v.fills.length < v.fills_total ? ` · ${v.fills.length} of ${v.fills_total} fills marked (zoom in for all)` : "";
+        $("bucket-label").textContent = (v.aggregated
           ? `${v.bucket} candles (${c.timeframe} bars aggregated to fit; zoom in for finer ones)`
-          : `${v.bucket} candles`;
+          : `${v.bucket} candles`) + shown;
         $("bucket-label").dataset.bucket = v.bucket;
       },
     },
   );
+  window.__view = view;
   if (covered) {
     try {
       await view.load();

@@ -37,8 +37,19 @@ const BUCKETS: [(i64, &str); 12] = [
 /// Candles a view holds by default, and at most.
 const DEFAULT_POINTS: usize = 1_500;
 const MAX_POINTS: usize = 5_000;
-/// Fills and round trips sent with one view, at most (the view says how many it left out).
-const MAX_EVENTS: usize = 4_000;
+/// Fills and round trips sent with one view, at most (evenly picked; the view says how many
+/// there are: zoomed in, a view has them all). Keeps one view's payload under a megabyte.
+const MAX_FILLS: usize = 1_000;
+const MAX_TRIPS: usize = 500;
+
+/// At most `max` of `items`, evenly spread (the first and the last kept).
+fn spread<T>(items: &[T], max: usize) -> Vec<&T> {
+    if items.len() <= max {
+        return items.iter().collect();
+    }
+    let step = (items.len() - 1) as f64 / (max - 1).max(1) as f64;
+    (0..max).map(|k| &items[((k as f64 * step).round() as usize).min(items.len() - 1)]).collect()
+}
 
 /// The query of a chart view.
 #[derive(Debug, Deserialize)]
@@ -257,9 +268,9 @@ fn view(
         "equity": equity,
         "drawdown": drawdown,
         "benchmark_base": first_close,
-        "fills": &fills[..fills.len().min(MAX_EVENTS)],
+        "fills": spread(&fills, MAX_FILLS),
         "fills_total": fills.len(),
-        "round_trips": &trips[..trips.len().min(MAX_EVENTS)],
+        "round_trips": spread(&trips, MAX_TRIPS),
         "round_trips_total": trips.len(),
         "plots": plots,
     });
