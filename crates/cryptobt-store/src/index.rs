@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 pub(crate) enum Entry {
     /// Its record without the strategy source (the listing never shows it), its strategy's
     /// name, total return and Sharpe ratio.
-    Run(Box<RunListing>),
+    Run(std::sync::Arc<RunListing>),
     /// Its `config.json` cannot be read.
     Damaged(DamagedRun),
 }
@@ -71,7 +71,7 @@ impl Index {
             }
             match read(&id) {
                 Ok((record, figures)) => {
-                    state.entries.insert(id, Entry::Run(Box::new(listed(&record, figures))));
+                    state.entries.insert(id, Entry::Run(std::sync::Arc::new(listed(&record, figures))));
                 }
                 Err(StoreError::Damaged { file, message }) => {
                     let damaged = DamagedRun { backtest_id: id.clone(), file, message };
@@ -97,14 +97,14 @@ impl Index {
         dir: &PathBuf,
         ids: impl FnOnce() -> Vec<BacktestId>,
         read: impl Fn(&BacktestId) -> Result<Read, StoreError>,
-    ) -> (Vec<RunListing>, Vec<DamagedRun>) {
+    ) -> (Vec<std::sync::Arc<RunListing>>, Vec<DamagedRun>) {
         let mut state = self.state.lock();
         self.sync(&mut state, dir, ids, read);
         let mut runs = Vec::with_capacity(state.entries.len());
         let mut damaged = Vec::new();
         for entry in state.entries.values() {
             match entry {
-                Entry::Run(run) => runs.push((**run).clone()),
+                Entry::Run(run) => runs.push(std::sync::Arc::clone(run)),
                 Entry::Damaged(d) => damaged.push(d.clone()),
             }
         }
@@ -119,7 +119,7 @@ impl Index {
     /// Records a run the store just wrote, with the figures of its metrics when it has them.
     pub(crate) fn saved(&self, record: &RunRecord, figures: (Option<f64>, Option<f64>)) {
         let mut state = self.state.lock();
-        let entry = Entry::Run(Box::new(listed(record, figures)));
+        let entry = Entry::Run(std::sync::Arc::new(listed(record, figures)));
         state.entries.insert(record.backtest_id.clone(), entry);
     }
 

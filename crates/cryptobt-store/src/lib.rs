@@ -426,7 +426,7 @@ impl FileResultStore {
 
 impl FileResultStore {
     /// The listing from the in-memory index (see `index`).
-    fn listed(&self) -> (Vec<cryptobt_domain::ports::RunListing>, Vec<DamagedRun>) {
+    fn listed(&self) -> (Vec<std::sync::Arc<cryptobt_domain::ports::RunListing>>, Vec<DamagedRun>) {
         self.index.list(
             &self.root.join("backtests"),
             || self.run_ids(),
@@ -570,10 +570,12 @@ impl ResultStore for FileResultStore {
             }
             return Err(io_error("results directory".to_owned(), e));
         }
-        Ok(self.listed().0.into_iter().map(|l| l.record).collect())
+        Ok(self.listed().0.into_iter().map(|l| l.record.clone()).collect())
     }
 
-    fn listing(&self) -> Result<Vec<cryptobt_domain::ports::RunListing>, StoreError> {
+    fn listing(
+        &self,
+    ) -> Result<Vec<std::sync::Arc<cryptobt_domain::ports::RunListing>>, StoreError> {
         if let Err(e) = fs::metadata(self.root.join("backtests")) {
             if e.kind() == std::io::ErrorKind::NotFound {
                 return Ok(Vec::new());
@@ -585,7 +587,7 @@ impl ResultStore for FileResultStore {
 
     fn prune(&self, keep: usize) -> Result<Vec<BacktestId>, StoreError> {
         let settled = |r: &RunRecord| !matches!(r.status, RunStatus::Queued | RunStatus::Running);
-        let runs: Vec<RunRecord> = self.listed().0.into_iter().map(|l| l.record).collect();
+        let runs: Vec<RunRecord> = self.listed().0.into_iter().map(|l| l.record.clone()).collect();
         let excess = runs.len().saturating_sub(keep);
         let mut removed = Vec::new();
         for record in runs.iter().rev().filter(|r| settled(r)).take(excess) {

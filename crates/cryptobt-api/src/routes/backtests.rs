@@ -525,7 +525,7 @@ pub(crate) async fn history(
             matches(&q.symbol, c.symbol().as_str())
                 && matches(&q.trading_mode, c.trading_mode().as_str())
                 && matches(&q.timeframe, c.timeframe().as_str())
-                && matches(&q.status, status_of(&l.record).as_str())
+                && (q.status.is_none() || matches(&q.status, status_of(&l.record).as_str()))
                 && (words.is_empty() || {
                     let hay = format!(
                         "{} {} {} {}",

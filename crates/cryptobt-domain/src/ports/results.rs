@@ -250,19 +250,22 @@ pub trait ResultStore: Send + Sync {
     /// # Errors
     /// [`StoreError::Io`].
     fn list(&self) -> Result<Vec<RunRecord>, StoreError>;
-    /// Every stored run as the history lists it, newest first.
+    /// Every stored run as the history lists it, newest first (shared: a listing of 10,000 runs
+    /// copies no record).
     ///
     /// # Errors
     /// [`StoreError::Io`].
-    fn listing(&self) -> Result<Vec<RunListing>, StoreError> {
+    fn listing(&self) -> Result<Vec<std::sync::Arc<RunListing>>, StoreError> {
         Ok(self
             .list()?
             .into_iter()
-            .map(|record| RunListing {
+            .map(|record| {
+                std::sync::Arc::new(RunListing {
                 name: strategy_name(&record.strategy_code, record.config.params()),
                 record: RunRecord { strategy_code: String::new(), ..record },
                 total_return: None,
                 sharpe_ratio: None,
+                })
             })
             .collect())
     }
