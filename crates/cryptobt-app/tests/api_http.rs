@@ -1020,3 +1020,79 @@ fn orders_with_maker_fee_and_intrabar_1m_match_the_cli() {
     ]);
     assert_eq!(view["metrics"], cli, "the API and the CLI agree");
 }
+
+#[test]
+fn chart_views_reports_and_the_history_over_http() {
+    let api = Api::start(1, 4);
+    let code = "-- Chart check: plots its close\nfunction on_data(bar) plot(\"close\", bar.close) if get_position_size() == 0 then buy(0.01) else close_position() end end";
+    let extra = json!({"trading_mode": "futures", "timeframe": "1m", "start_date": "2025-05-05", "end_date": "2025-05-12", "params": {"fast": 3}});
+    let (code, v, _) = api.post("/api/backtest", &body(code, extra));
+    assert_eq!(code, 202, "{v}");
+    let id = v["backtest_id"].as_str().unwrap().to_owned();
+    let run = api.wait(&id);
+    assert_eq!(run["status"], "completed");
+    // The whole run at fit: 8 days of 1m bars in 15m candles (≤ 1,500), first to last bar.
+    let (code, view) = api.get(&format!("/api/backtest/{id}/chart"));
+    assert_eq!(code, 200, "{view}");
+    assert_eq!(view["bucket"], "15m");
+    let candles = view["candles"].as_array().unwrap();
+    assert_eq!(candles.len(), 8 * 96);
+    assert_eq!(candles[0]["t"], run["covered"]["first_bar"]);
+    let low = view["drawdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_f64().unwrap())
+        .fold(0.0, f64::min);
+    assert_eq!(
+        Some(low),
+        run["metrics"]["max_drawdown"].as_f64(),
+        "the drawdown's low is the metric"
+    );
+    assert_eq!(view["plots"][0]["name"], "close");
+    assert!(view["fills"].as_array().unwrap().len() <= 1_000);
+    assert_eq!(view["fills_total"], run["trades_total"]);
+    // Zoomed to two hours: 1m candles.
+    let from = run["covered"]["first_bar"].as_i64().unwrap();
+    let (_, zoom) =
+        api.get(&format!("/api/backtest/{id}/chart?from={from}&to={}", from + 2 * 3_600_000));
+    assert_eq!(
+        (zoom["bucket"].as_str(), zoom["candles"].as_array().unwrap().len()),
+        (Some("1m"), 121)
+    );
+    // Compressed for a client that accepts it (static files too).
+    let addr = api.base.trim_start_matches("http://").to_owned();
+    for path in [format!("/api/backtest/{id}/chart"), "/dist/app.js".to_owned()] {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut head = vec![0u8; 2048];
+        let n = stream.read(&mut head).unwrap();
+        let head = String::from_utf8_lossy(&head[..n]).to_lowercase();
+        assert!(head.contains("content-encoding: gzip"), "{path}: {head}");
+    }
+    // The report: one HTML file with the run's metrics.
+    let r = api.agent.get(&format!("{}/api/backtest/{id}/report", api.base)).call().unwrap();
+    assert!(r
+        .headers()
+        .get("content-disposition")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains(&format!("report-{id}.html")));
+    let html = r.into_body().read_to_string().unwrap();
+    let total = run["metrics"]["total_return"].as_f64().unwrap();
+    assert!(html.contains(&format!("data-metric=\"total_return\" data-raw=\"{total}\"")));
+    assert!(html.contains("<svg") && !html.contains("<script"), "charts without script");
+    // The history: named, filtered, sorted; a bad sort is refused naming the field.
+    let (_, list) = api.get("/api/backtests?q=chart%20fast%3D3");
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["name"], "Chart check");
+    assert_eq!(list["items"][0]["total_return"], run["metrics"]["total_return"]);
+    let (code, bad) = api.get("/api/backtests?sort=colour");
+    assert_eq!((code, bad["details"]["field"].as_str()), (422, Some("sort")));
+}

@@ -71,7 +71,9 @@ impl Index {
             }
             match read(&id) {
                 Ok((record, figures)) => {
-                    state.entries.insert(id, Entry::Run(std::sync::Arc::new(listed(&record, figures))));
+                    state
+                        .entries
+                        .insert(id, Entry::Run(std::sync::Arc::new(listed(&record, figures))));
                 }
                 Err(StoreError::Damaged { file, message }) => {
                     let damaged = DamagedRun { backtest_id: id.clone(), file, message };

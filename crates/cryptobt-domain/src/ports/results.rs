@@ -261,10 +261,10 @@ pub trait ResultStore: Send + Sync {
             .into_iter()
             .map(|record| {
                 std::sync::Arc::new(RunListing {
-                name: strategy_name(&record.strategy_code, record.config.params()),
-                record: RunRecord { strategy_code: String::new(), ..record },
-                total_return: None,
-                sharpe_ratio: None,
+                    name: strategy_name(&record.strategy_code, record.config.params()),
+                    record: RunRecord { strategy_code: String::new(), ..record },
+                    total_return: None,
+                    sharpe_ratio: None,
                 })
             })
             .collect())
