@@ -158,6 +158,21 @@ await step("a runtime error shows its code and line", async () => {
   // Its metrics cover only the bars before the error, and the page says so.
   assert.ok(!(await page.isHidden("#coverage-note")), "coverage note shown");
   assert.match(await page.textContent("#coverage-note"), /cover only .* \(10 bars\)/);
+  // Reopened with other code in the editor, the failed run brings its own code back and its
+  // error is marked there, on line 12.
+  const failed = await page.evaluate(() => document.getElementById("results").dataset.ready);
+  await page.evaluate(() => window.__cryptobt.editor.setCode("-- other code\nfunction on_data(bar) end\n"));
+  await page.click("#refresh");
+  await page.waitForSelector(`#history tr[data-id="${failed}"] .reopen`);
+  await page.click(`#history tr[data-id="${failed}"] .reopen`);
+  await page.waitForSelector(".cm-lintRange-error", { timeout: 10000 });
+  const line = await page.evaluate(() => {
+    const lines = [...document.querySelectorAll(".cm-content .cm-line")];
+    return lines.findIndex((l) => l.querySelector(".cm-lintRange-error")) + 1;
+  });
+  assert.equal(line, 12, "the error marked in the run's own code");
+  assert.match(await page.evaluate(() => window.__cryptobt.editor.code()), /^-- /);
+  assert.doesNotMatch(await page.evaluate(() => window.__cryptobt.editor.code()), /other code/);
 });
 
 await step("a syntax error is marked on its line", async () => {
@@ -317,6 +332,12 @@ await step("a 1m run over the whole futures range shows all of it, with its plot
   assert.notEqual(await page.getAttribute("#bucket-label", "data-bucket"), "1m", "aggregated at fit");
   assert.match(await page.getAttribute("#price-chart", "data-plots"), /^sma 60:price:\d+/, "the strategy's plot");
   await page.screenshot({ path: `${shots}/whole-run-1m-desktop.png`, fullPage: false });
+  // At fit too, one time lines up on all three (a bucket's time).
+  const fitRange = await page.evaluate(() => window.__view.charts[0].timeScale().getVisibleRange());
+  const bucket = Number(await page.evaluate(() => window.__view.view.bucket_ms)) / 1000;
+  const at = Math.floor((fitRange.from + fitRange.to) / 2 / bucket) * bucket;
+  const fitXs = await page.evaluate((t) => window.__view.charts.map((c) => c.timeScale().timeToCoordinate(t)), at);
+  assert.ok(fitXs.every((x) => x !== null && Math.abs(x - fitXs[0]) <= 2), `one time axis at fit: ${fitXs}`);
   // Zooming the price chart moves the other two and refines the candles.
   const to = run.covered.last_bar / 1000, from = to - 6 * 3600;
   await page.evaluate(([f, t]) => window.__view.charts[0].timeScale().setVisibleRange({ from: f, to: t }), [from, to]);
@@ -325,8 +346,13 @@ await step("a 1m run over the whole futures range shows all of it, with its plot
   for (const r of ranges.slice(1)) {
     assert.ok(Math.abs(r.from - ranges[0].from) <= 300 && Math.abs(r.to - ranges[0].to) <= 300, `synchronised: ${JSON.stringify(ranges)}`);
   }
+  // The same time on all three charts lines up: the crosshair's x on one is the x on the others.
+  const mid = Math.floor((ranges[0].from + ranges[0].to) / 2 / 300) * 300;
+  const xs = await page.evaluate((t) => window.__view.charts.map((c) => c.timeScale().timeToCoordinate(t)), mid);
+  assert.ok(xs.every((x) => x !== null && Math.abs(x - xs[0]) <= 2), `one time axis: ${xs}`);
   await page.setViewportSize({ width: 390, height: 844 });
   await page.evaluate(() => window.__view.fit());
+  await page.evaluate(() => document.getElementById("results").scrollIntoView());
   await page.screenshot({ path: `${shots}/whole-run-1m-phone.png`, fullPage: false });
   await page.setViewportSize({ width: 1400, height: 1000 });
 });

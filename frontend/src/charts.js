@@ -1,6 +1,6 @@
 // Charts with TradingView's lightweight-charts: candles with fill markers, equity against the
 // buy-and-hold benchmark, drawdown, and equity curves of several runs compared.
-import { createChart, CandlestickSeries, LineSeries, AreaSeries, createSeriesMarkers, ColorType } from "lightweight-charts";
+import { createChart, CandlestickSeries, BarSeries, LineSeries, AreaSeries, createSeriesMarkers, ColorType } from "lightweight-charts";
 
 const COLORS = ["#2962ff", "#e91e63", "#00897b", "#ff9800", "#8e24aa", "#546e7a"];
 
@@ -186,6 +186,8 @@ export class RunView {
     this.markers = createSeriesMarkers(this.candles, []);
     this.trips = [0, 1, 2].map(() => price.addSeries(LineSeries, { lineWidth: 2, lineStyle: 2, priceLineVisible: false, lastValueVisible: false, crosshairMarkerVisible: false }));
     this.equity = equity.addSeries(LineSeries, { color: COLORS[0], lineWidth: 2, title: "equity" });
+    // Aggregated views: each bucket's equity range (first, highest, lowest, last) as a bar.
+    this.equityRange = equity.addSeries(BarSeries, { upColor: COLORS[0], downColor: COLORS[0], thinBars: true, priceLineVisible: false, lastValueVisible: false });
     this.bench = equity.addSeries(LineSeries, { color: "#9e9e9e", lineWidth: 1, title: "buy & hold" });
     this.drawdown = drawdown.addSeries(AreaSeries, { lineColor: "#ef5350", topColor: "rgba(239,83,80,0.05)", bottomColor: "rgba(239,83,80,0.4)", title: "drawdown %" });
     this.main = [this.candles, this.equity, this.drawdown];
@@ -222,10 +224,38 @@ export class RunView {
     this.view = view;
     const t = (ms) => seconds(ms);
     this.candles.setData(view.candles.map((c) => ({ time: t(c.t), open: c.o, high: c.h, low: c.l, close: c.c })));
-    this.equity.setData(view.equity.map(([ms, v]) => ({ time: t(ms), value: v })));
+    // On the candles' time axis: when aggregated, one value per bucket — the equity's last with
+    // its range drawn as a bar, the drawdown's lowest (so the chart's low is the metric).
+    const perBucket = (points, pick) => {
+      const out = [];
+      for (const [ms, v] of points) {
+        const time = t(Math.floor(ms / view.bucket_ms) * view.bucket_ms);
+        const last = out[out.length - 1];
+        if (last && last.time === time) pick(last, v);
+        else out.push({ time, open: v, high: v, low: v, close: v, value: v });
+      }
+      return out;
+    };
+    if (view.aggregated) {
+      const eq = perBucket(view.equity, (b, v) => {
+        b.high = Math.max(b.high, v);
+        b.low = Math.min(b.low, v);
+        b.close = v;
+        b.value = v;
+      });
+      this.equity.setData(eq.map((b) => ({ time: b.time, value: b.close })));
+      this.equityRange.setData(eq.map((b) => ({ time: b.time, open: b.open, high: b.high, low: b.low, close: b.close })));
+    } else {
+      this.equity.setData(view.equity.map(([ms, v]) => ({ time: t(ms), value: v })));
+      this.equityRange.setData([]);
+    }
     const base = view.benchmark_base;
     this.bench.setData(base ? view.candles.map((c) => ({ time: t(c.t), value: (this.initial * c.c) / base })) : []);
-    this.drawdown.setData(view.drawdown.map(([ms, v]) => ({ time: t(ms), value: v })));
+    this.drawdown.setData(
+      view.aggregated
+        ? perBucket(view.drawdown, (b, v) => { b.value = Math.min(b.value, v); }).map((b) => ({ time: b.time, value: b.value }))
+        : view.drawdown.map(([ms, v]) => ({ time: t(ms), value: v })),
+    );
     const markers = view.fills.map((f) => {
       const type = f.order_type || (f.action === "liquidation" ? "liquidation" : "market");
       const style = ORDER_STYLE[type] || ORDER_STYLE.market;
