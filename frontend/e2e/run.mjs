@@ -397,6 +397,28 @@ await step("the history filters, sorts and pages through 10,000 runs", async () 
   await other.close();
 });
 
+await step("the form offers only what the data has; delete can be undone; a favicon", async () => {
+  await page.goto(base);
+  await page.waitForSelector("body[data-ready=true]");
+  await page.selectOption("#f-mode", "spot");
+  await page.dispatchEvent("#f-mode", "change");
+  await page.selectOption("#f-symbol", "ETHUSDT");
+  await page.dispatchEvent("#f-symbol", "change");
+  assert.equal(await page.inputValue("#f-mode"), "futures", "ETHUSDT switches to the market that has it");
+  const tfs = await page.$$eval("#f-timeframe option", (o) => o.map((x) => x.value));
+  assert.ok(tfs.length > 0 && tfs.every(Boolean), `timeframes ${tfs}`);
+  assert.equal((await page.request.get(`${base}/favicon.svg`)).status(), 200);
+  assert.ok(await page.$('link[rel="icon"]'));
+  // Delete, then undo: the run stays.
+  await page.click("#refresh");
+  const first = await page.getAttribute("#history tbody tr[data-id]", "data-id");
+  await page.click(`#history tr[data-id="${first}"] .delete`);
+  assert.ok(!(await page.isHidden("#undo")));
+  await page.click("#undo-button");
+  await page.waitForTimeout(5500);
+  assert.equal((await page.request.get(`${base}/api/backtest/${first}`)).status(), 200, "undone");
+});
+
 await step("a 390 px wide phone has no horizontal scroll", async () => {
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   await phone.goto(`${base}/`);
