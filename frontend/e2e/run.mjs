@@ -276,6 +276,9 @@ await step("two runs are compared", async () => {
   assert.equal(await page.getAttribute("#compare-chart", "data-series"), "2");
   const cols = await page.$$eval("#compare-table tr:first-child th", (t) => t.length);
   assert.equal(cols, 3, "metric + two runs");
+  const labels = await page.$$eval("#compare-table th.run-label", (t) => t.map((x) => x.textContent));
+  assert.ok(labels.every((l) => l.length > 0 && !/^[a-z0-9]{6}$/.test(l)), `labelled by strategy: ${labels}`);
+  assert.ok((await page.$$("#compare-table td.best")).length > 0, "the better values are marked");
 });
 
 await step("the code survives a reload", async () => {
