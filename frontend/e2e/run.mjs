@@ -356,6 +356,8 @@ await step("a 1m run over the whole futures range shows all of it, with its plot
   await page.setViewportSize({ width: 390, height: 844 });
   await page.evaluate(() => window.__view.fit());
   await page.evaluate(() => document.getElementById("results").scrollIntoView());
+  await page.waitForTimeout(300);
+  assert.notEqual(await page.getAttribute("#bucket-label", "data-bucket"), "1m", "back to the whole run");
   await page.screenshot({ path: `${shots}/whole-run-1m-phone.png`, fullPage: false });
   await page.setViewportSize({ width: 1400, height: 1000 });
 });

@@ -214,8 +214,10 @@ export class RunView {
     return view;
   }
 
+  /// The whole run on all three charts (back to the whole-run view when zoomed in).
   fit() {
     this.syncing = true;
+    if (this.full && this.view !== this.full) this.show(this.full);
     for (const chart of this.charts) chart.timeScale().fitContent();
     this.syncing = false;
   }
