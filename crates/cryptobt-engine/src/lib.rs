@@ -11,6 +11,7 @@ mod intrabar;
 mod metrics;
 mod run;
 mod service;
+pub mod sweep;
 
 pub use crate::{
     run::{failed_before_start, funding_times, Backtest, FUNDING_INTERVAL_MS},
