@@ -15,68 +15,76 @@ use cryptobt_store::FileResultStore;
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 
+/// The settings of one run, shared by `backtest` and `sweep` (DESIGN §9).
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
-pub(crate) struct BacktestArgs {
+pub(crate) struct RunArgs {
     /// The Lua strategy file.
     #[arg(long)]
-    strategy: PathBuf,
+    pub(crate) strategy: PathBuf,
     /// Symbol, e.g. BTCUSDT.
     #[arg(long)]
-    symbol: Symbol,
+    pub(crate) symbol: Symbol,
     /// Bar timeframe: 1m 5m 15m 1h 4h 1d.
     #[arg(long)]
-    timeframe: Timeframe,
+    pub(crate) timeframe: Timeframe,
     /// First day, YYYY-MM-DD (UTC, inclusive).
     #[arg(long)]
-    start: NaiveDate,
+    pub(crate) start: NaiveDate,
     /// Last day, YYYY-MM-DD (UTC, inclusive).
     #[arg(long)]
-    end: NaiveDate,
+    pub(crate) end: NaiveDate,
     /// Starting cash in USDT.
     #[arg(long, default_value = "10000")]
-    capital: Decimal,
+    pub(crate) capital: Decimal,
     /// spot or futures.
     #[arg(long, default_value = "spot")]
-    mode: TradingMode,
+    pub(crate) mode: TradingMode,
     /// Highest order leverage (1 in spot, 1..=100 in futures).
     #[arg(long, default_value = "1")]
-    max_leverage: Decimal,
+    pub(crate) max_leverage: Decimal,
     /// Maintenance margin rate.
     #[arg(long, default_value = "0.005")]
-    mmr: Decimal,
+    pub(crate) mmr: Decimal,
     /// Fee rate (default: spot 0.001, futures 0.0005).
     #[arg(long)]
-    fee: Option<Decimal>,
+    pub(crate) fee: Option<Decimal>,
     /// Maker fee rate: limit and take-profit fills on the path (default: spot 0.001, futures
     /// 0.0002).
     #[arg(long)]
-    maker_fee: Option<Decimal>,
+    pub(crate) maker_fee: Option<Decimal>,
     /// Slippage in basis points.
     #[arg(long, default_value = "0")]
-    slippage_bps: Decimal,
+    pub(crate) slippage_bps: Decimal,
     /// When orders fill: close or next_open.
     #[arg(long, default_value = "close")]
-    fill: FillMode,
+    pub(crate) fill: FillMode,
     /// How a bar's inside is walked for pending orders and exits: bar (O → nearer extreme →
     /// other extreme → C) or 1m (the bar's 1m bars, each walked so).
     #[arg(long, default_value = "bar")]
-    intrabar: Intrabar,
+    pub(crate) intrabar: Intrabar,
     /// Funding rate per 8 h when the data has no funding file.
     #[arg(long, default_value = "0")]
-    funding_rate: Decimal,
+    pub(crate) funding_rate: Decimal,
+    /// Wall-clock limit of the run in seconds.
+    #[arg(long, default_value = "3600")]
+    pub(crate) max_duration: u64,
+    /// Memory limit of the strategy's VM in MiB.
+    #[arg(long, default_value = "64")]
+    pub(crate) memory_limit_mb: usize,
+    /// The market data directory.
+    #[arg(long, default_value = "data")]
+    pub(crate) data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub(crate) struct BacktestArgs {
+    #[command(flatten)]
+    run: RunArgs,
     /// A strategy parameter, NAME=VALUE (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
-    /// Wall-clock limit of the run in seconds.
-    #[arg(long, default_value = "3600")]
-    max_duration: u64,
-    /// Memory limit of the strategy's VM in MiB.
-    #[arg(long, default_value = "64")]
-    memory_limit_mb: usize,
-    /// The market data directory.
-    #[arg(long, default_value = "data")]
-    data_dir: PathBuf,
     /// Write the result files into this directory (default: results/backtests/ID).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -141,7 +149,8 @@ fn params(raw: &[String]) -> Result<Params, String> {
     Ok(out)
 }
 
-fn config(args: &BacktestArgs) -> Result<BacktestConfig, String> {
+/// The run's settings from the flags, with `raw_params` (`NAME=VALUE`).
+pub(crate) fn config(args: &RunArgs, raw_params: &[String]) -> Result<BacktestConfig, String> {
     let mut builder = BacktestConfig::builder(args.symbol, args.timeframe, args.start, args.end)
         .initial_capital(args.capital)
         .trading_mode(args.mode)
@@ -151,7 +160,7 @@ fn config(args: &BacktestArgs) -> Result<BacktestConfig, String> {
         .fill(args.fill)
         .intrabar(args.intrabar)
         .funding_rate(args.funding_rate)
-        .params(params(&args.params)?);
+        .params(params(raw_params)?);
     if let Some(fee) = args.maker_fee {
         builder = builder.maker_fee_rate(fee);
     }
@@ -175,17 +184,17 @@ impl RunObserver for Progress {
 }
 
 pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
-    let config = match config(args) {
+    let config = match config(&args.run, &args.params) {
         Ok(config) => config,
         Err(message) => return usage_error(args.json, INVALID, &message),
     };
-    let source = match cryptobt_app::read_text(&args.strategy) {
+    let source = match cryptobt_app::read_text(&args.run.strategy) {
         Ok(source) => source,
         Err(e) => return usage_error(args.json, INVALID, &e.chain()),
     };
     let limits = StrategyLimits {
-        memory_bytes: args.memory_limit_mb.saturating_mul(1 << 20),
-        max_duration: Duration::from_secs(args.max_duration),
+        memory_bytes: args.run.memory_limit_mb.saturating_mul(1 << 20),
+        max_duration: Duration::from_secs(args.run.max_duration),
         ..StrategyLimits::default()
     };
     let store: Arc<dyn ResultStore> = match &args.out {
@@ -197,7 +206,8 @@ pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
         Some(dir) => dir.clone(),
         None => PathBuf::from("results/backtests").join(id.as_str()),
     };
-    let settings = cryptobt_app::Settings { data_dir: args.data_dir.clone(), ..Default::default() };
+    let settings =
+        cryptobt_app::Settings { data_dir: args.run.data_dir.clone(), ..Default::default() };
     let engine = Arc::new(cryptobt_app::engine(&settings));
     let request = BacktestRequest { config: config.clone(), strategy_code: source.clone(), limits };
     let bar = ProgressBar::new(0).with_style(
@@ -218,7 +228,7 @@ pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
     let report = match outcome.report {
         Ok(report) => report,
         Err(e) if e.code == cryptobt_domain::ErrorCode::DataError => {
-            let hint = data_hint(&args.data_dir, &config);
+            let hint = data_hint(&args.run.data_dir, &config);
             return usage_error(args.json, e.code.as_str(), &format!("{}{hint}", e.message));
         }
         Err(e) => return usage_error(args.json, e.code.as_str(), &e.message),

@@ -10,6 +10,7 @@ mod loadtest;
 mod report;
 mod serve;
 mod soak;
+mod sweep;
 mod validate;
 
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ enum Command {
     Backtest(Box<backtest::BacktestArgs>),
     /// Check Lua strategies: syntax, entry points, top level; --run also runs them on shipped bars.
     Validate(validate::ValidateArgs),
+    /// Sweep a strategy's parameters over a grid or random draws, on every core.
+    Sweep(Box<sweep::SweepArgs>),
     /// Write one self-contained HTML report of a stored run (opens offline, no server).
     Report(report::ReportArgs),
 }
@@ -66,5 +69,6 @@ fn main() -> ExitCode {
         Command::Loadtest(args) => loadtest::run(&args),
         Command::Soak(args) => soak::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
     }
 }

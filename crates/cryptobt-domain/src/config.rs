@@ -316,6 +316,20 @@ impl BacktestConfig {
     pub fn params(&self) -> &Params {
         &self.params
     }
+
+    /// The same settings with `params` added (replacing those of the same name): a sweep's
+    /// member.
+    ///
+    /// # Errors
+    /// [`DomainError::InvalidConfig`] for a parameter name outside `A-Z a-z 0-9 _` (1–64).
+    pub fn with_params(&self, params: &Params) -> Result<Self, DomainError> {
+        let mut merged = self.params.clone();
+        merged.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for name in merged.keys() {
+            check_param_name(name)?;
+        }
+        Ok(Self { params: merged, ..self.clone() })
+    }
     /// Order size and position limits.
     #[must_use]
     pub fn limits(&self) -> TradeLimits {
@@ -505,16 +519,7 @@ impl BacktestConfigBuilder {
             ));
         }
         for name in self.params.keys() {
-            let valid = !name.is_empty()
-                && name.len() <= 64
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            if !valid {
-                return Err(DomainError::config(
-                    "params",
-                    format!("{:?}", name.chars().take(64).collect::<String>()),
-                    "names are 1 to 64 of A-Z, a-z, 0-9 and _",
-                ));
-            }
+            check_param_name(name)?;
         }
         Ok(BacktestConfig {
             symbol: self.symbol,
@@ -534,6 +539,21 @@ impl BacktestConfigBuilder {
             params: self.params,
             limits,
         })
+    }
+}
+
+fn check_param_name(name: &str) -> Result<(), DomainError> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(DomainError::config(
+            "params",
+            format!("{:?}", name.chars().take(64).collect::<String>()),
+            "names are 1 to 64 of A-Z, a-z, 0-9 and _",
+        ))
     }
 }
 

@@ -272,3 +272,212 @@ mod tests {
         close(sharpe(&[1.0, 2.0, 3.0]), 2.0, 9);
     }
 }
+
+/// What a sweep's members share: the base settings, the bars (loaded once, read by every
+/// worker), the funding rates, the strategy and its limits.
+pub struct SweepInput<'a> {
+    /// The settings every member starts from (its params are added to these).
+    pub config: &'a cryptobt_domain::BacktestConfig,
+    /// The run's bars.
+    pub bars: &'a cryptobt_domain::ports::BarSeries,
+    /// Published funding rates (futures).
+    pub funding: Option<&'a [cryptobt_domain::FundingRate]>,
+    /// Builds each member's strategy.
+    pub strategies: &'a dyn cryptobt_domain::ports::StrategyFactory,
+    /// The strategy's source.
+    pub source: &'a str,
+    /// Each member's limits (the cancel token stops the whole sweep).
+    pub limits: cryptobt_domain::ports::StrategyLimits,
+}
+
+/// One member's outcome: its metrics (none when it failed before its first bar) and daily
+/// returns (for the overfitting diagnostics).
+#[derive(Debug, Clone)]
+pub struct MemberResult {
+    /// Its index.
+    pub index: usize,
+    /// Its params.
+    pub params: Params,
+    /// Completed, failed or cancelled.
+    pub status: cryptobt_domain::RunStatus,
+    /// Why it did not complete.
+    pub error_code: Option<cryptobt_domain::ErrorCode>,
+    /// Its metrics.
+    pub metrics: cryptobt_domain::Metrics,
+    /// Each UTC day's return (the day's last equity over the previous day's; the first day's over
+    /// the initial capital).
+    pub daily_returns: Vec<f64>,
+}
+
+/// Records each UTC day's last equity (no per-bar data kept).
+struct DailyEquity {
+    days: Vec<f64>,
+    current: Option<i64>,
+}
+
+impl cryptobt_domain::ports::SnapshotSink for DailyEquity {
+    fn push(&mut self, s: &cryptobt_domain::Snapshot) {
+        let day = s.timestamp.div_euclid(86_400_000);
+        let equity = cryptobt_domain::money::decimal_to_f64(s.portfolio_value);
+        if self.current == Some(day) {
+            if let Some(last) = self.days.last_mut() {
+                *last = equity;
+            }
+        } else {
+            self.days.push(equity);
+            self.current = Some(day);
+        }
+    }
+}
+
+/// Runs one member.
+#[must_use]
+pub fn run_member(input: &SweepInput<'_>, index: usize, params: &Params) -> MemberResult {
+    use cryptobt_domain::{ports::StrategySpec, RunStatus};
+    let failed = |code: cryptobt_domain::ErrorCode| MemberResult {
+        index,
+        params: params.clone(),
+        status: RunStatus::Failed,
+        error_code: Some(code),
+        metrics: cryptobt_domain::Metrics::default(),
+        daily_returns: Vec::new(),
+    };
+    let Ok(config) = input.config.with_params(params) else {
+        return failed(cryptobt_domain::ErrorCode::InvalidStrategy);
+    };
+    let spec = StrategySpec {
+        source: input.source.to_owned(),
+        symbol: config.symbol(),
+        params: config.params().clone(),
+        limits: input.limits.clone(),
+    };
+    let mut strategy = match input.strategies.create(&spec) {
+        Ok(s) => s,
+        Err(e) => return failed(e.code),
+    };
+    let mut backtest = crate::Backtest::new(&config, input.bars)
+        .cancel(input.limits.cancel.clone())
+        .max_fills(input.limits.max_fills);
+    if let Some(rates) = input.funding {
+        backtest = backtest.funding(rates);
+    }
+    let mut days = DailyEquity { days: Vec::new(), current: None };
+    let report = backtest.run_into(strategy.as_mut(), &(), &mut days);
+    let mut previous = cryptobt_domain::money::decimal_to_f64(config.initial_capital());
+    let daily_returns = days
+        .days
+        .iter()
+        .map(|e| {
+            let r = e / previous - 1.0;
+            previous = *e;
+            r
+        })
+        .collect();
+    MemberResult {
+        index,
+        params: params.clone(),
+        status: report.status,
+        error_code: report.error.map(|e| e.code),
+        metrics: report.metrics,
+        daily_returns,
+    }
+}
+
+/// Runs `members` (index, params) on `threads` workers, each with its own strategy per member;
+/// `progress(done)` after each. The results come back in index order, whatever the threads.
+pub fn run_members(
+    input: &SweepInput<'_>,
+    members: &[(usize, Params)],
+    threads: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Vec<MemberResult> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::with_capacity(members.len()));
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((index, params)) = members.get(k) else { break };
+                let result = run_member(input, *index, params);
+                results.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(result);
+                progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    results.sort_by_key(|r| r.index);
+    results
+}
+
+/// The value of metric `key` of `metrics` (null when undefined).
+#[must_use]
+pub fn objective(metrics: &cryptobt_domain::Metrics, key: &str) -> Option<f64> {
+    serde_json::to_value(metrics).ok().and_then(|v| v.get(key).and_then(serde_json::Value::as_f64))
+}
+
+/// The best completed member by `key` (the highest, or the lowest with `minimize`); failed
+/// members and null objectives never win; ties go to the lower index.
+#[must_use]
+pub fn best<'a>(
+    results: &'a [MemberResult],
+    key: &str,
+    minimize: bool,
+) -> Option<(&'a MemberResult, f64)> {
+    let mut best: Option<(&MemberResult, f64)> = None;
+    for r in results.iter().filter(|r| r.status == cryptobt_domain::RunStatus::Completed) {
+        let Some(v) = objective(&r.metrics, key) else { continue };
+        let better = match best {
+            None => true,
+            Some((_, b)) => {
+                if minimize {
+                    v < b
+                } else {
+                    v > b
+                }
+            }
+        };
+        if better {
+            best = Some((r, v));
+        }
+    }
+    best
+}
+
+/// Skewness and kurtosis (not excess) of `xs`, from population moments.
+#[must_use]
+pub fn moments(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let m2 = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    let m3 = xs.iter().map(|x| (x - mean).powi(3)).sum::<f64>() / n;
+    let m4 = xs.iter().map(|x| (x - mean).powi(4)).sum::<f64>() / n;
+    if m2 == 0.0 {
+        return (0.0, 3.0);
+    }
+    (m3 / m2.powf(1.5), m4 / (m2 * m2))
+}
+
+/// PBO and DSR over the completed members' daily returns (the days they all share).
+#[must_use]
+pub fn diagnostics(
+    results: &[MemberResult],
+    best_index: Option<usize>,
+    blocks: usize,
+) -> (Option<f64>, Option<f64>) {
+    let done: Vec<&MemberResult> =
+        results.iter().filter(|r| r.status == cryptobt_domain::RunStatus::Completed).collect();
+    let days = done.iter().map(|r| r.daily_returns.len()).min().unwrap_or(0);
+    let rows: Vec<Vec<f64>> =
+        (0..days).map(|d| done.iter().map(|r| r.daily_returns[d]).collect()).collect();
+    let pbo_value = pbo(&rows, blocks, sharpe).map(|p| p.0);
+    let sharpes: Vec<f64> =
+        done.iter().map(|r| sharpe(&r.daily_returns[..days])).filter(|s| s.is_finite()).collect();
+    let dsr_value = best_index.and_then(|i| done.iter().find(|r| r.index == i)).and_then(|b| {
+        let xs = &b.daily_returns[..days];
+        let sr = sharpe(xs);
+        let (skew, kurt) = moments(xs);
+        sr.is_finite().then(|| dsr(sr, xs.len() as f64, skew, kurt, &sharpes)).flatten()
+    });
+    (pbo_value, dsr_value)
+}

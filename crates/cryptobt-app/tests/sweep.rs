@@ -1,0 +1,118 @@
+//! `cryptobt sweep` end to end: the same sweep gives the same bytes whatever the threads, a
+//! member's metrics are those of a plain run with its params, shards split the members by index.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use std::{path::Path, process::Command};
+
+use serde_json::Value;
+
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn cryptobt(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cryptobt"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const RUN: [&str; 10] = [
+    "--strategy",
+    "static/strategies/sma_crossover.lua",
+    "--symbol",
+    "BTCUSDT",
+    "--timeframe",
+    "1h",
+    "--start",
+    "2025-01-01",
+    "--end",
+    "2025-01-20",
+];
+
+fn sweep(dir: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["sweep"];
+    args.extend(RUN);
+    args.extend(["--grid", "fast=5:15:5", "--grid", "slow=20,40", "--blocks", "4", "--out"]);
+    args.push(dir.to_str().unwrap());
+    args.extend(extra);
+    let (code, stdout, stderr) = cryptobt(&args);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn the_same_sweep_gives_the_same_bytes_on_one_thread_or_two() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let one = sweep(a.path(), &["--threads", "1"]);
+    let two = sweep(b.path(), &["--threads", "2"]);
+    assert_eq!(one["members"], 6);
+    assert_eq!(one, two);
+    let (pa, pb) = (
+        std::fs::read(a.path().join("sweep.parquet")).unwrap(),
+        std::fs::read(b.path().join("sweep.parquet")).unwrap(),
+    );
+    assert!(pa == pb, "sweep.parquet differs between 1 and 2 threads");
+    assert!(pa.starts_with(b"PAR1") && pa.ends_with(b"PAR1"), "a Parquet file");
+}
+
+#[test]
+fn the_best_member_is_a_plain_run_with_its_params() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = sweep(dir.path(), &[]);
+    let best = &summary["best"];
+    let (fast, slow) =
+        (best["params"]["fast"].as_f64().unwrap(), best["params"]["slow"].as_f64().unwrap());
+    // Members are numbered with the first --grid slowest: fast 5,10,15 × slow 20,40.
+    let index = best["index"].as_u64().unwrap();
+    assert_eq!(index, ((fast - 5.0) / 5.0) as u64 * 2 + u64::from(slow == 40.0));
+    let out = tempfile::tempdir().unwrap();
+    let mut args = vec!["backtest"];
+    args.extend(RUN);
+    let (f, s) = (format!("fast={fast}"), format!("slow={slow}"));
+    args.extend(["--param", &f, "--param", &s, "--json", "--out", out.path().to_str().unwrap()]);
+    let (code, stdout, _) = cryptobt(&args);
+    assert_eq!(code, 0);
+    let plain: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        plain["metrics"]["sharpe_ratio"].as_f64(),
+        best["objective"].as_f64(),
+        "same objective"
+    );
+}
+
+#[test]
+fn shards_split_the_members_by_index() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = sweep(a.path(), &["--shard", "0/2"]);
+    let second = sweep(b.path(), &["--shard", "1/2"]);
+    assert_eq!((first["members"].as_u64(), second["members"].as_u64()), (Some(3), Some(3)));
+    let (code, _, stderr) = cryptobt(&[
+        "sweep",
+        "--strategy",
+        "x.lua",
+        "--symbol",
+        "BTCUSDT",
+        "--timeframe",
+        "1h",
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-01-02",
+        "--grid",
+        "fast=1,2",
+        "--shard",
+        "2/2",
+        "--out",
+        "/tmp/never",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--shard"), "{stderr}");
+}
