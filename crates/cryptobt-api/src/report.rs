@@ -53,6 +53,18 @@ fn shown(value: &serde_json::Value, unit: MetricUnit) -> String {
     }
 }
 
+/// The value range (right) and time range (bottom) of a chart of size `(w, h)`.
+fn axis_labels((w, h): (f64, f64), (lo, hi): (f64, f64), (t0, t1): (i64, i64)) -> String {
+    format!(
+        r#"<text x="{right}" y="14" class="axis">{hi:.2}</text><text x="{right}" y="{bottom}" class="axis">{lo:.2}</text><text x="5" y="{bottom}" class="axis">{}</text><text x="{end}" y="{bottom}" class="axis" text-anchor="end">{}</text>"#,
+        utc(t0),
+        utc(t1),
+        right = w - 60.0,
+        bottom = h - 4.0,
+        end = w - 70.0,
+    )
+}
+
 /// A line of a chart: its label, colour and (time, value) points.
 type Line<'a> = (&'a str, &'a str, Vec<(i64, f64)>);
 
@@ -88,18 +100,7 @@ fn line_chart(title: &str, series: &[Line<'_>], height: u32) -> String {
                 esc(label)
             );
         }
-        let _ = write!(
-            svg,
-            r#"<text x="{}" y="14" class="axis">{hi:.2}</text><text x="{}" y="{}" class="axis">{lo:.2}</text><text x="5" y="{}" class="axis">{}</text><text x="{}" y="{}" class="axis" text-anchor="end">{}</text>"#,
-            w - 60.0,
-            w - 60.0,
-            h - 4.0,
-            h - 4.0,
-            utc(t0),
-            w - 70.0,
-            h - 4.0,
-            utc(t1)
-        );
+        svg.push_str(&axis_labels((w, h), (lo, hi), (t0, t1)));
     }
     svg.push_str("</svg></figure>");
     svg
@@ -149,18 +150,7 @@ fn candle_chart(
                 y(*price)
             );
         }
-        let _ = write!(
-            svg,
-            r#"<text x="{}" y="14" class="axis">{hi:.2}</text><text x="{}" y="{}" class="axis">{lo:.2}</text><text x="5" y="{}" class="axis">{}</text><text x="{}" y="{}" class="axis" text-anchor="end">{}</text>"#,
-            w - 60.0,
-            w - 60.0,
-            h - 4.0,
-            h - 4.0,
-            utc(first.t),
-            w - 70.0,
-            h - 4.0,
-            utc(last.t)
-        );
+        svg.push_str(&axis_labels((w, h), (lo, hi), (first.t, last.t)));
     }
     svg.push_str("</svg></figure>");
     svg

@@ -58,13 +58,7 @@ fn write(args: &ReportArgs) -> Result<PathBuf, String> {
     let settings = cryptobt_app::Settings { data_dir: args.data_dir.clone(), ..Default::default() };
     let market = cryptobt_app::market_data(&settings, std::sync::Arc::default());
     let c = &run.record.config;
-    let query = BarQuery {
-        mode: c.trading_mode(),
-        symbol: c.symbol(),
-        timeframe: c.timeframe(),
-        start: c.start_date(),
-        end: c.end_date(),
-    };
+    let query = BarQuery::of(c);
     // Without the market data the report still has everything but the candles.
     let bars: Vec<_> = market.bars(&query).map(|b| b.iter().copied().collect()).unwrap_or_default();
     let html = cryptobt_api::report::render(&run, &equity, &bars);

@@ -235,13 +235,7 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
     let settings =
         cryptobt_app::Settings { data_dir: args.run.data_dir.clone(), ..Default::default() };
     let market = cryptobt_app::market_data(&settings, Arc::default());
-    let query = BarQuery {
-        mode: config.trading_mode(),
-        symbol: config.symbol(),
-        timeframe: config.timeframe(),
-        start: config.start_date(),
-        end: config.end_date(),
-    };
+    let query = BarQuery::of(&config);
     let bars = match market.bars(&query) {
         Ok(b) if !b.is_empty() => b,
         Ok(_) => return fail("no bars for the range"),

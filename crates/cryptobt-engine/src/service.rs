@@ -46,13 +46,7 @@ impl BacktestService for Engine {
             code: ErrorCode::DataError,
             message: e.to_string(),
         };
-        let query = BarQuery {
-            mode: config.trading_mode(),
-            symbol: config.symbol(),
-            timeframe: config.timeframe(),
-            start: config.start_date(),
-            end: config.end_date(),
-        };
+        let query = BarQuery::of(config);
         let bars = self.market.bars(&query).map_err(|e| data_error(&e))?;
         if bars.is_empty() {
             return Err(data_error(&format!(

@@ -235,13 +235,7 @@ fn view(
     let from = from.unwrap_or(first).clamp(first, last);
     let to = to.unwrap_or(last).clamp(from, last);
     let (ms, label) = bucket_for(to - from, bar_ms, points);
-    let query = BarQuery {
-        mode: c.trading_mode(),
-        symbol: c.symbol(),
-        timeframe: c.timeframe(),
-        start: c.start_date(),
-        end: c.end_date(),
-    };
+    let query = BarQuery::of(c);
     let bars = state.services.market.bars(&query).map_err(ApiError::internal)?;
     let candles = aggregate(bars.iter(), from, to, ms);
     let equity = thin(&series.times, &series.equity, from, to, ms);
@@ -290,13 +284,7 @@ pub(crate) async fn report(
         let run = store.load(&id2, 2).map_err(|e| store_error(&id2, e))?;
         let equity = store.equity(&id2).map_err(|e| store_error(&id2, e))?;
         let c = &run.record.config;
-        let query = BarQuery {
-            mode: c.trading_mode(),
-            symbol: c.symbol(),
-            timeframe: c.timeframe(),
-            start: c.start_date(),
-            end: c.end_date(),
-        };
+        let query = BarQuery::of(c);
         let bars: Vec<Bar> = st
             .services
             .market

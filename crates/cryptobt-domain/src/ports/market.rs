@@ -23,6 +23,20 @@ pub struct BarQuery {
     pub end: NaiveDate,
 }
 
+impl BarQuery {
+    /// The bars of a run: its market, symbol, timeframe and days.
+    #[must_use]
+    pub fn of(config: &crate::BacktestConfig) -> Self {
+        Self {
+            mode: config.trading_mode(),
+            symbol: config.symbol(),
+            timeframe: config.timeframe(),
+            start: config.start_date(),
+            end: config.end_date(),
+        }
+    }
+}
+
 /// Bars in time order, held as shared day chunks so that a cached range is handed over without
 /// copying a row.
 #[derive(Debug, Clone, Default)]
