@@ -116,3 +116,47 @@ fn shards_split_the_members_by_index() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--shard"), "{stderr}");
 }
+
+#[test]
+fn a_failed_member_is_a_row_not_a_failed_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let strategy = dir.path().join("s.lua");
+    std::fs::write(
+        &strategy,
+        "-- Sweep failures\nfunction on_data(bar)\n  if params.k == 2 then error('boom') end\n  if params.k == 3 then while true do end end\n  if get_position_size() == 0 then buy(0.01) end\nend\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = cryptobt(&[
+        "sweep",
+        "--strategy",
+        strategy.to_str().unwrap(),
+        "--symbol",
+        "BTCUSDT",
+        "--timeframe",
+        "1h",
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-01-05",
+        "--grid",
+        "k=1:4:1",
+        "--max-duration",
+        "1",
+        "--threads",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!((summary["members"].as_u64(), summary["completed"].as_u64()), (Some(4), Some(2)));
+    let parquet = std::fs::read(out.join("sweep.parquet")).unwrap();
+    let text = String::from_utf8_lossy(&parquet);
+    assert!(
+        text.contains("runtime_error") && text.contains("time_limit_exceeded"),
+        "the failed rows name their codes"
+    );
+    assert!(matches!(summary["best"]["index"].as_u64(), Some(0 | 3)), "a failed member never wins");
+}
