@@ -1024,7 +1024,7 @@ fn orders_with_maker_fee_and_intrabar_1m_match_the_cli() {
 #[test]
 fn chart_views_reports_and_the_history_over_http() {
     let api = Api::start(1, 4);
-    let code = "-- Chart check: plots its close\nfunction on_data(bar) plot(\"close\", bar.close) if get_position_size() == 0 then buy(0.01) else close_position() end end";
+    let code = "-- Chart check: plots its close\n-- </pre><script>alert(1)</script>\nfunction on_data(bar) plot(\"close\", bar.close) if get_position_size() == 0 then buy(0.01) else close_position() end end";
     let extra = json!({"trading_mode": "futures", "timeframe": "1m", "start_date": "2025-05-05", "end_date": "2025-05-12", "params": {"fast": 3}});
     let (code, v, _) = api.post("/api/backtest", &body(code, extra));
     assert_eq!(code, 202, "{v}");
