@@ -37,6 +37,9 @@ pub(crate) struct SweepArgs {
     /// The best member is the one with the least of the objective.
     #[arg(long)]
     minimize: bool,
+    /// Walk-forward windows: `train=30d,test=7d[,anchored]` (DESIGN §11).
+    #[arg(long)]
+    walk_forward: Option<String>,
     /// Blocks of the PBO's cross-validation (even).
     #[arg(long, default_value = "16")]
     blocks: usize,
@@ -261,6 +264,11 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
             ..StrategyLimits::default()
         },
     };
+    let walk = match args.walk_forward.as_deref().map(sweep::parse_walk_forward) {
+        None => None,
+        Some(Ok(spec)) => Some(spec),
+        Some(Err(e)) => return fail(&e),
+    };
     let threads =
         args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let bar = ProgressBar::new(members.len() as u64);
@@ -275,6 +283,31 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
     let elapsed = began.elapsed().as_secs_f64();
     let best = sweep::best(&results, &args.objective, args.minimize);
     let (pbo, dsr) = sweep::diagnostics(&results, best.map(|b| b.0.index), args.blocks);
+    let walk_forward = walk.map(|(train, test, anchored)| {
+        let windows = sweep::windows(config.start_date(), config.end_date(), train, test, anchored);
+        let done = sweep::walk_forward(&input, &members, threads, &windows, &args.objective, args.minimize);
+        let initial = cryptobt_domain::money::decimal_to_f64(config.initial_capital());
+        let last = done.iter().rev().find_map(|w| w.final_equity).map(cryptobt_domain::money::decimal_to_f64);
+        serde_json::json!({
+            "train_days": train, "test_days": test, "anchored": anchored,
+            "windows": done.iter().map(|w| serde_json::json!({
+                "train": [w.window.train.0.to_string(), w.window.train.1.to_string()],
+                "test": [w.window.test.0.to_string(), w.window.test.1.to_string()],
+                "best": w.best.as_ref().map(|(index, params, value)| serde_json::json!({
+                    "index": index,
+                    "params": params.iter().map(|(k, v)| (k.clone(), param_json(v))).collect::<serde_json::Map<_, _>>(),
+                    "train_objective": value,
+                })),
+                "test_objective": w.test_objective,
+                "final_equity": w.final_equity.map(cryptobt_domain::money::decimal_to_f64),
+            })).collect::<Vec<_>>(),
+            "efficiency": sweep::efficiency(&done),
+            "stitched": {
+                "final_equity": last,
+                "total_return": last.map(|f| (f / initial - 1.0) * 100.0),
+            },
+        })
+    });
     let mut names: Vec<String> = args
         .grid
         .iter()
@@ -308,6 +341,7 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
         })),
         "pbo": pbo,
         "dsr": dsr,
+        "walk_forward": walk_forward,
     });
     let text = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";
     if let Err(e) = cryptobt_data::write_atomic(&args.out.join("sweep.json"), text.as_bytes()) {

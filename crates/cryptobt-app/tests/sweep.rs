@@ -160,3 +160,66 @@ fn a_failed_member_is_a_row_not_a_failed_sweep() {
     );
     assert!(matches!(summary["best"]["index"].as_u64(), Some(0 | 3)), "a failed member never wins");
 }
+
+#[test]
+fn walk_forward_runs_each_windows_best_from_the_previous_final_equity() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["sweep"];
+    args.extend(RUN[..6].iter().copied());
+    args.extend([
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-01-31",
+        "--grid",
+        "fast=5:15:5",
+        "--grid",
+        "slow=20,40",
+    ]);
+    args.extend(["--walk-forward", "train=10d,test=7d", "--out", dir.path().to_str().unwrap()]);
+    let (code, stdout, stderr) = cryptobt(&args);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("sweep.json")).unwrap())
+            .unwrap();
+    let wf = &summary["walk_forward"];
+    let windows = wf["windows"].as_array().unwrap();
+    // January, train 10 days, test 7: tests Jan 11–17, 18–24, 25–31.
+    let days: Vec<(&str, &str)> = windows
+        .iter()
+        .map(|w| (w["train"][0].as_str().unwrap(), w["test"][0].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        days,
+        [("2025-01-01", "2025-01-11"), ("2025-01-08", "2025-01-18"), ("2025-01-15", "2025-01-25")]
+    );
+    // The second test window is a plain run of its chosen params from the first's final equity.
+    let (first, second) = (&windows[0], &windows[1]);
+    let capital = first["final_equity"].as_f64().unwrap().to_string();
+    let p = &second["best"]["params"];
+    let (f, s) = (format!("fast={}", p["fast"]), format!("slow={}", p["slow"]));
+    let out = tempfile::tempdir().unwrap();
+    let mut plain = vec!["backtest"];
+    plain.extend(RUN[..6].iter().copied());
+    plain.extend([
+        "--start",
+        "2025-01-18",
+        "--end",
+        "2025-01-24",
+        "--capital",
+        &capital,
+        "--param",
+        &f,
+        "--param",
+        &s,
+    ]);
+    plain.extend(["--json", "--out", out.path().to_str().unwrap()]);
+    let (code, stdout, _) = cryptobt(&plain);
+    assert_eq!(code, 0);
+    let plain: Value = serde_json::from_str(&stdout).unwrap();
+    let got = second["final_equity"].as_f64().unwrap();
+    let want = plain["metrics"]["final_equity"].as_f64().unwrap();
+    assert!((got - want).abs() < 1e-6, "window 2 ends at {got}, the plain run at {want}");
+    let last = windows[2]["final_equity"].as_f64().unwrap();
+    assert_eq!(wf["stitched"]["final_equity"].as_f64(), Some(last));
+}

@@ -317,6 +317,34 @@ impl BacktestConfig {
         &self.params
     }
 
+    /// The same settings over the days `start..=end` with `capital` to start with: a walk-forward
+    /// window.
+    ///
+    /// # Errors
+    /// [`DomainError::InvalidConfig`] for an end before the start or a capital out of range.
+    pub fn with_window(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        capital: Decimal,
+    ) -> Result<Self, DomainError> {
+        if end < start {
+            return Err(DomainError::config(
+                "end_date",
+                end,
+                format!("must not be before start_date {start}"),
+            ));
+        }
+        if capital <= Decimal::ZERO || capital > CAPITAL_CAP {
+            return Err(DomainError::config(
+                "initial_capital",
+                capital,
+                "must be greater than 0 and at most 1000000000000",
+            ));
+        }
+        Ok(Self { start_date: start, end_date: end, initial_capital: capital, ..self.clone() })
+    }
+
     /// The same settings with `params` added (replacing those of the same name): a sweep's
     /// member.
     ///

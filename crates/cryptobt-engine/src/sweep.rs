@@ -481,3 +481,199 @@ pub fn diagnostics(
     });
     (pbo_value, dsr_value)
 }
+
+/// One walk-forward window: the train days and the test days after them (inclusive UTC days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// First and last train day.
+    pub train: (chrono::NaiveDate, chrono::NaiveDate),
+    /// First and last test day.
+    pub test: (chrono::NaiveDate, chrono::NaiveDate),
+}
+
+/// The walk-forward windows over `start..=end` (DESIGN §11): `train` days then `test` days,
+/// stepping by `test`; rolling keeps `train` days, `anchored` grows the train window from `start`.
+/// Only windows whose test days all lie in the range.
+#[must_use]
+pub fn windows(
+    start: chrono::NaiveDate,
+    end: chrono::NaiveDate,
+    train: u32,
+    test: u32,
+    anchored: bool,
+) -> Vec<Window> {
+    let mut out = Vec::new();
+    if train == 0 || test == 0 {
+        return out;
+    }
+    let days = |n: u32| chrono::Duration::days(i64::from(n));
+    for k in 0u32.. {
+        let train_start = if anchored { start } else { start + days(k * test) };
+        let train_end = start + days(train + k * test) - days(1);
+        let test_start = train_end + days(1);
+        let test_end = test_start + days(test) - days(1);
+        if test_end > end {
+            break;
+        }
+        out.push(Window { train: (train_start, train_end), test: (test_start, test_end) });
+    }
+    out
+}
+
+/// Parses `train=30d,test=7d[,anchored]`.
+///
+/// # Errors
+/// A message naming the bad part.
+pub fn parse_walk_forward(spec: &str) -> Result<(u32, u32, bool), String> {
+    let (mut train, mut test, mut anchored) = (None, None, false);
+    for part in spec.split(',').map(str::trim) {
+        let days = |v: &str| {
+            v.strip_suffix('d')
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{v:?} in {spec:?} is not a number of days like 30d"))
+        };
+        match part.split_once('=') {
+            Some(("train", v)) => train = Some(days(v)?),
+            Some(("test", v)) => test = Some(days(v)?),
+            None if part == "anchored" => anchored = true,
+            _ => {
+                return Err(format!(
+                    "{part:?} in --walk-forward {spec:?} is not train=Nd, test=Nd or anchored"
+                ))
+            }
+        }
+    }
+    match (train, test) {
+        (Some(train), Some(test)) => Ok((train, test, anchored)),
+        _ => Err(format!("--walk-forward {spec:?} needs train=Nd and test=Nd")),
+    }
+}
+
+#[cfg(test)]
+mod walk_forward_tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    fn d(m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, m, day).unwrap()
+    }
+
+    #[test]
+    fn rolling_and_anchored_windows_step_by_the_test_days() {
+        // January 1–31, train 10 days, test 7: tests Jan 11–17, 18–24, 25–31; rolling trains
+        // Jan 1–10, 8–17, 15–24; anchored trains Jan 1–10, 1–17, 1–24.
+        let rolling = windows(d(1, 1), d(1, 31), 10, 7, false);
+        assert_eq!(
+            rolling,
+            [
+                Window { train: (d(1, 1), d(1, 10)), test: (d(1, 11), d(1, 17)) },
+                Window { train: (d(1, 8), d(1, 17)), test: (d(1, 18), d(1, 24)) },
+                Window { train: (d(1, 15), d(1, 24)), test: (d(1, 25), d(1, 31)) },
+            ]
+        );
+        let anchored = windows(d(1, 1), d(1, 31), 10, 7, true);
+        assert_eq!(
+            anchored.iter().map(|w| w.train).collect::<Vec<_>>(),
+            [(d(1, 1), d(1, 10)), (d(1, 1), d(1, 17)), (d(1, 1), d(1, 24))]
+        );
+        assert!(windows(d(1, 1), d(1, 12), 10, 7, false).is_empty(), "no whole test window");
+        assert_eq!(parse_walk_forward("train=30d,test=7d,anchored"), Ok((30, 7, true)));
+        assert!(parse_walk_forward("train=30,test=7d").unwrap_err().contains("30"));
+        assert!(parse_walk_forward("test=7d").unwrap_err().contains("needs"));
+    }
+}
+
+/// What one walk-forward window chose and how it did.
+#[derive(Debug, Clone)]
+pub struct WindowResult {
+    /// The window.
+    pub window: Window,
+    /// The best member on the train days and its objective there.
+    pub best: Option<(usize, Params, f64)>,
+    /// The objective of that member on the test days.
+    pub test_objective: Option<f64>,
+    /// Equity at the end of the test days (the next window starts from it).
+    pub final_equity: Option<Decimal>,
+}
+
+/// The bars of `series` on the days `start..=end`.
+fn days_of(
+    series: &cryptobt_domain::ports::BarSeries,
+    start: chrono::NaiveDate,
+    end: chrono::NaiveDate,
+) -> cryptobt_domain::ports::BarSeries {
+    let from = start.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp_millis());
+    let to = end.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp_millis()) + 86_400_000;
+    let bars: Vec<cryptobt_domain::Bar> =
+        series.iter().filter(|b| b.timestamp >= from && b.timestamp < to).copied().collect();
+    cryptobt_domain::ports::BarSeries::new(vec![std::sync::Arc::from(bars)])
+}
+
+/// Walk-forward (DESIGN §11): on each window the best member of the train days (by `key`, as
+/// [`best`] picks it) runs on the test days, starting from the previous window's final equity.
+pub fn walk_forward(
+    input: &SweepInput<'_>,
+    members: &[(usize, Params)],
+    threads: usize,
+    windows: &[Window],
+    key: &str,
+    minimize: bool,
+) -> Vec<WindowResult> {
+    let mut capital = input.config.initial_capital();
+    let mut out = Vec::new();
+    for window in windows {
+        let mut result =
+            WindowResult { window: *window, best: None, test_objective: None, final_equity: None };
+        let Ok(train_config) = input.config.with_window(window.train.0, window.train.1, capital)
+        else {
+            break;
+        };
+        let train_bars = days_of(input.bars, window.train.0, window.train.1);
+        let train = SweepInput {
+            config: &train_config,
+            bars: &train_bars,
+            limits: input.limits.clone(),
+            ..*input
+        };
+        let results = run_members(&train, members, threads, &|_| {});
+        if let Some((winner, value)) = best(&results, key, minimize) {
+            result.best = Some((winner.index, winner.params.clone(), value));
+            if let Ok(test_config) = input.config.with_window(window.test.0, window.test.1, capital)
+            {
+                let test_bars = days_of(input.bars, window.test.0, window.test.1);
+                let test = SweepInput {
+                    config: &test_config,
+                    bars: &test_bars,
+                    limits: input.limits.clone(),
+                    ..*input
+                };
+                let run = run_member(&test, winner.index, &winner.params);
+                result.test_objective = objective(&run.metrics, key);
+                result.final_equity = run.metrics.final_equity;
+            }
+        }
+        let next = result.final_equity;
+        out.push(result);
+        match next {
+            Some(equity) if equity > Decimal::ZERO => capital = equity,
+            _ => break,
+        }
+    }
+    out
+}
+
+/// Mean test objective over mean train objective of the windows that have both.
+#[must_use]
+pub fn efficiency(windows: &[WindowResult]) -> Option<f64> {
+    let pairs: Vec<(f64, f64)> =
+        windows.iter().filter_map(|w| Some((w.best.as_ref()?.2, w.test_objective?))).collect();
+    if pairs.is_empty() {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let train = pairs.iter().map(|p| p.0).sum::<f64>() / n;
+    let test = pairs.iter().map(|p| p.1).sum::<f64>() / n;
+    (train != 0.0).then(|| test / train).filter(|e| e.is_finite())
+}
