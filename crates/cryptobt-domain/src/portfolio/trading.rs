@@ -230,7 +230,18 @@ impl Plan {
             .map(|m| &m.position)
             .filter(|held| held.side() != side.opens())
             .ok_or(Rejection::ReduceOnly)?;
-        let quantity = quantity.min(held.quantity());
+        Self::reduction(rules, symbol, held, side, quantity.min(held.quantity()), fill)
+    }
+
+    /// A plan that only reduces `held` by `quantity` with `side`, on `fill`'s terms.
+    fn reduction(
+        rules: &PortfolioRules,
+        symbol: Symbol,
+        held: &Position,
+        side: OrderSide,
+        quantity: Decimal,
+        fill: Fill,
+    ) -> Result<Self, Rejection> {
         let reduce = reduce_leg(rules, held, quantity, fill.price, fill.fee_rate)?;
         Ok(Self {
             symbol,
@@ -267,16 +278,7 @@ impl Plan {
             quantity
         };
         let side = OrderSide::closing(held.side());
-        let fill = fill(side);
-        let reduce = reduce_leg(rules, held, quantity, fill.price, fill.fee_rate)?;
-        Ok(Self {
-            symbol,
-            action: side.action(),
-            price: fill.price,
-            market: fill.market,
-            reduce: Some(reduce),
-            open: None,
-        })
+        Self::reduction(rules, symbol, held, side, quantity, fill(side))
     }
 
     /// Applies the plan: the reducing leg first, then the opening one. Returns the fills.
