@@ -4,6 +4,7 @@
 
 mod error;
 mod settings;
+pub mod sweeps;
 
 use std::sync::Arc;
 

@@ -223,3 +223,38 @@ fn walk_forward_runs_each_windows_best_from_the_previous_final_equity() {
     let last = windows[2]["final_equity"].as_f64().unwrap();
     assert_eq!(wf["stitched"]["final_equity"].as_f64(), Some(last));
 }
+
+#[test]
+fn merged_shards_are_the_single_run_byte_for_byte() {
+    let (whole, a, b, c, merged) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    sweep(whole.path(), &[]);
+    sweep(a.path(), &["--shard", "0/3"]);
+    sweep(b.path(), &["--shard", "1/3"]);
+    sweep(c.path(), &["--shard", "2/3"]);
+    let dir = |d: &tempfile::TempDir| d.path().to_str().unwrap().to_owned();
+    let out = dir(&merged);
+    // Given in any order.
+    let (code, stdout, stderr) =
+        cryptobt(&["sweep", "merge", &dir(&c), &dir(&a), &dir(&b), "--out", &out]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("top 6 by sharpe_ratio"), "{stdout}");
+    for name in ["sweep.parquet", "returns.parquet", "sweep.json"] {
+        let one = std::fs::read(whole.path().join(name)).unwrap();
+        let two = std::fs::read(merged.path().join(name)).unwrap();
+        assert!(one == two, "{name} of the merge differs from the single run's");
+    }
+    // A missing shard, or one given twice, is refused by name.
+    let (code, _, stderr) = cryptobt(&["sweep", "merge", &dir(&a), &dir(&b), "--out", &out]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("member 2 is in no shard"), "{stderr}");
+    let (code, _, stderr) =
+        cryptobt(&["sweep", "merge", &dir(&a), &dir(&a), &dir(&b), &dir(&c), "--out", &out]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("more than one shard"), "{stderr}");
+}

@@ -399,6 +399,9 @@ pub fn run_members(
             s.spawn(|| loop {
                 let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some((index, params)) = members.get(k) else { break };
+                if input.limits.cancel.is_cancelled() {
+                    break;
+                }
                 let result = run_member(input, *index, params);
                 results.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(result);
                 progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
@@ -416,32 +419,37 @@ pub fn objective(metrics: &cryptobt_domain::Metrics, key: &str) -> Option<f64> {
     serde_json::to_value(metrics).ok().and_then(|v| v.get(key).and_then(serde_json::Value::as_f64))
 }
 
-/// The best completed member by `key` (the highest, or the lowest with `minimize`); failed
-/// members and null objectives never win; ties go to the lower index.
+/// The best of `candidates` — `(index, objective)` of the completed members with a value, in
+/// index order — the highest, or the lowest with `minimize`; ties go to the lower index.
+#[must_use]
+pub fn pick_best(
+    candidates: impl IntoIterator<Item = (usize, f64)>,
+    minimize: bool,
+) -> Option<(usize, f64)> {
+    let mut best: Option<(usize, f64)> = None;
+    for (index, v) in candidates {
+        let better = best.is_none_or(|(_, b)| if minimize { v < b } else { v > b });
+        if better {
+            best = Some((index, v));
+        }
+    }
+    best
+}
+
+/// The best completed member of `results` by `key` ([`pick_best`]); failed members and null
+/// objectives never win.
 #[must_use]
 pub fn best<'a>(
     results: &'a [MemberResult],
     key: &str,
     minimize: bool,
 ) -> Option<(&'a MemberResult, f64)> {
-    let mut best: Option<(&MemberResult, f64)> = None;
-    for r in results.iter().filter(|r| r.status == cryptobt_domain::RunStatus::Completed) {
-        let Some(v) = objective(&r.metrics, key) else { continue };
-        let better = match best {
-            None => true,
-            Some((_, b)) => {
-                if minimize {
-                    v < b
-                } else {
-                    v > b
-                }
-            }
-        };
-        if better {
-            best = Some((r, v));
-        }
-    }
-    best
+    let candidates = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.status == cryptobt_domain::RunStatus::Completed)
+        .filter_map(|(k, r)| Some((k, objective(&r.metrics, key)?)));
+    pick_best(candidates, minimize).map(|(k, v)| (&results[k], v))
 }
 
 /// Skewness and kurtosis (not excess) of `xs`, from population moments.
@@ -458,23 +466,21 @@ pub fn moments(xs: &[f64]) -> (f64, f64) {
     (m3 / m2.powf(1.5), m4 / (m2 * m2))
 }
 
-/// PBO and DSR over the completed members' daily returns (the days they all share).
+/// PBO and DSR over the completed members' daily returns (`(index, returns)`; the days they all
+/// share) with `best_index` the best member.
 #[must_use]
 pub fn diagnostics(
-    results: &[MemberResult],
+    done: &[(usize, &[f64])],
     best_index: Option<usize>,
     blocks: usize,
 ) -> (Option<f64>, Option<f64>) {
-    let done: Vec<&MemberResult> =
-        results.iter().filter(|r| r.status == cryptobt_domain::RunStatus::Completed).collect();
-    let days = done.iter().map(|r| r.daily_returns.len()).min().unwrap_or(0);
-    let rows: Vec<Vec<f64>> =
-        (0..days).map(|d| done.iter().map(|r| r.daily_returns[d]).collect()).collect();
+    let days = done.iter().map(|r| r.1.len()).min().unwrap_or(0);
+    let rows: Vec<Vec<f64>> = (0..days).map(|d| done.iter().map(|r| r.1[d]).collect()).collect();
     let pbo_value = pbo(&rows, blocks, sharpe).map(|p| p.0);
     let sharpes: Vec<f64> =
-        done.iter().map(|r| sharpe(&r.daily_returns[..days])).filter(|s| s.is_finite()).collect();
-    let dsr_value = best_index.and_then(|i| done.iter().find(|r| r.index == i)).and_then(|b| {
-        let xs = &b.daily_returns[..days];
+        done.iter().map(|r| sharpe(&r.1[..days])).filter(|s| s.is_finite()).collect();
+    let dsr_value = best_index.and_then(|i| done.iter().find(|r| r.0 == i)).and_then(|b| {
+        let xs = &b.1[..days];
         let sr = sharpe(xs);
         let (skew, kurt) = moments(xs);
         sr.is_finite().then(|| dsr(sr, xs.len() as f64, skew, kurt, &sharpes)).flatten()

@@ -6,8 +6,9 @@ mod market;
 mod results;
 mod service;
 mod strategy;
+mod sweeps;
 
-pub use self::{market::*, results::*, service::*, strategy::*};
+pub use self::{market::*, results::*, service::*, strategy::*, sweeps::*};
 
 /// The underlying cause of a port's error (an OS error, a parse error...), kept so that a log
 /// line shows the whole chain. Shared, so port errors stay cheap to clone.

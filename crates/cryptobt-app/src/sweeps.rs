@@ -1,0 +1,727 @@
+//! Sweeps end to end (DESIGN §9, §11), shared by `cryptobt sweep` and the API: the members of a
+//! request, the run on every core over bars loaded once, and the files — `sweep.parquet` (one row
+//! per member), `returns.parquet` (each completed member's daily returns, so that shards can be
+//! merged) and `sweep.json` (settings, best, PBO, DSR, walk-forward).
+//!
+//! A single run and a merge of its shards go through the same [`Row`]s and the same
+//! [`summary`], so they write the same bytes.
+
+use std::{path::Path, sync::Arc};
+
+use arrow_array::{
+    Array, ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+};
+use arrow_schema::{DataType, Field, Schema};
+use cryptobt_domain::{
+    ports::{
+        BarQuery, MarketData, RunObserver, ServiceError, SweepRequest, SweepRow, SweepService,
+        SweepTable,
+    },
+    BacktestConfig, ErrorCode, ParamValue, Params, RunStatus, TradingMode, METRICS,
+};
+use cryptobt_engine::sweep::{self, MemberResult, SweepInput};
+use serde_json::{json, Value};
+
+/// A member as written: its row of the table and its daily returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Index, params, metrics, status, error code.
+    pub row: SweepRow,
+    /// Each UTC day's return (completed members).
+    pub daily: Vec<f64>,
+}
+
+/// What a request comes to: its members, the parameter names and the walk-forward spec.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// `(index, params)` of every member to run.
+    pub members: Vec<(usize, Params)>,
+    /// The parameter names in `--grid` order.
+    pub names: Vec<String>,
+    /// `(train days, test days, anchored)`.
+    pub walk: Option<(u32, u32, bool)>,
+}
+
+/// A small deterministic generator (SplitMix64) for `--random`: the same seed draws the same
+/// members on every machine.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The `--random` draws of `specs` (each `a:b`).
+fn random_members(
+    specs: &[(String, String)],
+    n: usize,
+    seed: u64,
+) -> Result<Vec<(usize, Params)>, String> {
+    let mut ranges = Vec::new();
+    for (name, spec) in specs {
+        let (a, b) = spec
+            .split_once(':')
+            .ok_or_else(|| format!("--grid {name}={spec}: with --random a SPEC is a:b"))?;
+        let (a, b) = (a.trim(), b.trim());
+        let integers = !a.contains('.') && !b.contains('.');
+        let (lo, hi): (f64, f64) = (
+            a.parse().map_err(|_| format!("{a:?} in --grid {name}={spec} is not a number"))?,
+            b.parse().map_err(|_| format!("{b:?} in --grid {name}={spec} is not a number"))?,
+        );
+        if !(lo.is_finite() && hi.is_finite()) || hi < lo {
+            return Err(format!("--grid {name}={spec} ends before it starts"));
+        }
+        ranges.push((name.clone(), lo, hi, integers));
+    }
+    let mut rng = SplitMix(seed);
+    Ok((0..n)
+        .map(|i| {
+            let mut params = Params::new();
+            for (name, lo, hi, integers) in &ranges {
+                let u = rng.unit();
+                let v = if *integers {
+                    (lo + (u * (hi - lo + 1.0)).floor()).min(*hi)
+                } else {
+                    lo + u * (hi - lo)
+                };
+                params.insert(name.clone(), ParamValue::Number(v));
+            }
+            (i, params)
+        })
+        .collect())
+}
+
+/// Largest sweep accepted (members).
+pub const MAX_MEMBERS: usize = 1_000_000;
+
+/// The members of `request`, checked: the grid specs, the objective and the walk-forward spec.
+///
+/// # Errors
+/// A message naming the bad value.
+pub fn plan(request: &SweepRequest) -> Result<Plan, String> {
+    if cryptobt_domain::metric(&request.objective).is_none() {
+        return Err(format!(
+            "objective {:?} is not a metric (docs/metrics.md lists them)",
+            request.objective
+        ));
+    }
+    if request.grid.is_empty() {
+        return Err("a sweep needs at least one --grid NAME=SPEC".to_owned());
+    }
+    let mut specs: Vec<(String, String)> = Vec::new();
+    for raw in &request.grid {
+        let (name, spec) =
+            raw.split_once('=').ok_or_else(|| format!("--grid {raw:?} is not NAME=SPEC"))?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(format!("--grid {raw:?} has no parameter name"));
+        }
+        if specs.iter().any(|(n, _)| n == name) {
+            return Err(format!("parameter {name:?} is in the grid twice"));
+        }
+        specs.push((name.to_owned(), spec.trim().to_owned()));
+    }
+    let members = match request.random {
+        Some(n) if n == 0 || n > MAX_MEMBERS => {
+            return Err(format!("--random {n} must be between 1 and {MAX_MEMBERS}"))
+        }
+        Some(n) => random_members(&specs, n, request.seed)?,
+        None => {
+            let mut grid = Vec::new();
+            let mut count = 1usize;
+            for (name, spec) in &specs {
+                let values =
+                    sweep::grid_values(spec).map_err(|e| format!("--grid {name}={spec}: {e}"))?;
+                count = count.saturating_mul(values.len());
+                grid.push((name.clone(), values));
+            }
+            if count > MAX_MEMBERS {
+                return Err(format!("the grid has {count} members; at most {MAX_MEMBERS}"));
+            }
+            sweep::grid_members(&grid).into_iter().enumerate().collect()
+        }
+    };
+    if request.blocks < 2 || request.blocks % 2 == 1 {
+        return Err(format!("blocks {} must be an even number of at least 2", request.blocks));
+    }
+    let walk = request.walk_forward.as_deref().map(sweep::parse_walk_forward).transpose()?;
+    Ok(Plan { members, names: specs.into_iter().map(|(n, _)| n).collect(), walk })
+}
+
+fn param_json(v: &ParamValue) -> Value {
+    match v {
+        ParamValue::Number(n) => json!(n),
+        ParamValue::Text(t) => json!(t),
+    }
+}
+
+fn params_json(params: &Params) -> Value {
+    Value::Object(params.iter().map(|(k, v)| (k.clone(), param_json(v))).collect())
+}
+
+/// A member's row: its metrics as numbers in [`METRICS`] order (all null for a member that failed
+/// before its first bar).
+fn row_of(result: MemberResult) -> Row {
+    let ran =
+        result.status != RunStatus::Failed || result.metrics != cryptobt_domain::Metrics::default();
+    let values = serde_json::to_value(&result.metrics).unwrap_or_default();
+    let metrics =
+        METRICS.iter().map(|def| if ran { values[def.key].as_f64() } else { None }).collect();
+    let daily =
+        if result.status == RunStatus::Completed { result.daily_returns } else { Vec::new() };
+    Row {
+        row: SweepRow {
+            index: result.index,
+            params: result.params,
+            metrics,
+            status: result.status,
+            error_code: result.error_code,
+        },
+        daily,
+    }
+}
+
+fn objective_position(key: &str) -> Option<usize> {
+    METRICS.iter().position(|d| d.key == key)
+}
+
+/// The best row by `key` (DESIGN §11: completed, non-null, ties to the lower index).
+fn best_row<'a>(rows: &'a [Row], key: &str, minimize: bool) -> Option<(&'a Row, f64)> {
+    let k = objective_position(key)?;
+    let candidates = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.row.status == RunStatus::Completed)
+        .filter_map(|(i, r)| Some((i, r.row.metrics[k]?)));
+    sweep::pick_best(candidates, minimize).map(|(i, v)| (&rows[i], v))
+}
+
+/// The fields of `sweep.json` that say what was swept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The run settings as `config.json` writes them.
+    pub config: Value,
+    /// `--grid` as given.
+    pub grid: Vec<String>,
+    /// `--random`.
+    pub random: Option<usize>,
+    /// `--seed`.
+    pub seed: u64,
+    /// `--objective`.
+    pub objective: String,
+    /// `--minimize`.
+    pub minimize: bool,
+    /// `--blocks`.
+    pub blocks: usize,
+    /// `--shard` (`I/N`).
+    pub shard: Option<String>,
+}
+
+impl Settings {
+    fn of(request: &SweepRequest, shard: Option<String>) -> Self {
+        let record = cryptobt_domain::ports::RunRecord {
+            backtest_id: cryptobt_domain::BacktestId::with_seed(
+                chrono::NaiveDate::default().and_hms_opt(0, 0, 0).unwrap_or_default(),
+                0,
+            ),
+            created_at: chrono::DateTime::<chrono::Utc>::default(),
+            strategy_code: request.strategy_code.clone(),
+            config: request.config.clone(),
+            status: RunStatus::Completed,
+            error: None,
+        };
+        let mut config = serde_json::to_value(cryptobt_domain::ConfigFile::from_record(&record))
+            .unwrap_or_default();
+        // A sweep is not a run: the record's identity fields say nothing here.
+        if let Some(map) = config.as_object_mut() {
+            for key in ["backtest_id", "created_at", "status", "error_message", "error_code"] {
+                map.remove(key);
+            }
+        }
+        Self {
+            config,
+            grid: request.grid.clone(),
+            random: request.random,
+            seed: request.seed,
+            objective: request.objective.clone(),
+            minimize: request.minimize,
+            blocks: request.blocks,
+            shard,
+        }
+    }
+
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let text = |key: &str| v[key].as_str().map(str::to_owned);
+        Ok(Self {
+            config: v["settings"].clone(),
+            grid: v["grid"]
+                .as_array()
+                .ok_or("sweep.json has no grid")?
+                .iter()
+                .filter_map(|g| g.as_str().map(str::to_owned))
+                .collect(),
+            random: v["random"].as_u64().map(|n| n as usize),
+            seed: v["seed"].as_u64().unwrap_or(0),
+            objective: text("objective").ok_or("sweep.json has no objective")?,
+            minimize: v["minimize"].as_bool().unwrap_or(false),
+            blocks: v["blocks"].as_u64().map_or(16, |n| n as usize),
+            shard: text("shard"),
+        })
+    }
+}
+
+/// `sweep.json`: the settings, the counts, the best member, PBO and DSR over `rows`, and the
+/// walk-forward report when there is one.
+#[must_use]
+pub fn summary(settings: &Settings, rows: &[Row], walk_forward: Option<Value>) -> Value {
+    let best = best_row(rows, &settings.objective, settings.minimize);
+    let done: Vec<(usize, &[f64])> = rows
+        .iter()
+        .filter(|r| r.row.status == RunStatus::Completed)
+        .map(|r| (r.row.index, r.daily.as_slice()))
+        .collect();
+    let (pbo, dsr) = sweep::diagnostics(&done, best.map(|b| b.0.row.index), settings.blocks);
+    json!({
+        "settings": settings.config,
+        "grid": settings.grid, "random": settings.random, "seed": settings.seed,
+        "objective": settings.objective, "minimize": settings.minimize,
+        "blocks": settings.blocks, "shard": settings.shard,
+        "members": rows.len(),
+        "completed": done.len(),
+        "best": best.map(|(r, v)| json!({
+            "index": r.row.index, "params": params_json(&r.row.params), "objective": v,
+        })),
+        "pbo": pbo,
+        "dsr": dsr,
+        "walk_forward": walk_forward,
+    })
+}
+
+/// The walk-forward report of `sweep.json` for `done` windows.
+fn walk_forward_json(
+    spec: (u32, u32, bool),
+    done: &[sweep::WindowResult],
+    initial: f64,
+    stitched: &Value,
+) -> Value {
+    let (train, test, anchored) = spec;
+    let last =
+        done.iter().rev().find_map(|w| w.final_equity).map(cryptobt_domain::money::decimal_to_f64);
+    json!({
+        "train_days": train, "test_days": test, "anchored": anchored,
+        "windows": done.iter().map(|w| json!({
+            "train": [w.window.train.0.to_string(), w.window.train.1.to_string()],
+            "test": [w.window.test.0.to_string(), w.window.test.1.to_string()],
+            "best": w.best.as_ref().map(|(index, params, value)| json!({
+                "index": index, "params": params_json(params), "train_objective": value,
+            })),
+            "test_objective": w.test_objective,
+            "final_equity": w.final_equity.map(cryptobt_domain::money::decimal_to_f64),
+        })).collect::<Vec<_>>(),
+        "efficiency": sweep::efficiency(done),
+        "stitched": {
+            "final_equity": last,
+            "total_return": last.map(|f| (f / initial - 1.0) * 100.0),
+            "equity": stitched,
+        },
+    })
+}
+
+/// A finished sweep: its rows and `sweep.json`.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The parameter names.
+    pub names: Vec<String>,
+    /// One per member run, in index order.
+    pub rows: Vec<Row>,
+    /// `sweep.json`.
+    pub summary: Value,
+    /// Bars in the range (each member replayed them all).
+    pub bars: usize,
+}
+
+/// Runs `plan` of `request` over `market`'s bars on `request.threads` workers; `progress(done)`
+/// after each member. `shard` is written into the settings as given.
+///
+/// # Errors
+/// A [`ServiceError`] when the bars cannot be loaded.
+pub fn run(
+    request: &SweepRequest,
+    plan: &Plan,
+    shard: Option<String>,
+    market: &dyn MarketData,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Outcome, ServiceError> {
+    let config: &BacktestConfig = &request.config;
+    let data_error = |message: String| ServiceError { code: ErrorCode::DataError, message };
+    let bars = market.bars(&BarQuery::of(config)).map_err(|e| data_error(e.to_string()))?;
+    if bars.is_empty() {
+        return Err(data_error(format!(
+            "no {} {} bars from {} to {}",
+            config.symbol(),
+            config.timeframe(),
+            config.start_date(),
+            config.end_date()
+        )));
+    }
+    let funding = match config.trading_mode() {
+        TradingMode::Futures => market
+            .funding_rates(config.symbol(), config.start_date(), config.end_date())
+            .ok()
+            .flatten(),
+        TradingMode::Spot => None,
+    };
+    let strategies = cryptobt_sandbox::LuaStrategyFactory;
+    let input = SweepInput {
+        config,
+        bars: &bars,
+        funding: funding.as_deref(),
+        strategies: &strategies,
+        source: &request.strategy_code,
+        limits: request.limits.clone(),
+    };
+    let threads = request.threads.max(1);
+    let results = sweep::run_members(&input, &plan.members, threads, progress);
+    let walk_forward = plan.walk.map(|spec| {
+        let (train, test, anchored) = spec;
+        let windows = sweep::windows(config.start_date(), config.end_date(), train, test, anchored);
+        let done = sweep::walk_forward(
+            &input,
+            &plan.members,
+            threads,
+            &windows,
+            &request.objective,
+            request.minimize,
+        );
+        let initial = cryptobt_domain::money::decimal_to_f64(config.initial_capital());
+        let stitched = stitched_equity(&done, initial);
+        walk_forward_json(spec, &done, initial, &stitched)
+    });
+    let rows: Vec<Row> = results.into_iter().map(row_of).collect();
+    let summary = summary(&Settings::of(request, shard), &rows, walk_forward);
+    Ok(Outcome { names: plan.names.clone(), rows, summary, bars: bars.len() })
+}
+
+/// The stitched out-of-sample equity: `[test start day, equity]` at the start and the end of
+/// each window's test days.
+fn stitched_equity(done: &[sweep::WindowResult], initial: f64) -> Value {
+    let mut points = Vec::new();
+    let mut equity = initial;
+    for w in done {
+        points.push(json!([w.window.test.0.to_string(), equity]));
+        if let Some(end) = w.final_equity {
+            equity = cryptobt_domain::money::decimal_to_f64(end);
+            points.push(json!([w.window.test.1.to_string(), equity]));
+        }
+    }
+    Value::Array(points)
+}
+
+fn parquet_bytes(batch: &RecordBatch) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_created_by("cryptobt".to_owned())
+        .build();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props))
+        .map_err(|e| e.to_string())?;
+    writer.write(batch).map_err(|e| e.to_string())?;
+    writer.close().map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
+/// `sweep.parquet`: `index`, one column per parameter (numbers, or text when any value is
+/// text), every metric, `status`, `error_code`.
+fn table_batch(names: &[String], rows: &[Row]) -> Result<RecordBatch, String> {
+    let mut fields = vec![Field::new("index", DataType::UInt64, false)];
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt64Array::from(
+        rows.iter().map(|r| r.row.index as u64).collect::<Vec<_>>(),
+    ))];
+    for name in names {
+        let numeric =
+            rows.iter().all(|r| !matches!(r.row.params.get(name), Some(ParamValue::Text(_))));
+        if numeric {
+            fields.push(Field::new(name, DataType::Float64, true));
+            let values: Vec<Option<f64>> = rows
+                .iter()
+                .map(|r| match r.row.params.get(name) {
+                    Some(ParamValue::Number(n)) => Some(*n),
+                    _ => None,
+                })
+                .collect();
+            columns.push(Arc::new(Float64Array::from(values)));
+        } else {
+            fields.push(Field::new(name, DataType::Utf8, true));
+            let values: Vec<Option<String>> = rows
+                .iter()
+                .map(|r| {
+                    r.row.params.get(name).map(|v| match v {
+                        ParamValue::Number(n) => n.to_string(),
+                        ParamValue::Text(t) => t.clone(),
+                    })
+                })
+                .collect();
+            columns.push(Arc::new(StringArray::from(values)));
+        }
+    }
+    for (k, def) in METRICS.iter().enumerate() {
+        fields.push(Field::new(def.key, DataType::Float64, true));
+        let values: Vec<Option<f64>> = rows.iter().map(|r| r.row.metrics[k]).collect();
+        columns.push(Arc::new(Float64Array::from(values)));
+    }
+    fields.push(Field::new("status", DataType::Utf8, false));
+    columns.push(Arc::new(StringArray::from(
+        rows.iter().map(|r| r.row.status.as_str()).collect::<Vec<_>>(),
+    )));
+    fields.push(Field::new("error_code", DataType::Utf8, true));
+    columns.push(Arc::new(StringArray::from(
+        rows.iter().map(|r| r.row.error_code.map(ErrorCode::as_str)).collect::<Vec<_>>(),
+    )));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())
+}
+
+/// `returns.parquet`: `index`, `day` (0 = the first day of the range) and `return`, one row per
+/// completed member and day.
+fn returns_batch(rows: &[Row]) -> Result<RecordBatch, String> {
+    let (mut index, mut day, mut value) = (Vec::new(), Vec::new(), Vec::new());
+    for r in rows {
+        for (d, x) in r.daily.iter().enumerate() {
+            index.push(r.row.index as u64);
+            day.push(u32::try_from(d).unwrap_or(u32::MAX));
+            value.push(*x);
+        }
+    }
+    let schema = Schema::new(vec![
+        Field::new("index", DataType::UInt64, false),
+        Field::new("day", DataType::UInt32, false),
+        Field::new("return", DataType::Float64, false),
+    ]);
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt64Array::from(index)),
+        Arc::new(UInt32Array::from(day)),
+        Arc::new(Float64Array::from(value)),
+    ];
+    RecordBatch::try_new(Arc::new(schema), columns).map_err(|e| e.to_string())
+}
+
+/// Writes `sweep.parquet`, `returns.parquet` and `sweep.json` into `dir` (each atomically).
+///
+/// # Errors
+/// A message naming the file that could not be written.
+pub fn write(dir: &Path, names: &[String], rows: &[Row], summary: &Value) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let put = |name: &str, bytes: Result<Vec<u8>, String>| {
+        let bytes = bytes.map_err(|e| format!("{name}: {e}"))?;
+        cryptobt_data::write_atomic(&dir.join(name), &bytes).map_err(|e| format!("{name}: {e}"))
+    };
+    put("sweep.parquet", table_batch(names, rows).and_then(|b| parquet_bytes(&b)))?;
+    put("returns.parquet", returns_batch(rows).and_then(|b| parquet_bytes(&b)))?;
+    let text = serde_json::to_string_pretty(summary).unwrap_or_default() + "\n";
+    put("sweep.json", Ok(text.into_bytes()))
+}
+
+fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::build)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    reader.collect::<Result<Vec<_>, _>>().map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, String> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+        .ok_or_else(|| format!("sweep.parquet has no column {name:?} of the expected type"))
+}
+
+fn status_of(text: &str) -> Result<RunStatus, String> {
+    [RunStatus::Completed, RunStatus::Failed, RunStatus::Cancelled]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+        .ok_or_else(|| format!("{text:?} is not a member status"))
+}
+
+/// Reads the files of the sweep in `dir`: the parameter names, the rows (with their daily
+/// returns) and `sweep.json`.
+///
+/// # Errors
+/// A message naming the file that is missing or malformed.
+pub fn read(dir: &Path) -> Result<(Vec<String>, Vec<Row>, Value), String> {
+    let path = dir.join("sweep.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let summary: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let settings = Settings::from_json(&summary)?;
+    let names: Vec<String> = settings
+        .grid
+        .iter()
+        .filter_map(|g| g.split_once('=').map(|(n, _)| n.trim().to_owned()))
+        .collect();
+    let mut rows = Vec::new();
+    for batch in read_batches(&dir.join("sweep.parquet"))? {
+        let index = column::<UInt64Array>(&batch, "index")?;
+        let status = column::<StringArray>(&batch, "status")?;
+        let error = column::<StringArray>(&batch, "error_code")?;
+        let metrics: Vec<&Float64Array> = METRICS
+            .iter()
+            .map(|d| column::<Float64Array>(&batch, d.key))
+            .collect::<Result<_, _>>()?;
+        let params: Vec<(&String, &Arc<dyn Array>)> = names
+            .iter()
+            .map(|n| batch.column_by_name(n).map(|c| (n, c)))
+            .collect::<Option<_>>()
+            .ok_or("sweep.parquet lacks a parameter column")?;
+        for i in 0..batch.num_rows() {
+            let mut p = Params::new();
+            for (name, col) in &params {
+                if col.is_null(i) {
+                    continue;
+                }
+                if let Some(numbers) = col.as_any().downcast_ref::<Float64Array>() {
+                    p.insert((*name).clone(), ParamValue::Number(numbers.value(i)));
+                } else if let Some(texts) = col.as_any().downcast_ref::<StringArray>() {
+                    p.insert((*name).clone(), ParamValue::parse(texts.value(i)));
+                }
+            }
+            rows.push(Row {
+                row: SweepRow {
+                    index: usize::try_from(index.value(i)).unwrap_or(usize::MAX),
+                    params: p,
+                    metrics: metrics.iter().map(|m| (!m.is_null(i)).then(|| m.value(i))).collect(),
+                    status: status_of(status.value(i))?,
+                    error_code: (!error.is_null(i))
+                        .then(|| ErrorCode::from_name(error.value(i)))
+                        .flatten(),
+                },
+                daily: Vec::new(),
+            });
+        }
+    }
+    let returns = dir.join("returns.parquet");
+    if returns.exists() {
+        for batch in read_batches(&returns)? {
+            let index = column::<UInt64Array>(&batch, "index")?;
+            let value = column::<Float64Array>(&batch, "return")?;
+            for i in 0..batch.num_rows() {
+                let k = usize::try_from(index.value(i)).unwrap_or(usize::MAX);
+                if let Ok(at) = rows.binary_search_by_key(&k, |r| r.row.index) {
+                    rows[at].daily.push(value.value(i));
+                }
+            }
+        }
+    }
+    Ok((names, rows, summary))
+}
+
+/// `cryptobt sweep merge`: joins the shards in `dirs` into the files one run of the whole sweep
+/// writes. The shards must be of one sweep (same settings), together hold every member once,
+/// and carry no walk-forward (it needs every member).
+///
+/// # Errors
+/// A message naming the shard that does not fit.
+pub fn merge(dirs: &[std::path::PathBuf], out: &Path) -> Result<Outcome, String> {
+    let mut names = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut settings: Option<Settings> = None;
+    for dir in dirs {
+        let (n, r, summary) = read(dir)?;
+        if !summary["walk_forward"].is_null() {
+            return Err(format!(
+                "{}: a shard with walk-forward cannot be merged; run walk-forward without --shard",
+                dir.display()
+            ));
+        }
+        let mut s = Settings::from_json(&summary)?;
+        s.shard = None;
+        match &settings {
+            None => {
+                settings = Some(s);
+                names = n;
+            }
+            Some(first) if *first != s => {
+                return Err(format!("{} is a shard of another sweep", dir.display()));
+            }
+            Some(_) => {}
+        }
+        rows.extend(r);
+    }
+    let settings = settings.ok_or("sweep merge needs at least one shard folder")?;
+    rows.sort_by_key(|r| r.row.index);
+    if let Some(w) = rows.windows(2).find(|w| w[0].row.index == w[1].row.index) {
+        return Err(format!("member {} is in more than one shard", w[0].row.index));
+    }
+    if let Some((k, r)) = rows.iter().enumerate().find(|(k, r)| r.row.index != *k) {
+        return Err(format!(
+            "member {k} is in no shard (the next is {}); merge every shard of the sweep",
+            r.row.index
+        ));
+    }
+    let summary = summary(&settings, &rows, None);
+    write(out, &names, &rows, &summary)?;
+    Ok(Outcome { names, rows, summary, bars: 0 })
+}
+
+/// Observes the members done of a sweep as a run's progress.
+struct MemberProgress<'a> {
+    observer: &'a dyn RunObserver,
+    total: u64,
+}
+
+impl MemberProgress<'_> {
+    fn done(&self, done: usize) {
+        self.observer.on_progress(done as u64, self.total);
+    }
+}
+
+/// The sweep service over `market`: what the API runs sweeps with.
+pub struct SweepRunner {
+    market: Arc<dyn MarketData>,
+}
+
+impl SweepRunner {
+    /// Sweeps over `market`'s bars.
+    #[must_use]
+    pub fn new(market: Arc<dyn MarketData>) -> Self {
+        Self { market }
+    }
+}
+
+fn invalid(message: String) -> ServiceError {
+    ServiceError { code: ErrorCode::InvalidStrategy, message }
+}
+
+impl SweepService for SweepRunner {
+    fn plan(&self, request: &SweepRequest) -> Result<usize, ServiceError> {
+        plan(request).map(|p| p.members.len()).map_err(invalid)
+    }
+
+    fn run(
+        &self,
+        request: &SweepRequest,
+        dir: &Path,
+        observer: &dyn RunObserver,
+    ) -> Result<(), ServiceError> {
+        let plan = plan(request).map_err(invalid)?;
+        let progress = MemberProgress { observer, total: plan.members.len() as u64 };
+        let outcome = run(request, &plan, None, self.market.as_ref(), &|d| progress.done(d))?;
+        write(dir, &outcome.names, &outcome.rows, &outcome.summary)
+            .map_err(|message| ServiceError { code: ErrorCode::StorageError, message })
+    }
+
+    fn read(&self, dir: &Path) -> Result<SweepTable, ServiceError> {
+        let storage = |message: String| ServiceError { code: ErrorCode::StorageError, message };
+        let (names, rows, _) = read(dir).map_err(storage)?;
+        let summary = std::fs::read_to_string(dir.join("sweep.json"))
+            .map_err(|e| storage(format!("sweep.json: {e}")))?;
+        Ok(SweepTable { summary, names, rows: rows.into_iter().map(|r| r.row).collect() })
+    }
+}
