@@ -13,12 +13,13 @@ pub mod report;
 mod request;
 mod routes;
 mod statics;
+mod sweeps;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use actix_web::{web, App, HttpServer};
 use cryptobt_domain::{
-    ports::{BacktestService, MarketData, ResultStore, StrategyFactory},
+    ports::{BacktestService, MarketData, ResultStore, StrategyFactory, SweepService},
     ConfigPolicy,
 };
 use rust_decimal::Decimal;
@@ -44,6 +45,8 @@ pub struct Services {
     pub market: Arc<dyn MarketData>,
     /// Cache statistics.
     pub cache_stats: Arc<dyn StatsSource>,
+    /// Runs parameter sweeps.
+    pub sweeps: Arc<dyn SweepService>,
 }
 
 /// What a deployment decides.
@@ -84,6 +87,10 @@ pub struct ApiConfig {
     pub max_connections: usize,
     /// Runs kept in the results folder; past it the oldest finished ones are deleted.
     pub max_runs: usize,
+    /// Where sweeps keep their files (`{sweep_id}/`).
+    pub sweeps_dir: PathBuf,
+    /// Members a sweep may have.
+    pub max_sweep_members: usize,
 }
 
 impl Default for ApiConfig {
@@ -107,6 +114,8 @@ impl Default for ApiConfig {
             body_timeout: Duration::from_secs(10),
             max_connections: 256,
             max_runs: 10_000,
+            sweeps_dir: PathBuf::from("results/sweeps"),
+            max_sweep_members: 100_000,
         }
     }
 }
@@ -130,6 +139,8 @@ pub(crate) struct AppState {
     pub(crate) series: moka::sync::Cache<cryptobt_domain::BacktestId, Arc<routes::chart::Series>>,
     /// Recent price-history answers by query, kept 2 s (a chart reloading the same bars).
     pub(crate) history: moka::sync::Cache<String, web::Bytes>,
+    /// Parameter sweeps.
+    pub(crate) sweeps: Arc<sweeps::Sweeps>,
 }
 
 fn build(
@@ -170,7 +181,7 @@ fn build(
     let history =
         moka::sync::Cache::builder().max_capacity(64).time_to_live(Duration::from_secs(2)).build();
     let state = web::Data::new(AppState {
-        services,
+        services: services.clone(),
         config: config.clone(),
         jobs,
         finished,
@@ -178,6 +189,7 @@ fn build(
         store_lock: Arc::default(),
         validations: Arc::new(tokio::sync::Semaphore::new(config.workers.max(1))),
         history,
+        sweeps: Arc::new(sweeps::Sweeps::open(config.sweeps_dir.clone(), services.sweeps.clone())),
     });
     let data = state.clone();
     let server = HttpServer::new(move || {
@@ -238,6 +250,7 @@ pub fn serve(
         });
         let result = server.await;
         let _ = actix_web::rt::task::spawn_blocking(move || {
+            state.sweeps.cancel_all();
             state.jobs.shutdown(Duration::from_secs(10))
         })
         .await;
@@ -306,6 +319,7 @@ impl RunningServer {
             let handle = self.handle.clone();
             std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(true)));
             let _ = thread.join();
+            self.state.sweeps.cancel_all();
             self.state.jobs.shutdown(Duration::from_secs(10));
         }
     }

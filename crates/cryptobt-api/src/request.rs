@@ -278,6 +278,116 @@ pub(crate) fn parse(
     Ok(Submission { config, strategy_code })
 }
 
+/// The fields `POST /api/sweeps` adds to a run's (DESIGN §11).
+const SWEEP_FIELDS: &[&str] =
+    &["grid", "random", "seed", "objective", "minimize", "walk_forward", "blocks"];
+
+/// A validated sweep submission: the run every member starts from and the parameter space.
+#[derive(Debug, Clone)]
+pub(crate) struct SweepSubmission {
+    pub(crate) run: Submission,
+    /// The run's fields as sent (a member is opened as a run of these with its params).
+    pub(crate) run_fields: Value,
+    pub(crate) grid: Vec<String>,
+    pub(crate) random: Option<usize>,
+    pub(crate) seed: u64,
+    pub(crate) objective: String,
+    pub(crate) minimize: bool,
+    pub(crate) walk_forward: Option<String>,
+    pub(crate) blocks: usize,
+}
+
+fn whole_number(sweep: &Map<String, Value>, field: &str) -> Result<Option<u64>, ApiError> {
+    match sweep.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+            ApiError::request(field, format!("{field} must be a whole number ≥ 0, got {v}"))
+        }),
+    }
+}
+
+/// Reads a sweep submission: a run's fields plus `grid` (`["NAME=SPEC", ...]`, the first
+/// varying slowest), `random`, `seed`, `objective`, `minimize`, `walk_forward` and `blocks`.
+pub(crate) fn parse_sweep(
+    mut whole: Body,
+    policy: &ConfigPolicy,
+    default_mmr: Decimal,
+    max_code_bytes: usize,
+) -> Result<SweepSubmission, ApiError> {
+    let mut sweep = Map::new();
+    for key in SWEEP_FIELDS {
+        if let Some(v) = whole.values.remove(*key) {
+            sweep.insert((*key).to_owned(), v);
+        }
+    }
+    let run = parse(&whole, policy, default_mmr, max_code_bytes)?;
+    let grid = match sweep.get("grid") {
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|v| {
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    ApiError::request("grid", format!("each grid entry is \"NAME=SPEC\", got {v}"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None | Some(Value::Null) => {
+            return Err(ApiError::request("grid", "grid is required: [\"NAME=SPEC\", ...]"))
+        }
+        Some(other) => {
+            return Err(ApiError::request(
+                "grid",
+                format!("grid must be a non-empty array of \"NAME=SPEC\", got {}", kind(other)),
+            ))
+        }
+    };
+    let text_field = |field: &str| match sweep.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => {
+            Err(ApiError::request(field, format!("{field} must be a string, got {}", kind(other))))
+        }
+    };
+    let minimize = match sweep.get("minimize") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            return Err(ApiError::request(
+                "minimize",
+                format!("minimize must be true or false, got {}", kind(other)),
+            ))
+        }
+    };
+    let to_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    Ok(SweepSubmission {
+        run,
+        run_fields: Value::Object(whole.values),
+        grid,
+        random: whole_number(&sweep, "random")?.map(to_usize),
+        seed: whole_number(&sweep, "seed")?.unwrap_or(0),
+        objective: text_field("objective")?.unwrap_or_else(|| "sharpe_ratio".to_owned()),
+        minimize,
+        walk_forward: text_field("walk_forward")?,
+        blocks: whole_number(&sweep, "blocks")?.map_or(16, to_usize),
+    })
+}
+
+/// The body of a run of `fields` (a sweep's run fields) with `params` over its own.
+pub(crate) fn member_body(fields: &Value, params: &Params) -> Result<Body, ApiError> {
+    let mut values = fields.as_object().cloned().unwrap_or_default();
+    let mut merged = values.get("params").and_then(Value::as_object).cloned().unwrap_or_default();
+    for (name, value) in params {
+        let v = match value {
+            ParamValue::Number(n) => {
+                serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number)
+            }
+            ParamValue::Text(t) => Value::String(t.clone()),
+        };
+        merged.insert(name.clone(), v);
+    }
+    values.insert("params".to_owned(), Value::Object(merged));
+    read(serde_json::to_string(&values).map_err(ApiError::internal)?.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

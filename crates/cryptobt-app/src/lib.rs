@@ -56,8 +56,9 @@ pub fn wire(settings: &Settings) -> (Services, ApiConfig) {
         backtests: engine,
         store: Arc::new(FileResultStore::new(&settings.results_dir)),
         strategies,
-        market,
+        market: market.clone(),
         cache_stats: Arc::new(CacheStatsSource(stats)),
+        sweeps: Arc::new(sweeps::SweepRunner::new(market.clone())),
     };
     (services, settings.api_config())
 }

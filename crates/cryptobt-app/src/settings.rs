@@ -261,6 +261,7 @@ impl Settings {
             allowed_hosts: self.allowed_hosts.clone(),
             max_runs: self.max_runs.max(1),
             max_chart_points: 5_000,
+            sweeps_dir: self.results_dir.join("sweeps"),
             ..ApiConfig::default()
         }
     }

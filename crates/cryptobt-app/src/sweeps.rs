@@ -132,7 +132,7 @@ pub fn plan(request: &SweepRequest) -> Result<Plan, String> {
     }
     let members = match request.random {
         Some(n) if n == 0 || n > MAX_MEMBERS => {
-            return Err(format!("--random {n} must be between 1 and {MAX_MEMBERS}"))
+            return Err(format!("random {n} must be between 1 and {MAX_MEMBERS}"))
         }
         Some(n) => random_members(&specs, n, request.seed)?,
         None => {
@@ -153,7 +153,12 @@ pub fn plan(request: &SweepRequest) -> Result<Plan, String> {
     if request.blocks < 2 || request.blocks % 2 == 1 {
         return Err(format!("blocks {} must be an even number of at least 2", request.blocks));
     }
-    let walk = request.walk_forward.as_deref().map(sweep::parse_walk_forward).transpose()?;
+    let walk = request
+        .walk_forward
+        .as_deref()
+        .map(sweep::parse_walk_forward)
+        .transpose()
+        .map_err(|e| format!("walk_forward: {e}"))?;
     Ok(Plan { members, names: specs.into_iter().map(|(n, _)| n).collect(), walk })
 }
 

@@ -6,7 +6,7 @@ use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use chrono::SecondsFormat;
 use cryptobt_domain::{
     ports::{ResultFile, StrategyLimits},
-    ConfigFile, Intrabar, RunStatus, Timeframe,
+    BacktestConfig, ConfigFile, Intrabar, RunStatus, Timeframe,
 };
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -60,20 +60,11 @@ pub(crate) async fn read_body(
     })
 }
 
-/// `POST /api/backtest`.
-pub(crate) async fn submit(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let cfg = &state.config;
-    let body = request::read(
-        &read_body(&state, &req, payload, cfg.max_strategy_bytes + (64 << 10)).await?,
-    )?;
-    let submission = request::parse(&body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
-    let c = &submission.config;
+/// Answers now, not as a failed run later, when the data does not cover `c`'s range (or its 1m
+/// bars, with `intrabar = 1m`).
+pub(crate) async fn check_coverage(state: &AppState, c: &BacktestConfig) -> Result<(), ApiError> {
     // The range must be covered by the data (answered now, not as a failed run later).
-    let datasets = datasets(&state).await?;
+    let datasets = datasets(state).await?;
     let set = datasets.iter().find(|d| {
         d.mode == c.trading_mode() && d.symbol == c.symbol() && d.timeframe == c.timeframe()
     });
@@ -122,6 +113,21 @@ pub(crate) async fn submit(
             ));
         }
     }
+    Ok(())
+}
+
+/// `POST /api/backtest`.
+pub(crate) async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let cfg = &state.config;
+    let body = request::read(
+        &read_body(&state, &req, payload, cfg.max_strategy_bytes + (64 << 10)).await?,
+    )?;
+    let submission = request::parse(&body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
+    check_coverage(&state, &submission.config).await?;
     let id = state.services.store.new_id();
     let limits = StrategyLimits {
         max_duration: cfg.max_run_duration,

@@ -3,6 +3,7 @@
 mod backtests;
 pub(crate) mod chart;
 mod data;
+mod sweeps;
 mod system;
 
 use actix_web::{
@@ -46,6 +47,33 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .service(allow(resource("/backtest/{id}/chart").route(get().to(chart::chart)), "GET"))
             .service(allow(resource("/backtest/{id}/report").route(get().to(chart::report)), "GET"))
             .service(allow(resource("/backtests").route(get().to(backtests::history)), "GET"))
+            .service(allow(
+                resource("/sweeps").route(post().to(sweeps::submit)).route(get().to(sweeps::list)),
+                "GET, POST",
+            ))
+            .service(allow(
+                resource("/sweeps/{id}")
+                    .route(get().to(sweeps::get))
+                    .route(delete().to(sweeps::delete)),
+                "GET, DELETE",
+            ))
+            .service(allow(
+                resource("/sweeps/{id}/cancel").route(post().to(sweeps::cancel)),
+                "POST",
+            ))
+            .service(allow(resource("/sweeps/{id}/events").route(get().to(sweeps::events)), "GET"))
+            .service(allow(
+                resource("/sweeps/{id}/heatmap").route(get().to(sweeps::heatmap)),
+                "GET",
+            ))
+            .service(allow(
+                resource("/sweeps/{id}/members/{index}/run").route(post().to(sweeps::run_member)),
+                "POST",
+            ))
+            .service(allow(
+                resource("/sweeps/{id}/files/{name}").route(get().to(sweeps::file)),
+                "GET",
+            ))
             .service(allow(resource("/data/symbols").route(get().to(data::symbols)), "GET"))
             .service(allow(resource("/data/history").route(get().to(data::history)), "GET"))
             .service(allow(resource("/data/cache").route(get().to(data::cache)), "GET"))

@@ -1,0 +1,519 @@
+//! `/api/sweeps`: submit a parameter sweep, follow it, page and sort its table, draw its heatmap,
+//! open a member as a normal run, cancel and delete it.
+
+use std::{sync::Arc, time::Duration};
+
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use cryptobt_domain::{
+    ports::{strategy_name, StrategyLimits, SweepRequest, SweepRow, SweepTable},
+    ParamValue, RunStatus, METRICS,
+};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{
+    backtests::{check_coverage, read_body},
+    blocking,
+};
+use crate::{
+    jobs::SubmitError,
+    request,
+    sweeps::{valid_id, SweepJob, SweepMeta, SWEEP_QUEUE},
+    ApiError, AppState,
+};
+
+fn parse_sweep_id(raw: &str) -> Result<String, ApiError> {
+    if valid_id(raw) {
+        Ok(raw.to_owned())
+    } else {
+        Err(ApiError::request(
+            "sweep_id",
+            format!("{raw:?} is not a sweep id (sw_YYYYMMDD_HHMMSS_xxxxxx)"),
+        ))
+    }
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound { message: format!("no sweep {id}"), backtest_id: None }
+}
+
+fn job(state: &AppState, id: &str) -> Result<Arc<SweepJob>, ApiError> {
+    state.sweeps.get(id).ok_or_else(|| not_found(id))
+}
+
+fn progress_json(done: u64, total: u64) -> Value {
+    let percent =
+        if total == 0 { 0.0 } else { (done as f64 / total as f64 * 1_000.0).round() / 10.0 };
+    json!({ "done": done, "total": total, "percent": percent })
+}
+
+/// A sweep as the history lists it (without its request).
+fn listing(meta: &SweepMeta, job: Option<&SweepJob>) -> Value {
+    let mut v = serde_json::to_value(meta).unwrap_or_default();
+    if let Some(map) = v.as_object_mut() {
+        map.remove("request");
+        if let Some(job) = job {
+            let s = job.state();
+            map.insert("status".into(), json!(s.status));
+            map.insert("progress".into(), progress_json(s.done, s.total));
+        }
+    }
+    v
+}
+
+/// `POST /api/sweeps`: a run's fields plus `grid`, `random`, `seed`, `objective`, `minimize`,
+/// `walk_forward`, `blocks`.
+pub(crate) async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let cfg = &state.config;
+    let body = request::read(
+        &read_body(&state, &req, payload, cfg.max_strategy_bytes + (64 << 10)).await?,
+    )?;
+    let sub = request::parse_sweep(body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
+    check_coverage(&state, &sub.run.config).await?;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let request = SweepRequest {
+        config: sub.run.config.clone(),
+        strategy_code: sub.run.strategy_code.clone(),
+        grid: sub.grid.clone(),
+        random: sub.random,
+        seed: sub.seed,
+        objective: sub.objective.clone(),
+        minimize: sub.minimize,
+        walk_forward: sub.walk_forward.clone(),
+        blocks: sub.blocks,
+        limits: StrategyLimits {
+            max_duration: cfg.max_run_duration,
+            memory_bytes: cfg.memory_limit_bytes,
+            ..StrategyLimits::default()
+        },
+        threads,
+    };
+    let service = state.sweeps.service().clone();
+    let request2 = request.clone();
+    let members = blocking(move || service.plan(&request2)).await?.map_err(|e| {
+        // The service's messages start with the field at fault, else it is the grid's.
+        let field = ["objective", "blocks", "walk_forward", "random"]
+            .into_iter()
+            .find(|f| e.message.starts_with(f))
+            .unwrap_or("grid");
+        ApiError::field(field, e.message)
+    })?;
+    if members > cfg.max_sweep_members {
+        return Err(ApiError::field(
+            "grid",
+            format!(
+                "the sweep has {members} members; this server runs at most {}",
+                cfg.max_sweep_members
+            ),
+        ));
+    }
+    let c = &sub.run.config;
+    let meta = SweepMeta {
+        sweep_id: state.sweeps.new_id(),
+        created_at: chrono::Utc::now(),
+        status: RunStatus::Queued,
+        error_message: None,
+        name: strategy_name(&sub.run.strategy_code, c.params()),
+        symbol: c.symbol().to_string(),
+        timeframe: c.timeframe().to_string(),
+        trading_mode: c.trading_mode().to_string(),
+        start_date: c.start_date().to_string(),
+        end_date: c.end_date().to_string(),
+        members,
+        objective: sub.objective,
+        minimize: sub.minimize,
+        best: Value::Null,
+        pbo: None,
+        dsr: None,
+        completed: None,
+        request: sub.run_fields,
+    };
+    let id = meta.sweep_id.clone();
+    let sweeps = state.sweeps.clone();
+    let job = blocking(move || sweeps.submit(meta, request)).await?.map_err(ApiError::internal)?;
+    match job {
+        Some(_) => Ok(HttpResponse::Accepted().json(json!({
+            "sweep_id": id,
+            "status": "queued",
+            "members": members,
+            "message": format!("sweep {id} of {members} members queued; follow it at /api/sweeps/{id}/events"),
+        }))),
+        None => Err(ApiError::Busy { retry_after_secs: 30 }),
+    }
+}
+
+/// `GET /api/sweeps`: every sweep, newest first.
+pub(crate) async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let sweeps: Vec<Value> = state
+        .sweeps
+        .list()
+        .iter()
+        .map(|m| listing(m, state.sweeps.get(&m.sweep_id).as_deref()))
+        .collect();
+    Ok(HttpResponse::Ok()
+        .json(json!({ "sweeps": sweeps, "total": sweeps.len(), "queue": SWEEP_QUEUE })))
+}
+
+/// `?sort=&order=&page=&page_size=` of `GET /api/sweeps/{id}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct TableQuery {
+    sort: Option<String>,
+    order: Option<String>,
+    page: Option<u64>,
+    page_size: Option<u64>,
+}
+
+fn param_json(v: &ParamValue) -> Value {
+    match v {
+        ParamValue::Number(n) => json!(n),
+        ParamValue::Text(t) => json!(t),
+    }
+}
+
+fn row_json(row: &SweepRow) -> Value {
+    json!({
+        "index": row.index,
+        "params": row.params.iter().map(|(k, v)| (k.clone(), param_json(v))).collect::<serde_json::Map<_, _>>(),
+        "metrics": METRICS.iter().zip(&row.metrics).map(|(d, v)| (d.key.to_owned(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "status": row.status,
+        "error_code": row.error_code,
+    })
+}
+
+async fn table(state: &AppState, id: &str) -> Result<Option<SweepTable>, ApiError> {
+    let job = job(state, id)?;
+    if matches!(job.state().status, RunStatus::Queued | RunStatus::Running) {
+        return Ok(None);
+    }
+    let service = state.sweeps.service().clone();
+    let dir = state.sweeps.dir_of(id);
+    if !dir.join("sweep.json").exists() {
+        return Ok(None);
+    }
+    blocking(move || service.read(&dir))
+        .await?
+        .map(Some)
+        .map_err(|e| ApiError::Damaged { message: e.message, backtest_id: id.to_owned() })
+}
+
+/// The position of a metric or `index`, and the value of a row by it (parameters sort too).
+fn sort_key<'a>(
+    key: &'a str,
+    names: &[String],
+) -> Result<impl Fn(&SweepRow) -> Option<f64> + 'a, ApiError> {
+    let metric = METRICS.iter().position(|d| d.key == key);
+    if metric.is_none() && key != "index" && !names.iter().any(|n| n == key) {
+        return Err(ApiError::request(
+            "sort",
+            format!("sort {key:?} is not index, a parameter or a metric"),
+        ));
+    }
+    Ok(move |row: &SweepRow| match metric {
+        Some(k) => row.metrics[k],
+        None if key == "index" => Some(row.index as f64),
+        None => match row.params.get(key) {
+            Some(ParamValue::Number(n)) => Some(*n),
+            _ => None,
+        },
+    })
+}
+
+/// `GET /api/sweeps/{id}`: the sweep, its progress, `sweep.json` and a page of its table sorted
+/// by any column (nulls last).
+pub(crate) async fn get(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<TableQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_sweep_id(&path)?;
+    let job = job(&state, &id)?;
+    let meta = job.meta.lock().clone();
+    let s = job.state();
+    let mut out = listing(&meta, Some(&job));
+    out["request"] = meta.request.clone();
+    out["metrics_keys"] = json!(METRICS.iter().map(|d| d.key).collect::<Vec<_>>());
+    if let Some(table) = table(&state, &id).await? {
+        let sort = query.sort.clone().unwrap_or_else(|| meta.objective.clone());
+        let descending = match query.order.as_deref() {
+            None => !(meta.minimize && sort == meta.objective) && sort != "index",
+            Some("desc") => true,
+            Some("asc") => false,
+            Some(other) => {
+                return Err(ApiError::request(
+                    "order",
+                    format!("order {other:?} is not asc or desc"),
+                ))
+            }
+        };
+        let key = sort_key(&sort, &table.names)?;
+        let mut rows: Vec<&SweepRow> = table.rows.iter().collect();
+        rows.sort_by(|a, b| match (key(a), key(b)) {
+            (Some(x), Some(y)) => {
+                let by = x.total_cmp(&y);
+                (if descending { by.reverse() } else { by }).then(a.index.cmp(&b.index))
+            }
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.index.cmp(&b.index),
+        });
+        let size = query.page_size.unwrap_or(50).clamp(1, 10_000);
+        let page = query.page.unwrap_or(1).max(1);
+        let start =
+            usize::try_from((page - 1).saturating_mul(size)).unwrap_or(usize::MAX).min(rows.len());
+        let end = start.saturating_add(usize::try_from(size).unwrap_or(usize::MAX)).min(rows.len());
+        out["summary"] = serde_json::from_str(&table.summary).unwrap_or(Value::Null);
+        out["names"] = json!(table.names);
+        out["rows"] = Value::Array(rows[start..end].iter().map(|r| row_json(r)).collect());
+        out["total_rows"] = json!(rows.len());
+        out["page"] = json!(page);
+        out["page_size"] = json!(size);
+        out["sort"] = json!(sort);
+        out["order"] = json!(if descending { "desc" } else { "asc" });
+    } else {
+        out["summary"] = Value::Null;
+        out["rows"] = json!([]);
+        out["total_rows"] = json!(0);
+    }
+    out["progress"] = progress_json(s.done, s.total);
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// `?x=&y=&metric=` of the heatmap.
+#[derive(Debug, Deserialize)]
+pub(crate) struct HeatmapQuery {
+    x: String,
+    y: String,
+    metric: Option<String>,
+}
+
+/// `GET /api/sweeps/{id}/heatmap?x=&y=&metric=`: the metric over two parameters; where other
+/// parameters vary, a cell shows the best member (by the metric, as the objective's direction
+/// says) and names it.
+pub(crate) async fn heatmap(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<HeatmapQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_sweep_id(&path)?;
+    let job = job(&state, &id)?;
+    let meta = job.meta.lock().clone();
+    let Some(table) = table(&state, &id).await? else {
+        return Err(ApiError::Conflict {
+            message: format!("sweep {id} has no table yet ({})", job.state().status),
+            backtest_id: id,
+        });
+    };
+    for (field, name) in [("x", &query.x), ("y", &query.y)] {
+        if !table.names.contains(name) {
+            return Err(ApiError::request(
+                field,
+                format!(
+                    "{field} {name:?} is not a parameter of the sweep ({})",
+                    table.names.join(", ")
+                ),
+            ));
+        }
+    }
+    let metric = query.metric.clone().unwrap_or_else(|| meta.objective.clone());
+    let Some(k) = METRICS.iter().position(|d| d.key == metric) else {
+        return Err(ApiError::request("metric", format!("metric {metric:?} is not a metric")));
+    };
+    let minimize = meta.minimize && metric == meta.objective;
+    let axis = |name: &str| {
+        let mut values: Vec<ParamValue> =
+            table.rows.iter().filter_map(|r| r.params.get(name).cloned()).collect();
+        values.sort_by(|a, b| match (a, b) {
+            (ParamValue::Number(x), ParamValue::Number(y)) => x.total_cmp(y),
+            _ => param_json(a).to_string().cmp(&param_json(b).to_string()),
+        });
+        values.dedup();
+        values
+    };
+    let (xs, ys) = (axis(&query.x), axis(&query.y));
+    let mut cells: Vec<Vec<Option<(f64, usize)>>> = vec![vec![None; xs.len()]; ys.len()];
+    for row in table.rows.iter().filter(|r| r.status == RunStatus::Completed) {
+        let (Some(px), Some(py), Some(v)) =
+            (row.params.get(&query.x), row.params.get(&query.y), row.metrics[k])
+        else {
+            continue;
+        };
+        let (Some(i), Some(j)) = (xs.iter().position(|x| x == px), ys.iter().position(|y| y == py))
+        else {
+            continue;
+        };
+        let better = cells[j][i].is_none_or(|(b, _)| if minimize { v < b } else { v > b });
+        if better {
+            cells[j][i] = Some((v, row.index));
+        }
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "x": query.x, "y": query.y, "metric": metric, "minimize": minimize,
+        "xs": xs.iter().map(param_json).collect::<Vec<_>>(),
+        "ys": ys.iter().map(param_json).collect::<Vec<_>>(),
+        "values": cells.iter().map(|r| r.iter().map(|c| c.map(|c| c.0)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "members": cells.iter().map(|r| r.iter().map(|c| c.map(|c| c.1)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+    })))
+}
+
+/// `POST /api/sweeps/{id}/members/{index}/run`: the member as a normal run (the sweep's settings
+/// with its params), queued like any backtest.
+pub(crate) async fn run_member(
+    state: web::Data<AppState>,
+    path: web::Path<(String, usize)>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw, index) = path.into_inner();
+    let id = parse_sweep_id(&raw)?;
+    let job = job(&state, &id)?;
+    let fields = job.meta.lock().request.clone();
+    let Some(table) = table(&state, &id).await? else {
+        return Err(ApiError::Conflict {
+            message: format!("sweep {id} has no table yet ({})", job.state().status),
+            backtest_id: id,
+        });
+    };
+    let Some(row) = table.rows.iter().find(|r| r.index == index) else {
+        return Err(ApiError::NotFound {
+            message: format!("sweep {id} has no member {index}"),
+            backtest_id: None,
+        });
+    };
+    let cfg = &state.config;
+    let body = request::member_body(&fields, &row.params)?;
+    let submission = request::parse(&body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
+    let backtest_id = state.services.store.new_id();
+    let limits = StrategyLimits {
+        max_duration: cfg.max_run_duration,
+        memory_bytes: cfg.memory_limit_bytes,
+        ..StrategyLimits::default()
+    };
+    let (st, store, id2) = (state.clone(), state.services.store.clone(), backtest_id.clone());
+    let submitted = blocking(move || {
+        st.jobs
+            .submit(id2, submission.config, submission.strategy_code, limits, store.as_ref())
+            .map(|_| ())
+    })
+    .await?;
+    match submitted {
+        Ok(()) => Ok(HttpResponse::Accepted().json(json!({
+            "backtest_id": backtest_id.as_str(),
+            "status": "queued",
+            "sweep_id": id,
+            "index": index,
+        }))),
+        Err(SubmitError::Full) => Err(ApiError::QueueFull { retry_after_secs: 5 }),
+        Err(SubmitError::Store(e)) => Err(ApiError::internal(e)),
+    }
+}
+
+/// `GET /api/sweeps/{id}/events`: progress while it runs, then its final status.
+pub(crate) async fn events(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_sweep_id(&path)?;
+    let job = job(&state, &id)?;
+    let rx = job.subscribe();
+    let frame =
+        |event: &str, data: &Value| web::Bytes::from(format!("event: {event}\ndata: {data}\n\n"));
+    let stream =
+        futures_util::stream::unfold((rx, false, id), move |(mut rx, ended, id)| async move {
+            if ended {
+                return None;
+            }
+            let s = rx.borrow_and_update().clone();
+            let data = json!({
+                "sweep_id": id, "status": s.status, "progress": progress_json(s.done, s.total),
+                "error_message": s.error_message,
+            });
+            let last = !matches!(s.status, RunStatus::Queued | RunStatus::Running);
+            let bytes = frame(if last { "status" } else { "progress" }, &data);
+            if !last {
+                let _ = tokio::time::timeout(Duration::from_secs(15), rx.changed()).await;
+            }
+            Some((Ok::<_, actix_web::Error>(bytes), (rx, last, id)))
+        });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .insert_header(header::ContentEncoding::Identity)
+        .streaming(stream.boxed_local()))
+}
+
+/// `POST /api/sweeps/{id}/cancel`: members running stop, the table keeps those finished.
+pub(crate) async fn cancel(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_sweep_id(&path)?;
+    let job = job(&state, &id)?;
+    let status = job.state().status;
+    if !matches!(status, RunStatus::Queued | RunStatus::Running) {
+        return Err(ApiError::Conflict {
+            message: format!(
+                "sweep {id} is {status}; only a queued or running sweep can be cancelled"
+            ),
+            backtest_id: id,
+        });
+    }
+    job.cancel();
+    Ok(HttpResponse::Accepted().json(json!({ "sweep_id": id, "status": "cancelling" })))
+}
+
+/// `DELETE /api/sweeps/{id}`.
+pub(crate) async fn delete(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_sweep_id(&path)?;
+    let job = job(&state, &id)?;
+    let status = job.state().status;
+    if matches!(status, RunStatus::Queued | RunStatus::Running) {
+        return Err(ApiError::Conflict {
+            message: format!("sweep {id} is {status}; cancel it first"),
+            backtest_id: id,
+        });
+    }
+    let (sweeps, id2) = (state.sweeps.clone(), id.clone());
+    blocking(move || sweeps.delete(&id2)).await?.map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(json!({ "sweep_id": id, "deleted": true })))
+}
+
+/// `GET /api/sweeps/{id}/files/{name}`: `sweep.parquet`, `returns.parquet` or `sweep.json`.
+pub(crate) async fn file(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (raw, name) = path.into_inner();
+    let id = parse_sweep_id(&raw)?;
+    job(&state, &id)?;
+    let kind = match name.as_str() {
+        "sweep.parquet" | "returns.parquet" => "application/vnd.apache.parquet",
+        "sweep.json" => "application/json",
+        _ => {
+            return Err(ApiError::NotFound {
+                message: format!(
+                    "{name:?} is not a sweep file (sweep.parquet, returns.parquet, sweep.json)"
+                ),
+                backtest_id: None,
+            })
+        }
+    };
+    let file = state.sweeps.dir_of(&id).join(&name);
+    let bytes = blocking(move || std::fs::read(file)).await?.map_err(|_| ApiError::NotFound {
+        message: format!("sweep {id} has no {name} yet"),
+        backtest_id: None,
+    })?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, kind))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{id}_{name}\""),
+        ))
+        .body(bytes))
+}

@@ -1,0 +1,288 @@
+//! Sweeps over the API: the registry of sweeps (kept in `results/sweeps/{sweep_id}/`, one
+//! `meta.json` each beside the sweep's files), one sweep running at a time on its own thread
+//! with every core, the rest queued, and the events each publishes.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use chrono::{DateTime, Utc};
+use cryptobt_domain::{
+    ports::{CancelToken, RunObserver, SweepRequest, SweepService},
+    RunStatus,
+};
+use parking_lot::{Mutex, RwLock};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::watch;
+
+/// Sweeps queued or running at once; one more answers 429.
+pub(crate) const SWEEP_QUEUE: usize = 4;
+
+/// What the history lists of a sweep, and what it needs to open a member as a run: `meta.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SweepMeta {
+    pub(crate) sweep_id: String,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) status: RunStatus,
+    pub(crate) error_message: Option<String>,
+    /// The strategy's name.
+    pub(crate) name: String,
+    pub(crate) symbol: String,
+    pub(crate) timeframe: String,
+    pub(crate) trading_mode: String,
+    pub(crate) start_date: String,
+    pub(crate) end_date: String,
+    pub(crate) members: usize,
+    pub(crate) objective: String,
+    pub(crate) minimize: bool,
+    /// `best`, `pbo`, `dsr` and `completed` of `sweep.json` once it is written.
+    pub(crate) best: Value,
+    pub(crate) pbo: Option<f64>,
+    pub(crate) dsr: Option<f64>,
+    pub(crate) completed: Option<usize>,
+    /// The run fields of the request as sent (a member opens as a run of these with its params).
+    pub(crate) request: Value,
+}
+
+/// What a sweep publishes to its event stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct SweepState {
+    pub(crate) status: RunStatus,
+    pub(crate) done: u64,
+    pub(crate) total: u64,
+    pub(crate) error_message: Option<String>,
+}
+
+/// A sweep the server knows.
+pub(crate) struct SweepJob {
+    pub(crate) meta: Mutex<SweepMeta>,
+    cancel: CancelToken,
+    events: watch::Sender<SweepState>,
+}
+
+impl SweepJob {
+    fn new(meta: SweepMeta) -> Self {
+        let state = SweepState {
+            status: meta.status,
+            done: 0,
+            total: meta.members as u64,
+            error_message: meta.error_message.clone(),
+        };
+        Self { meta: Mutex::new(meta), cancel: CancelToken::new(), events: watch::channel(state).0 }
+    }
+
+    pub(crate) fn state(&self) -> SweepState {
+        self.events.borrow().clone()
+    }
+
+    pub(crate) fn subscribe(&self) -> watch::Receiver<SweepState> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    fn publish(&self, change: impl FnOnce(&mut SweepState)) {
+        self.events.send_modify(change);
+    }
+}
+
+impl RunObserver for SweepJob {
+    fn on_progress(&self, done: u64, total: u64) {
+        self.publish(|s| {
+            s.done = done;
+            s.total = total;
+        });
+    }
+}
+
+/// Whether `raw` is a sweep id (`sw_YYYYMMDD_HHMMSS_xxxxxx`), checked before it reaches a path.
+pub(crate) fn valid_id(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    b.len() == 25
+        && raw.starts_with("sw_")
+        && b[11] == b'_'
+        && b[18] == b'_'
+        && b[3..11].iter().chain(&b[12..18]).all(u8::is_ascii_digit)
+        && b[19..].iter().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+}
+
+/// The sweeps: those on disk and those in flight.
+pub(crate) struct Sweeps {
+    dir: PathBuf,
+    service: Arc<dyn SweepService>,
+    jobs: RwLock<BTreeMap<String, Arc<SweepJob>>>,
+    /// Held by the sweep that runs; the queued ones wait for it.
+    runner: Arc<Mutex<()>>,
+    counter: std::sync::atomic::AtomicU64,
+}
+
+fn write_meta(dir: &Path, meta: &SweepMeta) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(".meta.json.tmp");
+    let text = serde_json::to_string_pretty(meta).map_err(std::io::Error::other)? + "\n";
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, dir.join("meta.json"))
+}
+
+impl Sweeps {
+    /// The sweeps in `dir`; those a stop interrupted are recorded as failed.
+    pub(crate) fn open(dir: PathBuf, service: Arc<dyn SweepService>) -> Self {
+        let mut jobs = BTreeMap::new();
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !valid_id(&name) {
+                continue;
+            }
+            let path = entry.path().join("meta.json");
+            let Some(mut meta) = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| serde_json::from_str::<SweepMeta>(&t).ok())
+            else {
+                tracing::warn!(path = %path.display(), "skipping a sweep without a readable meta.json");
+                continue;
+            };
+            if matches!(meta.status, RunStatus::Queued | RunStatus::Running) {
+                meta.status = RunStatus::Failed;
+                meta.error_message =
+                    Some("interrupted: the server stopped during the sweep".into());
+                if let Err(e) = write_meta(&entry.path(), &meta) {
+                    tracing::warn!(error = %e, "cannot record an interrupted sweep");
+                }
+            }
+            jobs.insert(name, Arc::new(SweepJob::new(meta)));
+        }
+        Self {
+            dir,
+            service,
+            jobs: RwLock::new(jobs),
+            runner: Arc::default(),
+            counter: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn service(&self) -> &Arc<dyn SweepService> {
+        &self.service
+    }
+
+    /// A new id: the time and six characters of a counter mixed with the clock.
+    pub(crate) fn new_id(&self) -> String {
+        let now = Utc::now();
+        let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut x = (now.timestamp_nanos_opt().unwrap_or(0) as u64) ^ n.wrapping_mul(0x9E37_79B9);
+        let alphabet = b"0123456789abcdefghijklmnopqrstuvwxyz";
+        let suffix: String = (0..6)
+            .map(|_| {
+                let c = alphabet[(x % 36) as usize] as char;
+                x /= 36;
+                c
+            })
+            .collect();
+        format!("sw_{}_{suffix}", now.format("%Y%m%d_%H%M%S"))
+    }
+
+    pub(crate) fn dir_of(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<SweepJob>> {
+        self.jobs.read().get(id).cloned()
+    }
+
+    /// Every sweep, newest first.
+    pub(crate) fn list(&self) -> Vec<SweepMeta> {
+        let mut out: Vec<SweepMeta> =
+            self.jobs.read().values().map(|j| j.meta.lock().clone()).collect();
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.sweep_id.cmp(&a.sweep_id)));
+        out
+    }
+
+    /// Queues `request` under `meta.sweep_id`; `None` when the queue is full.
+    pub(crate) fn submit(
+        self: &Arc<Self>,
+        meta: SweepMeta,
+        mut request: SweepRequest,
+    ) -> std::io::Result<Option<Arc<SweepJob>>> {
+        let busy = self
+            .jobs
+            .read()
+            .values()
+            .filter(|j| matches!(j.state().status, RunStatus::Queued | RunStatus::Running))
+            .count();
+        if busy >= SWEEP_QUEUE {
+            return Ok(None);
+        }
+        let id = meta.sweep_id.clone();
+        let dir = self.dir_of(&id);
+        write_meta(&dir, &meta)?;
+        let job = Arc::new(SweepJob::new(meta));
+        request.limits.cancel = job.cancel.clone();
+        self.jobs.write().insert(id.clone(), job.clone());
+        let (sweeps, job2) = (Arc::clone(self), job.clone());
+        std::thread::Builder::new()
+            .name(format!("sweep-{id}"))
+            .spawn(move || sweeps.execute(&job2, &request, &dir))?;
+        Ok(Some(job))
+    }
+
+    fn execute(&self, job: &SweepJob, request: &SweepRequest, dir: &Path) {
+        let _turn = self.runner.lock();
+        let finish = |status: RunStatus, error: Option<String>| {
+            let mut meta = job.meta.lock();
+            meta.status = status;
+            meta.error_message.clone_from(&error);
+            if let Ok(table) = self.service.read(dir) {
+                if let Ok(summary) = serde_json::from_str::<Value>(&table.summary) {
+                    meta.best = summary["best"].clone();
+                    meta.pbo = summary["pbo"].as_f64();
+                    meta.dsr = summary["dsr"].as_f64();
+                    meta.completed = summary["completed"].as_u64().map(|n| n as usize);
+                }
+            }
+            if let Err(e) = write_meta(dir, &meta) {
+                tracing::warn!(error = %e, sweep = %meta.sweep_id, "cannot write meta.json");
+            }
+            drop(meta);
+            job.publish(|s| {
+                s.status = status;
+                s.error_message = error;
+            });
+        };
+        if job.cancel.is_cancelled() {
+            finish(RunStatus::Cancelled, Some("cancelled before it started".into()));
+            return;
+        }
+        job.meta.lock().status = RunStatus::Running;
+        job.publish(|s| s.status = RunStatus::Running);
+        match self.service.run(request, dir, job) {
+            Ok(()) if job.cancel.is_cancelled() => finish(
+                RunStatus::Cancelled,
+                Some("cancelled: the table holds the members finished before it".into()),
+            ),
+            Ok(()) => finish(RunStatus::Completed, None),
+            Err(e) => finish(RunStatus::Failed, Some(e.message)),
+        }
+    }
+
+    /// Forgets sweep `id` and deletes its folder.
+    pub(crate) fn delete(&self, id: &str) -> std::io::Result<bool> {
+        let known = self.jobs.write().remove(id).is_some();
+        let dir = self.dir_of(id);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+            return Ok(true);
+        }
+        Ok(known)
+    }
+
+    /// Cancels every sweep in flight (at shutdown).
+    pub(crate) fn cancel_all(&self) {
+        for job in self.jobs.read().values() {
+            job.cancel();
+        }
+    }
+}
