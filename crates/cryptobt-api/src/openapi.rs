@@ -114,6 +114,39 @@ pub(crate) struct BacktestView {
     error_line: Option<u32>,
 }
 
+/// The body of `POST /api/sweeps`: a run's fields (as `POST /api/backtest`) plus the space.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(crate) struct SweepSubmitRequest {
+    /// The run every member starts from (its `params` are the defaults of those not swept).
+    #[serde(flatten)]
+    run: SubmitRequest,
+    /// `["NAME=SPEC", ...]`, the first varying slowest: `a:b:step` (inclusive) or `v1,v2,...`;
+    /// with `random`, `a:b` is a uniform range.
+    grid: Vec<String>,
+    /// Draw this many members at random from the ranges instead of the whole grid.
+    random: Option<u64>,
+    /// Seed of the random draws (default 0).
+    seed: Option<u64>,
+    /// The metric the best member is chosen by (default `sharpe_ratio`; `GET /api/metrics`).
+    objective: Option<String>,
+    /// The best member has the least of the objective.
+    minimize: Option<bool>,
+    /// `train=30d,test=7d[,anchored]`.
+    walk_forward: Option<String>,
+    /// Blocks of the PBO's cross-validation (even; default 16).
+    blocks: Option<u64>,
+}
+
+/// The answer to a sweep submission.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(crate) struct SweepSubmitResponse {
+    sweep_id: String,
+    /// `queued`.
+    status: String,
+    members: u64,
+    message: String,
+}
+
 #[utoipa::path(post, path = "/api/backtest", request_body = SubmitRequest,
     responses((status = 202, body = SubmitResponse), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
                (status = 422, body = ErrorBody), (status = 429, body = ErrorBody, description = "queue full; see Retry-After")))]
@@ -152,6 +185,44 @@ fn validate() {}
 fn examples() {}
 #[utoipa::path(get, path = "/api/health", responses((status = 200)))]
 fn health() {}
+#[utoipa::path(get, path = "/api/backtest/{id}/chart", params(("id" = String, Path)),
+    responses((status = 200, description = "the whole run for the charts: candles, fills, equity and drawdown per bucket, plots"), (status = 404, body = ErrorBody)))]
+fn chart() {}
+#[utoipa::path(get, path = "/api/backtest/{id}/report", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/html", description = "one self-contained HTML report"), (status = 404, body = ErrorBody)))]
+fn report() {}
+#[utoipa::path(get, path = "/api/metrics", responses((status = 200, description = "every metric: key, group, unit, definition")))]
+fn metrics() {}
+#[utoipa::path(post, path = "/api/sweeps", request_body = SweepSubmitRequest,
+    responses((status = 202, body = SweepSubmitResponse), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody),
+               (status = 429, body = ErrorBody, description = "four sweeps are already waiting")))]
+fn sweep_submit() {}
+#[utoipa::path(get, path = "/api/sweeps", responses((status = 200, description = "`{sweeps: [...], total}`, newest first")))]
+fn sweep_list() {}
+#[utoipa::path(get, path = "/api/sweeps/{id}",
+    params(("id" = String, Path), ("sort" = Option<String>, Query, description = "index, a parameter or a metric (default: the objective)"),
+           ("order" = Option<String>, Query, description = "asc or desc"), ("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query)),
+    responses((status = 200, description = "status, progress, `summary` (sweep.json), `names`, a page of `rows` and `total_rows`"), (status = 404, body = ErrorBody)))]
+fn sweep_get() {}
+#[utoipa::path(delete, path = "/api/sweeps/{id}", params(("id" = String, Path)),
+    responses((status = 200), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+fn sweep_delete() {}
+#[utoipa::path(post, path = "/api/sweeps/{id}/cancel", params(("id" = String, Path)),
+    responses((status = 202), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+fn sweep_cancel() {}
+#[utoipa::path(get, path = "/api/sweeps/{id}/events", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/event-stream", description = "`progress` events (members done), then one `status` event")))]
+fn sweep_events() {}
+#[utoipa::path(get, path = "/api/sweeps/{id}/heatmap",
+    params(("id" = String, Path), ("x" = String, Query), ("y" = String, Query), ("metric" = Option<String>, Query)),
+    responses((status = 200, description = "`{xs, ys, values[y][x], members[y][x]}`: the best member of each cell"), (status = 400, body = ErrorBody)))]
+fn sweep_heatmap() {}
+#[utoipa::path(post, path = "/api/sweeps/{id}/members/{index}/run", params(("id" = String, Path), ("index" = u64, Path)),
+    responses((status = 202, body = SubmitResponse, description = "the member queued as a normal run"), (status = 404, body = ErrorBody)))]
+fn sweep_member_run() {}
+#[utoipa::path(get, path = "/api/sweeps/{id}/files/{name}", params(("id" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "sweep.parquet, returns.parquet or sweep.json"), (status = 404, body = ErrorBody)))]
+fn sweep_file() {}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -169,7 +240,19 @@ fn health() {}
         cache,
         validate,
         examples,
-        health
+        health,
+        chart,
+        report,
+        metrics,
+        sweep_submit,
+        sweep_list,
+        sweep_get,
+        sweep_delete,
+        sweep_cancel,
+        sweep_events,
+        sweep_heatmap,
+        sweep_member_run,
+        sweep_file
     ),
     components(schemas(
         SubmitRequest,
@@ -177,6 +260,8 @@ fn health() {}
         ValidateRequest,
         ValidateResponse,
         BacktestView,
+        SweepSubmitRequest,
+        SweepSubmitResponse,
         ErrorBody
     ))
 )]

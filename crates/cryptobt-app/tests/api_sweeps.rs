@@ -246,6 +246,12 @@ fn a_sweep_over_http_is_the_cli_sweep_and_its_members_open_as_plain_runs() {
         assert!(served == std::fs::read(plain.path().join(name)).unwrap(), "{name} differs");
     }
 
+    // Described in the OpenAPI document.
+    let (_, doc) = api.get("/api/openapi.json");
+    assert!(doc["paths"]["/api/sweeps"]["post"].is_object(), "{doc}");
+    assert!(doc["paths"]["/api/sweeps/{id}/heatmap"]["get"].is_object());
+    assert!(doc["components"]["schemas"]["SweepSubmitRequest"].is_object());
+
     // Listed, then deleted.
     let (_, list) = api.get("/api/sweeps");
     assert_eq!(list["sweeps"][0]["sweep_id"], id.as_str());
