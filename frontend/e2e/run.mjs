@@ -424,6 +424,66 @@ await step("the form offers only what the data has; delete can be undone; a favi
   assert.equal((await page.request.get(`${base}/api/backtest/${first}`)).status(), 200, "undone");
 });
 
+await step("a 2-parameter sweep from the form: progress, heatmap, diagnostics, walk-forward, a cell opened as a run", async () => {
+  await page.goto(base);
+  await page.waitForSelector("body[data-ready=true]");
+  await page.selectOption("#examples", "sma_crossover");
+  await page.selectOption("#f-mode", "spot");
+  await page.dispatchEvent("#f-mode", "change");
+  await page.selectOption("#f-symbol", "BTCUSDT");
+  await page.dispatchEvent("#f-symbol", "change");
+  await page.selectOption("#f-timeframe", "1h");
+  await page.dispatchEvent("#f-timeframe", "change");
+  await page.fill("#f-start", "2025-01-01");
+  await page.fill("#f-end", "2025-01-31");
+  // One row per params name the strategy reads.
+  await page.click("#sweep-sync");
+  const names = await page.$$eval("#sweep-grid .sp-name", (i) => i.map((x) => x.value));
+  assert.deepEqual(names, ["fast", "slow", "size"], "a range per params name");
+  const spec = (n) => `#sweep-grid .sweep-param:nth-child(${n}) .sp-spec`;
+  await page.fill(spec(1), "5:15:5");
+  await page.fill(spec(2), "20,40");
+  await page.fill("#sweep-wf", "train=10d,test=5d");
+  await page.fill("#sweep-blocks", "4");
+  await page.click("#sweep-run");
+  await page.waitForFunction(() => {
+    const r = document.getElementById("sweep-result");
+    return r && !r.hidden && document.querySelectorAll("#heatmap td.hm-cell").length > 0;
+  }, null, { timeout: 120000 });
+  const sweepId = await page.getAttribute("#sweep-result", "data-id");
+  const sweep = await (await page.request.get(`${base}/api/sweeps/${sweepId}?page_size=100`)).json();
+  assert.equal(sweep.status, "completed");
+  assert.equal(sweep.total_rows, 6);
+  assert.equal(await page.getAttribute("#heatmap table", "data-cells"), "6", "3 × 2 cells");
+  const cells = await page.$$eval("#heatmap td.hm-cell", (c) => c.map((x) => [Number(x.dataset.member), x.textContent, x.style.background]));
+  for (const [member, text] of cells) {
+    const row = sweep.rows.find((r) => r.index === member);
+    assert.equal(text, Number(row.metrics.sharpe_ratio).toFixed(2), `cell of member ${member}`);
+  }
+  assert.ok(new Set(cells.map((c) => c[2])).size > 1, "the cells are coloured by their value");
+  assert.match(await page.textContent('#sweep-summary [data-diag="pbo"]'), /PBO|not defined/);
+  assert.match(await page.textContent('#sweep-summary [data-diag="dsr"]'), /DSR|not defined/);
+  assert.equal(await page.$$eval("#wf-table tbody tr", (r) => r.length), sweep.summary.walk_forward.windows.length);
+  assert.ok(await page.$("#wf-equity"), "the stitched equity is drawn");
+  assert.equal(Number(await page.getAttribute("#sweep-table", "data-rows")), 6);
+  assert.equal(await page.$$eval("#sweep-history tbody tr[data-id]", (r) => r.length) >= 1, true, "listed in the history");
+  await page.screenshot({ path: `${shots}/sweep.png`, fullPage: true });
+  // A cell opens its member as a normal run with its params.
+  const [member] = cells[cells.length - 1];
+  const row = sweep.rows.find((r) => r.index === member);
+  await page.click(`#heatmap td[data-member="${member}"]`);
+  await page.waitForFunction(() => {
+    const r = document.getElementById("results");
+    const s = document.getElementById("status");
+    return r && !r.hidden && r.dataset.ready && r.dataset.ready === document.getElementById("status-id").textContent && s.dataset.status === "completed";
+  }, null, { timeout: 60000 });
+  const runId = await page.getAttribute("#results", "data-ready");
+  const run = await (await page.request.get(`${base}/api/backtest/${runId}`)).json();
+  assert.equal(run.config.params.fast, row.params.fast);
+  assert.equal(run.config.params.slow, row.params.slow);
+  assert.equal(run.metrics.sharpe_ratio, row.metrics.sharpe_ratio, "the run's Sharpe is the member's");
+});
+
 await step("a 390 px wide phone has no horizontal scroll", async () => {
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   await phone.goto(`${base}/`);

@@ -51,6 +51,20 @@ export const api = {
     for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
     return request("GET", `/api/backtest/${encodeURIComponent(id)}/chart?${p}`);
   },
+  sweep: (body) => request("POST", "/api/sweeps", body),
+  sweeps: () => request("GET", "/api/sweeps"),
+  sweepGet: (id, q = {}) => {
+    const p = new URLSearchParams();
+    for (const k of ["sort", "order", "page", "page_size"]) if (q[k]) p.set(k, String(q[k]));
+    if (q.size) p.set("page_size", String(q.size));
+    return request("GET", `/api/sweeps/${encodeURIComponent(id)}?${p}`);
+  },
+  sweepHeatmap: (id, q) => request("GET", `/api/sweeps/${encodeURIComponent(id)}/heatmap?${new URLSearchParams(q)}`),
+  sweepCancel: (id) => request("POST", `/api/sweeps/${encodeURIComponent(id)}/cancel`),
+  sweepDelete: (id) => request("DELETE", `/api/sweeps/${encodeURIComponent(id)}`),
+  sweepMemberRun: (id, index) => request("POST", `/api/sweeps/${encodeURIComponent(id)}/members/${index}/run`),
+  sweepEventsUrl: (id) => `/api/sweeps/${encodeURIComponent(id)}/events`,
+  sweepFileUrl: (id, name) => `/api/sweeps/${encodeURIComponent(id)}/files/${name}`,
   eventsUrl: (id) => `/api/backtest/${encodeURIComponent(id)}/events`,
   fileUrl: (id, name) => `/api/backtest/${encodeURIComponent(id)}/files/${name}`,
 };

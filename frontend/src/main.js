@@ -3,6 +3,7 @@
 import { api, ApiError } from "./api.js";
 import { createEditor } from "./editor.js";
 import { Charts, RunView } from "./charts.js";
+import { initSweeps, openSweep } from "./sweeps.js";
 
 const $ = (id) => document.getElementById(id);
 const charts = new Charts();
@@ -651,6 +652,15 @@ async function start() {
   setOptions($("h-symbol"), ["", ...symbols.symbols], false);
   $("h-symbol").options[0].textContent = "any symbol";
   await loadHistory();
+  initSweeps({ readForm, follow, metrics: () => METRICS, code: () => editor.code() });
+  // A link to a sweep (`#/sweeps/{id}`) opens it.
+  const sweepLink = (hash) => hash.match(/^#\/sweeps\/(sw_[0-9]{8}_[0-9]{6}_[a-z0-9]{6})$/);
+  const linkedSweep = sweepLink(location.hash);
+  if (linkedSweep) await openSweep(linkedSweep[1]).catch(() => {});
+  window.addEventListener("hashchange", () => {
+    const m = sweepLink(location.hash);
+    if (m && $("sweep-result").dataset.id !== m[1]) openSweep(m[1]).catch(() => {});
+  });
   // A link to a run (`#/runs/{id}`) opens it.
   const linked = location.hash.match(/^#\/runs\/(bt_[0-9]{8}_[0-9]{6}_[a-z0-9]{6})$/);
   if (linked) await open(linked[1], { restore: true }).catch(() => {});

@@ -91,7 +91,7 @@ fn the_page_runs_a_backtest_and_shows_it() {
         format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     println!("{report}");
     assert!(out.status.success(), "browser flows failed:\n{report}");
-    assert!(report.contains("23 passed, 0 failed"), "{report}");
+    assert!(report.contains("24 passed, 0 failed"), "{report}");
     for shot in [
         "desktop-results.png",
         "mobile.png",

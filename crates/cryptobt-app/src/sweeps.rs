@@ -312,15 +312,9 @@ pub fn summary(settings: &Settings, rows: &[Row], walk_forward: Option<Value>) -
 }
 
 /// The walk-forward report of `sweep.json` for `done` windows.
-fn walk_forward_json(
-    spec: (u32, u32, bool),
-    done: &[sweep::WindowResult],
-    initial: f64,
-    stitched: &Value,
-) -> Value {
+fn walk_forward_json(spec: (u32, u32, bool), done: &[sweep::WindowResult], initial: f64) -> Value {
     let (train, test, anchored) = spec;
-    let last =
-        done.iter().rev().find_map(|w| w.final_equity).map(cryptobt_domain::money::decimal_to_f64);
+    let (equity, metrics) = stitched(done, initial);
     json!({
         "train_days": train, "test_days": test, "anchored": anchored,
         "windows": done.iter().map(|w| json!({
@@ -334,9 +328,10 @@ fn walk_forward_json(
         })).collect::<Vec<_>>(),
         "efficiency": sweep::efficiency(done),
         "stitched": {
-            "final_equity": last,
-            "total_return": last.map(|f| (f / initial - 1.0) * 100.0),
-            "equity": stitched,
+            "final_equity": metrics["final_equity"],
+            "total_return": metrics["total_return"],
+            "metrics": metrics,
+            "equity": equity,
         },
     })
 }
@@ -408,27 +403,66 @@ pub fn run(
             request.minimize,
         );
         let initial = cryptobt_domain::money::decimal_to_f64(config.initial_capital());
-        let stitched = stitched_equity(&done, initial);
-        walk_forward_json(spec, &done, initial, &stitched)
+        walk_forward_json(spec, &done, initial)
     });
     let rows: Vec<Row> = results.into_iter().map(row_of).collect();
     let summary = summary(&Settings::of(request, shard), &rows, walk_forward);
     Ok(Outcome { names: plan.names.clone(), rows, summary, bars: bars.len() })
 }
 
-/// The stitched out-of-sample equity: `[test start day, equity]` at the start and the end of
-/// each window's test days.
-fn stitched_equity(done: &[sweep::WindowResult], initial: f64) -> Value {
+/// The stitched out-of-sample equity, one point per test day (`[day, equity]`, starting with
+/// the first test day's opening equity), and its metrics: those of DESIGN §7 that a daily series
+/// defines (returns, volatility, Sharpe and Sortino ratios, drawdown, from the daily equity), and
+/// the sums of the windows' fills, round trips and fees.
+fn stitched(done: &[sweep::WindowResult], initial: f64) -> (Value, Value) {
     let mut points = Vec::new();
+    let mut returns = Vec::new();
     let mut equity = initial;
+    if let Some(first) = done.first() {
+        let before = first.window.test.0 - chrono::Duration::days(1);
+        points.push(json!([before.to_string(), equity]));
+    }
     for w in done {
-        points.push(json!([w.window.test.0.to_string(), equity]));
-        if let Some(end) = w.final_equity {
-            equity = cryptobt_domain::money::decimal_to_f64(end);
-            points.push(json!([w.window.test.1.to_string(), equity]));
+        for (k, r) in w.daily_returns.iter().enumerate() {
+            equity *= 1.0 + r;
+            returns.push(*r);
+            let day = w.window.test.0 + chrono::Duration::days(k as i64);
+            points.push(json!([day.to_string(), equity]));
         }
     }
-    Value::Array(points)
+    let last = done
+        .iter()
+        .rev()
+        .find_map(|w| w.final_equity)
+        .map_or(equity, cryptobt_domain::money::decimal_to_f64);
+    let n = returns.len() as f64;
+    let mean = returns.iter().sum::<f64>() / n.max(1.0);
+    let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let downside = (returns.iter().map(|r| r.min(0.0).powi(2)).sum::<f64>() / n.max(1.0)).sqrt();
+    let defined = |v: f64| (returns.len() >= 2 && v.is_finite()).then_some(v);
+    let mut peak = initial;
+    let mut drawdown = 0.0f64;
+    let mut e = initial;
+    for r in &returns {
+        e *= 1.0 + r;
+        peak = peak.max(e);
+        drawdown = drawdown.min((e / peak - 1.0) * 100.0);
+    }
+    let sum =
+        |f: fn(&cryptobt_domain::Metrics) -> f64| done.iter().map(|w| f(&w.metrics)).sum::<f64>();
+    let metrics = json!({
+        "days": returns.len(),
+        "final_equity": last,
+        "total_return": (last / initial - 1.0) * 100.0,
+        "volatility": defined(sd * 100.0),
+        "sharpe_ratio": defined(mean / sd * 365f64.sqrt()).filter(|_| sd > 0.0),
+        "sortino_ratio": defined(mean / downside * 365f64.sqrt()).filter(|_| downside > 0.0),
+        "max_drawdown": drawdown,
+        "total_trades": sum(|m| m.total_trades as f64),
+        "round_trips": sum(|m| m.round_trips as f64),
+        "total_fees": sum(|m| cryptobt_domain::money::decimal_to_f64(m.total_fees)),
+    });
+    (Value::Array(points), metrics)
 }
 
 fn parquet_bytes(batch: &RecordBatch) -> Result<Vec<u8>, String> {

@@ -222,6 +222,31 @@ fn walk_forward_runs_each_windows_best_from_the_previous_final_equity() {
     assert!((got - want).abs() < 1e-6, "window 2 ends at {got}, the plain run at {want}");
     let last = windows[2]["final_equity"].as_f64().unwrap();
     assert_eq!(wf["stitched"]["final_equity"].as_f64(), Some(last));
+    // The stitched curve: the day before the first test day at the capital, then one point per
+    // test day (21), ending at the last window's final equity; its metrics from those points.
+    let equity: Vec<f64> = wf["stitched"]["equity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_f64().unwrap())
+        .collect();
+    assert_eq!(wf["stitched"]["equity"][0][0], "2025-01-10");
+    assert_eq!((equity.len(), equity[0]), (22, 10_000.0));
+    assert!((equity[21] - last).abs() < 1e-6, "{} vs {last}", equity[21]);
+    let returns: Vec<f64> = equity.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
+    let n = returns.len() as f64;
+    let mean = returns.iter().sum::<f64>() / n;
+    let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let m = &wf["stitched"]["metrics"];
+    assert!((m["sharpe_ratio"].as_f64().unwrap() - mean / sd * 365f64.sqrt()).abs() < 1e-9);
+    assert!((m["total_return"].as_f64().unwrap() - (last / 10_000.0 - 1.0) * 100.0).abs() < 1e-9);
+    let mut peak = 10_000f64;
+    let worst = equity.iter().fold(0f64, |dd, e| {
+        peak = peak.max(*e);
+        dd.min((e / peak - 1.0) * 100.0)
+    });
+    assert!((m["max_drawdown"].as_f64().unwrap() - worst).abs() < 1e-9);
+    assert!(m["total_trades"].as_f64().unwrap() > 0.0, "the test windows trade");
 }
 
 #[test]

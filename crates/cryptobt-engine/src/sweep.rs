@@ -602,6 +602,10 @@ pub struct WindowResult {
     pub test_objective: Option<f64>,
     /// Equity at the end of the test days (the next window starts from it).
     pub final_equity: Option<Decimal>,
+    /// The test run's daily returns (the first against the window's starting equity).
+    pub daily_returns: Vec<f64>,
+    /// The test run's metrics.
+    pub metrics: cryptobt_domain::Metrics,
 }
 
 /// The bars of `series` on the days `start..=end`.
@@ -630,8 +634,14 @@ pub fn walk_forward(
     let mut capital = input.config.initial_capital();
     let mut out = Vec::new();
     for window in windows {
-        let mut result =
-            WindowResult { window: *window, best: None, test_objective: None, final_equity: None };
+        let mut result = WindowResult {
+            window: *window,
+            best: None,
+            test_objective: None,
+            final_equity: None,
+            daily_returns: Vec::new(),
+            metrics: cryptobt_domain::Metrics::default(),
+        };
         let Ok(train_config) = input.config.with_window(window.train.0, window.train.1, capital)
         else {
             break;
@@ -658,6 +668,8 @@ pub fn walk_forward(
                 let run = run_member(&test, winner.index, &winner.params);
                 result.test_objective = objective(&run.metrics, key);
                 result.final_equity = run.metrics.final_equity;
+                result.daily_returns = run.daily_returns;
+                result.metrics = run.metrics;
             }
         }
         let next = result.final_equity;
