@@ -207,7 +207,7 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
     );
     if request.limits.cancel.is_cancelled() {
         eprintln!(
-            "cancelled: the files hold the {} members finished before it",
+            "cancelled: the files hold the {} members begun before it (those cut short as cancelled)",
             outcome.rows.len()
         );
     }

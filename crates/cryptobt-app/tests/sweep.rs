@@ -283,3 +283,37 @@ fn merged_shards_are_the_single_run_byte_for_byte() {
     assert_eq!(code, 2);
     assert!(stderr.contains("more than one shard"), "{stderr}");
 }
+
+#[test]
+fn ctrl_c_cancels_a_sweep_and_keeps_the_members_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let strategy = dir.path().join("slow.lua");
+    std::fs::write(
+        &strategy,
+        "-- Slow\nfunction on_data(bar)\n  local x = 0\n  for i = 1, 20000 do x = x + i end\nend\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_cryptobt"))
+        .current_dir(root())
+        .args(["sweep", "--strategy", strategy.to_str().unwrap(), "--symbol", "BTCUSDT"])
+        .args(["--timeframe", "1m", "--start", "2025-01-01", "--end", "2025-01-02"])
+        .args(["--grid", "k=1:200:1", "--threads", "2", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "the cancel is prompt");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cancelled"), "{stderr}");
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    let members = summary["members"].as_u64().unwrap();
+    assert!(members < 200, "only the members begun before the cancel: {members}");
+}
