@@ -12,148 +12,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use cryptobt_api::RunningServer;
-use cryptobt_app::{wire, Settings};
 use serde_json::{json, Value};
 
-use common::root;
-
-/// The tests here start servers with their own worker pools; one at a time keeps the timing
-/// assertions (health < 100 ms, cancel < 1 s) about this server alone, not about its neighbours.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn exclusive() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-struct Api {
-    _turn: Option<std::sync::MutexGuard<'static, ()>>,
-    server: Option<RunningServer>,
-    base: String,
-    agent: ureq::Agent,
-    results: tempfile::TempDir,
-}
-
-impl Api {
-    fn start(workers: usize, queue: usize) -> Self {
-        Self::start_in(tempfile::tempdir().unwrap(), workers, queue)
-    }
-
-    fn start_in(results: tempfile::TempDir, workers: usize, queue: usize) -> Self {
-        Self::start_with(Some(exclusive()), results, workers, queue)
-    }
-
-    fn start_with(
-        turn: Option<std::sync::MutexGuard<'static, ()>>,
-        results: tempfile::TempDir,
-        workers: usize,
-        queue: usize,
-    ) -> Self {
-        Self::start_tuned(turn, results, workers, queue, |_| {})
-    }
-
-    fn start_tuned(
-        turn: Option<std::sync::MutexGuard<'static, ()>>,
-        results: tempfile::TempDir,
-        workers: usize,
-        queue: usize,
-        tune: impl FnOnce(&mut cryptobt_api::ApiConfig),
-    ) -> Self {
-        let settings = Settings {
-            port: 0,
-            data_dir: root().join("data"),
-            results_dir: results.path().to_path_buf(),
-            static_dir: root().join("static"),
-            workers,
-            queue_capacity: queue,
-            max_strategy_kb: 64,
-            ..Settings::default()
-        };
-        let (services, mut config) = wire(&settings);
-        tune(&mut config);
-        let server = RunningServer::start(services, config).unwrap();
-        let base = format!("http://{}", server.addr);
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
-        Self { _turn: turn, server: Some(server), base, agent, results }
-    }
-
-    fn get(&self, path: &str) -> (u16, Value) {
-        let mut r = self.agent.get(&format!("{}{path}", self.base)).call().unwrap();
-        let status = r.status().as_u16();
-        (
-            status,
-            serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null),
-        )
-    }
-
-    fn post(&self, path: &str, body: &str) -> (u16, Value, Option<String>) {
-        let mut r = self
-            .agent
-            .post(&format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .send(body)
-            .unwrap();
-        let status = r.status().as_u16();
-        let retry = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        (
-            status,
-            serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null),
-            retry,
-        )
-    }
-
-    fn delete(&self, path: &str) -> (u16, Value) {
-        let mut r = self.agent.delete(&format!("{}{path}", self.base)).call().unwrap();
-        let status = r.status().as_u16();
-        (
-            status,
-            serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null),
-        )
-    }
-
-    /// Reads the SSE stream to its end; returns the events as (name, data).
-    fn events(&self, id: &str) -> Vec<(String, Value)> {
-        let r = self.agent.get(&format!("{}/api/backtest/{id}/events", self.base)).call().unwrap();
-        assert_eq!(r.headers().get("content-type").unwrap(), "text/event-stream");
-        let reader = BufReader::new(r.into_body().into_reader());
-        let mut out = Vec::new();
-        let mut name = String::new();
-        for line in reader.lines() {
-            let line = line.unwrap();
-            if let Some(n) = line.strip_prefix("event: ") {
-                name = n.to_owned();
-            } else if let Some(d) = line.strip_prefix("data: ") {
-                out.push((name.clone(), serde_json::from_str(d).unwrap()));
-            }
-        }
-        out
-    }
-
-    fn wait(&self, id: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let (code, v) = self.get(&format!("/api/backtest/{id}"));
-            assert_eq!(code, 200, "{v}");
-            if !matches!(v["status"].as_str(), Some("queued" | "running")) {
-                return v;
-            }
-            assert!(Instant::now() < deadline, "{id} did not finish");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
-            s.stop();
-        }
-    }
-}
+use common::{
+    api::{exclusive, Api},
+    root,
+};
 
 fn strategy(name: &str) -> String {
     std::fs::read_to_string(root().join("static/strategies").join(name)).unwrap()
@@ -213,18 +77,7 @@ fn spot_and_futures_runs_match_the_cli_and_are_listed_and_deleted() {
     assert!(spot_view["portfolio_history"].as_array().unwrap().len() <= 5_000);
     assert!(!spot_view["trades"].as_array().unwrap().is_empty());
     assert_eq!(spot_view["config"]["symbol"], "BTCUSDT");
-    let sma = [
-        "--strategy",
-        "static/strategies/sma_crossover.lua",
-        "--symbol",
-        "BTCUSDT",
-        "--timeframe",
-        "1h",
-        "--start",
-        "2025-01-01",
-        "--end",
-        "2025-01-31",
-    ];
+    let sma = common::sma_1h("2025-01-01", "2025-01-31");
     assert_eq!(spot_view["metrics"], cli_metrics(&sma), "the API and the CLI agree");
     let liq = [
         "--strategy",

@@ -6,110 +6,11 @@
 
 mod common;
 
-use std::{
-    io::{BufRead, BufReader},
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
-use cryptobt_api::RunningServer;
-use cryptobt_app::{wire, Settings};
 use serde_json::{json, Value};
 
-use common::{cryptobt, root};
-
-struct Api {
-    server: Option<RunningServer>,
-    base: String,
-    agent: ureq::Agent,
-    _results: tempfile::TempDir,
-}
-
-impl Api {
-    fn start() -> Self {
-        let results = tempfile::tempdir().unwrap();
-        let settings = Settings {
-            port: 0,
-            data_dir: root().join("data"),
-            results_dir: results.path().to_path_buf(),
-            static_dir: root().join("static"),
-            workers: 1,
-            ..Settings::default()
-        };
-        let (services, config) = wire(&settings);
-        let server = RunningServer::start(services, config).unwrap();
-        let base = format!("http://{}", server.addr);
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
-        Self { server: Some(server), base, agent, _results: results }
-    }
-
-    fn get(&self, path: &str) -> (u16, Value) {
-        let mut r = self.agent.get(&format!("{}{path}", self.base)).call().unwrap();
-        let status = r.status().as_u16();
-        (status, serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or_default())
-    }
-
-    fn bytes(&self, path: &str) -> Vec<u8> {
-        let mut r = self.agent.get(&format!("{}{path}", self.base)).call().unwrap();
-        assert_eq!(r.status().as_u16(), 200, "{path}");
-        r.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap()
-    }
-
-    fn post(&self, path: &str, body: &str) -> (u16, Value) {
-        let mut r = self
-            .agent
-            .post(&format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .send(body)
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or_default())
-    }
-
-    fn delete(&self, path: &str) -> u16 {
-        self.agent.delete(&format!("{}{path}", self.base)).call().unwrap().status().as_u16()
-    }
-
-    /// The sweep's event stream to its end: (name, data).
-    fn events(&self, id: &str) -> Vec<(String, Value)> {
-        let r = self.agent.get(&format!("{}/api/sweeps/{id}/events", self.base)).call().unwrap();
-        let mut out = Vec::new();
-        let mut name = String::new();
-        for line in BufReader::new(r.into_body().into_reader()).lines() {
-            let line = line.unwrap();
-            if let Some(n) = line.strip_prefix("event: ") {
-                name = n.to_owned();
-            } else if let Some(d) = line.strip_prefix("data: ") {
-                out.push((name.clone(), serde_json::from_str(d).unwrap()));
-            }
-        }
-        out
-    }
-
-    fn wait_run(&self, id: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let (code, v) = self.get(&format!("/api/backtest/{id}"));
-            assert_eq!(code, 200, "{v}");
-            if !matches!(v["status"].as_str(), Some("queued" | "running")) {
-                return v;
-            }
-            assert!(Instant::now() < deadline, "{id} did not finish");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
-            s.stop();
-        }
-    }
-}
+use common::{api::Api, cryptobt, root, sma_1h};
 
 fn sma() -> String {
     std::fs::read_to_string(root().join("static/strategies/sma_crossover.lua")).unwrap()
@@ -129,39 +30,23 @@ fn body(extra: &Value) -> String {
 
 #[test]
 fn a_sweep_over_http_is_the_cli_sweep_and_its_members_open_as_plain_runs() {
-    let api = Api::start();
-    let (code, v) = api.post("/api/sweeps", &body(&json!({})));
+    let api = Api::start(1, 16);
+    let (code, v, _) = api.post("/api/sweeps", &body(&json!({})));
     assert_eq!(code, 202, "{v}");
     assert_eq!(v["members"], 6);
     let id = v["sweep_id"].as_str().unwrap().to_owned();
-    let events = api.events(&id);
+    let events = api.events_at(&format!("/api/sweeps/{id}/events"));
     let (last_name, last) = events.last().unwrap();
     assert_eq!((last_name.as_str(), last["status"].as_str()), ("status", Some("completed")));
     assert_eq!(last["progress"]["done"], 6);
 
     // The same sweep from the CLI writes the same three files.
     let cli = tempfile::tempdir().unwrap();
-    let (code, stdout, stderr) = cryptobt(&[
-        "sweep",
-        "--strategy",
-        "static/strategies/sma_crossover.lua",
-        "--symbol",
-        "BTCUSDT",
-        "--timeframe",
-        "1h",
-        "--start",
-        "2025-01-01",
-        "--end",
-        "2025-01-20",
-        "--grid",
-        "fast=5:15:5",
-        "--grid",
-        "slow=20,40",
-        "--blocks",
-        "4",
-        "--out",
-        cli.path().to_str().unwrap(),
-    ]);
+    let mut args = vec!["sweep"];
+    args.extend(sma_1h("2025-01-01", "2025-01-20"));
+    args.extend(["--grid", "fast=5:15:5", "--grid", "slow=20,40", "--blocks", "4", "--out"]);
+    args.push(cli.path().to_str().unwrap());
+    let (code, stdout, stderr) = cryptobt(&args);
     assert_eq!(code, 0, "{stdout}{stderr}");
     for name in ["sweep.parquet", "returns.parquet", "sweep.json"] {
         let served = api.bytes(&format!("/api/sweeps/{id}/files/{name}"));
@@ -214,32 +99,18 @@ fn a_sweep_over_http_is_the_cli_sweep_and_its_members_open_as_plain_runs() {
 
     // A cell opened as a run: the same files as a plain run with those params.
     let best = v["summary"]["best"]["index"].as_u64().unwrap();
-    let (code, run) = api.post(&format!("/api/sweeps/{id}/members/{best}/run"), "");
+    let (code, run, _) = api.post(&format!("/api/sweeps/{id}/members/{best}/run"), "");
     assert_eq!(code, 202, "{run}");
     let run_id = run["backtest_id"].as_str().unwrap().to_owned();
-    assert_eq!(api.wait_run(&run_id)["status"], "completed");
+    assert_eq!(api.wait(&run_id)["status"], "completed");
     let params = &v["summary"]["best"]["params"];
     let plain = tempfile::tempdir().unwrap();
     let (fast, slow) = (params["fast"].as_f64().unwrap(), params["slow"].as_f64().unwrap());
-    let (code, stdout, stderr) = cryptobt(&[
-        "backtest",
-        "--strategy",
-        "static/strategies/sma_crossover.lua",
-        "--symbol",
-        "BTCUSDT",
-        "--timeframe",
-        "1h",
-        "--start",
-        "2025-01-01",
-        "--end",
-        "2025-01-20",
-        "--param",
-        &format!("fast={fast}"),
-        "--param",
-        &format!("slow={slow}"),
-        "--out",
-        plain.path().to_str().unwrap(),
-    ]);
+    let (fast, slow) = (format!("fast={fast}"), format!("slow={slow}"));
+    let mut args = vec!["backtest"];
+    args.extend(sma_1h("2025-01-01", "2025-01-20"));
+    args.extend(["--param", &fast, "--param", &slow, "--out", plain.path().to_str().unwrap()]);
+    let (code, stdout, stderr) = cryptobt(&args);
     assert_eq!(code, 0, "{stdout}{stderr}");
     for name in ["trades.csv", "round_trips.csv", "portfolio.csv", "metrics.json"] {
         let served = api.bytes(&format!("/api/backtest/{run_id}/files/{name}"));
@@ -256,13 +127,13 @@ fn a_sweep_over_http_is_the_cli_sweep_and_its_members_open_as_plain_runs() {
     let (_, list) = api.get("/api/sweeps");
     assert_eq!(list["sweeps"][0]["sweep_id"], id.as_str());
     assert_eq!(list["sweeps"][0]["best"]["index"], best);
-    assert_eq!(api.delete(&format!("/api/sweeps/{id}")), 200);
+    assert_eq!(api.delete(&format!("/api/sweeps/{id}")).0, 200);
     assert_eq!(api.get(&format!("/api/sweeps/{id}")).0, 404);
 }
 
 #[test]
 fn bad_sweeps_are_refused_naming_the_field_and_a_cancel_keeps_what_finished() {
-    let api = Api::start();
+    let api = Api::start(1, 16);
     for (extra, field, needle) in [
         (json!({"grid": ["fast=5:1:1"]}), "grid", "ends before it starts"),
         (json!({"grid": "fast=1"}), "grid", "array"),
@@ -274,7 +145,7 @@ fn bad_sweeps_are_refused_naming_the_field_and_a_cancel_keeps_what_finished() {
         (json!({"seed": -1}), "seed", "whole number"),
         (json!({"grid": ["fast=1:1000000:1", "slow=1:1000000:1"]}), "grid", "members"),
     ] {
-        let (code, v) = api.post("/api/sweeps", &body(&extra));
+        let (code, v, _) = api.post("/api/sweeps", &body(&extra));
         assert!(matches!(code, 400 | 422), "{extra}: {code} {v}");
         assert_eq!(v["details"]["field"], field, "{extra}: {v}");
         assert!(v["message"].as_str().unwrap().contains(needle), "{extra}: {v}");
@@ -291,13 +162,13 @@ fn bad_sweeps_are_refused_naming_the_field_and_a_cancel_keeps_what_finished() {
     })))
     .unwrap();
     b["strategy_code"] = json!(slow);
-    let (code, v) = api.post("/api/sweeps", &b.to_string());
+    let (code, v, _) = api.post("/api/sweeps", &b.to_string());
     assert_eq!(code, 202, "{v}");
     let id = v["sweep_id"].as_str().unwrap().to_owned();
     std::thread::sleep(Duration::from_millis(500));
-    let (code, v) = api.post(&format!("/api/sweeps/{id}/cancel"), "");
+    let (code, v, _) = api.post(&format!("/api/sweeps/{id}/cancel"), "");
     assert_eq!(code, 202, "{v}");
-    let events = api.events(&id);
+    let events = api.events_at(&format!("/api/sweeps/{id}/events"));
     assert_eq!(events.last().unwrap().1["status"], "cancelled");
     let (_, v) = api.get(&format!("/api/sweeps/{id}?page_size=100"));
     assert_eq!(v["status"], "cancelled");

@@ -11,24 +11,15 @@ fn backtest(args: &[&str]) -> (i32, String, String) {
     common::cryptobt(&[&["backtest"], args].concat())
 }
 
-const SMA: &[&str] = &[
-    "--strategy",
-    "static/strategies/sma_crossover.lua",
-    "--symbol",
-    "BTCUSDT",
-    "--timeframe",
-    "1h",
-    "--start",
-    "2025-01-01",
-    "--end",
-    "2025-01-31",
-];
+fn sma() -> Vec<&'static str> {
+    common::sma_1h("2025-01-01", "2025-01-31")
+}
 
 #[test]
 fn the_readme_command_completes_and_writes_the_four_files() {
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().to_str().unwrap();
-    let (code, stdout, stderr) = backtest(&[SMA, &["--out", dir, "--json"]].concat());
+    let (code, stdout, stderr) = backtest(&[&sma()[..], &["--out", dir, "--json"]].concat());
     assert_eq!(code, 0, "{stdout}{stderr}");
     let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(stdout.trim().lines().count(), 1, "exactly one JSON object");
@@ -59,7 +50,8 @@ fn the_readme_command_completes_and_writes_the_four_files() {
 fn the_same_run_twice_gives_the_same_bytes_but_for_id_and_time() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for dir in [&a, &b] {
-        let (code, _, _) = backtest(&[SMA, &["--out", dir.path().to_str().unwrap()]].concat());
+        let (code, _, _) =
+            backtest(&[&sma()[..], &["--out", dir.path().to_str().unwrap()]].concat());
         assert_eq!(code, 0);
     }
     for file in ["trades.csv", "portfolio.csv", "metrics.json", "funding.csv", "log.txt"] {
@@ -135,7 +127,7 @@ fn bad_arguments_and_missing_data_exit_2_naming_the_value() {
         (&["--param", "nonsense"], "--param \"nonsense\" is not NAME=VALUE"),
     ];
     for (extra, needle) in cases {
-        let mut args: Vec<&str> = SMA.to_vec();
+        let mut args: Vec<&str> = sma();
         for pair in extra.chunks(2) {
             if let Some(i) = args.iter().position(|a| *a == pair[0]) {
                 args[i + 1] = pair[1];
@@ -147,7 +139,7 @@ fn bad_arguments_and_missing_data_exit_2_naming_the_value() {
         assert_eq!(code, 2, "{extra:?}: {stderr}");
         assert!(stderr.contains(needle), "{extra:?}: {stderr}");
     }
-    let mut args: Vec<&str> = SMA.to_vec();
+    let mut args: Vec<&str> = sma();
     args[5] = "2h";
     let (code, _, stderr) = backtest(&args);
     assert_eq!(code, 2);
@@ -157,7 +149,7 @@ fn bad_arguments_and_missing_data_exit_2_naming_the_value() {
 #[test]
 fn json_names_a_data_error_data_error_and_a_bad_argument_invalid_argument() {
     let json = |extra: &[&str]| {
-        let mut args: Vec<&str> = SMA.to_vec();
+        let mut args: Vec<&str> = sma();
         for pair in extra.chunks(2) {
             match args.iter().position(|a| *a == pair[0]) {
                 Some(i) => args[i + 1] = pair[1],
@@ -187,7 +179,7 @@ fn json_names_a_data_error_data_error_and_a_bad_argument_invalid_argument() {
 fn json_carries_the_run_id_and_where_its_files_went() {
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().to_str().unwrap();
-    let (code, stdout, _) = backtest(&[SMA, &["--json", "--out", dir]].concat());
+    let (code, stdout, _) = backtest(&[&sma()[..], &["--json", "--out", dir]].concat());
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     let id = v["backtest_id"].as_str().unwrap();

@@ -3,43 +3,17 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
+mod common;
+
 use std::{path::Path, process::Command};
 
 use serde_json::Value;
 
-fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn cryptobt(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cryptobt"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-const RUN: [&str; 10] = [
-    "--strategy",
-    "static/strategies/sma_crossover.lua",
-    "--symbol",
-    "BTCUSDT",
-    "--timeframe",
-    "1h",
-    "--start",
-    "2025-01-01",
-    "--end",
-    "2025-01-20",
-];
+use common::{cryptobt, root, sma_1h};
 
 fn sweep(dir: &Path, extra: &[&str]) -> Value {
     let mut args = vec!["sweep"];
-    args.extend(RUN);
+    args.extend(sma_1h("2025-01-01", "2025-01-20"));
     args.extend(["--grid", "fast=5:15:5", "--grid", "slow=20,40", "--blocks", "4", "--out"]);
     args.push(dir.to_str().unwrap());
     args.extend(extra);
@@ -75,7 +49,7 @@ fn the_best_member_is_a_plain_run_with_its_params() {
     assert_eq!(index, ((fast - 5.0) / 5.0) as u64 * 2 + u64::from(slow == 40.0));
     let out = tempfile::tempdir().unwrap();
     let mut args = vec!["backtest"];
-    args.extend(RUN);
+    args.extend(sma_1h("2025-01-01", "2025-01-20"));
     let (f, s) = (format!("fast={fast}"), format!("slow={slow}"));
     args.extend(["--param", &f, "--param", &s, "--json", "--out", out.path().to_str().unwrap()]);
     let (code, stdout, _) = cryptobt(&args);
@@ -165,17 +139,8 @@ fn a_failed_member_is_a_row_not_a_failed_sweep() {
 fn walk_forward_runs_each_windows_best_from_the_previous_final_equity() {
     let dir = tempfile::tempdir().unwrap();
     let mut args = vec!["sweep"];
-    args.extend(RUN[..6].iter().copied());
-    args.extend([
-        "--start",
-        "2025-01-01",
-        "--end",
-        "2025-01-31",
-        "--grid",
-        "fast=5:15:5",
-        "--grid",
-        "slow=20,40",
-    ]);
+    args.extend(sma_1h("2025-01-01", "2025-01-31"));
+    args.extend(["--grid", "fast=5:15:5", "--grid", "slow=20,40"]);
     args.extend(["--walk-forward", "train=10d,test=7d", "--out", dir.path().to_str().unwrap()]);
     let (code, stdout, stderr) = cryptobt(&args);
     assert_eq!(code, 0, "{stdout}{stderr}");
@@ -200,19 +165,8 @@ fn walk_forward_runs_each_windows_best_from_the_previous_final_equity() {
     let (f, s) = (format!("fast={}", p["fast"]), format!("slow={}", p["slow"]));
     let out = tempfile::tempdir().unwrap();
     let mut plain = vec!["backtest"];
-    plain.extend(RUN[..6].iter().copied());
-    plain.extend([
-        "--start",
-        "2025-01-18",
-        "--end",
-        "2025-01-24",
-        "--capital",
-        &capital,
-        "--param",
-        &f,
-        "--param",
-        &s,
-    ]);
+    plain.extend(sma_1h("2025-01-18", "2025-01-24"));
+    plain.extend(["--capital", &capital, "--param", &f, "--param", &s]);
     plain.extend(["--json", "--out", out.path().to_str().unwrap()]);
     let (code, stdout, _) = cryptobt(&plain);
     assert_eq!(code, 0);

@@ -123,17 +123,43 @@ pub(crate) async fn submit(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let cfg = &state.config;
-    let body = request::read(
-        &read_body(&state, &req, payload, cfg.max_strategy_bytes + (64 << 10)).await?,
-    )?;
+    let body = submission_body(&state, &req, payload).await?;
     let submission = request::parse(&body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
     check_coverage(&state, &submission.config).await?;
-    let id = state.services.store.new_id();
-    let limits = StrategyLimits {
+    let id = queue(&state, submission).await?;
+    Ok(HttpResponse::Accepted().json(json!({
+        "backtest_id": id.as_str(),
+        "status": "queued",
+        "message": format!("backtest {id} queued; follow it at /api/backtest/{id}/events"),
+    })))
+}
+
+/// The body of a submission (a run's or a sweep's): the strategy and 64 KiB of settings at most.
+pub(crate) async fn submission_body(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<request::Body, ApiError> {
+    let cap = state.config.max_strategy_bytes + (64 << 10);
+    request::read(&read_body(state, req, payload, cap).await?)
+}
+
+/// A run's limits as this server sets them.
+pub(crate) fn run_limits(cfg: &crate::ApiConfig) -> StrategyLimits {
+    StrategyLimits {
         max_duration: cfg.max_run_duration,
         memory_bytes: cfg.memory_limit_bytes,
         ..StrategyLimits::default()
-    };
+    }
+}
+
+/// Queues a checked submission as a new run; a full queue is a 429.
+pub(crate) async fn queue(
+    state: &web::Data<AppState>,
+    submission: request::Submission,
+) -> Result<cryptobt_domain::BacktestId, ApiError> {
+    let id = state.services.store.new_id();
+    let limits = run_limits(&state.config);
     let store = state.services.store.clone();
     let state2 = state.clone();
     let id2 = id.clone();
@@ -145,17 +171,13 @@ pub(crate) async fn submit(
     })
     .await?;
     match submitted {
-        Ok(()) => Ok(HttpResponse::Accepted().json(json!({
-            "backtest_id": id.as_str(),
-            "status": "queued",
-            "message": format!("backtest {id} queued; follow it at /api/backtest/{id}/events"),
-        }))),
+        Ok(()) => Ok(id),
         Err(SubmitError::Full) => Err(ApiError::QueueFull { retry_after_secs: 5 }),
         Err(SubmitError::Store(e)) => Err(ApiError::internal(e)),
     }
 }
 
-fn progress_json(done: u64, total: u64) -> Value {
+pub(crate) fn progress_json(done: u64, total: u64) -> Value {
     let percent =
         if total == 0 { 0.0 } else { (done as f64 / total as f64 * 1_000.0).round() / 10.0 };
     json!({ "done": done, "total": total, "percent": percent })
@@ -383,16 +405,7 @@ pub(crate) async fn events(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let frame =
-        |event: &str, data: &Value| web::Bytes::from(format!("event: {event}\ndata: {data}\n\n"));
-    let sse = |body| {
-        HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "text/event-stream"))
-            .insert_header((header::CACHE_CONTROL, "no-cache"))
-            .insert_header(("X-Accel-Buffering", "no"))
-            .insert_header(header::ContentEncoding::Identity)
-            .streaming(body)
-    };
+    let frame = super::sse_frame;
     if let Some(job) = state.jobs.get(&id) {
         let rx = job.subscribe();
         let id_text = id.to_string();
@@ -416,7 +429,7 @@ pub(crate) async fn events(
                 Some((Ok::<_, actix_web::Error>(bytes), (rx, last, id)))
             },
         );
-        return Ok(sse(stream.boxed_local()));
+        return Ok(super::sse(stream.boxed_local()));
     }
     let record = stored(&state, &id, |store, id| store.record(id)).await?;
     let data = json!({
@@ -427,7 +440,7 @@ pub(crate) async fn events(
         futures_util::stream::once(
             async move { Ok::<_, actix_web::Error>(frame("status", &data)) },
         );
-    Ok(sse(once.boxed_local()))
+    Ok(super::sse(once.boxed_local()))
 }
 
 /// `GET /api/backtest/{id}/files/{name}`: one of the result files, for download.

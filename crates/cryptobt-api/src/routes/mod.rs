@@ -147,6 +147,26 @@ pub(crate) fn parse_id(raw: &str) -> Result<BacktestId, ApiError> {
     BacktestId::parse(raw).map_err(|e| ApiError::request("backtest_id", e.to_string()))
 }
 
+/// An event stream: not cached, not buffered by a proxy, not compressed (so that events are not
+/// held back).
+pub(crate) fn sse<S>(body: S) -> actix_web::HttpResponse
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> + 'static,
+{
+    use actix_web::http::header;
+    actix_web::HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .insert_header(header::ContentEncoding::Identity)
+        .streaming(body)
+}
+
+/// One Server-Sent Event.
+pub(crate) fn sse_frame(event: &str, data: &serde_json::Value) -> web::Bytes {
+    web::Bytes::from(format!("event: {event}\ndata: {data}\n\n"))
+}
+
 /// Logs every request (method, path, status, time) through `tracing`.
 pub(crate) async fn log_requests(
     req: ServiceRequest,

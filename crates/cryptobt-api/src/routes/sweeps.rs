@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use cryptobt_domain::{
-    ports::{strategy_name, StrategyLimits, SweepRequest, SweepRow, SweepTable},
+    ports::{strategy_name, SweepRequest, SweepRow, SweepTable},
     ParamValue, RunStatus, METRICS,
 };
 use futures_util::StreamExt;
@@ -13,11 +13,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    backtests::{check_coverage, read_body},
-    blocking,
+    backtests::{check_coverage, progress_json, queue, run_limits, submission_body},
+    blocking, sse, sse_frame,
 };
 use crate::{
-    jobs::SubmitError,
     request,
     sweeps::{valid_id, SweepJob, SweepMeta, SWEEP_QUEUE},
     ApiError, AppState,
@@ -42,12 +41,6 @@ fn job(state: &AppState, id: &str) -> Result<Arc<SweepJob>, ApiError> {
     state.sweeps.get(id).ok_or_else(|| not_found(id))
 }
 
-fn progress_json(done: u64, total: u64) -> Value {
-    let percent =
-        if total == 0 { 0.0 } else { (done as f64 / total as f64 * 1_000.0).round() / 10.0 };
-    json!({ "done": done, "total": total, "percent": percent })
-}
-
 /// A sweep as the history lists it (without its request).
 fn listing(meta: &SweepMeta, job: Option<&SweepJob>) -> Value {
     let mut v = serde_json::to_value(meta).unwrap_or_default();
@@ -70,9 +63,7 @@ pub(crate) async fn submit(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let cfg = &state.config;
-    let body = request::read(
-        &read_body(&state, &req, payload, cfg.max_strategy_bytes + (64 << 10)).await?,
-    )?;
+    let body = submission_body(&state, &req, payload).await?;
     let sub = request::parse_sweep(body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
     check_coverage(&state, &sub.run.config).await?;
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
@@ -86,11 +77,7 @@ pub(crate) async fn submit(
         minimize: sub.minimize,
         walk_forward: sub.walk_forward.clone(),
         blocks: sub.blocks,
-        limits: StrategyLimits {
-            max_duration: cfg.max_run_duration,
-            memory_bytes: cfg.memory_limit_bytes,
-            ..StrategyLimits::default()
-        },
+        limits: run_limits(cfg),
         threads,
     };
     let service = state.sweeps.service().clone();
@@ -201,6 +188,18 @@ async fn table(state: &AppState, id: &str) -> Result<Option<SweepTable>, ApiErro
         .map_err(|e| ApiError::Damaged { message: e.message, backtest_id: id.to_owned() })
 }
 
+/// The table of a sweep that has ended; a 409 while it runs.
+async fn finished_table(
+    state: &AppState,
+    id: &str,
+    job: &SweepJob,
+) -> Result<SweepTable, ApiError> {
+    table(state, id).await?.ok_or_else(|| ApiError::Conflict {
+        message: format!("sweep {id} has no table yet ({})", job.state().status),
+        backtest_id: id.to_owned(),
+    })
+}
+
 /// The position of a metric or `index`, and the value of a row by it (parameters sort too).
 fn sort_key<'a>(
     key: &'a str,
@@ -302,12 +301,7 @@ pub(crate) async fn heatmap(
     let id = parse_sweep_id(&path)?;
     let job = job(&state, &id)?;
     let meta = job.meta.lock().clone();
-    let Some(table) = table(&state, &id).await? else {
-        return Err(ApiError::Conflict {
-            message: format!("sweep {id} has no table yet ({})", job.state().status),
-            backtest_id: id,
-        });
-    };
+    let table = finished_table(&state, &id, &job).await?;
     for (field, name) in [("x", &query.x), ("y", &query.y)] {
         if !table.names.contains(name) {
             return Err(ApiError::request(
@@ -370,12 +364,7 @@ pub(crate) async fn run_member(
     let id = parse_sweep_id(&raw)?;
     let job = job(&state, &id)?;
     let fields = job.meta.lock().request.clone();
-    let Some(table) = table(&state, &id).await? else {
-        return Err(ApiError::Conflict {
-            message: format!("sweep {id} has no table yet ({})", job.state().status),
-            backtest_id: id,
-        });
-    };
+    let table = finished_table(&state, &id, &job).await?;
     let Some(row) = table.rows.iter().find(|r| r.index == index) else {
         return Err(ApiError::NotFound {
             message: format!("sweep {id} has no member {index}"),
@@ -385,29 +374,13 @@ pub(crate) async fn run_member(
     let cfg = &state.config;
     let body = request::member_body(&fields, &row.params)?;
     let submission = request::parse(&body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
-    let backtest_id = state.services.store.new_id();
-    let limits = StrategyLimits {
-        max_duration: cfg.max_run_duration,
-        memory_bytes: cfg.memory_limit_bytes,
-        ..StrategyLimits::default()
-    };
-    let (st, store, id2) = (state.clone(), state.services.store.clone(), backtest_id.clone());
-    let submitted = blocking(move || {
-        st.jobs
-            .submit(id2, submission.config, submission.strategy_code, limits, store.as_ref())
-            .map(|_| ())
-    })
-    .await?;
-    match submitted {
-        Ok(()) => Ok(HttpResponse::Accepted().json(json!({
-            "backtest_id": backtest_id.as_str(),
-            "status": "queued",
-            "sweep_id": id,
-            "index": index,
-        }))),
-        Err(SubmitError::Full) => Err(ApiError::QueueFull { retry_after_secs: 5 }),
-        Err(SubmitError::Store(e)) => Err(ApiError::internal(e)),
-    }
+    let backtest_id = queue(&state, submission).await?;
+    Ok(HttpResponse::Accepted().json(json!({
+        "backtest_id": backtest_id.as_str(),
+        "status": "queued",
+        "sweep_id": id,
+        "index": index,
+    })))
 }
 
 /// `GET /api/sweeps/{id}/events`: progress while it runs, then its final status.
@@ -418,8 +391,6 @@ pub(crate) async fn events(
     let id = parse_sweep_id(&path)?;
     let job = job(&state, &id)?;
     let rx = job.subscribe();
-    let frame =
-        |event: &str, data: &Value| web::Bytes::from(format!("event: {event}\ndata: {data}\n\n"));
     let stream =
         futures_util::stream::unfold((rx, false, id), move |(mut rx, ended, id)| async move {
             if ended {
@@ -431,18 +402,13 @@ pub(crate) async fn events(
                 "error_message": s.error_message,
             });
             let last = !matches!(s.status, RunStatus::Queued | RunStatus::Running);
-            let bytes = frame(if last { "status" } else { "progress" }, &data);
+            let bytes = sse_frame(if last { "status" } else { "progress" }, &data);
             if !last {
                 let _ = tokio::time::timeout(Duration::from_secs(15), rx.changed()).await;
             }
             Some((Ok::<_, actix_web::Error>(bytes), (rx, last, id)))
         });
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header(("X-Accel-Buffering", "no"))
-        .insert_header(header::ContentEncoding::Identity)
-        .streaming(stream.boxed_local()))
+    Ok(sse(stream.boxed_local()))
 }
 
 /// `POST /api/sweeps/{id}/cancel`: members running stop, the table keeps those finished.

@@ -3,11 +3,20 @@
 #![allow(dead_code, reason = "each test binary uses a different part of these helpers")]
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
+pub(crate) mod api;
+
 use std::{path::PathBuf, process::Command};
 
 /// The workspace root (the shipped `data/` and `static/` are under it).
 pub(crate) fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// The run flags of the SMA crossover example on BTCUSDT 1h bars from `start` to `end`.
+pub(crate) fn sma_1h(start: &'static str, end: &'static str) -> Vec<&'static str> {
+    let mut args = vec!["--strategy", "static/strategies/sma_crossover.lua", "--symbol"];
+    args.extend(["BTCUSDT", "--timeframe", "1h", "--start", start, "--end", end]);
+    args
 }
 
 /// Runs `cryptobt ARGS` from the workspace root: exit code, stdout, stderr.
