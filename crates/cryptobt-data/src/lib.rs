@@ -7,6 +7,7 @@
 //! engine or the web server. Every error names the file (relative to the data directory), the
 //! line and the value.
 
+mod bin_cache;
 mod cache;
 mod convert;
 mod dataset_dir;

@@ -9,6 +9,7 @@ use cryptobt_domain::{
 };
 
 use crate::{
+    bin_cache,
     cache::{BarCache, CacheKey},
     dataset_dir::DatasetDir,
     day::{read_day, DayFile},
@@ -121,7 +122,7 @@ impl CsvMarketData {
     fn open(&self, mode: TradingMode, symbol: Symbol, timeframe: Timeframe) -> Dataset {
         let relative = display(&DataLayout::dataset_dir(mode, symbol, timeframe));
         let dir = DatasetDir::open(self.layout.root(), Path::new(&relative));
-        Dataset { dir, relative, symbol, timeframe }
+        Dataset { dir, relative, symbol, timeframe, root: self.layout.root().to_path_buf() }
     }
 
     /// The funding rates of `symbol` for the whole months covering `start..=end`, filtered to
@@ -173,6 +174,8 @@ struct Dataset {
     relative: String,
     symbol: Symbol,
     timeframe: Timeframe,
+    /// The data directory (its `.cache/` holds the day files' binary sidecars).
+    root: std::path::PathBuf,
 }
 
 impl Dataset {
@@ -214,11 +217,19 @@ impl Dataset {
         }
         let key = CacheKey { path: file, modified, len };
         let bars = cache.get_or_load(&key, || {
+            // The binary sidecar while the CSV is unchanged; else parse, check, and write it.
+            let sidecar = bin_cache::sidecar(&self.root, &key.path);
+            if let Some(bars) = bin_cache::read(&sidecar, len, modified) {
+                return Ok(bars);
+            }
             let bytes = self
                 .dir
                 .read(&key.path[name_at..])
                 .map_err(|e| DataError::io(key.path.clone(), &e))?;
-            read_day(&bytes, DayFile { name: &key.path, day, timeframe: self.timeframe })
+            let bars =
+                read_day(&bytes, DayFile { name: &key.path, day, timeframe: self.timeframe })?;
+            bin_cache::write(&sidecar, len, modified, &bars);
+            Ok(bars)
         });
         *path = key.path;
         bars

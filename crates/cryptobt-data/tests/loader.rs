@@ -294,3 +294,33 @@ fn oversized_and_linked_day_files_are_refused() {
         assert!(err.contains("symbolic link"), "{err}");
     }
 }
+
+#[test]
+fn a_second_process_reads_the_binary_sidecar_and_a_changed_csv_is_checked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = day_csv(Timeframe::H4, day(2025, 1, 1));
+    write_day(dir.path(), TradingMode::Spot, Timeframe::H4, day(2025, 1, 1), &csv);
+    let q = query(Timeframe::H4, day(2025, 1, 1), day(2025, 1, 1));
+    let first: Vec<_> = loader(dir.path()).0.bars(&q).unwrap().iter().copied().collect();
+    let sidecar = dir.path().join(".cache/binance/spot/BTCUSDT/4h/BTCUSDT_4h_2025-01-01.csv.bars");
+    assert!(sidecar.exists(), "the first read writes the sidecar");
+    // A fresh loader (a new process) reads the same bars from the sidecar: prove it is the one
+    // used by planting a different close in it, with the CSV untouched.
+    let mut bytes = std::fs::read(&sidecar).unwrap();
+    let close_at = 32 + 56;
+    bytes[close_at..close_at + 16].copy_from_slice(&dec!(12345).serialize());
+    std::fs::write(&sidecar, &bytes).unwrap();
+    let second: Vec<_> = loader(dir.path()).0.bars(&q).unwrap().iter().copied().collect();
+    assert_eq!(second[0].close, dec!(12345), "read from the sidecar");
+    assert_eq!(second[1..], first[1..]);
+    // The CSV changes (a bad row): parsed and checked again, the error names file and line.
+    let bad = csv.replacen("100.5", "-1", 1);
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    write_day(dir.path(), TradingMode::Spot, Timeframe::H4, day(2025, 1, 1), &bad);
+    let err = loader(dir.path()).0.load(&q).unwrap_err().to_string();
+    assert!(err.contains("BTCUSDT_4h_2025-01-01.csv:2: close \"-1\""), "{err}");
+    // Fixed again: the new sidecar holds the CSV's bars.
+    write_day(dir.path(), TradingMode::Spot, Timeframe::H4, day(2025, 1, 1), &csv);
+    let third: Vec<_> = loader(dir.path()).0.bars(&q).unwrap().iter().copied().collect();
+    assert_eq!(third, first);
+}
