@@ -104,9 +104,12 @@ pub fn decimal_to_f64(value: Decimal) -> f64 {
     const EXACT: u128 = 1 << 53;
     let mut mantissa = value.mantissa();
     let mut scale = value.scale() as usize;
-    while mantissa.unsigned_abs() >= EXACT && scale > 0 && mantissa % 10 == 0 {
-        mantissa /= 10;
-        scale -= 1;
+    if mantissa.unsigned_abs() >= EXACT && scale > 0 {
+        // Trailing zeros dropped by `normalize` (32-bit limb arithmetic): one 128-bit `% 10` per
+        // zero was the cost of every ledger amount a multiplication had left with a long scale.
+        let normal = value.normalize();
+        mantissa = normal.mantissa();
+        scale = normal.scale() as usize;
     }
     if mantissa.unsigned_abs() < EXACT && scale < POW10.len() {
         // Below 2⁵³ the i64 → f64 step is exact (and one instruction, unlike i128 → f64).

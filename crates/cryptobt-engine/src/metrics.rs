@@ -31,11 +31,16 @@ pub(crate) struct Accumulator {
     exposed: u64,
     first_time: Option<i64>,
     last: Option<(i64, Decimal)>,
-    /// Equity at the last snapshot of each UTC day so far.
+    /// Equity at the last snapshot of each UTC day before the current one.
     day_closes: Vec<f64>,
     current_day: Option<i64>,
-    peak: f64,
+    /// Equity at the current day's latest snapshot (converted when the day ends).
+    day_close: Decimal,
     worst_drawdown: Option<f64>,
+    /// The lowest equity since `high_water` was last reached (its snapshots' drawdowns, all
+    /// against that peak, are at their worst there: the f64 conversion and division are
+    /// monotonic, so only this one is converted — at the next peak or the end).
+    low_since_peak: Option<Decimal>,
     /// The running maximum of equity (from the initial capital), exact.
     high_water: Decimal,
     /// Time of the last snapshot at or above `high_water` (or the first snapshot, when it is
@@ -57,8 +62,9 @@ impl Accumulator {
             last: None,
             day_closes: Vec::new(),
             current_day: None,
-            peak: decimal_to_f64(initial),
+            day_close: initial,
             worst_drawdown: None,
+            low_since_peak: None,
             high_water: initial,
             high_water_time: None,
             under_water: false,
@@ -72,31 +78,51 @@ impl Accumulator {
         self.exposed += u64::from(exposed);
         self.first_time.get_or_insert(s.timestamp);
         self.last = Some((s.timestamp, s.portfolio_value));
-        let equity = decimal_to_f64(s.portfolio_value);
+        let equity = s.portfolio_value;
         let day = s.timestamp.div_euclid(DAY_MS);
-        if self.current_day == Some(day) {
-            if let Some(close) = self.day_closes.last_mut() {
-                *close = equity;
+        if self.current_day != Some(day) {
+            if self.current_day.is_some() {
+                self.day_closes.push(decimal_to_f64(self.day_close));
             }
-        } else {
-            self.day_closes.push(equity);
             self.current_day = Some(day);
         }
-        if s.portfolio_value >= self.high_water {
+        self.day_close = equity;
+        if equity >= self.high_water {
             if self.under_water {
                 let since = self.high_water_time.unwrap_or(s.timestamp);
                 self.longest_drawdown_ms = self.longest_drawdown_ms.max(s.timestamp - since);
                 self.under_water = false;
             }
-            self.high_water = s.portfolio_value;
+            self.close_drawdown();
+            self.high_water = equity;
             self.high_water_time = Some(s.timestamp);
-        } else if !self.under_water {
-            self.under_water = true;
-            self.high_water_time.get_or_insert(s.timestamp);
+            self.low_since_peak = Some(equity);
+        } else {
+            if !self.under_water {
+                self.under_water = true;
+                self.high_water_time.get_or_insert(s.timestamp);
+            }
+            if self.low_since_peak.is_none_or(|low| equity < low) {
+                self.low_since_peak = Some(equity);
+            }
         }
-        self.peak = self.peak.max(equity);
-        if self.peak > 0.0 {
-            let dd = equity / self.peak - 1.0;
+    }
+
+    /// After the last snapshot: the last day's close and the last peak's drawdown.
+    fn end_series(&mut self) {
+        self.close_drawdown();
+        if self.current_day.take().is_some() {
+            self.day_closes.push(decimal_to_f64(self.day_close));
+        }
+    }
+
+    /// Folds the worst drawdown against the current peak (`low / peak − 1` in f64, as DESIGN
+    /// §7 computes it at every snapshot) into `worst_drawdown`.
+    fn close_drawdown(&mut self) {
+        let Some(low) = self.low_since_peak.take() else { return };
+        let peak = decimal_to_f64(self.high_water);
+        if peak > 0.0 {
+            let dd = decimal_to_f64(low) / peak - 1.0;
             self.worst_drawdown = Some(self.worst_drawdown.map_or(dd, |w| w.min(dd)));
         }
     }
@@ -104,12 +130,13 @@ impl Accumulator {
     /// Every metric, from the snapshots seen, the fills, the funding payments and the first and
     /// last bar processed.
     pub(crate) fn finish(
-        self,
+        mut self,
         trades: &[Trade],
         funding: &[FundingPayment],
         trips: &[RoundTrip],
         bars: Option<(&Bar, &Bar)>,
     ) -> Metrics {
+        self.end_series();
         let initial = self.initial;
         let final_equity = self.last.map(|(_, equity)| equity);
         let total_return = final_equity.and_then(|f| percent_change(f, initial));
@@ -215,6 +242,72 @@ impl Accumulator {
                 .and_then(|(first, last)| percent_change(last.close, first.close)),
             exposure: (self.count > 0).then(|| self.exposed as f64 / self.count as f64 * 100.0),
             ambiguous_bars: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DESIGN §7 as written: every snapshot's equity in f64, its drawdown against the running
+    /// maximum, each day's last equity.
+    fn naive(initial: Decimal, equity: &[(i64, Decimal)]) -> (Option<f64>, Vec<f64>) {
+        let mut peak = decimal_to_f64(initial);
+        let mut worst: Option<f64> = None;
+        let mut closes: Vec<(i64, f64)> = Vec::new();
+        for (t, e) in equity {
+            let x = decimal_to_f64(*e);
+            peak = peak.max(x);
+            if peak > 0.0 {
+                let dd = x / peak - 1.0;
+                worst = Some(worst.map_or(dd, |w| w.min(dd)));
+            }
+            let day = t.div_euclid(DAY_MS);
+            match closes.last_mut() {
+                Some((d, c)) if *d == day => *c = x,
+                _ => closes.push((day, x)),
+            }
+        }
+        (worst, closes.into_iter().map(|c| c.1).collect())
+    }
+
+    #[test]
+    fn drawdown_and_day_closes_equal_the_per_snapshot_rule() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for run in 0..200 {
+            let initial = Decimal::new(10_000, 0);
+            let mut e = initial;
+            let mut t = 1_735_689_600_000_i64;
+            let mut equity = Vec::new();
+            for _ in 0..(50 + run * 7) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // Steps with long scales (as fees and marks leave them), ties, and new highs.
+                let step = Decimal::new((state % 2_001) as i64 - 1_000, 2)
+                    + Decimal::new((state >> 20) as i64 % 1_000_000, 12);
+                e = if state % 17 == 0 { e } else { (e + step).max(Decimal::new(1, 3)) };
+                t += 60_000 * (1 + (state % 900) as i64);
+                equity.push((t, e));
+            }
+            let mut acc = Accumulator::new(initial);
+            for (t, e) in &equity {
+                let s = Snapshot {
+                    timestamp: *t,
+                    portfolio_value: *e,
+                    cash: *e,
+                    unrealized_pnl: Decimal::ZERO,
+                    realized_pnl: Decimal::ZERO,
+                    margin_used: Decimal::ZERO,
+                    exposure: Decimal::ZERO,
+                };
+                acc.add(&s, false);
+            }
+            let (worst, closes) = naive(initial, &equity);
+            acc.end_series();
+            assert_eq!(acc.worst_drawdown.map(f64::to_bits), worst.map(f64::to_bits), "run {run}");
+            assert_eq!(acc.day_closes, closes, "run {run}");
         }
     }
 }
