@@ -287,7 +287,7 @@ mod tests {
                 // Steps with long scales (as fees and marks leave them), ties, and new highs.
                 let step = Decimal::new((state % 2_001) as i64 - 1_000, 2)
                     + Decimal::new((state >> 20) as i64 % 1_000_000, 12);
-                e = if state % 17 == 0 { e } else { (e + step).max(Decimal::new(1, 3)) };
+                e = if state.is_multiple_of(17) { e } else { (e + step).max(Decimal::new(1, 3)) };
                 t += 60_000 * (1 + (state % 900) as i64);
                 equity.push((t, e));
             }
