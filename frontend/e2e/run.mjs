@@ -448,7 +448,7 @@ await step("a 2-parameter sweep from the form: progress, heatmap, diagnostics, w
   await page.click("#sweep-run");
   await page.waitForFunction(() => {
     const r = document.getElementById("sweep-result");
-    return r && !r.hidden && document.querySelectorAll("#heatmap td.hm-cell").length > 0;
+    return r && !r.hidden && document.querySelectorAll("#heatmap td.hm-cell").length > 0 && document.getElementById("sweep-table").dataset.rows;
   }, null, { timeout: 120000 });
   const sweepId = await page.getAttribute("#sweep-result", "data-id");
   const sweep = await (await page.request.get(`${base}/api/sweeps/${sweepId}?page_size=100`)).json();

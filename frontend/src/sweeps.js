@@ -141,7 +141,7 @@ export async function openSweep(id) {
   fill($("hm-metric"), ctx.metrics().map((m) => m.key), s.objective);
   $("heatmap-controls").hidden = names.length === 0;
   await drawHeatmap();
-  renderSweepTable();
+  await renderSweepTable();
   renderWalkForward(s.walk_forward);
   if (location.hash !== `#/sweeps/${id}`) history.replaceState(null, "", `#/sweeps/${id}`);
 }
