@@ -300,7 +300,7 @@ mod erased {
 }
 
 /// Snapshots handed to the writing thread at a time.
-const BATCH: usize = 8_192;
+const BATCH: usize = 4_096;
 
 /// Streams `portfolio.csv`: snapshots are batched and formatted and written by a thread of its
 /// own, so a long run's second core does the file while the first runs the strategy. A write
