@@ -18,7 +18,8 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers_common import ROOT, Backtest, SmaCross  # noqa: E402
 DATA = os.path.join(ROOT, "target", "cryptobt-bench", "data")
 DAYS = sorted(glob.glob(os.path.join(DATA, "binance/spot/BTCUSDT/1m/BTCUSDT_1m_*.csv")))
 
@@ -58,24 +59,6 @@ def vectorbt():
     return time.perf_counter() - started, trips
 
 
-try:  # at module level, as backtesting.py expects of a strategy class
-    from backtesting import Backtest, Strategy
-    from backtesting.lib import crossover
-    from backtesting.test import SMA
-
-    class SmaCross(Strategy):
-        def init(self):
-            self.f = self.I(SMA, self.data.Close, 10)
-            self.s = self.I(SMA, self.data.Close, 30)
-
-        def next(self):
-            if crossover(self.f, self.s) and not self.position:
-                self.buy(size=0.5)
-            elif crossover(self.s, self.f) and self.position:
-                self.position.close()
-
-except ImportError:
-    Backtest = None
 
 
 def backtesting_py():

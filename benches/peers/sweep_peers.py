@@ -19,7 +19,8 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers_common import ROOT, Backtest, SmaCross  # noqa: E402
 FAST = list(range(5, 101, 5))  # 20 values
 SLOW = list(range(50, 501, 50))  # 10 values
 MEMBERS = len(FAST) * len(SLOW)
@@ -50,27 +51,6 @@ def load_bars():
     return df.rename(columns=str.capitalize)[["Open", "High", "Low", "Close", "Volume"]]
 
 
-try:  # at module level: backtesting.py's optimize pickles the strategy class for its workers
-    from backtesting import Backtest, Strategy
-    from backtesting.lib import crossover
-    from backtesting.test import SMA
-
-    class SmaCross(Strategy):
-        fast = 10
-        slow = 30
-
-        def init(self):
-            self.f = self.I(SMA, self.data.Close, self.fast)
-            self.s = self.I(SMA, self.data.Close, self.slow)
-
-        def next(self):
-            if crossover(self.f, self.s) and not self.position:
-                self.buy(size=0.5)
-            elif crossover(self.s, self.f) and self.position:
-                self.position.close()
-
-except ImportError:
-    Backtest = None
 
 
 def backtesting_py(df):
