@@ -61,6 +61,13 @@ pub enum ApiError {
         /// Seconds to wait before retrying.
         retry_after_secs: u64,
     },
+    /// A sweep runs and as many as may wait already do.
+    SweepQueueFull {
+        /// Sweeps running or waiting.
+        waiting: usize,
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
     /// The body is larger than allowed.
     PayloadTooLarge(String),
     /// The body did not arrive in time.
@@ -157,6 +164,14 @@ impl ApiError {
                 None,
                 None,
             ),
+            Self::SweepQueueFull { waiting, retry_after_secs } => (
+                "queue_full",
+                format!(
+                    "{waiting} sweeps are running or waiting, as many as this server keeps; retry in {retry_after_secs} s"
+                ),
+                None,
+                None,
+            ),
             Self::PayloadTooLarge(m) => ("payload_too_large", m.clone(), None, None),
             Self::Timeout(m) => ("request_timeout", m.clone(), None, None),
             Self::MethodNotAllowed { allow } => {
@@ -188,7 +203,7 @@ impl ResponseError for ApiError {
             Self::Validation { .. } | Self::NoData(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::QueueFull { .. } | Self::SweepQueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -204,7 +219,10 @@ impl ResponseError for ApiError {
             tracing::error!(%detail, "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if let Self::QueueFull { retry_after_secs } | Self::Busy { retry_after_secs } = self {
+        if let Self::QueueFull { retry_after_secs }
+        | Self::Busy { retry_after_secs }
+        | Self::SweepQueueFull { retry_after_secs, .. } = self
+        {
             response.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
         if let Self::MethodNotAllowed { allow } = self {

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::watch;
 
-/// Sweeps queued or running at once; one more answers 429.
-pub(crate) const SWEEP_QUEUE: usize = 4;
+/// Sweeps in flight at once: one running and four waiting; one more answers 429.
+pub(crate) const SWEEP_QUEUE: usize = 5;
 
 /// What the history lists of a sweep, and what it needs to open a member as a run: `meta.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

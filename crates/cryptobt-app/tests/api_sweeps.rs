@@ -176,3 +176,61 @@ fn bad_sweeps_are_refused_naming_the_field_and_a_cancel_keeps_what_finished() {
     assert!(rows < 40, "a cancel stops the sweep: {rows} rows");
     assert_eq!(api.post(&format!("/api/sweeps/{id}/cancel"), "").0, 409);
 }
+
+#[test]
+fn one_sweep_runs_four_wait_and_the_sixth_is_told_to_retry() {
+    let api = Api::start(1, 16);
+    let slow = "function on_data(bar)\n  local x = 0\n  for i = 1, 20000 do x = x + i end\nend\n";
+    let mut b: Value = serde_json::from_str(&body(&json!({
+        "grid": ["k=1:40:1"], "timeframe": "1m", "start_date": "2025-01-01", "end_date": "2025-01-02",
+    })))
+    .unwrap();
+    b["strategy_code"] = json!(slow);
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let (code, v, _) = api.post("/api/sweeps", &b.to_string());
+        assert_eq!(code, 202, "{v}");
+        ids.push(v["sweep_id"].as_str().unwrap().to_owned());
+    }
+    let (code, v, retry) = api.post("/api/sweeps", &b.to_string());
+    assert_eq!(code, 429, "{v}");
+    assert_eq!(v["error"], "queue_full");
+    assert!(v["message"].as_str().unwrap().contains("5 sweeps"), "{v}");
+    assert_eq!(retry.as_deref(), Some("30"));
+    let (_, list) = api.get("/api/sweeps");
+    let statuses: Vec<&str> =
+        list["sweeps"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "queued").count(), 4, "{statuses:?}");
+    // Cancelled, the waiting ones end without running a member.
+    for id in &ids {
+        assert_eq!(api.post(&format!("/api/sweeps/{id}/cancel"), "").0, 202);
+    }
+    for id in &ids {
+        let events = api.events_at(&format!("/api/sweeps/{id}/events"));
+        assert_eq!(events.last().unwrap().1["status"], "cancelled", "{id}");
+    }
+}
+
+#[test]
+fn a_sweep_cut_short_by_a_stop_is_failed_after_the_restart() {
+    let results = tempfile::tempdir().unwrap();
+    let dir = results.path().join("sweeps/sw_20251130_120000_abc123");
+    std::fs::create_dir_all(&dir).unwrap();
+    let meta = json!({
+        "sweep_id": "sw_20251130_120000_abc123", "created_at": "2025-11-30T12:00:00Z",
+        "status": "running", "error_message": null, "name": "x", "symbol": "BTCUSDT",
+        "timeframe": "1h", "trading_mode": "spot", "start_date": "2025-01-01",
+        "end_date": "2025-01-02", "members": 4, "objective": "sharpe_ratio", "minimize": false,
+        "best": null, "pbo": null, "dsr": null, "completed": null, "request": {},
+    });
+    std::fs::write(dir.join("meta.json"), meta.to_string()).unwrap();
+    let api = Api::start_in(results, 1, 16);
+    let (code, v) = api.get("/api/sweeps/sw_20251130_120000_abc123");
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["status"], "failed");
+    assert!(v["error_message"].as_str().unwrap().contains("interrupted"), "{v}");
+    // And on disk, so the next start sees it too.
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
+    assert_eq!(stored["status"], "failed");
+}

@@ -130,7 +130,7 @@ pub(crate) async fn submit(
             "members": members,
             "message": format!("sweep {id} of {members} members queued; follow it at /api/sweeps/{id}/events"),
         }))),
-        None => Err(ApiError::Busy { retry_after_secs: 30 }),
+        None => Err(ApiError::SweepQueueFull { waiting: SWEEP_QUEUE, retry_after_secs: 30 }),
     }
 }
 
