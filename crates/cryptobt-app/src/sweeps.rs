@@ -150,6 +150,10 @@ pub fn plan(request: &SweepRequest) -> Result<Plan, String> {
             sweep::grid_members(&grid).into_iter().enumerate().collect()
         }
     };
+    if let Some((_, first)) = members.first() {
+        // The names must be parameter names (checked once here, not as every member failing).
+        request.config.with_params(first).map_err(|e| format!("--grid: {e}"))?;
+    }
     if request.blocks < 2 || request.blocks % 2 == 1 {
         return Err(format!("blocks {} must be an even number of at least 2", request.blocks));
     }

@@ -144,6 +144,7 @@ fn bad_sweeps_are_refused_naming_the_field_and_a_cancel_keeps_what_finished() {
         (json!({"minimize": "yes"}), "minimize", "true or false"),
         (json!({"seed": -1}), "seed", "whole number"),
         (json!({"grid": ["fast=1:1000000:1", "slow=1:1000000:1"]}), "grid", "members"),
+        (json!({"grid": ["fa st=1,2"]}), "grid", "fa st"),
     ] {
         let (code, v, _) = api.post("/api/sweeps", &body(&extra));
         assert!(matches!(code, 400 | 422), "{extra}: {code} {v}");
