@@ -207,9 +207,10 @@ impl Sweeps {
         meta: SweepMeta,
         mut request: SweepRequest,
     ) -> std::io::Result<Option<Arc<SweepJob>>> {
-        let busy = self
-            .jobs
-            .read()
+        // Counted and registered under one lock: two submissions at once cannot both take the
+        // last place.
+        let mut jobs = self.jobs.write();
+        let busy = jobs
             .values()
             .filter(|j| matches!(j.state().status, RunStatus::Queued | RunStatus::Running))
             .count();
@@ -221,11 +222,17 @@ impl Sweeps {
         write_meta(&dir, &meta)?;
         let job = Arc::new(SweepJob::new(meta));
         request.limits.cancel = job.cancel.clone();
-        self.jobs.write().insert(id.clone(), job.clone());
+        jobs.insert(id.clone(), job.clone());
+        drop(jobs);
         let (sweeps, job2) = (Arc::clone(self), job.clone());
-        std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name(format!("sweep-{id}"))
-            .spawn(move || sweeps.execute(&job2, &request, &dir))?;
+            .spawn(move || sweeps.execute(&job2, &request, &dir));
+        if let Err(e) = spawned {
+            // Not left queued forever: forgotten, and the caller answers 500.
+            let _ = self.delete(&id);
+            return Err(e);
+        }
         Ok(Some(job))
     }
 
