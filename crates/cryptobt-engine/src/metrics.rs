@@ -37,10 +37,15 @@ pub(crate) struct Accumulator {
     /// Equity at the current day's latest snapshot (converted when the day ends).
     day_close: Decimal,
     worst_drawdown: Option<f64>,
-    /// The lowest equity since `high_water` was last reached (its snapshots' drawdowns, all
-    /// against that peak, are at their worst there: the f64 conversion and division are
-    /// monotonic, so only this one is converted — at the next peak or the end).
+    /// The lowest equity below `high_water` since it was last reached (those snapshots'
+    /// drawdowns, all against that peak, are at their worst there: the f64 conversion and
+    /// division are monotonic, so only this one is converted — at the next peak or the end).
     low_since_peak: Option<Decimal>,
+    /// Whether a snapshot stood at the high-water mark (a drawdown of exactly 0).
+    at_peak_seen: bool,
+    /// The last snapshot's equity, bit for bit, and whether it stood at the high-water mark:
+    /// a flat stretch repeats it, and needs no `Decimal` comparison.
+    previous: Option<([u8; 16], bool)>,
     /// The running maximum of equity (from the initial capital), exact.
     high_water: Decimal,
     /// Time of the last snapshot at or above `high_water` (or the first snapshot, when it is
@@ -65,6 +70,8 @@ impl Accumulator {
             day_close: initial,
             worst_drawdown: None,
             low_since_peak: None,
+            at_peak_seen: false,
+            previous: None,
             high_water: initial,
             high_water_time: None,
             under_water: false,
@@ -87,30 +94,42 @@ impl Accumulator {
             self.current_day = Some(day);
         }
         self.day_close = equity;
-        if equity >= self.high_water {
+        let bits = equity.serialize();
+        let repeated = self.previous.filter(|p| p.0 == bits);
+        // Unchanged equity stands where it stood: at the mark (which it then equals) or below
+        // it (and not below the low it already set).
+        let at_peak = repeated.map_or_else(|| equity >= self.high_water, |p| p.1);
+        self.previous = Some((bits, at_peak));
+        if at_peak {
             if self.under_water {
                 let since = self.high_water_time.unwrap_or(s.timestamp);
                 self.longest_drawdown_ms = self.longest_drawdown_ms.max(s.timestamp - since);
                 self.under_water = false;
             }
-            self.close_drawdown();
-            self.high_water = equity;
+            if repeated.is_none() {
+                self.close_drawdown();
+                self.high_water = equity;
+                self.at_peak_seen |= equity > Decimal::ZERO;
+            }
             self.high_water_time = Some(s.timestamp);
-            self.low_since_peak = Some(equity);
         } else {
             if !self.under_water {
                 self.under_water = true;
                 self.high_water_time.get_or_insert(s.timestamp);
             }
-            if self.low_since_peak.is_none_or(|low| equity < low) {
+            if repeated.is_none() && self.low_since_peak.is_none_or(|low| equity < low) {
                 self.low_since_peak = Some(equity);
             }
         }
     }
 
-    /// After the last snapshot: the last day's close and the last peak's drawdown.
+    /// After the last snapshot: the last day's close and the last peak's drawdown (a snapshot
+    /// at the mark counts as a drawdown of 0, as `x / x − 1` is).
     fn end_series(&mut self) {
         self.close_drawdown();
+        if self.at_peak_seen {
+            self.worst_drawdown = Some(self.worst_drawdown.map_or(0.0, |w| w.min(0.0)));
+        }
         if self.current_day.take().is_some() {
             self.day_closes.push(decimal_to_f64(self.day_close));
         }
