@@ -37,8 +37,11 @@ fn not_found(id: &str) -> ApiError {
     ApiError::NotFound { message: format!("no sweep {id}"), backtest_id: None }
 }
 
-fn job(state: &AppState, id: &str) -> Result<Arc<SweepJob>, ApiError> {
-    state.sweeps.get(id).ok_or_else(|| not_found(id))
+/// The sweep named by the path (checked before it reaches a file path) and its id.
+fn sweep_of(state: &AppState, raw: &str) -> Result<(String, Arc<SweepJob>), ApiError> {
+    let id = parse_sweep_id(raw)?;
+    let job = state.sweeps.get(&id).ok_or_else(|| not_found(&id))?;
+    Ok((id, job))
 }
 
 /// A sweep as the history lists it (without its request).
@@ -172,8 +175,9 @@ fn row_json(row: &SweepRow) -> Value {
     })
 }
 
-async fn table(state: &AppState, id: &str) -> Result<Option<SweepTable>, ApiError> {
-    let job = job(state, id)?;
+/// The table of sweep `id` once it has ended (none while it is queued or running, or when it
+/// ended without files).
+async fn table(state: &AppState, id: &str, job: &SweepJob) -> Result<Option<SweepTable>, ApiError> {
     if matches!(job.state().status, RunStatus::Queued | RunStatus::Running) {
         return Ok(None);
     }
@@ -194,7 +198,7 @@ async fn finished_table(
     id: &str,
     job: &SweepJob,
 ) -> Result<SweepTable, ApiError> {
-    table(state, id).await?.ok_or_else(|| ApiError::Conflict {
+    table(state, id, job).await?.ok_or_else(|| ApiError::Conflict {
         message: format!("sweep {id} has no table yet ({})", job.state().status),
         backtest_id: id.to_owned(),
     })
@@ -229,14 +233,13 @@ pub(crate) async fn get(
     path: web::Path<String>,
     query: web::Query<TableQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_sweep_id(&path)?;
-    let job = job(&state, &id)?;
+    let (id, job) = sweep_of(&state, &path)?;
     let meta = job.meta.lock().clone();
     let s = job.state();
     let mut out = listing(&meta, Some(&job));
     out["request"] = meta.request.clone();
     out["metrics_keys"] = json!(METRICS.iter().map(|d| d.key).collect::<Vec<_>>());
-    if let Some(table) = table(&state, &id).await? {
+    if let Some(table) = table(&state, &id, &job).await? {
         let sort = query.sort.clone().unwrap_or_else(|| meta.objective.clone());
         let descending = match query.order.as_deref() {
             None => !(meta.minimize && sort == meta.objective) && sort != "index",
@@ -298,8 +301,7 @@ pub(crate) async fn heatmap(
     path: web::Path<String>,
     query: web::Query<HeatmapQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_sweep_id(&path)?;
-    let job = job(&state, &id)?;
+    let (id, job) = sweep_of(&state, &path)?;
     let meta = job.meta.lock().clone();
     let table = finished_table(&state, &id, &job).await?;
     for (field, name) in [("x", &query.x), ("y", &query.y)] {
@@ -361,8 +363,7 @@ pub(crate) async fn run_member(
     path: web::Path<(String, usize)>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw, index) = path.into_inner();
-    let id = parse_sweep_id(&raw)?;
-    let job = job(&state, &id)?;
+    let (id, job) = sweep_of(&state, &raw)?;
     let fields = job.meta.lock().request.clone();
     let table = finished_table(&state, &id, &job).await?;
     let Some(row) = table.rows.iter().find(|r| r.index == index) else {
@@ -388,8 +389,7 @@ pub(crate) async fn events(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_sweep_id(&path)?;
-    let job = job(&state, &id)?;
+    let (id, job) = sweep_of(&state, &path)?;
     let rx = job.subscribe();
     let stream =
         futures_util::stream::unfold((rx, false, id), move |(mut rx, ended, id)| async move {
@@ -416,8 +416,7 @@ pub(crate) async fn cancel(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_sweep_id(&path)?;
-    let job = job(&state, &id)?;
+    let (id, job) = sweep_of(&state, &path)?;
     let status = job.state().status;
     if !matches!(status, RunStatus::Queued | RunStatus::Running) {
         return Err(ApiError::Conflict {
@@ -436,8 +435,7 @@ pub(crate) async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_sweep_id(&path)?;
-    let job = job(&state, &id)?;
+    let (id, job) = sweep_of(&state, &path)?;
     let status = job.state().status;
     if matches!(status, RunStatus::Queued | RunStatus::Running) {
         return Err(ApiError::Conflict {
@@ -456,8 +454,7 @@ pub(crate) async fn file(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (raw, name) = path.into_inner();
-    let id = parse_sweep_id(&raw)?;
-    job(&state, &id)?;
+    let (id, _) = sweep_of(&state, &raw)?;
     let kind = match name.as_str() {
         "sweep.parquet" | "returns.parquet" => "application/vnd.apache.parquet",
         "sweep.json" => "application/json",
