@@ -34,8 +34,6 @@ pub(crate) struct Accumulator {
     /// Equity at the last snapshot of each UTC day before the current one.
     day_closes: Vec<f64>,
     current_day: Option<i64>,
-    /// Equity at the current day's latest snapshot (converted when the day ends).
-    day_close: Decimal,
     worst_drawdown: Option<f64>,
     /// The lowest equity below `high_water` since it was last reached (those snapshots'
     /// drawdowns, all against that peak, are at their worst there: the f64 conversion and
@@ -51,8 +49,6 @@ pub(crate) struct Accumulator {
     /// Time of the last snapshot at or above `high_water` (or the first snapshot, when it is
     /// already below the initial capital).
     high_water_time: Option<i64>,
-    /// Whether equity is below `high_water` now.
-    under_water: bool,
     /// The longest drawdown so far, in ms.
     longest_drawdown_ms: i64,
 }
@@ -67,14 +63,12 @@ impl Accumulator {
             last: None,
             day_closes: Vec::new(),
             current_day: None,
-            day_close: initial,
             worst_drawdown: None,
             low_since_peak: None,
             at_peak_seen: false,
             previous: None,
             high_water: initial,
             high_water_time: None,
-            under_water: false,
             longest_drawdown_ms: 0,
         }
     }
@@ -84,27 +78,27 @@ impl Accumulator {
         self.count += 1;
         self.exposed += u64::from(exposed);
         self.first_time.get_or_insert(s.timestamp);
-        self.last = Some((s.timestamp, s.portfolio_value));
         let equity = s.portfolio_value;
         let day = s.timestamp.div_euclid(DAY_MS);
         if self.current_day != Some(day) {
-            if self.current_day.is_some() {
-                self.day_closes.push(decimal_to_f64(self.day_close));
+            // The day before ended with the previous snapshot.
+            if let Some((_, close)) = self.last {
+                self.day_closes.push(decimal_to_f64(close));
             }
             self.current_day = Some(day);
         }
-        self.day_close = equity;
+        self.last = Some((s.timestamp, equity));
         let bits = equity.serialize();
+        let was_under = self.under_water();
         let repeated = self.previous.filter(|p| p.0 == bits);
         // Unchanged equity stands where it stood: at the mark (which it then equals) or below
         // it (and not below the low it already set).
         let at_peak = repeated.map_or_else(|| equity >= self.high_water, |p| p.1);
         self.previous = Some((bits, at_peak));
         if at_peak {
-            if self.under_water {
+            if was_under {
                 let since = self.high_water_time.unwrap_or(s.timestamp);
                 self.longest_drawdown_ms = self.longest_drawdown_ms.max(s.timestamp - since);
-                self.under_water = false;
             }
             if repeated.is_none() {
                 self.close_drawdown();
@@ -113,14 +107,18 @@ impl Accumulator {
             }
             self.high_water_time = Some(s.timestamp);
         } else {
-            if !self.under_water {
-                self.under_water = true;
+            if !was_under {
                 self.high_water_time.get_or_insert(s.timestamp);
             }
             if repeated.is_none() && self.low_since_peak.is_none_or(|low| equity < low) {
                 self.low_since_peak = Some(equity);
             }
         }
+    }
+
+    /// Whether the last snapshot stood below the high-water mark.
+    fn under_water(&self) -> bool {
+        self.previous.is_some_and(|p| !p.1)
     }
 
     /// After the last snapshot: the last day's close and the last peak's drawdown (a snapshot
@@ -130,8 +128,8 @@ impl Accumulator {
         if self.at_peak_seen {
             self.worst_drawdown = Some(self.worst_drawdown.map_or(0.0, |w| w.min(0.0)));
         }
-        if self.current_day.take().is_some() {
-            self.day_closes.push(decimal_to_f64(self.day_close));
+        if let (Some(_), Some((_, close))) = (self.current_day.take(), self.last) {
+            self.day_closes.push(decimal_to_f64(close));
         }
     }
 
@@ -212,7 +210,7 @@ impl Accumulator {
             max_consecutive_losses = max_consecutive_losses.max(streak);
         }
         let max_drawdown = self.worst_drawdown.map(|w| w * 100.0);
-        let longest_ms = match (self.under_water, self.high_water_time, self.last) {
+        let longest_ms = match (self.under_water(), self.high_water_time, self.last) {
             (true, Some(since), Some((last, _))) => self.longest_drawdown_ms.max(last - since),
             _ => self.longest_drawdown_ms,
         };

@@ -230,8 +230,11 @@ impl<'a> Backtest<'a> {
                     trade.ambiguous = true;
                 }
             }
-            ctx.records.borrow_mut().absorb(i as u64);
-            let fills = ctx.records.borrow().trades.len();
+            let fills = {
+                let mut records = ctx.records.borrow_mut();
+                records.absorb(i as u64);
+                records.trades.len()
+            };
             if fills > self.max_fills && stop.is_none() {
                 stop = Some(RunError {
                     code: ErrorCode::FillLimitExceeded,
