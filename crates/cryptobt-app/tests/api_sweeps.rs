@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use common::{api::Api, cryptobt, root, sma_1h};
+use common::{api::Api, cryptobt, root, sma_1h, SLOW_LUA};
 
 fn sma() -> String {
     std::fs::read_to_string(root().join("static/strategies/sma_crossover.lua")).unwrap()
@@ -25,6 +25,17 @@ fn body(extra: &Value) -> String {
     for (k, v) in extra.as_object().unwrap() {
         b[k] = v.clone();
     }
+    b.to_string()
+}
+
+/// 40 members of a strategy that loops 20,000 times a bar over two days of 1m bars: a sweep
+/// that is still running when the test acts on it.
+fn slow_sweep() -> String {
+    let mut b: Value = serde_json::from_str(&body(&json!({
+        "grid": ["k=1:40:1"], "timeframe": "1m", "start_date": "2025-01-01", "end_date": "2025-01-02",
+    })))
+    .unwrap();
+    b["strategy_code"] = json!(SLOW_LUA);
     b.to_string()
 }
 
@@ -156,14 +167,7 @@ fn bad_sweeps_are_refused_naming_the_field_and_a_cancel_keeps_what_finished() {
     assert_eq!(api.get("/api/sweeps/sw_20250101_000000_abcdef").0, 404);
 
     // A slow member per bar: cancel soon after the start.
-    let slow =
-        "function on_data(ctx, data)\n  local x = 0\n  for i = 1, 20000 do x = x + i end\nend\n";
-    let mut b: Value = serde_json::from_str(&body(&json!({
-        "grid": ["k=1:40:1"], "timeframe": "1m", "start_date": "2025-01-01", "end_date": "2025-01-02",
-    })))
-    .unwrap();
-    b["strategy_code"] = json!(slow);
-    let (code, v, _) = api.post("/api/sweeps", &b.to_string());
+    let (code, v, _) = api.post("/api/sweeps", &slow_sweep());
     assert_eq!(code, 202, "{v}");
     let id = v["sweep_id"].as_str().unwrap().to_owned();
     std::thread::sleep(Duration::from_millis(500));
@@ -181,19 +185,14 @@ fn bad_sweeps_are_refused_naming_the_field_and_a_cancel_keeps_what_finished() {
 #[test]
 fn one_sweep_runs_four_wait_and_the_sixth_is_told_to_retry() {
     let api = Api::start(1, 16);
-    let slow = "function on_data(bar)\n  local x = 0\n  for i = 1, 20000 do x = x + i end\nend\n";
-    let mut b: Value = serde_json::from_str(&body(&json!({
-        "grid": ["k=1:40:1"], "timeframe": "1m", "start_date": "2025-01-01", "end_date": "2025-01-02",
-    })))
-    .unwrap();
-    b["strategy_code"] = json!(slow);
+    let b = slow_sweep();
     let mut ids = Vec::new();
     for _ in 0..5 {
-        let (code, v, _) = api.post("/api/sweeps", &b.to_string());
+        let (code, v, _) = api.post("/api/sweeps", &b);
         assert_eq!(code, 202, "{v}");
         ids.push(v["sweep_id"].as_str().unwrap().to_owned());
     }
-    let (code, v, retry) = api.post("/api/sweeps", &b.to_string());
+    let (code, v, retry) = api.post("/api/sweeps", &b);
     assert_eq!(code, 429, "{v}");
     assert_eq!(v["error"], "queue_full");
     assert!(v["message"].as_str().unwrap().contains("5 sweeps"), "{v}");

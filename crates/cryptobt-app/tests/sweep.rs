@@ -9,7 +9,7 @@ use std::{path::Path, process::Command};
 
 use serde_json::Value;
 
-use common::{cryptobt, root, sma_1h};
+use common::{cryptobt, root, sma_1h, SLOW_LUA};
 
 fn sweep(dir: &Path, extra: &[&str]) -> Value {
     let mut args = vec!["sweep"];
@@ -242,11 +242,7 @@ fn merged_shards_are_the_single_run_byte_for_byte() {
 fn ctrl_c_cancels_a_sweep_and_keeps_the_members_finished() {
     let dir = tempfile::tempdir().unwrap();
     let strategy = dir.path().join("slow.lua");
-    std::fs::write(
-        &strategy,
-        "-- Slow\nfunction on_data(bar)\n  local x = 0\n  for i = 1, 20000 do x = x + i end\nend\n",
-    )
-    .unwrap();
+    std::fs::write(&strategy, SLOW_LUA).unwrap();
     let out = dir.path().join("out");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_cryptobt"))
         .current_dir(root())

@@ -12,6 +12,10 @@ pub(crate) fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
+/// A strategy that does 20,000 additions a bar: slow enough for a test to act while it runs.
+pub(crate) const SLOW_LUA: &str =
+    "-- Slow\nfunction on_data(bar)\n  local x = 0\n  for i = 1, 20000 do x = x + i end\nend\n";
+
 /// The run flags of the SMA crossover example on BTCUSDT 1h bars from `start` to `end`.
 pub(crate) fn sma_1h(start: &'static str, end: &'static str) -> Vec<&'static str> {
     let mut args = vec!["--strategy", "static/strategies/sma_crossover.lua", "--symbol"];
