@@ -32,19 +32,7 @@ fn run(
             Ok(())
         }
     }
-    let bars: Vec<Bar> = bars
-        .iter()
-        .enumerate()
-        .map(|(i, [o, h, l, c])| Bar {
-            timestamp: T0 + i as i64 * HOUR,
-            open: *o,
-            high: *h,
-            low: *l,
-            close: *c,
-            volume: Decimal::ONE,
-        })
-        .collect();
-    let series = BarSeries::new(vec![Arc::from(bars)]);
+    let series = cryptobt_domain::testkit::series(T0, HOUR, bars);
     let minutes = minutes.map(|m| BarSeries::new(vec![Arc::from(m)]));
     let mut backtest = Backtest::new(&config, &series);
     if let Some(m) = &minutes {

@@ -1,11 +1,9 @@
 //! Every metric of DESIGN §7 and the round trips on runs worked by hand: the expected numbers are
 //! computed in the comments (floats with Python's `math`), not taken from the engine.
 
-use std::sync::Arc;
-
 use chrono::NaiveDate;
 use cryptobt_domain::{
-    ports::{BarSeries, SharedContext, Strategy, StrategyError},
+    ports::{SharedContext, Strategy, StrategyError},
     testkit::btc,
     BacktestConfig, BacktestReport, Bar, OrderSide, OrderType, PositionType, Timeframe,
     TradingMode,
@@ -44,19 +42,7 @@ fn run(
             Ok(())
         }
     }
-    let bars: Vec<Bar> = bars
-        .iter()
-        .enumerate()
-        .map(|(i, [o, h, l, c])| Bar {
-            timestamp: T0 + i as i64 * step,
-            open: *o,
-            high: *h,
-            low: *l,
-            close: *c,
-            volume: Decimal::ONE,
-        })
-        .collect();
-    let series = BarSeries::new(vec![Arc::from(bars)]);
+    let series = cryptobt_domain::testkit::series(T0, step, bars);
     Backtest::new(&config, &series).run(&mut Script(0, acts.to_vec()), &())
 }
 

@@ -42,6 +42,15 @@ pub fn bar(timestamp: i64, open: Decimal, high: Decimal, low: Decimal, close: De
     Bar { timestamp, open, high, low, close, volume: Decimal::ONE }
 }
 
+/// One chunk of bars from `[open, high, low, close]` rows, the first at `start`, then every
+/// `step` ms, volume 1.
+#[must_use]
+pub fn series(start: i64, step: i64, rows: &[[Decimal; 4]]) -> crate::ports::BarSeries {
+    let bars: Vec<Bar> =
+        (0i64..).zip(rows).map(|(i, [o, h, l, c])| bar(start + i * step, *o, *h, *l, *c)).collect();
+    crate::ports::BarSeries::new(vec![std::sync::Arc::from(bars)])
+}
+
 /// A `StrategyContext` over a `Portfolio` that fills every order at the current bar's close:
 /// enough to drive a strategy bar by bar in tests and benches (the engine has the real one, with
 /// funding, liquidation and `next_open`). Logs and refusals are kept for inspection.
