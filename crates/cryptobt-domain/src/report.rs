@@ -284,4 +284,9 @@ pub struct BacktestReport {
     pub log: Vec<String>,
     /// The strategy's `plot` series.
     pub plots: Vec<crate::PlotSeries>,
+    /// Each UTC day's return (its last equity over the previous day's; the first day's over the
+    /// initial capital): what volatility, Sharpe and Sortino are computed from, and what a
+    /// sweep's overfitting diagnostics use.
+    #[serde(skip)]
+    pub daily_returns: Vec<f64>,
 }

@@ -145,14 +145,14 @@ impl Accumulator {
     }
 
     /// Every metric, from the snapshots seen, the fills, the funding payments and the first and
-    /// last bar processed.
+    /// last bar processed; and the daily returns they were computed from (DESIGN §7).
     pub(crate) fn finish(
         mut self,
         trades: &[Trade],
         funding: &[FundingPayment],
         trips: &[RoundTrip],
         bars: Option<(&Bar, &Bar)>,
-    ) -> Metrics {
+    ) -> (Metrics, Vec<f64>) {
         self.end_series();
         let initial = self.initial;
         let final_equity = self.last.map(|(_, equity)| equity);
@@ -220,7 +220,7 @@ impl Accumulator {
             _ => None,
         };
 
-        Metrics {
+        let metrics = Metrics {
             total_return,
             final_equity,
             annualized_return,
@@ -259,7 +259,8 @@ impl Accumulator {
                 .and_then(|(first, last)| percent_change(last.close, first.close)),
             exposure: (self.count > 0).then(|| self.exposed as f64 / self.count as f64 * 100.0),
             ambiguous_bars: 0,
-        }
+        };
+        (metrics, returns)
     }
 }
 

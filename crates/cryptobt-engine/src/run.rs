@@ -263,7 +263,7 @@ impl<'a> Backtest<'a> {
         let dropped_orders = ctx.queue.borrow().len() as u64;
         let pending_at_end = ctx.book.borrow().orders().len() as u64;
         let open_at_end = ctx.portfolio.borrow().positions().next().is_some();
-        let mut metrics =
+        let (mut metrics, daily_returns) =
             measured.finish(&records.trades, &records.funding, &round_trips, first.zip(last));
         metrics.ambiguous_bars = records.ambiguous_bars;
         let status = match &stop {
@@ -290,6 +290,7 @@ impl<'a> Backtest<'a> {
             funding_fallbacks,
             log: records.log,
             plots: records.plots.into_series(),
+            daily_returns,
         }
     }
 }

@@ -309,27 +309,6 @@ pub struct MemberResult {
     pub daily_returns: Vec<f64>,
 }
 
-/// Records each UTC day's last equity (no per-bar data kept).
-struct DailyEquity {
-    days: Vec<f64>,
-    current: Option<i64>,
-}
-
-impl cryptobt_domain::ports::SnapshotSink for DailyEquity {
-    fn push(&mut self, s: &cryptobt_domain::Snapshot) {
-        let day = s.timestamp.div_euclid(86_400_000);
-        let equity = cryptobt_domain::money::decimal_to_f64(s.portfolio_value);
-        if self.current == Some(day) {
-            if let Some(last) = self.days.last_mut() {
-                *last = equity;
-            }
-        } else {
-            self.days.push(equity);
-            self.current = Some(day);
-        }
-    }
-}
-
 /// Runs one member.
 #[must_use]
 pub fn run_member(input: &SweepInput<'_>, index: usize, params: &Params) -> MemberResult {
@@ -361,25 +340,14 @@ pub fn run_member(input: &SweepInput<'_>, index: usize, params: &Params) -> Memb
     if let Some(rates) = input.funding {
         backtest = backtest.funding(rates);
     }
-    let mut days = DailyEquity { days: Vec::new(), current: None };
-    let report = backtest.run_into(strategy.as_mut(), &(), &mut days);
-    let mut previous = cryptobt_domain::money::decimal_to_f64(config.initial_capital());
-    let daily_returns = days
-        .days
-        .iter()
-        .map(|e| {
-            let r = e / previous - 1.0;
-            previous = *e;
-            r
-        })
-        .collect();
+    let report = backtest.run_into(strategy.as_mut(), &(), &mut ());
     MemberResult {
         index,
         params: params.clone(),
         status: report.status,
         error_code: report.error.map(|e| e.code),
         metrics: report.metrics,
-        daily_returns,
+        daily_returns: report.daily_returns,
     }
 }
 
