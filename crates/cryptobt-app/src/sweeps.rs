@@ -328,7 +328,7 @@ fn walk_forward_json(spec: (u32, u32, bool), done: &[sweep::WindowResult], initi
                 "index": index, "params": params_json(params), "train_objective": value,
             })),
             "test_objective": w.test_objective,
-            "final_equity": w.final_equity.map(cryptobt_domain::money::decimal_to_f64),
+            "final_equity": w.metrics.final_equity.map(cryptobt_domain::money::decimal_to_f64),
         })).collect::<Vec<_>>(),
         "efficiency": sweep::efficiency(done),
         "stitched": {
@@ -437,7 +437,7 @@ fn stitched(done: &[sweep::WindowResult], initial: f64) -> (Value, Value) {
     let last = done
         .iter()
         .rev()
-        .find_map(|w| w.final_equity)
+        .find_map(|w| w.metrics.final_equity)
         .map_or(equity, cryptobt_domain::money::decimal_to_f64);
     let n = returns.len() as f64;
     let mean = returns.iter().sum::<f64>() / n.max(1.0);

@@ -568,11 +568,9 @@ pub struct WindowResult {
     pub best: Option<(usize, Params, f64)>,
     /// The objective of that member on the test days.
     pub test_objective: Option<f64>,
-    /// Equity at the end of the test days (the next window starts from it).
-    pub final_equity: Option<Decimal>,
     /// The test run's daily returns (the first against the window's starting equity).
     pub daily_returns: Vec<f64>,
-    /// The test run's metrics.
+    /// The test run's metrics (its `final_equity` is what the next window starts from).
     pub metrics: cryptobt_domain::Metrics,
 }
 
@@ -587,6 +585,19 @@ fn days_of(
     let bars: Vec<cryptobt_domain::Bar> =
         series.iter().filter(|b| b.timestamp >= from && b.timestamp < to).copied().collect();
     cryptobt_domain::ports::BarSeries::new(vec![std::sync::Arc::from(bars)])
+}
+
+/// `run` over the days `days` (inclusive) of `input`, starting with `capital`; `None` when the
+/// settings refuse that window.
+fn on_days<R>(
+    input: &SweepInput<'_>,
+    days: (chrono::NaiveDate, chrono::NaiveDate),
+    capital: Decimal,
+    run: impl FnOnce(&SweepInput<'_>) -> R,
+) -> Option<R> {
+    let config = input.config.with_window(days.0, days.1, capital).ok()?;
+    let bars = days_of(input.bars, days.0, days.1);
+    Some(run(&SweepInput { config: &config, bars: &bars, limits: input.limits.clone(), ..*input }))
 }
 
 /// Walk-forward (DESIGN §11): on each window the best member of the train days (by `key`, as
@@ -606,41 +617,26 @@ pub fn walk_forward(
             window: *window,
             best: None,
             test_objective: None,
-            final_equity: None,
             daily_returns: Vec::new(),
             metrics: cryptobt_domain::Metrics::default(),
         };
-        let Ok(train_config) = input.config.with_window(window.train.0, window.train.1, capital)
-        else {
+        let Some(results) = on_days(input, window.train, capital, |train| {
+            run_members(train, members, threads, &|_| {})
+        }) else {
             break;
         };
-        let train_bars = days_of(input.bars, window.train.0, window.train.1);
-        let train = SweepInput {
-            config: &train_config,
-            bars: &train_bars,
-            limits: input.limits.clone(),
-            ..*input
-        };
-        let results = run_members(&train, members, threads, &|_| {});
         if let Some((winner, value)) = best(&results, key, minimize) {
             result.best = Some((winner.index, winner.params.clone(), value));
-            if let Ok(test_config) = input.config.with_window(window.test.0, window.test.1, capital)
-            {
-                let test_bars = days_of(input.bars, window.test.0, window.test.1);
-                let test = SweepInput {
-                    config: &test_config,
-                    bars: &test_bars,
-                    limits: input.limits.clone(),
-                    ..*input
-                };
-                let run = run_member(&test, winner.index, &winner.params);
+            let tested = on_days(input, window.test, capital, |test| {
+                run_member(test, winner.index, &winner.params)
+            });
+            if let Some(run) = tested {
                 result.test_objective = objective(&run.metrics, key);
-                result.final_equity = run.metrics.final_equity;
                 result.daily_returns = run.daily_returns;
                 result.metrics = run.metrics;
             }
         }
-        let next = result.final_equity;
+        let next = result.metrics.final_equity;
         out.push(result);
         match next {
             Some(equity) if equity > Decimal::ZERO => capital = equity,
