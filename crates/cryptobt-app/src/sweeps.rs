@@ -422,6 +422,7 @@ fn stitched(done: &[sweep::WindowResult], initial: f64) -> (Value, Value) {
     let mut points = Vec::new();
     let mut returns = Vec::new();
     let mut equity = initial;
+    let (mut peak, mut drawdown) = (initial, 0.0f64);
     if let Some(first) = done.first() {
         let before = first.window.test.0 - chrono::Duration::days(1);
         points.push(json!([before.to_string(), equity]));
@@ -430,6 +431,8 @@ fn stitched(done: &[sweep::WindowResult], initial: f64) -> (Value, Value) {
         for (k, r) in w.daily_returns.iter().enumerate() {
             equity *= 1.0 + r;
             returns.push(*r);
+            peak = peak.max(equity);
+            drawdown = drawdown.min((equity / peak - 1.0) * 100.0);
             let day = w.window.test.0 + chrono::Duration::days(k as i64);
             points.push(json!([day.to_string(), equity]));
         }
@@ -439,28 +442,16 @@ fn stitched(done: &[sweep::WindowResult], initial: f64) -> (Value, Value) {
         .rev()
         .find_map(|w| w.metrics.final_equity)
         .map_or(equity, cryptobt_domain::money::decimal_to_f64);
-    let n = returns.len() as f64;
-    let mean = returns.iter().sum::<f64>() / n.max(1.0);
-    let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    let downside = (returns.iter().map(|r| r.min(0.0).powi(2)).sum::<f64>() / n.max(1.0)).sqrt();
-    let defined = |v: f64| (returns.len() >= 2 && v.is_finite()).then_some(v);
-    let mut peak = initial;
-    let mut drawdown = 0.0f64;
-    let mut e = initial;
-    for r in &returns {
-        e *= 1.0 + r;
-        peak = peak.max(e);
-        drawdown = drawdown.min((e / peak - 1.0) * 100.0);
-    }
+    let (volatility, sharpe_ratio, sortino_ratio) = cryptobt_engine::return_statistics(&returns);
     let sum =
         |f: fn(&cryptobt_domain::Metrics) -> f64| done.iter().map(|w| f(&w.metrics)).sum::<f64>();
     let metrics = json!({
         "days": returns.len(),
         "final_equity": last,
         "total_return": (last / initial - 1.0) * 100.0,
-        "volatility": defined(sd * 100.0),
-        "sharpe_ratio": defined(mean / sd * 365f64.sqrt()).filter(|_| sd > 0.0),
-        "sortino_ratio": defined(mean / downside * 365f64.sqrt()).filter(|_| downside > 0.0),
+        "volatility": volatility,
+        "sharpe_ratio": sharpe_ratio,
+        "sortino_ratio": sortino_ratio,
         "max_drawdown": drawdown,
         "total_trades": sum(|m| m.total_trades as f64),
         "round_trips": sum(|m| m.round_trips as f64),

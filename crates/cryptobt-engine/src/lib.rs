@@ -14,6 +14,7 @@ mod service;
 pub mod sweep;
 
 pub use crate::{
+    metrics::return_statistics,
     run::{failed_before_start, funding_times, Backtest, FUNDING_INTERVAL_MS},
     service::{check_minutes, Engine},
 };

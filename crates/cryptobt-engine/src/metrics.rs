@@ -23,6 +23,25 @@ fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
+/// `volatility`, `sharpe_ratio` and `sortino_ratio` of daily `returns` (DESIGN §7): all `None`
+/// with fewer than two returns, each `None` where undefined.
+#[must_use]
+pub fn return_statistics(returns: &[f64]) -> (Option<f64>, Option<f64>, Option<f64>) {
+    if returns.len() < 2 {
+        return (None, None, None);
+    }
+    let n = returns.len() as f64;
+    let m = returns.iter().sum::<f64>() / n;
+    let sd = (returns.iter().map(|r| (r - m) * (r - m)).sum::<f64>() / (n - 1.0)).sqrt();
+    let downside = (returns.iter().map(|r| r.min(0.0).powi(2)).sum::<f64>() / n).sqrt();
+    let annual = 365f64.sqrt();
+    (
+        finite(sd * 100.0),
+        (sd != 0.0).then(|| m / sd * annual).and_then(finite),
+        (downside != 0.0).then(|| m / downside * annual).and_then(finite),
+    )
+}
+
 /// What the metrics need from the snapshots, gathered one snapshot at a time.
 #[derive(Debug)]
 pub(crate) struct Accumulator {
@@ -178,20 +197,7 @@ impl Accumulator {
                 r
             })
             .collect();
-        let (volatility, sharpe_ratio, sortino_ratio) = if returns.len() < 2 {
-            (None, None, None)
-        } else {
-            let n = returns.len() as f64;
-            let m = returns.iter().sum::<f64>() / n;
-            let sd = (returns.iter().map(|r| (r - m) * (r - m)).sum::<f64>() / (n - 1.0)).sqrt();
-            let downside = (returns.iter().map(|r| r.min(0.0).powi(2)).sum::<f64>() / n).sqrt();
-            let annual = 365f64.sqrt();
-            (
-                finite(sd * 100.0),
-                (sd != 0.0).then(|| m / sd * annual).and_then(finite),
-                (downside != 0.0).then(|| m / downside * annual).and_then(finite),
-            )
-        };
+        let (volatility, sharpe_ratio, sortino_ratio) = return_statistics(&returns);
 
         let leverages: Vec<Decimal> =
             trades.iter().filter(|t| !t.is_closing()).map(|t| t.leverage).collect();
