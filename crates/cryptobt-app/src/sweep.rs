@@ -113,10 +113,10 @@ fn print_table(rows: &[Row], summary: &serde_json::Value, objective: &str, minim
 pub(crate) fn run(args: &SweepArgs) -> ExitCode {
     if let Some(SweepCommand::Merge { dirs, out }) = &args.command {
         return match sweeps::merge(dirs, out) {
-            Ok(outcome) => {
-                let objective = outcome.summary["objective"].as_str().unwrap_or("sharpe_ratio");
-                let minimize = outcome.summary["minimize"].as_bool().unwrap_or(false);
-                print_table(&outcome.rows, &outcome.summary, objective, minimize);
+            Ok((rows, summary)) => {
+                let objective = summary["objective"].as_str().unwrap_or("sharpe_ratio");
+                let minimize = summary["minimize"].as_bool().unwrap_or(false);
+                print_table(&rows, &summary, objective, minimize);
                 println!("files: {}", out.display());
                 ExitCode::SUCCESS
             }

@@ -662,7 +662,7 @@ pub fn read(dir: &Path) -> Result<(Vec<String>, Vec<Row>, Value), String> {
 ///
 /// # Errors
 /// A message naming the shard that does not fit.
-pub fn merge(dirs: &[std::path::PathBuf], out: &Path) -> Result<Outcome, String> {
+pub fn merge(dirs: &[std::path::PathBuf], out: &Path) -> Result<(Vec<Row>, Value), String> {
     let mut names = Vec::new();
     let mut rows: Vec<Row> = Vec::new();
     let mut settings: Option<Settings> = None;
@@ -701,19 +701,7 @@ pub fn merge(dirs: &[std::path::PathBuf], out: &Path) -> Result<Outcome, String>
     }
     let summary = summary(&settings, &rows, None);
     write(out, &names, &rows, &summary)?;
-    Ok(Outcome { names, rows, summary, bars: 0 })
-}
-
-/// Observes the members done of a sweep as a run's progress.
-struct MemberProgress<'a> {
-    observer: &'a dyn RunObserver,
-    total: u64,
-}
-
-impl MemberProgress<'_> {
-    fn done(&self, done: usize) {
-        self.observer.on_progress(done as u64, self.total);
-    }
+    Ok((rows, summary))
 }
 
 /// The sweep service over `market`: what the API runs sweeps with.
@@ -745,8 +733,9 @@ impl SweepService for SweepRunner {
         observer: &dyn RunObserver,
     ) -> Result<(), ServiceError> {
         let plan = plan(request).map_err(invalid)?;
-        let progress = MemberProgress { observer, total: plan.members.len() as u64 };
-        let outcome = run(request, &plan, None, self.market.as_ref(), &|d| progress.done(d))?;
+        let total = plan.members.len() as u64;
+        let progress = |done: usize| observer.on_progress(done as u64, total);
+        let outcome = run(request, &plan, None, self.market.as_ref(), &progress)?;
         write(dir, &outcome.names, &outcome.rows, &outcome.summary)
             .map_err(|message| ServiceError { code: ErrorCode::StorageError, message })
     }
