@@ -141,7 +141,7 @@ export async function openSweep(id) {
   fill($("hm-metric"), ctx.metrics().map((m) => m.key), s.objective);
   $("heatmap-controls").hidden = names.length === 0;
   await drawHeatmap();
-  await renderSweepTable();
+  await renderSweepTable(shown);
   renderWalkForward(s.walk_forward);
   if (location.hash !== `#/sweeps/${id}`) history.replaceState(null, "", `#/sweeps/${id}`);
 }
@@ -185,8 +185,9 @@ async function openMember(index) {
   ctx.follow(answer.backtest_id);
 }
 
-async function renderSweepTable() {
-  const page = await api.sweepGet(shown.sweep_id, tableState);
+/// The member table: `page` when it is already at hand (the sweep just opened), else fetched.
+async function renderSweepTable(page = null) {
+  page = page || (await api.sweepGet(shown.sweep_id, tableState));
   const names = page.names || [];
   const keys = ["index", ...names, "status", ...ctx.metrics().map((m) => m.key)];
   const head = (k) => {
