@@ -194,10 +194,12 @@ impl Sweeps {
     }
 
     /// Every sweep, newest first.
-    pub(crate) fn list(&self) -> Vec<SweepMeta> {
-        let mut out: Vec<SweepMeta> =
-            self.jobs.read().values().map(|j| j.meta.lock().clone()).collect();
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.sweep_id.cmp(&a.sweep_id)));
+    pub(crate) fn list(&self) -> Vec<Arc<SweepJob>> {
+        let mut out: Vec<Arc<SweepJob>> = self.jobs.read().values().cloned().collect();
+        out.sort_by_cached_key(|j| {
+            let meta = j.meta.lock();
+            std::cmp::Reverse((meta.created_at, meta.sweep_id.clone()))
+        });
         out
     }
 

@@ -166,17 +166,6 @@ pub fn plan(request: &SweepRequest) -> Result<Plan, String> {
     Ok(Plan { members, names: specs.into_iter().map(|(n, _)| n).collect(), walk })
 }
 
-fn param_json(v: &ParamValue) -> Value {
-    match v {
-        ParamValue::Number(n) => json!(n),
-        ParamValue::Text(t) => json!(t),
-    }
-}
-
-fn params_json(params: &Params) -> Value {
-    Value::Object(params.iter().map(|(k, v)| (k.clone(), param_json(v))).collect())
-}
-
 /// A member's row: its metrics as numbers in [`METRICS`] order (all null for a member that failed
 /// before its first bar).
 fn row_of(result: MemberResult) -> Row {
@@ -307,7 +296,7 @@ pub fn summary(settings: &Settings, rows: &[Row], walk_forward: Option<Value>) -
         "members": rows.len(),
         "completed": done.len(),
         "best": best.map(|(r, v)| json!({
-            "index": r.row.index, "params": params_json(&r.row.params), "objective": v,
+            "index": r.row.index, "params": r.row.params, "objective": v,
         })),
         "pbo": pbo,
         "dsr": dsr,
@@ -325,7 +314,7 @@ fn walk_forward_json(spec: (u32, u32, bool), done: &[sweep::WindowResult], initi
             "train": [w.window.train.0.to_string(), w.window.train.1.to_string()],
             "test": [w.window.test.0.to_string(), w.window.test.1.to_string()],
             "best": w.best.as_ref().map(|(index, params, value)| json!({
-                "index": index, "params": params_json(params), "train_objective": value,
+                "index": index, "params": params, "train_objective": value,
             })),
             "test_objective": w.test_objective,
             "final_equity": w.metrics.final_equity.map(cryptobt_domain::money::decimal_to_f64),

@@ -44,16 +44,14 @@ fn sweep_of(state: &AppState, raw: &str) -> Result<(String, Arc<SweepJob>), ApiE
     Ok((id, job))
 }
 
-/// A sweep as the history lists it (without its request).
-fn listing(meta: &SweepMeta, job: Option<&SweepJob>) -> Value {
-    let mut v = serde_json::to_value(meta).unwrap_or_default();
+/// A sweep as the history lists it (without its request), with its status and progress now.
+fn listing(job: &SweepJob) -> Value {
+    let mut v = serde_json::to_value(&*job.meta.lock()).unwrap_or_default();
     if let Some(map) = v.as_object_mut() {
         map.remove("request");
-        if let Some(job) = job {
-            let s = job.state();
-            map.insert("status".into(), json!(s.status));
-            map.insert("progress".into(), progress_json(s.done, s.total));
-        }
+        let s = job.state();
+        map.insert("status".into(), json!(s.status));
+        map.insert("progress".into(), progress_json(s.done, s.total));
     }
     v
 }
@@ -139,12 +137,7 @@ pub(crate) async fn submit(
 
 /// `GET /api/sweeps`: every sweep, newest first.
 pub(crate) async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let sweeps: Vec<Value> = state
-        .sweeps
-        .list()
-        .iter()
-        .map(|m| listing(m, state.sweeps.get(&m.sweep_id).as_deref()))
-        .collect();
+    let sweeps: Vec<Value> = state.sweeps.list().iter().map(|j| listing(j)).collect();
     Ok(HttpResponse::Ok()
         .json(json!({ "sweeps": sweeps, "total": sweeps.len(), "queue": SWEEP_QUEUE })))
 }
@@ -158,17 +151,10 @@ pub(crate) struct TableQuery {
     page_size: Option<u64>,
 }
 
-fn param_json(v: &ParamValue) -> Value {
-    match v {
-        ParamValue::Number(n) => json!(n),
-        ParamValue::Text(t) => json!(t),
-    }
-}
-
 fn row_json(row: &SweepRow) -> Value {
     json!({
         "index": row.index,
-        "params": row.params.iter().map(|(k, v)| (k.clone(), param_json(v))).collect::<serde_json::Map<_, _>>(),
+        "params": row.params,
         "metrics": METRICS.iter().zip(&row.metrics).map(|(d, v)| (d.key.to_owned(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "status": row.status,
         "error_code": row.error_code,
@@ -236,7 +222,7 @@ pub(crate) async fn get(
     let (id, job) = sweep_of(&state, &path)?;
     let meta = job.meta.lock().clone();
     let s = job.state();
-    let mut out = listing(&meta, Some(&job));
+    let mut out = listing(&job);
     out["request"] = meta.request.clone();
     out["metrics_keys"] = json!(METRICS.iter().map(|d| d.key).collect::<Vec<_>>());
     if let Some(table) = table(&state, &id, &job).await? {
@@ -325,7 +311,9 @@ pub(crate) async fn heatmap(
             table.rows.iter().filter_map(|r| r.params.get(name).cloned()).collect();
         values.sort_by(|a, b| match (a, b) {
             (ParamValue::Number(x), ParamValue::Number(y)) => x.total_cmp(y),
-            _ => param_json(a).to_string().cmp(&param_json(b).to_string()),
+            (ParamValue::Number(_), ParamValue::Text(_)) => std::cmp::Ordering::Less,
+            (ParamValue::Text(_), ParamValue::Number(_)) => std::cmp::Ordering::Greater,
+            (ParamValue::Text(x), ParamValue::Text(y)) => x.cmp(y),
         });
         values.dedup();
         values
@@ -349,8 +337,8 @@ pub(crate) async fn heatmap(
     }
     Ok(HttpResponse::Ok().json(json!({
         "x": query.x, "y": query.y, "metric": metric, "minimize": minimize,
-        "xs": xs.iter().map(param_json).collect::<Vec<_>>(),
-        "ys": ys.iter().map(param_json).collect::<Vec<_>>(),
+        "xs": xs,
+        "ys": ys,
         "values": cells.iter().map(|r| r.iter().map(|c| c.map(|c| c.0)).collect::<Vec<_>>()).collect::<Vec<_>>(),
         "members": cells.iter().map(|r| r.iter().map(|c| c.map(|c| c.1)).collect::<Vec<_>>()).collect::<Vec<_>>(),
     })))
