@@ -10,7 +10,7 @@
 use std::{
     fmt::Write as _,
     fs,
-    io::{BufWriter, Write},
+    io::Write,
     path::{Path, PathBuf},
     sync::mpsc,
 };
@@ -312,8 +312,11 @@ pub struct PortfolioWriter {
     writer: Option<std::thread::JoinHandle<Result<(), String>>>,
 }
 
-fn write_rows(file: fs::File, batches: &mpsc::Receiver<Vec<Snapshot>>) -> Result<(), String> {
-    let mut out = BufWriter::with_capacity(1 << 20, file);
+fn write_rows(
+    mut out: fs::File,
+    batches: &mpsc::Receiver<Vec<Snapshot>>,
+) -> Result<(), String> {
+    // Each batch is formatted into `rows` and written in one call: no second buffer.
     let mut rows = String::with_capacity(BATCH * 96);
     rows.push_str(PORTFOLIO_HEADER);
     rows.push('\n');
@@ -325,7 +328,7 @@ fn write_rows(file: fs::File, batches: &mpsc::Receiver<Vec<Snapshot>>) -> Result
         }
         out.write_all(rows.as_bytes()).map_err(|e| e.to_string())?;
     }
-    out.flush().and_then(|()| out.get_ref().sync_all()).map_err(|e| e.to_string())
+    out.sync_all().map_err(|e| e.to_string())
 }
 
 impl PortfolioWriter {
