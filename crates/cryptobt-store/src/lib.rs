@@ -312,10 +312,7 @@ pub struct PortfolioWriter {
     writer: Option<std::thread::JoinHandle<Result<(), String>>>,
 }
 
-fn write_rows(
-    mut out: fs::File,
-    batches: &mpsc::Receiver<Vec<Snapshot>>,
-) -> Result<(), String> {
+fn write_rows(mut out: fs::File, batches: &mpsc::Receiver<Vec<Snapshot>>) -> Result<(), String> {
     // Each batch is formatted into `rows` and written in one call: no second buffer.
     let mut rows = String::with_capacity(BATCH * 96);
     rows.push_str(PORTFOLIO_HEADER);
