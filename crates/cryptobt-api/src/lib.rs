@@ -76,7 +76,8 @@ pub struct ApiConfig {
     pub cors_origins: Vec<String>,
     /// Portfolio points returned for a chart.
     pub max_chart_points: usize,
-    /// Bytes of finished runs kept in memory for repeated reads.
+    /// Bytes of finished runs (and, apart, of ended sweeps' tables) kept in memory for repeated
+    /// reads.
     pub cache_bytes: u64,
     /// Host names the server answers to besides the loopback names (for a deployment behind a
     /// proxy; with a non-loopback bind and none set, any).
@@ -189,7 +190,11 @@ fn build(
         store_lock: Arc::default(),
         validations: Arc::new(tokio::sync::Semaphore::new(config.workers.max(1))),
         history,
-        sweeps: Arc::new(sweeps::Sweeps::open(config.sweeps_dir.clone(), services.sweeps.clone())),
+        sweeps: Arc::new(sweeps::Sweeps::open(
+            config.sweeps_dir.clone(),
+            services.sweeps.clone(),
+            config.cache_bytes,
+        )),
     });
     let data = state.clone();
     let server = HttpServer::new(move || {

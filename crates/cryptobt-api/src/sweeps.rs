@@ -10,7 +10,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use cryptobt_domain::{
-    ports::{CancelToken, RunObserver, SweepRequest, SweepService},
+    ports::{CancelToken, RunObserver, ServiceError, SweepRequest, SweepService, SweepTable},
     RunStatus,
 };
 use parking_lot::{Mutex, RwLock};
@@ -119,6 +119,23 @@ pub(crate) struct Sweeps {
     /// Held by the sweep that runs; the queued ones wait for it.
     runner: Arc<Mutex<()>>,
     counter: std::sync::atomic::AtomicU64,
+    /// Tables of ended sweeps as read back (an ended sweep's files never change; a delete evicts
+    /// its table), weighed by their size: paging or sorting a large table does not read and
+    /// decode `sweep.parquet` again.
+    tables: moka::sync::Cache<String, Arc<SweepTable>>,
+}
+
+/// Bytes a table holds in memory, near enough to weigh it in the cache.
+fn weight(table: &SweepTable) -> u32 {
+    let row = |r: &cryptobt_domain::ports::SweepRow| {
+        std::mem::size_of_val(r)
+            + r.metrics.len() * std::mem::size_of::<Option<f64>>()
+            + r.params.keys().map(|k| k.len() + 48).sum::<usize>()
+    };
+    let bytes = table.summary.len()
+        + table.names.iter().map(String::len).sum::<usize>()
+        + table.rows.iter().map(row).sum::<usize>();
+    u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
 fn write_meta(dir: &Path, meta: &SweepMeta) -> std::io::Result<()> {
@@ -131,7 +148,8 @@ fn write_meta(dir: &Path, meta: &SweepMeta) -> std::io::Result<()> {
 
 impl Sweeps {
     /// The sweeps in `dir`; those a stop interrupted are recorded as failed.
-    pub(crate) fn open(dir: PathBuf, service: Arc<dyn SweepService>) -> Self {
+    /// `cache_bytes` bounds the tables kept in memory.
+    pub(crate) fn open(dir: PathBuf, service: Arc<dyn SweepService>, cache_bytes: u64) -> Self {
         let mut jobs = BTreeMap::new();
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -162,7 +180,23 @@ impl Sweeps {
             jobs: RwLock::new(jobs),
             runner: Arc::default(),
             counter: std::sync::atomic::AtomicU64::new(0),
+            tables: moka::sync::Cache::builder()
+                .weigher(|_, table: &Arc<SweepTable>| weight(table))
+                .max_capacity(cache_bytes)
+                .build(),
         }
+    }
+
+    /// The table of ended sweep `id`, read from its files once and then kept (callers make sure
+    /// the sweep has ended and written them). Two requests for a table not yet read wait for one
+    /// read.
+    ///
+    /// # Errors
+    /// The [`ServiceError`] of a missing or damaged file.
+    pub(crate) fn table(&self, id: &str) -> Result<Arc<SweepTable>, ServiceError> {
+        self.tables
+            .try_get_with(id.to_owned(), || self.service.read(&self.dir_of(id)).map(Arc::new))
+            .map_err(|e| ServiceError::clone(&e))
     }
 
     pub(crate) fn service(&self) -> &Arc<dyn SweepService> {
@@ -280,6 +314,7 @@ impl Sweeps {
     /// Forgets sweep `id` and deletes its folder.
     pub(crate) fn delete(&self, id: &str) -> std::io::Result<bool> {
         let known = self.jobs.write().remove(id).is_some();
+        self.tables.invalidate(id);
         let dir = self.dir_of(id);
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;

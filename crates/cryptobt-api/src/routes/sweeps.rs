@@ -163,16 +163,19 @@ fn row_json(row: &SweepRow) -> Value {
 
 /// The table of sweep `id` once it has ended (none while it is queued or running, or when it
 /// ended without files).
-async fn table(state: &AppState, id: &str, job: &SweepJob) -> Result<Option<SweepTable>, ApiError> {
+async fn table(
+    state: &AppState,
+    id: &str,
+    job: &SweepJob,
+) -> Result<Option<Arc<SweepTable>>, ApiError> {
     if matches!(job.state().status, RunStatus::Queued | RunStatus::Running) {
         return Ok(None);
     }
-    let service = state.sweeps.service().clone();
-    let dir = state.sweeps.dir_of(id);
-    if !dir.join("sweep.json").exists() {
+    if !state.sweeps.dir_of(id).join("sweep.json").exists() {
         return Ok(None);
     }
-    blocking(move || service.read(&dir))
+    let (sweeps, id2) = (state.sweeps.clone(), id.to_owned());
+    blocking(move || sweeps.table(&id2))
         .await?
         .map(Some)
         .map_err(|e| ApiError::Damaged { message: e.message, backtest_id: id.to_owned() })
@@ -183,7 +186,7 @@ async fn finished_table(
     state: &AppState,
     id: &str,
     job: &SweepJob,
-) -> Result<SweepTable, ApiError> {
+) -> Result<Arc<SweepTable>, ApiError> {
     table(state, id, job).await?.ok_or_else(|| ApiError::Conflict {
         message: format!("sweep {id} has no table yet ({})", job.state().status),
         backtest_id: id.to_owned(),
