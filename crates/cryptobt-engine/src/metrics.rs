@@ -4,7 +4,7 @@
 
 use cryptobt_domain::{
     money::{decimal_to_f64, round_ledger},
-    ActionType, Bar, FundingPayment, Metrics, RoundTrip, Snapshot, Trade,
+    ActionType, Bar, FundingPayment, Metrics, RoundTrip, Trade,
 };
 use rust_decimal::Decimal;
 
@@ -92,13 +92,12 @@ impl Accumulator {
         }
     }
 
-    /// Adds a snapshot; `exposed` says whether a position was open at it.
-    pub(crate) fn add(&mut self, s: &Snapshot, exposed: bool) {
+    /// Adds a snapshot: its time, its `portfolio_value`, and whether a position was open at it.
+    pub(crate) fn add(&mut self, timestamp: i64, equity: Decimal, exposed: bool) {
         self.count += 1;
         self.exposed += u64::from(exposed);
-        self.first_time.get_or_insert(s.timestamp);
-        let equity = s.portfolio_value;
-        let day = s.timestamp.div_euclid(DAY_MS);
+        self.first_time.get_or_insert(timestamp);
+        let day = timestamp.div_euclid(DAY_MS);
         if self.current_day != Some(day) {
             // The day before ended with the previous snapshot.
             if let Some((_, close)) = self.last {
@@ -106,7 +105,7 @@ impl Accumulator {
             }
             self.current_day = Some(day);
         }
-        self.last = Some((s.timestamp, equity));
+        self.last = Some((timestamp, equity));
         let bits = equity.serialize();
         let was_under = self.under_water();
         let repeated = self.previous.filter(|p| p.0 == bits);
@@ -116,18 +115,18 @@ impl Accumulator {
         self.previous = Some((bits, at_peak));
         if at_peak {
             if was_under {
-                let since = self.high_water_time.unwrap_or(s.timestamp);
-                self.longest_drawdown_ms = self.longest_drawdown_ms.max(s.timestamp - since);
+                let since = self.high_water_time.unwrap_or(timestamp);
+                self.longest_drawdown_ms = self.longest_drawdown_ms.max(timestamp - since);
             }
             if repeated.is_none() {
                 self.close_drawdown();
                 self.high_water = equity;
                 self.at_peak_seen |= equity > Decimal::ZERO;
             }
-            self.high_water_time = Some(s.timestamp);
+            self.high_water_time = Some(timestamp);
         } else {
             if !was_under {
-                self.high_water_time.get_or_insert(s.timestamp);
+                self.high_water_time.get_or_insert(timestamp);
             }
             if repeated.is_none() && self.low_since_peak.is_none_or(|low| equity < low) {
                 self.low_since_peak = Some(equity);
@@ -317,16 +316,7 @@ mod tests {
             }
             let mut acc = Accumulator::new(initial);
             for (t, e) in &equity {
-                let s = Snapshot {
-                    timestamp: *t,
-                    portfolio_value: *e,
-                    cash: *e,
-                    unrealized_pnl: Decimal::ZERO,
-                    realized_pnl: Decimal::ZERO,
-                    margin_used: Decimal::ZERO,
-                    exposure: Decimal::ZERO,
-                };
-                acc.add(&s, false);
+                acc.add(*t, *e, false);
             }
             let (worst, closes) = naive(initial, &equity);
             acc.end_series();

@@ -141,6 +141,7 @@ impl<'a> Backtest<'a> {
         let total = self.bars.len();
         let step = (total / 200).max(1_000);
         let mut measured = Accumulator::new(config.initial_capital());
+        let wants_snapshots = sink.wants_snapshots();
         let mut processed = 0u64;
         let mut stop: Option<RunError> = strategy.initialize(&shared).err().map(RunError::from);
         let mut previous_open: Option<i64> = None;
@@ -246,9 +247,14 @@ impl<'a> Backtest<'a> {
                 });
             }
             let portfolio = ctx.portfolio.borrow();
-            let snapshot = portfolio.snapshot(bar.timestamp);
-            measured.add(&snapshot, !snapshot.exposure.is_zero());
-            sink.push(&snapshot);
+            if wants_snapshots {
+                let snapshot = portfolio.snapshot(bar.timestamp);
+                measured.add(bar.timestamp, snapshot.portfolio_value, !snapshot.exposure.is_zero());
+                sink.push(&snapshot);
+            } else {
+                let (equity, exposed) = portfolio.equity_and_exposed();
+                measured.add(bar.timestamp, equity, exposed);
+            }
             processed += 1;
             previous_open = Some(bar.timestamp);
             if (i + 1) % step == 0 {

@@ -2,8 +2,9 @@
 //! them, set and clear exits and send market orders, over random bars walked by the intrabar path
 //! (the bar rule and 1m bars), keep the ledger invariant of DESIGN §4 at every bar close:
 //! `cash + margin_used == initial + Σ trade pnl + Σ funding`, with every trade and funding
-//! payment recorded, and each fill's order type consistent with its action. (Cash itself may go
-//! below zero: DESIGN §5.1 books a slipped stop beyond the liquidation price as written.)
+//! payment recorded, and each fill's order type consistent with its action; a run without a
+//! snapshot sink measures the same metrics. (Cash itself may go below zero: DESIGN §5.1 books a
+//! slipped stop beyond the liquidation price as written.)
 
 #![allow(clippy::unwrap_used, reason = "test fixtures fail loudly")]
 
@@ -205,8 +206,13 @@ proptest! {
         if minutes {
             backtest = backtest.minutes(&minute_series);
         }
-        let mut strategy = Random { calls, bar: 0 };
+        let mut strategy = Random { calls: calls.clone(), bar: 0 };
         let report = backtest.run(&mut strategy, &());
+        // A run whose snapshots go nowhere values only equity and exposure: the same metrics.
+        let bare = backtest.run_into(&mut Random { calls, bar: 0 }, &(), &mut ());
+        prop_assert_eq!(&bare.metrics, &report.metrics);
+        prop_assert_eq!(&bare.daily_returns, &report.daily_returns);
+        prop_assert!(bare.snapshots.is_empty());
         // At every close: cash + margin == initial + realized (Σ pnl + Σ funding so far).
         for s in &report.snapshots {
             prop_assert_eq!(s.cash + s.margin_used, initial + s.realized_pnl, "at {}", s.timestamp);

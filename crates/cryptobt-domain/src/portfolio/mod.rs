@@ -323,6 +323,13 @@ impl Portfolio {
         self.state.snapshot(timestamp)
     }
 
+    /// The snapshot's `portfolio_value` and whether its `exposure` is non-zero, without
+    /// building the rest of it (see [`crate::ports::SnapshotSink::wants_snapshots`]).
+    #[must_use]
+    pub fn equity_and_exposed(&self) -> (Decimal, bool) {
+        self.state.equity_and_exposed()
+    }
+
     /// Starting cash.
     #[must_use]
     pub fn initial_capital(&self) -> Decimal {

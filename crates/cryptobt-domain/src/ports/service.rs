@@ -32,6 +32,13 @@ impl RunObserver for () {}
 pub trait SnapshotSink {
     /// The snapshot at a bar's close.
     fn push(&mut self, snapshot: &Snapshot);
+
+    /// Whether this sink reads the snapshots at all. When it does not, the engine skips building
+    /// them and values only what the metrics need (equity, and whether anything is held): a
+    /// sweep member or a benchmark pays for no column it never sees.
+    fn wants_snapshots(&self) -> bool {
+        true
+    }
 }
 
 impl SnapshotSink for Vec<Snapshot> {
@@ -43,6 +50,10 @@ impl SnapshotSink for Vec<Snapshot> {
 /// Snapshots that go nowhere (metrics are still computed from every one).
 impl SnapshotSink for () {
     fn push(&mut self, _: &Snapshot) {}
+
+    fn wants_snapshots(&self) -> bool {
+        false
+    }
 }
 
 /// Why a run could not start (a run that starts and then fails is a report with status failed).
