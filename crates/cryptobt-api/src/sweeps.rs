@@ -278,13 +278,15 @@ impl Sweeps {
             let mut meta = job.meta.lock();
             meta.status = status;
             meta.error_message.clone_from(&error);
-            if let Ok(table) = self.service.read(dir) {
-                if let Ok(summary) = serde_json::from_str::<Value>(&table.summary) {
-                    meta.best = summary["best"].clone();
-                    meta.pbo = summary["pbo"].as_f64();
-                    meta.dsr = summary["dsr"].as_f64();
-                    meta.completed = summary["completed"].as_u64().map(|n| n as usize);
-                }
+            // Read once here, the table is then what the first page is served from.
+            let table = self.table(&meta.sweep_id);
+            if let Some(summary) =
+                table.ok().and_then(|t| serde_json::from_str::<Value>(&t.summary).ok())
+            {
+                meta.best = summary["best"].clone();
+                meta.pbo = summary["pbo"].as_f64();
+                meta.dsr = summary["dsr"].as_f64();
+                meta.completed = summary["completed"].as_u64().map(|n| n as usize);
             }
             if let Err(e) = write_meta(dir, &meta) {
                 tracing::warn!(error = %e, sweep = %meta.sweep_id, "cannot write meta.json");

@@ -573,12 +573,12 @@ fn status_of(text: &str) -> Result<RunStatus, String> {
         .ok_or_else(|| format!("{text:?} is not a member status"))
 }
 
-/// Reads the files of the sweep in `dir`: the parameter names, the rows (with their daily
-/// returns) and `sweep.json`.
+/// Reads the files of the sweep in `dir`: the parameter names, the rows and `sweep.json`; each
+/// row's daily returns too (`returns.parquet`, what a merge needs) with `with_returns`.
 ///
 /// # Errors
 /// A message naming the file that is missing or malformed.
-pub fn read(dir: &Path) -> Result<(Vec<String>, Vec<Row>, Value), String> {
+pub fn read(dir: &Path, with_returns: bool) -> Result<(Vec<String>, Vec<Row>, Value), String> {
     let path = dir.join("sweep.json");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let summary: Value =
@@ -630,7 +630,7 @@ pub fn read(dir: &Path) -> Result<(Vec<String>, Vec<Row>, Value), String> {
         }
     }
     let returns = dir.join("returns.parquet");
-    if returns.exists() {
+    if with_returns && returns.exists() {
         for batch in read_batches(&returns)? {
             let index = column::<UInt64Array>(&batch, "index")?;
             let value = column::<Float64Array>(&batch, "return")?;
@@ -656,7 +656,7 @@ pub fn merge(dirs: &[std::path::PathBuf], out: &Path) -> Result<(Vec<Row>, Value
     let mut rows: Vec<Row> = Vec::new();
     let mut settings: Option<Settings> = None;
     for dir in dirs {
-        let (n, r, summary) = read(dir)?;
+        let (n, r, summary) = read(dir, true)?;
         if !summary["walk_forward"].is_null() {
             return Err(format!(
                 "{}: a shard with walk-forward cannot be merged; run walk-forward without --shard",
@@ -730,10 +730,9 @@ impl SweepService for SweepRunner {
     }
 
     fn read(&self, dir: &Path) -> Result<SweepTable, ServiceError> {
-        let storage = |message: String| ServiceError { code: ErrorCode::StorageError, message };
-        let (names, rows, _) = read(dir).map_err(storage)?;
-        let summary = std::fs::read_to_string(dir.join("sweep.json"))
-            .map_err(|e| storage(format!("sweep.json: {e}")))?;
-        Ok(SweepTable { summary, names, rows: rows.into_iter().map(|r| r.row).collect() })
+        let (names, rows, summary) = read(dir, false)
+            .map_err(|message| ServiceError { code: ErrorCode::StorageError, message })?;
+        let rows = rows.into_iter().map(|r| r.row).collect();
+        Ok(SweepTable { summary: summary.to_string(), names, rows })
     }
 }

@@ -53,7 +53,7 @@ pub struct SweepRow {
 /// A finished sweep read back: `sweep.json` as written and the rows in index order.
 #[derive(Debug, Clone)]
 pub struct SweepTable {
-    /// The text of `sweep.json`.
+    /// `sweep.json`, as JSON text.
     pub summary: String,
     /// The parameter names, in `--grid` order.
     pub names: Vec<String>,
