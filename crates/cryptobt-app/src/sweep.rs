@@ -165,7 +165,7 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
     };
     let mut plan = match sweeps::plan(&request) {
         Ok(p) => p,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&e.message),
     };
     if let Some((i, n)) = shard {
         if plan.walk.is_some() {

@@ -14,8 +14,8 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema};
 use cryptobt_domain::{
     ports::{
-        BarQuery, MarketData, RunObserver, ServiceError, SweepRequest, SweepRow, SweepService,
-        SweepTable,
+        BarQuery, MarketData, PlanError, RunObserver, ServiceError, SweepRequest, SweepRow,
+        SweepService, SweepTable,
     },
     BacktestConfig, ErrorCode, ParamValue, Params, RunStatus, TradingMode, METRICS,
 };
@@ -106,63 +106,76 @@ pub const MAX_MEMBERS: usize = 1_000_000;
 /// The members of `request`, checked: the grid specs, the objective and the walk-forward spec.
 ///
 /// # Errors
-/// A message naming the bad value.
-pub fn plan(request: &SweepRequest) -> Result<Plan, String> {
+/// A [`PlanError`] naming the field and the bad value.
+pub fn plan(request: &SweepRequest) -> Result<Plan, PlanError> {
+    let bad_grid = |message: String| PlanError::new("grid", message);
     if cryptobt_domain::metric(&request.objective).is_none() {
-        return Err(format!(
-            "objective {:?} is not a metric (docs/metrics.md lists them)",
-            request.objective
+        return Err(PlanError::new(
+            "objective",
+            format!(
+                "objective {:?} is not a metric (docs/metrics.md lists them)",
+                request.objective
+            ),
         ));
     }
     if request.grid.is_empty() {
-        return Err("a sweep needs at least one --grid NAME=SPEC".to_owned());
+        return Err(bad_grid("a sweep needs at least one --grid NAME=SPEC".to_owned()));
     }
     let mut specs: Vec<(String, String)> = Vec::new();
     for raw in &request.grid {
-        let (name, spec) =
-            raw.split_once('=').ok_or_else(|| format!("--grid {raw:?} is not NAME=SPEC"))?;
+        let (name, spec) = raw
+            .split_once('=')
+            .ok_or_else(|| bad_grid(format!("--grid {raw:?} is not NAME=SPEC")))?;
         let name = name.trim();
         if name.is_empty() {
-            return Err(format!("--grid {raw:?} has no parameter name"));
+            return Err(bad_grid(format!("--grid {raw:?} has no parameter name")));
         }
         if specs.iter().any(|(n, _)| n == name) {
-            return Err(format!("parameter {name:?} is in the grid twice"));
+            return Err(bad_grid(format!("parameter {name:?} is in the grid twice")));
         }
         specs.push((name.to_owned(), spec.trim().to_owned()));
     }
     let members = match request.random {
         Some(n) if n == 0 || n > MAX_MEMBERS => {
-            return Err(format!("random {n} must be between 1 and {MAX_MEMBERS}"))
+            return Err(PlanError::new(
+                "random",
+                format!("random {n} must be between 1 and {MAX_MEMBERS}"),
+            ))
         }
-        Some(n) => random_members(&specs, n, request.seed)?,
+        Some(n) => random_members(&specs, n, request.seed).map_err(bad_grid)?,
         None => {
             let mut grid = Vec::new();
             let mut count = 1usize;
             for (name, spec) in &specs {
-                let values =
-                    sweep::grid_values(spec).map_err(|e| format!("--grid {name}={spec}: {e}"))?;
+                let values = sweep::grid_values(spec)
+                    .map_err(|e| bad_grid(format!("--grid {name}={spec}: {e}")))?;
                 count = count.saturating_mul(values.len());
                 grid.push((name.clone(), values));
             }
             if count > MAX_MEMBERS {
-                return Err(format!("the grid has {count} members; at most {MAX_MEMBERS}"));
+                return Err(bad_grid(format!(
+                    "the grid has {count} members; at most {MAX_MEMBERS}"
+                )));
             }
             sweep::grid_members(&grid).into_iter().enumerate().collect()
         }
     };
     if let Some((_, first)) = members.first() {
         // The names must be parameter names (checked once here, not as every member failing).
-        request.config.with_params(first).map_err(|e| format!("--grid: {e}"))?;
+        request.config.with_params(first).map_err(|e| bad_grid(format!("--grid: {e}")))?;
     }
     if request.blocks < 2 || request.blocks % 2 == 1 {
-        return Err(format!("blocks {} must be an even number of at least 2", request.blocks));
+        return Err(PlanError::new(
+            "blocks",
+            format!("blocks {} must be an even number of at least 2", request.blocks),
+        ));
     }
     let walk = request
         .walk_forward
         .as_deref()
         .map(sweep::parse_walk_forward)
         .transpose()
-        .map_err(|e| format!("walk_forward: {e}"))?;
+        .map_err(|e| PlanError::new("walk_forward", format!("walk_forward: {e}")))?;
     Ok(Plan { members, names: specs.into_iter().map(|(n, _)| n).collect(), walk })
 }
 
@@ -706,13 +719,9 @@ impl SweepRunner {
     }
 }
 
-fn invalid(message: String) -> ServiceError {
-    ServiceError { code: ErrorCode::InvalidStrategy, message }
-}
-
 impl SweepService for SweepRunner {
-    fn plan(&self, request: &SweepRequest) -> Result<usize, ServiceError> {
-        plan(request).map(|p| p.members.len()).map_err(invalid)
+    fn plan(&self, request: &SweepRequest) -> Result<usize, PlanError> {
+        plan(request).map(|p| p.members.len())
     }
 
     fn run(
@@ -721,7 +730,8 @@ impl SweepService for SweepRunner {
         dir: &Path,
         observer: &dyn RunObserver,
     ) -> Result<(), ServiceError> {
-        let plan = plan(request).map_err(invalid)?;
+        let plan = plan(request)
+            .map_err(|e| ServiceError { code: ErrorCode::InvalidStrategy, message: e.message })?;
         let total = plan.members.len() as u64;
         let progress = |done: usize| observer.on_progress(done as u64, total);
         let outcome = run(request, &plan, None, self.market.as_ref(), &progress)?;

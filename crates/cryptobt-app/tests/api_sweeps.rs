@@ -163,6 +163,7 @@ fn bad_sweeps_are_refused_naming_the_field_and_a_cancel_keeps_what_finished() {
         (json!({"grid": [3]}), "grid", "NAME=SPEC"),
         (json!({"objective": "luck"}), "objective", "luck"),
         (json!({"blocks": 3}), "blocks", "even"),
+        (json!({"random": 2_000_000}), "random", "between"),
         (json!({"walk_forward": "train=x"}), "walk_forward", "train=x"),
         (json!({"minimize": "yes"}), "minimize", "true or false"),
         (json!({"seed": -1}), "seed", "whole number"),

@@ -83,14 +83,9 @@ pub(crate) async fn submit(
     };
     let service = state.sweeps.service().clone();
     let request2 = request.clone();
-    let members = blocking(move || service.plan(&request2)).await?.map_err(|e| {
-        // The service's messages start with the field at fault, else it is the grid's.
-        let field = ["objective", "blocks", "walk_forward", "random"]
-            .into_iter()
-            .find(|f| e.message.starts_with(f))
-            .unwrap_or("grid");
-        ApiError::field(field, e.message)
-    })?;
+    let members = blocking(move || service.plan(&request2))
+        .await?
+        .map_err(|e| ApiError::field(e.field, e.message))?;
     if members > cfg.max_sweep_members {
         return Err(ApiError::field(
             "grid",

@@ -35,6 +35,24 @@ pub struct SweepRequest {
     pub threads: usize,
 }
 
+/// Why a sweep request was refused: the request field at fault and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PlanError {
+    /// `grid`, `random`, `objective`, `blocks` or `walk_forward`.
+    pub field: &'static str,
+    /// What is wrong, naming the value.
+    pub message: String,
+}
+
+impl PlanError {
+    /// An error about `field`.
+    #[must_use]
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self { field, message: message.into() }
+    }
+}
+
 /// One member as the table shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepRow {
@@ -66,8 +84,8 @@ pub trait SweepService: Send + Sync {
     /// Checks `request` (grid, objective, walk-forward) and counts its members.
     ///
     /// # Errors
-    /// A [`ServiceError`] naming the bad value.
-    fn plan(&self, request: &SweepRequest) -> Result<usize, ServiceError>;
+    /// A [`PlanError`] naming the field and the bad value.
+    fn plan(&self, request: &SweepRequest) -> Result<usize, PlanError>;
 
     /// Runs `request`, reporting members done to `observer`, and writes its files into `dir`.
     /// A cancelled sweep writes the members finished before the cancel.
