@@ -67,36 +67,8 @@ pub(crate) async fn submit(
     let body = submission_body(&state, &req, payload).await?;
     let sub = request::parse_sweep(body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
     check_coverage(&state, &sub.run.config).await?;
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let request = SweepRequest {
-        config: sub.run.config.clone(),
-        strategy_code: sub.run.strategy_code.clone(),
-        grid: sub.grid.clone(),
-        random: sub.random,
-        seed: sub.seed,
-        objective: sub.objective.clone(),
-        minimize: sub.minimize,
-        walk_forward: sub.walk_forward.clone(),
-        blocks: sub.blocks,
-        limits: run_limits(cfg),
-        threads,
-    };
-    let service = state.sweeps.service().clone();
-    let request2 = request.clone();
-    let members = blocking(move || service.plan(&request2))
-        .await?
-        .map_err(|e| ApiError::field(e.field, e.message))?;
-    if members > cfg.max_sweep_members {
-        return Err(ApiError::field(
-            "grid",
-            format!(
-                "the sweep has {members} members; this server runs at most {}",
-                cfg.max_sweep_members
-            ),
-        ));
-    }
     let c = &sub.run.config;
-    let meta = SweepMeta {
+    let mut meta = SweepMeta {
         sweep_id: state.sweeps.new_id(),
         created_at: chrono::Utc::now(),
         status: RunStatus::Queued,
@@ -107,8 +79,8 @@ pub(crate) async fn submit(
         trading_mode: c.trading_mode().to_string(),
         start_date: c.start_date().to_string(),
         end_date: c.end_date().to_string(),
-        members,
-        objective: sub.objective,
+        members: 0,
+        objective: sub.objective.clone(),
         minimize: sub.minimize,
         best: Value::Null,
         pbo: None,
@@ -116,6 +88,32 @@ pub(crate) async fn submit(
         completed: None,
         request: sub.run_fields,
     };
+    let request = SweepRequest {
+        config: sub.run.config,
+        strategy_code: sub.run.strategy_code,
+        grid: sub.grid,
+        random: sub.random,
+        seed: sub.seed,
+        objective: sub.objective,
+        minimize: sub.minimize,
+        walk_forward: sub.walk_forward,
+        blocks: sub.blocks,
+        limits: run_limits(cfg),
+        threads: std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let service = state.sweeps.service().clone();
+    let (planned, request) = blocking(move || (service.plan(&request), request)).await?;
+    let members = planned.map_err(|e| ApiError::field(e.field, e.message))?;
+    if members > cfg.max_sweep_members {
+        return Err(ApiError::field(
+            "grid",
+            format!(
+                "the sweep has {members} members; this server runs at most {}",
+                cfg.max_sweep_members
+            ),
+        ));
+    }
+    meta.members = members;
     let id = meta.sweep_id.clone();
     let sweeps = state.sweeps.clone();
     let job = blocking(move || sweeps.submit(meta, request)).await?.map_err(ApiError::internal)?;
