@@ -274,15 +274,16 @@ impl Sweeps {
 
     fn execute(&self, job: &SweepJob, request: &SweepRequest, dir: &Path) {
         let _turn = self.runner.lock();
+        let id = job.meta.lock().sweep_id.clone();
         let finish = |status: RunStatus, error: Option<String>| {
+            // Read once here (before `meta` is locked): the cached table then serves the first
+            // page.
+            let summary =
+                self.table(&id).ok().and_then(|t| serde_json::from_str::<Value>(&t.summary).ok());
             let mut meta = job.meta.lock();
             meta.status = status;
             meta.error_message.clone_from(&error);
-            // Read once here, the table is then what the first page is served from.
-            let table = self.table(&meta.sweep_id);
-            if let Some(summary) =
-                table.ok().and_then(|t| serde_json::from_str::<Value>(&t.summary).ok())
-            {
+            if let Some(summary) = summary {
                 meta.best = summary["best"].clone();
                 meta.pbo = summary["pbo"].as_f64();
                 meta.dsr = summary["dsr"].as_f64();
