@@ -68,3 +68,26 @@ export const api = {
   eventsUrl: (id) => `/api/backtest/${encodeURIComponent(id)}/events`,
   fileUrl: (id, name) => `/api/backtest/${encodeURIComponent(id)}/files/${name}`,
 };
+
+// Follows a run's or a sweep's event stream: `onUpdate(data)` at each progress and status event,
+// then `onEnd()` once, when the final status arrives or the stream fails. Returns a function that
+// stops following (without calling `onEnd`).
+export function followEvents(url, onUpdate, onEnd) {
+  let source = new EventSource(url);
+  const stop = () => {
+    if (!source) return false;
+    source.close();
+    source = null;
+    return true;
+  };
+  const onEvent = (ev) => onUpdate(JSON.parse(ev.data));
+  source.addEventListener("progress", onEvent);
+  source.addEventListener("status", (ev) => {
+    onEvent(ev);
+    if (stop()) onEnd();
+  });
+  source.onerror = () => {
+    if (stop()) onEnd();
+  };
+  return stop;
+}

@@ -1,6 +1,6 @@
 // The page: editor, run form, live status over Server-Sent Events, results (charts, metrics,
 // trades, funding, log), run history with reopen, delete and compare.
-import { api, ApiError } from "./api.js";
+import { api, ApiError, followEvents } from "./api.js";
 import { createEditor } from "./editor.js";
 import { Charts, RunView } from "./charts.js";
 import { initSweeps, openSweep } from "./sweeps.js";
@@ -12,7 +12,7 @@ let view = null; // the three charts of the run shown
 let datasets = [];
 let limits = {};
 let current = null; // the run shown
-let events = null;
+let stopEvents = null; // stops following the run shown
 let page = 0;
 let sort = { key: "timestamp", dir: 1 };
 const PAGE = 50;
@@ -219,28 +219,16 @@ function showStatus(id, status, percent, error) {
 }
 
 function follow(id) {
-  if (events) events.close();
+  if (stopEvents) stopEvents();
   showStatus(id, "queued", 0);
-  events = new EventSource(api.eventsUrl(id));
-  const onEvent = (ev) => {
-    const d = JSON.parse(ev.data);
-    showStatus(id, d.status, d.progress ? d.progress.percent : 100, null);
-  };
-  events.addEventListener("progress", onEvent);
-  events.addEventListener("status", async (ev) => {
-    onEvent(ev);
-    events.close();
-    events = null;
-    await open(id);
-    loadHistory();
-  });
-  events.onerror = () => {
-    if (events) {
-      events.close();
-      events = null;
-      open(id);
-    }
-  };
+  stopEvents = followEvents(
+    api.eventsUrl(id),
+    (d) => showStatus(id, d.status, d.progress ? d.progress.percent : 100, null),
+    async () => {
+      await open(id);
+      loadHistory();
+    },
+  );
   $("cancel").onclick = () => api.cancel(id).catch(() => {});
 }
 

@@ -1,13 +1,13 @@
 // The sweep panel: a range per `params` name, progress over Server-Sent Events, the sortable
 // table, a heatmap over any two parameters (a cell opens that member as a normal run), the
 // walk-forward windows with the stitched equity, and PBO and DSR each with how to read it.
-import { api } from "./api.js";
+import { api, followEvents } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 let ctx = null; // { readForm, follow, metrics: () => METRICS, code: () => string }
 let shown = null; // the sweep shown (GET /api/sweeps/{id})
 let tableState = { page: 1, size: 20, sort: null, order: null };
-let events = null;
+let stopEvents = null; // stops following the sweep shown
 
 function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -86,29 +86,17 @@ function showSweepStatus(id, status, percent, message) {
 }
 
 function followSweep(id) {
-  if (events) events.close();
+  if (stopEvents) stopEvents();
   showSweepStatus(id, "queued", 0);
   $("sweep-cancel").onclick = () => api.sweepCancel(id).catch(() => {});
-  events = new EventSource(api.sweepEventsUrl(id));
-  const onEvent = (ev) => {
-    const d = JSON.parse(ev.data);
-    showSweepStatus(id, d.status, d.progress ? d.progress.percent : 100, d.error_message);
-  };
-  events.addEventListener("progress", onEvent);
-  events.addEventListener("status", async (ev) => {
-    onEvent(ev);
-    events.close();
-    events = null;
-    await openSweep(id);
-    loadSweeps();
-  });
-  events.onerror = () => {
-    if (events) {
-      events.close();
-      events = null;
-      openSweep(id).catch(() => {});
-    }
-  };
+  stopEvents = followEvents(
+    api.sweepEventsUrl(id),
+    (d) => showSweepStatus(id, d.status, d.progress ? d.progress.percent : 100, d.error_message),
+    async () => {
+      await openSweep(id).catch(() => {});
+      loadSweeps();
+    },
+  );
 }
 
 // ---- a finished sweep ----------------------------------------------------------------------
