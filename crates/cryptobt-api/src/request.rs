@@ -376,13 +376,7 @@ pub(crate) fn member_body(fields: &Value, params: &Params) -> Result<Body, ApiEr
     let mut values = fields.as_object().cloned().unwrap_or_default();
     let mut merged = values.get("params").and_then(Value::as_object).cloned().unwrap_or_default();
     for (name, value) in params {
-        let v = match value {
-            ParamValue::Number(n) => {
-                serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number)
-            }
-            ParamValue::Text(t) => Value::String(t.clone()),
-        };
-        merged.insert(name.clone(), v);
+        merged.insert(name.clone(), serde_json::to_value(value).map_err(ApiError::internal)?);
     }
     values.insert("params".to_owned(), Value::Object(merged));
     read(serde_json::to_string(&values).map_err(ApiError::internal)?.as_bytes())
