@@ -190,7 +190,7 @@ fn a_stop_entry_reaches_its_take_profit_on_the_same_leg() {
 #[test]
 fn liquidation_comes_before_a_stop_loss_set_beyond_it() {
     // Long 10 at 100 with 20x: margin 50, mmr 0.005: liq = (1000 − 50) / (10 × 0.995)
-    // = 95.477386934673 (12 places). Stop-loss at 95 lies beyond it: the falling leg reaches liq
+    // = 95.47738693467336683417085427 (as `Decimal` divides). Stop-loss at 95 lies beyond it: the falling leg reaches liq
     // first; the whole margin is lost (pnl −50) and the stop-loss goes with the position.
     let r = run(
         config(TradingMode::Futures).build().unwrap(),
@@ -207,7 +207,7 @@ fn liquidation_comes_before_a_stop_loss_set_beyond_it() {
     let t = &r.trades[1];
     assert_eq!(
         (t.order_type, t.price, t.pnl),
-        (OrderType::Liquidation, dec!(95.477386934673), dec!(-50))
+        (OrderType::Liquidation, dec!(95.47738693467336683417085427), dec!(-50))
     );
 }
 
@@ -357,4 +357,37 @@ fn one_minute_bars_decide_a_bar_the_coarse_rule_gets_wrong() {
     assert_eq!((fine.trades[1].order_type, fine.trades[1].price), (OrderType::StopLoss, dec!(95)));
     assert_eq!(fine.trades[1].timestamp, T0 + HOUR, "stamped with the hour's open time");
     assert_eq!(fine.ambiguous_bars, 0, "no single minute straddles both levels");
+}
+
+#[test]
+fn a_fill_on_the_path_whose_liquidation_price_is_the_fill_liquidates_at_once() {
+    // Futures 50x, mmr 0.02: a long's liq = (E×Q − E×Q/50) / (Q × 0.98) = E. A buy limit for
+    // 0.00012347 at 95123.4567 fills at the bar's low on the path: E×Q = 11.744893198749,
+    // M = 0.23489786397498 (exact; at 12 places it was 0.234897863975, which put liq a hair
+    // below the fill and the liquidation a bar later). liq = E = the current point: the
+    // position is liquidated there, at once: price E, pnl −M, fee M + (liq − E) × Q = M.
+    let config = config(TradingMode::Futures).maintenance_margin_rate(dec!(0.02)).build().unwrap();
+    let e = dec!(95123.4567);
+    let r = run(
+        config,
+        &[flat_bar(dec!(96000)), [dec!(96000), dec!(96500), e, dec!(95500)], flat_bar(e)],
+        None,
+        |i, ctx| {
+            if i == 0 {
+                let mut buy = order(OrderSide::Buy, OrderKind::Limit, dec!(0.00012347), e);
+                buy.options.leverage = Some(dec!(50));
+                ctx.place_order(buy).unwrap();
+            }
+        },
+    );
+    let got: Vec<_> =
+        r.trades.iter().map(|t| (t.timestamp, t.order_type, t.price, t.fee, t.pnl)).collect();
+    assert_eq!(
+        got,
+        [
+            // maker fee 11.744893198749 × 0.0002
+            (T0 + HOUR, OrderType::Limit, e, dec!(0.0023489786397498), dec!(-0.0023489786397498)),
+            (T0 + HOUR, OrderType::Liquidation, e, dec!(0.23489786397498), dec!(-0.23489786397498)),
+        ]
+    );
 }

@@ -126,27 +126,52 @@ fn the_reported_size_is_the_amount_bought_and_sells_exactly() {
     }
 }
 
-/// Item 3 and the dust rule. `close_position(99.99999999999999)` of 0.02 BTC at 100x would leave
-/// 2e-18 BTC with a margin that rounds to nothing, "liquidated" on the next bar above its entry.
-/// The reduction closes the whole position instead, and the next bars liquidate nothing.
+/// A reduction fills exactly what was asked, however small the remainder (docs/ledger.md,
+/// "Reductions fill exactly what was asked"). `close_position(99.99999999999999)` of 0.02 BTC
+/// sells 0.02 × 99.99999999999999 / 100 = 0.019999999999999998 and keeps 2e-18 BTC with its
+/// share of the margin (1.9e-15); `close_position()` on the next bar closes that remainder.
 #[test]
-fn a_reduction_leaving_dust_closes_the_position() {
+fn a_reduction_leaves_its_remainder_and_close_position_closes_it() {
     let config = testkit::config(TradingMode::Futures, dec!(10000), dec!(100));
     let source = r#"
         function on_data(bar)
             if bar.timestamp == 0 then
                 buy(0.02, 100)
                 log(tostring(close_position(99.99999999999999)), get_position_size())
+            elseif bar.timestamp == 3600000 then
+                log(tostring(close_position()), get_position_size())
             end
         end
     "#;
-    let mut bars = flat_bars(5, dec!(95000));
-    bars[2] = testkit::bar(2 * HOUR, dec!(95000), dec!(95100), dec!(90000), dec!(94000));
-    let report = run_lua(source, &config, bars, None);
-    assert_eq!(report.log, ["true\t0"]);
-    assert_eq!(report.trades.len(), 2);
-    assert_eq!(report.trades[1].quantity, dec!(0.02));
+    let report = run_lua(source, &config, flat_bars(3, dec!(95000)), None);
+    assert_eq!(report.log, ["true\t0.000000000000000002", "true\t0"]);
+    let sizes: Vec<_> = report.trades.iter().map(|t| t.quantity).collect();
+    assert_eq!(sizes, [dec!(0.02), dec!(0.019999999999999998), dec!(0.000000000000000002)]);
     assert_eq!(report.metrics.liquidations, 0);
+    assert!(!report.open_at_end);
+}
+
+/// `sell(math.floor(size * 1e5) / 1e5)`, the usual way to trade whole steps of 0.00001, sells
+/// exactly that: a long of 0.0123437 sells 0.01234 and keeps 0.0000037 (3.7e-6, below the
+/// minimum trade size), which a later `close_position()` closes.
+#[test]
+fn selling_whole_steps_keeps_the_remainder() {
+    let config = testkit::config(TradingMode::Spot, dec!(10000), dec!(1));
+    let source = r#"
+        function on_data(bar)
+            if bar.timestamp == 0 then
+                buy(0.0123437)
+                sell(math.floor(get_position_size() * 1e5) / 1e5)
+                log(get_position_size())
+            elseif bar.timestamp == 3600000 then
+                close_position()
+            end
+        end
+    "#;
+    let report = run_lua(source, &config, flat_bars(3, dec!(90000)), None);
+    assert_eq!(report.log, ["0.0000037"]);
+    let sizes: Vec<_> = report.trades.iter().map(|t| t.quantity).collect();
+    assert_eq!(sizes, [dec!(0.0123437), dec!(0.01234), dec!(0.0000037)]);
 }
 
 /// Item 5. With `fill = next_open` an order call returns true; its size limits are checked at

@@ -142,6 +142,25 @@ fn only_winners_leave_the_profit_factor_and_the_largest_loss_null() {
     near(m.win_rate, 100.0);
 }
 
+/// A zero-fee round trip that gains 2e-13 (0.00001 BTC, 100 → 100.00000002) is booked exactly
+/// and counts as a win; at 12 places it was 0 and left the win rate.
+#[test]
+fn a_round_trip_of_two_tenths_of_a_picodollar_is_a_win() {
+    let config = BacktestConfig::builder(btc(), Timeframe::D1, day(), day())
+        .fee_rate(Decimal::ZERO)
+        .build()
+        .unwrap();
+    let bars = [flat(dec!(100)), flat(dec!(100.00000002))];
+    let acts = [(0, Act::Buy(dec!(0.00001), Decimal::ONE)), (1, Act::Close(dec!(100)))];
+    let r = run(config, DAY, &bars, &acts);
+    assert_eq!(r.round_trips.len(), 1);
+    assert_eq!(r.round_trips[0].pnl, dec!(0.0000000000002));
+    let m = r.metrics;
+    assert_eq!((m.round_trips, m.largest_win, m.avg_win), (1, Some(dec!(0.0000000000002)), Some(dec!(0.0000000000002))));
+    near(m.win_rate, 100.0);
+    assert_eq!(m.final_equity, Some(dec!(10000.0000000000002)));
+}
+
 #[test]
 fn futures_round_trips_through_an_add_a_partial_close_a_flip_funding_and_a_liquidation() {
     // Futures, no fee, funding 0.001 every 8 h, bars every 4 h from 00:00.
@@ -197,7 +216,7 @@ fn futures_round_trips_through_an_add_a_partial_close_a_flip_funding_and_a_liqui
         (b.side, b.max_size, b.entry_price, b.bars_held),
         (PositionType::Short, dec!(2), dec!(115), 1)
     );
-    assert_eq!((b.exit_price, b.exit_reason), (dec!(125.870646766169), OrderType::Liquidation));
+    assert_eq!((b.exit_price, b.exit_reason), (dec!(125.87064676616915422885572139), OrderType::Liquidation));
     assert_eq!((b.fees, b.funding, b.pnl), (dec!(0), dec!(0.23), dec!(-22.77)));
     assert!(r.open_at_end);
     let m = &r.metrics;

@@ -1,35 +1,10 @@
-//! Money rules shared by every ledger computation: the ledger scale and the f64 conversion.
+//! Money rules shared by every ledger computation: the f64 conversions and the plain text form.
 //!
-//! Every amount the ledger derives by multiplication or division (a margin, a fee, a released
-//! margin, a gross PnL, a funding payment, a weighted entry price, a liquidation price) is rounded
-//! half-to-even to [`LEDGER_SCALE`] decimal places. Sums and differences of such amounts are then
-//! exact, which is what keeps `cash + margin_used == initial_capital + Σ pnl + Σ funding` true to
-//! the last digit: without the rounding a 28-digit quotient added to a large balance would be
-//! rounded by `Decimal` itself, differently on each side of the equation.
+//! Ledger amounts are never rounded to a number of places (docs/design.md, "Money"): margins,
+//! fees, gross PnL, entries and cash keep whatever `Decimal` arithmetic gives, whose own
+//! 28-digit limit is the only rounding.
 
-use rust_decimal::{Decimal, RoundingStrategy};
-
-/// Decimal places kept by every derived ledger amount (10⁻¹² USDT).
-pub const LEDGER_SCALE: u32 = 12;
-
-/// The smallest ledger unit, 10⁻¹².
-const LEDGER_UNIT: Decimal = Decimal::from_parts(1, 0, 0, false, LEDGER_SCALE);
-
-/// Rounds a derived ledger amount to [`LEDGER_SCALE`] places, half to even.
-///
-/// A non-zero amount never rounds to zero: one smaller than half a unit is booked as one unit
-/// (10⁻¹²) of its own sign, so a dust margin stays a margin and a dust loss stays a loss.
-#[must_use]
-pub fn round_ledger(value: Decimal) -> Decimal {
-    if value.scale() <= LEDGER_SCALE {
-        return value; // nothing to round, and this is the common case on the per-bar path
-    }
-    let rounded = value.round_dp_with_strategy(LEDGER_SCALE, RoundingStrategy::MidpointNearestEven);
-    if rounded.is_zero() && !value.is_zero() {
-        return if value.is_sign_negative() { -LEDGER_UNIT } else { LEDGER_UNIT };
-    }
-    rounded
-}
+use rust_decimal::Decimal;
 
 /// Converts an f64 (a quantity or price handed over by a strategy) into the shortest decimal that
 /// round-trips it, i.e. exactly what `format!("{}", x)` prints: `0.1` becomes `0.1`, not
@@ -284,26 +259,5 @@ mod tests {
             write_plain(&mut out, d);
             assert_eq!(out, d.normalize().to_string(), "{text}");
         }
-    }
-
-    #[test]
-    fn rounding_is_half_even_at_twelve_places() {
-        assert_eq!(round_ledger(dec!(1.0000000000005)), dec!(1.000000000000));
-        assert_eq!(round_ledger(dec!(1.0000000000015)), dec!(1.000000000002));
-        assert_eq!(round_ledger(dec!(2.5)), dec!(2.5));
-        assert_eq!(round_ledger(dec!(-0.0000000000015)), dec!(-0.000000000002));
-    }
-
-    #[test]
-    fn a_non_zero_amount_never_rounds_to_zero() {
-        // The margin of 1e-17 BTC at 19,000 USDT: 1.9e-13 is booked as one unit, not as 0.
-        assert_eq!(round_ledger(dec!(0.00000000000019)), dec!(0.000000000001));
-        // A dust closing fill's pnl stays a loss.
-        assert_eq!(round_ledger(dec!(-0.00000000000000396)), dec!(-0.000000000001));
-        assert_eq!(round_ledger(dec!(0.0000000000000000000000000001)), dec!(0.000000000001));
-        assert_eq!(round_ledger(Decimal::ZERO), Decimal::ZERO);
-        assert_eq!(round_ledger(dec!(0.0000000000000)), Decimal::ZERO);
-        // 18900 / 0.498, the liquidation price of notes §7.1.
-        assert_eq!(round_ledger(dec!(18900) / dec!(0.498)), dec!(37951.807228915663));
     }
 }

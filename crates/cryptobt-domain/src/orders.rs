@@ -7,7 +7,7 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::{money::round_ledger, OrderSide, OrderType, PositionType, Rejection};
+use crate::{OrderSide, OrderType, PositionType, Rejection};
 
 /// The most orders pending at once in a run.
 pub const MAX_PENDING_ORDERS: usize = 100;
@@ -124,7 +124,7 @@ pub struct Trailing {
     pub distance: Decimal,
     /// The peak (long) or trough (short) since it was set.
     pub extreme: Decimal,
-    /// `extreme × (1 − d)` (long) or `extreme × (1 + d)` (short), to the ledger scale.
+    /// `extreme × (1 − d)` (long) or `extreme × (1 + d)` (short), exactly.
     pub level: Decimal,
 }
 
@@ -142,7 +142,7 @@ impl Trailing {
             PositionType::Long => Decimal::ONE - self.distance,
             PositionType::Short => Decimal::ONE + self.distance,
         };
-        round_ledger(self.extreme * factor)
+        self.extreme * factor
     }
 
     /// Moves the extreme to `price` when it is beyond it (higher for a long, lower for a short).

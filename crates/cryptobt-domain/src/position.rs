@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    config::LEVERAGE_CAP, money::round_ledger, ActionType, DomainError, PositionType, Symbol,
+    config::LEVERAGE_CAP, ActionType, DomainError, PositionType, Symbol,
     Trade, TradingMode,
 };
 
@@ -117,7 +117,7 @@ impl Position {
         let notional = quantity
             .checked_mul(entry_price)
             .ok_or_else(|| DomainError::position("quantity", quantity, "notional overflows"))?;
-        let margin = round_ledger(notional / leverage);
+        let margin = notional / leverage;
         Ok(Self::from_parts(symbol, quantity * side.sign(), entry_price, margin, opened_at))
     }
 
@@ -182,7 +182,7 @@ impl Position {
     /// `(price − entry) × size`.
     #[must_use]
     pub fn unrealized_pnl(&self, price: Decimal) -> Decimal {
-        round_ledger((price - self.entry_price) * self.size)
+        (price - self.entry_price) * self.size
     }
 
     /// Effective leverage `|size| × entry / margin` (exactly 1 in spot, whose only leverage is 1).
@@ -191,7 +191,7 @@ impl Position {
         match mode {
             TradingMode::Spot => Decimal::ONE,
             TradingMode::Futures if self.margin.is_zero() => Decimal::ZERO,
-            TradingMode::Futures => round_ledger(self.quantity() * self.entry_price / self.margin),
+            TradingMode::Futures => self.quantity() * self.entry_price / self.margin,
         }
     }
 

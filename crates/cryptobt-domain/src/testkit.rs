@@ -5,6 +5,22 @@ use rust_decimal::Decimal;
 
 use crate::{BacktestConfig, Bar, Portfolio, Symbol, Timeframe, TradingMode};
 
+/// Asserts the ledger invariant `cash + margin_used == initial + Σ pnl + Σ funding` to
+/// `Decimal`'s precision: amounts are never rounded to a number of places, so each side carries
+/// only `Decimal`'s own rounding at its 28th significant digit, a relative error far below
+/// 10⁻²⁰ (any booking mistake, a fee or a margin, is many orders of magnitude larger).
+///
+/// # Panics
+/// When the two sides differ by more than that.
+#[track_caller]
+pub fn assert_balanced(cash_and_margin: Decimal, capital_and_pnl: Decimal) {
+    let tolerance = Decimal::new(1, 20) * capital_and_pnl.abs().max(Decimal::ONE);
+    assert!(
+        (cash_and_margin - capital_and_pnl).abs() <= tolerance,
+        "cash + margin_used == initial + Σ pnl + Σ funding: {cash_and_margin} vs {capital_and_pnl}"
+    );
+}
+
 /// `BTCUSDT`.
 #[must_use]
 pub fn btc() -> Symbol {

@@ -218,7 +218,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// `|size| × close / equity`, rounded to the ledger scale; 0 when flat or when equity is not
+    /// `|size| × close / equity`; 0 when flat or when equity is not
     /// positive.
     #[must_use]
     pub fn leverage_ratio(&self) -> Decimal {
@@ -227,7 +227,7 @@ impl Snapshot {
         }
         self.exposure
             .checked_div(self.portfolio_value)
-            .map_or(Decimal::ZERO, crate::money::round_ledger)
+            .unwrap_or(Decimal::ZERO)
     }
 }
 

@@ -215,12 +215,12 @@ proptest! {
         prop_assert!(bare.snapshots.is_empty());
         // At every close: cash + margin == initial + realized (Σ pnl + Σ funding so far).
         for s in &report.snapshots {
-            prop_assert_eq!(s.cash + s.margin_used, initial + s.realized_pnl, "at {}", s.timestamp);
+            cryptobt_domain::testkit::assert_balanced(s.cash + s.margin_used, initial + s.realized_pnl);
         }
         let pnl: Decimal = report.trades.iter().map(|t| t.pnl).sum();
         let funding: Decimal = report.funding.iter().map(|f| f.amount).sum();
         let last = report.snapshots.last().unwrap();
-        prop_assert_eq!(last.realized_pnl, pnl + funding);
+        cryptobt_domain::testkit::assert_balanced(last.realized_pnl, pnl + funding);
         for t in &report.trades {
             prop_assert_eq!(
                 t.action == ActionType::Liquidation,

@@ -359,7 +359,7 @@ impl Portfolio {
     #[must_use]
     pub fn margin_ratio(&self) -> Option<Decimal> {
         let margin = self.margin_used();
-        (!margin.is_zero()).then(|| crate::money::round_ledger(self.equity() / margin))
+        (!margin.is_zero()).then(|| self.equity() / margin)
     }
     /// Σ trade pnl so far (fees and liquidation losses included, funding not). The snapshot's
     /// `realized_pnl` (and `portfolio.csv`'s column) is this plus [`total_funding`]

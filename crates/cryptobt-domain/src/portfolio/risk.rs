@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 
 use super::{LedgerState, PortfolioRules};
 use crate::{
-    money::round_ledger, ActionType, FundingPayment, OrderType, Position, PositionType, Symbol,
+    ActionType, FundingPayment, OrderType, Position, PositionType, Symbol,
     Trade, TradingMode,
 };
 
@@ -15,7 +15,7 @@ use crate::{
 /// - long: `(E×Q − M) / (Q × (1 − m))`
 /// - short: `(E×Q + M) / (Q × (1 + m))`
 ///
-/// Rounded to the ledger scale. `None` when the formula is undefined (`Q = 0`, or `m ≥ 1` for a
+/// Exactly as `Decimal` divides. `None` when the formula is undefined (`Q = 0`, or `m ≥ 1` for a
 /// long). A long's result can be ≤ 0 (leverage 1): such a position is never liquidated.
 #[must_use]
 pub fn liquidation_price(
@@ -33,7 +33,7 @@ pub fn liquidation_price(
     if denominator <= Decimal::ZERO {
         return None;
     }
-    numerator.checked_div(denominator).map(round_ledger)
+    numerator.checked_div(denominator)
 }
 
 impl Position {
@@ -103,10 +103,10 @@ pub(crate) fn liquidate(
     let quantity = position.quantity();
     let margin = position.margin();
     let leverage = position.effective_leverage(rules.mode);
-    let gross = round_ledger((liq - position.entry_price()) * quantity * side.sign());
+    let gross = (liq - position.entry_price()) * quantity * side.sign();
     let fee = margin + gross;
     state.positions.remove(&symbol);
-    state.margin_used -= margin;
+    state.resum_margin();
     // cash += released (M) + gross − fee = 0: the isolated margin is gone, the rest untouched.
     state.book(Decimal::ZERO, -margin, fee);
     Some(Trade {
@@ -139,7 +139,7 @@ pub(crate) fn settle_funding(
         return None;
     }
     let size = state.positions.get(&symbol)?.position.size();
-    let amount = round_ledger(-(size * price * rate));
+    let amount = -(size * price * rate);
     state.cash += amount;
     state.total_funding += amount;
     Some(FundingPayment { timestamp, symbol, rate, price, position_size: size, amount })

@@ -14,8 +14,8 @@ pub(crate) struct LedgerState {
     pub(crate) initial_capital: Decimal,
     pub(crate) cash: Decimal,
     pub(crate) positions: BTreeMap<Symbol, MarkedPosition>,
-    /// Σ margin of the positions, kept as a running total (every amount has at most 12 decimals,
-    /// so the total is exact; debug builds check it against the sum).
+    /// Σ margin of the positions, summed again (in symbol order) after every change of a
+    /// position, so it never drifts from the positions' own margins.
     pub(crate) margin_used: Decimal,
     /// Σ trade pnl (fees and clearance fees included).
     pub(crate) realized_pnl: Decimal,
@@ -61,12 +61,12 @@ impl LedgerState {
     }
 
     pub(crate) fn margin_used(&self) -> Decimal {
-        debug_assert_eq!(
-            self.margin_used,
-            self.positions.values().map(|p| p.position.margin()).sum::<Decimal>(),
-            "the running margin total must equal the positions' margins"
-        );
         self.margin_used
+    }
+
+    /// Sums the positions' margins again; call after any position changed.
+    pub(crate) fn resum_margin(&mut self) {
+        self.margin_used = self.positions.values().map(|p| p.position.margin()).sum();
     }
 
     /// Books a fill's effect on cash: `cash_delta` to cash, `pnl` to realized PnL, `fee` to fees.

@@ -2,7 +2,7 @@
 //! (§7–§8, computed there with Python `decimal`) or from the independent reference
 //! `tests/reference/ledger.py` (DESIGN §5 re-implemented in Python `decimal` at 60 digits, no
 //! intermediate rounding), whose printout is quoted beside each scenario. Comparisons are at
-//! 8 decimal places: the ledger rounds derived amounts at 12.
+//! 8 decimal places (the reference prints 8); the cases at the end check exact `Decimal` results.
 
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -34,10 +34,9 @@ fn check(p: &Portfolio, expect: [Decimal; 6]) {
     let got = got.map(r8);
     let expect = expect.map(r8);
     assert_eq!(got, expect, "[cash, margin, size, entry, pnl_sum, funding]");
-    assert_eq!(
+    crate::testkit::assert_balanced(
         p.cash() + p.margin_used(),
         p.initial_capital() + p.realized_pnl() + p.total_funding(),
-        "ledger invariant"
     );
 }
 
@@ -506,8 +505,7 @@ fn a_slipped_fill_is_marked_at_the_market_price() {
 
 #[test]
 fn the_funds_check_compares_exact_amounts() {
-    // Fee 0: 0.1000000000000000036 × 100000 = 10000.00000000000036 > 10000 cash, although both
-    // round to 10000 at 12 places.
+    // Fee 0: 0.1000000000000000036 × 100000 = 10000.00000000000036 > 10000 cash.
     let mut p = spot_with(dec!(10000), |b| b.fee_rate(dec!(0)));
     let err = buy(&mut p, dec!(0.1000000000000000036), dec!(100000), dec!(1)).unwrap_err();
     assert_eq!(err.code(), "insufficient_funds");
@@ -517,7 +515,7 @@ fn the_funds_check_compares_exact_amounts() {
     buy(&mut p, dec!(0.1), dec!(100000), dec!(1)).unwrap();
     assert_eq!(p.cash(), dec!(0));
     let mut f = futures_with(dec!(1000), dec!(3), |b| b.fee_rate(dec!(0.001)));
-    // margin 2997/3 = 999, fee 2.997 → 1001.997 needed: refused; 999.000999000999 → fits.
+    // margin 2997/3 = 999, fee 2.997 → 1001.997 needed: refused.
     assert!(buy(&mut f, dec!(0.02997), dec!(100000), dec!(3)).is_err());
     let mut f = futures_with(dec!(1001.997), dec!(3), |b| b.fee_rate(dec!(0.001)));
     buy(&mut f, dec!(0.02997), dec!(100000), dec!(3)).unwrap();
@@ -526,35 +524,88 @@ fn the_funds_check_compares_exact_amounts() {
     assert!(buy(&mut f, dec!(0.02997), dec!(100000), dec!(3)).is_err());
 }
 
+/// The all-cash boundary where the margin is a quotient with no finite decimal: 0.1 BTC at
+/// 100000 with 3x and fee 0.0005 locks `10000 / 3` = 3333.3333333333333333333333333 (what
+/// `Decimal` gives, 25 places) and pays 5, so the need is 3338.3333333333333333333333333.
+/// Cash of exactly that much is enough and leaves 0; one unit of 10⁻²⁵ less is refused.
+/// (Rounded to 12 places the margin was 3333.333333333333 and a cash of 3338.333333333333 was
+/// enough; the exact need is not met by it.)
 #[test]
-fn a_tiny_gain_or_loss_keeps_its_sign() {
-    // Fee 0: buy 0.00001 at 100, sell at 100.00000001 → gross 1e-13, which the 12-place rounding
-    // made 0 (no win); it books one unit, 1e-12, so the fill still counts as a win.
-    let mut p = futures_with(dec!(1000), dec!(1), |b| b.fee_rate(dec!(0)));
-    buy(&mut p, dec!(0.00001), dec!(100), dec!(1)).unwrap();
-    let t = sell(&mut p, dec!(0.00001), dec!(100.00000001), dec!(1)).unwrap();
-    assert_eq!(t[0].pnl, dec!(0.000000000001));
-    buy(&mut p, dec!(0.00001), dec!(100), dec!(1)).unwrap();
-    let t = sell(&mut p, dec!(0.00001), dec!(99.99999999), dec!(1)).unwrap();
-    assert_eq!(t[0].pnl, dec!(-0.000000000001));
-    check(&p, [dec!(1000), dec!(0), dec!(0), dec!(0), dec!(0), dec!(0)]);
+fn the_all_cash_boundary_uses_decimal_quotients_both_ways() {
+    let need = dec!(3338.3333333333333333333333333);
+    let open = |capital| {
+        let mut f = futures_with(capital, dec!(3), |b| b.fee_rate(dec!(0.0005)));
+        let result = buy(&mut f, dec!(0.1), dec!(100000), dec!(3));
+        (f, result)
+    };
+    let (f, result) = open(need);
+    result.unwrap();
+    assert_eq!(f.cash(), Decimal::ZERO);
+    assert_eq!(f.margin_used(), dec!(3333.3333333333333333333333333));
+    let (f, result) = open(need - dec!(0.0000000000000000000000001));
+    assert_eq!(result.unwrap_err().code(), "insufficient_funds");
+    assert_eq!(f.cash(), need - dec!(0.0000000000000000000000001));
+    let (_, result) = open(dec!(3338.333333333333));
+    assert_eq!(result.unwrap_err().code(), "insufficient_funds");
 }
 
 #[test]
-fn a_reduction_leaving_less_than_the_minimum_closes_everything() {
-    // 0.02 BTC at 100x; closing 99.99999999999999 % would leave 2e-18 BTC.
+fn a_tiny_gain_or_loss_is_booked_exactly() {
+    // Fee 0: buy 0.00001 at 100, sell at 100.00000002 → gross (0.00000002 × 0.00001) = 2e-13,
+    // booked as it is (a win), and the mirror loss −2e-13.
+    let mut p = futures_with(dec!(1000), dec!(1), |b| b.fee_rate(dec!(0)));
+    buy(&mut p, dec!(0.00001), dec!(100), dec!(1)).unwrap();
+    let t = sell(&mut p, dec!(0.00001), dec!(100.00000002), dec!(1)).unwrap();
+    assert_eq!(t[0].pnl, dec!(0.0000000000002));
+    buy(&mut p, dec!(0.00001), dec!(100), dec!(1)).unwrap();
+    let t = sell(&mut p, dec!(0.00001), dec!(99.99999998), dec!(1)).unwrap();
+    assert_eq!(t[0].pnl, dec!(-0.0000000000002));
+    assert_eq!(p.cash(), dec!(1000));
+}
+
+#[test]
+fn a_partial_close_fills_exactly_the_percentage_asked() {
+    // Long 0.01 at 95000 (futures, 10x: margin 95, fee 0.475). close_position(99.95) sells
+    // 0.01 × 99.95 / 100 = 0.009995 and leaves 0.000005, below the minimum trade size: it is
+    // not rounded up to the whole position. Released 95 × 0.009995 / 0.01 = 94.9525; the rest
+    // keeps 0.0475, so its liquidation price stays the position's:
+    // (95000 × 0.01 − 95) / (0.01 × 0.995) = 855 / 0.00995 = 85929.64824120603015075376884.
     let mut p = futures(dec!(10000));
-    buy(&mut p, dec!(0.02), dec!(95000), dec!(100)).unwrap();
-    let t = p.close_position(btc(), dec!(99.99999999999999), dec!(95000), T).unwrap();
-    assert_eq!(t[0].quantity, dec!(0.02));
+    buy(&mut p, dec!(0.01), dec!(95000), dec!(10)).unwrap();
+    let liq = p.position(btc()).unwrap().liquidation_price(dec!(0.005));
+    assert_eq!(liq, Some(dec!(85929.64824120603015075376884)));
+    let t = p.close_position(btc(), dec!(99.95), dec!(95000), T).unwrap();
+    assert_eq!(t[0].quantity, dec!(0.009995));
+    // fee 0.009995 × 95000 × 0.0005 = 0.4747625; gross 0.
+    assert_eq!(t[0].fee, dec!(0.4747625));
+    assert_eq!(t[0].pnl, dec!(-0.4747625));
+    let rest = p.position(btc()).unwrap();
+    assert_eq!((rest.size(), rest.margin()), (dec!(0.000005), dec!(0.0475)));
+    assert_eq!(rest.liquidation_price(dec!(0.005)).map(|x| x.round_dp(20)), liq.map(|x| x.round_dp(20)));
+    // 10000 − 95 − 0.475 + 94.9525 − 0.4747625 = 9999.0027375
+    check(&p, [dec!(9999.0027375), dec!(0.0475), dec!(0.000005), dec!(95000), dec!(-0.9497625), dec!(0)]);
+    // close_position() closes the remainder, however small: fee 0.000005 × 95000 × 0.0005.
+    let t = p.close_position(btc(), dec!(100), dec!(95000), T).unwrap();
+    assert_eq!((t[0].quantity, t[0].fee), (dec!(0.000005), dec!(0.0002375)));
     assert_eq!(p.position(btc()), None);
-    // An opposite order 1e-7 short of the size closes it too; one leaving 0.00001 does not.
-    buy(&mut p, dec!(0.02), dec!(95000), dec!(100)).unwrap();
-    let t = sell(&mut p, dec!(0.0199999), dec!(95000), dec!(100)).unwrap();
-    assert_eq!((t.len(), t[0].quantity), (1, dec!(0.02)));
-    buy(&mut p, dec!(0.02), dec!(95000), dec!(100)).unwrap();
-    sell(&mut p, dec!(0.01999), dec!(95000), dec!(100)).unwrap();
-    assert_eq!(p.position_size(btc()), dec!(0.00001));
-    assert_eq!(p.liquidate_if_reached(btc(), dec!(94600), dec!(96000), T), None);
-    // liq 94522.61
+    assert_eq!(p.cash(), dec!(9999.05)); // + 0.0475 released − 0.0002375 fee
+}
+
+#[test]
+fn a_sell_of_whole_steps_leaves_its_remainder() {
+    // Spot long 0.0123437; sell(floor(size × 1e5) / 1e5) = sell(0.01234) leaves 0.0000037.
+    // Fee 0.001: buy cost 0.0123437 × 90000 = 1110.933, fee 1.110933. The sell gets
+    // 0.01234 × 90000 = 1110.6, fee 1.1106; released 1110.933 × 0.01234 / 0.0123437
+    // = 1110.6 (the cost basis is proportional), so gross 0 and pnl −1.1106.
+    let mut p = spot_with(dec!(10000), |b| b);
+    buy(&mut p, dec!(0.0123437), dec!(90000), dec!(1)).unwrap();
+    let steps = (crate::money::decimal_to_f64(p.position_size(btc())) * 1e5).floor() / 1e5;
+    let qty = crate::money::decimal_from_f64(steps).unwrap();
+    assert_eq!(qty, dec!(0.01234));
+    let t = sell(&mut p, qty, dec!(90000), dec!(1)).unwrap();
+    assert_eq!((t[0].quantity, t[0].pnl), (dec!(0.01234), dec!(-1.1106)));
+    assert_eq!(p.position_size(btc()), dec!(0.0000037));
+    assert_eq!(p.margin_used(), dec!(0.333));
+    // 10000 − 1110.933 − 1.110933 + 1110.6 − 1.1106 = 9997.445467
+    assert_eq!(p.cash(), dec!(9997.445467));
 }

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use super::{state::MarkedPosition, LedgerState, OrderSide, PortfolioRules, Rejection};
 use crate::{
-    money::round_ledger, ActionType, OrderType, Position, PositionType, Symbol, Trade, TradingMode,
+    ActionType, OrderType, Position, PositionType, Symbol, Trade, TradingMode,
 };
 
 /// The part of an order that reduces (or closes) the existing position.
@@ -61,7 +61,7 @@ pub(crate) fn slipped_price(
         OrderSide::Buy => Decimal::ONE + fraction,
         OrderSide::Sell => Decimal::ONE - fraction,
     };
-    round_ledger(market_price * factor)
+    market_price * factor
 }
 
 /// How a fill is priced and charged: the fill price (slippage included), the market price the
@@ -102,12 +102,12 @@ impl PortfolioRules {
 
 fn fee_of(fee_rate: Decimal, quantity: Decimal, price: Decimal) -> Result<Decimal, Rejection> {
     let notional = quantity.checked_mul(price).ok_or(Rejection::Overflow { quantity, price })?;
-    Ok(round_ledger(notional * fee_rate))
+    Ok(notional * fee_rate)
 }
 
-/// Plans a reducing leg of `quantity` (at most the position's size). A reduction that would leave
-/// less than `MIN_TRADE_SIZE` closes the whole position instead (docs/ledger.md, "dust"): such a
-/// remainder could not be traded away on its own and would carry a margin of almost nothing.
+/// Plans a reducing leg of `quantity` (at most the position's size). It fills exactly that
+/// quantity, however small the remainder it leaves (docs/design.md, "Reductions"): the remainder
+/// keeps its share of the margin and the entry, so its liquidation price does not move.
 fn reduce_leg(
     rules: &PortfolioRules,
     held: &Position,
@@ -116,20 +116,14 @@ fn reduce_leg(
     fee_rate: Decimal,
 ) -> Result<ReduceLeg, Rejection> {
     let held_qty = held.quantity();
-    let rest = held_qty - quantity;
-    let quantity = if rest > Decimal::ZERO && rest < rules.limits.min_trade_size {
-        held_qty
-    } else {
-        quantity
-    };
     let closes = quantity == held_qty;
     let released =
-        if closes { held.margin() } else { round_ledger(held.margin() * quantity / held_qty) };
+        if closes { held.margin() } else { held.margin() * quantity / held_qty };
     let side = held.side();
     Ok(ReduceLeg {
         quantity,
         released,
-        gross: round_ledger((price - held.entry_price()) * quantity * side.sign()),
+        gross: (price - held.entry_price()) * quantity * side.sign(),
         fee: fee_of(fee_rate, quantity, price)?,
         leverage: held.effective_leverage(rules.mode),
         position_type: side,
@@ -137,8 +131,8 @@ fn reduce_leg(
     })
 }
 
-/// Plans an opening leg. The funds check compares the exact margin and fee (`cash ≥ margin +
-/// fee`, §5) with the cash available; only what is booked is rounded to the ledger scale.
+/// Plans an opening leg: it locks `margin = qty × price / L` and needs `cash ≥ margin + fee`, both
+/// computed as `Decimal` computes them, never rounded to a number of places.
 fn open_leg(
     side: PositionType,
     quantity: Decimal,
@@ -149,25 +143,12 @@ fn open_leg(
 ) -> Result<OpenLeg, Rejection> {
     let overflow = Rejection::Overflow { quantity, price };
     let notional = quantity.checked_mul(price).ok_or(overflow.clone())?;
-    let exact_fee = notional.checked_mul(fee_rate).ok_or(overflow.clone())?;
-    // `available ≥ notional / L + fee` ⇔ `available × L ≥ notional + fee × L` (L ≥ 1): products
-    // of short decimals are exact, where the quotient may not be.
-    let enough = match (available.checked_mul(leverage), exact_fee.checked_mul(leverage)) {
-        (Some(budget), Some(fee_share)) => {
-            notional.checked_add(fee_share).is_some_and(|need| budget >= need)
-        }
-        _ => return Err(overflow),
-    };
-    if !enough {
-        let required = notional.checked_div(leverage).ok_or(overflow)? + exact_fee;
+    let fee = notional.checked_mul(fee_rate).ok_or(overflow.clone())?;
+    let margin = notional.checked_div(leverage).ok_or(overflow.clone())?;
+    let required = margin.checked_add(fee).ok_or(overflow)?;
+    if available < required {
         return Err(Rejection::InsufficientFunds { required: required.normalize(), available });
     }
-    let fee = round_ledger(exact_fee);
-    // Margin and fee round separately: never let the pair take more than the cash that paid
-    // for them exactly (at most one unit of 10⁻¹² comes off the margin).
-    let margin = round_ledger(notional / leverage);
-    let cap = available - fee;
-    let margin = if margin > cap && cap > Decimal::ZERO { cap } else { margin };
     Ok(OpenLeg { quantity, margin, fee, leverage, side })
 }
 
@@ -308,7 +289,7 @@ impl Plan {
                 held.refresh(self.market, mmr);
             }
             let pnl = leg.gross - leg.fee;
-            state.margin_used -= leg.released;
+            state.resum_margin();
             state.book(leg.released + leg.gross - leg.fee, pnl, leg.fee);
             trades.push(trade(leg.quantity, leg.leverage, leg.fee, leg.position_type, pnl));
         }
@@ -318,10 +299,8 @@ impl Plan {
                 Some(held) => {
                     let p = &mut held.position;
                     let held_qty = p.quantity();
-                    let entry = round_ledger(
-                        (p.entry_price() * held_qty + self.price * leg.quantity)
-                            / (held_qty + leg.quantity),
-                    );
+                    let entry = (p.entry_price() * held_qty + self.price * leg.quantity)
+                        / (held_qty + leg.quantity);
                     p.set(p.size() + signed, entry, p.margin() + leg.margin);
                     held.refresh(self.market, mmr);
                 }
@@ -338,7 +317,7 @@ impl Plan {
                         .insert(self.symbol, MarkedPosition::new(position, self.market, mmr));
                 }
             }
-            state.margin_used += leg.margin;
+            state.resum_margin();
             state.book(-(leg.margin + leg.fee), -leg.fee, leg.fee);
             trades.push(trade(leg.quantity, leg.leverage, leg.fee, leg.side, -leg.fee));
         }
