@@ -14,10 +14,10 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema};
 use cryptobt_domain::{
     ports::{
-        BarQuery, MarketData, PlanError, RunObserver, ServiceError, SweepRequest, SweepRow,
-        SweepService, SweepTable,
+        MarketData, PlanError, RunObserver, ServiceError, SweepRequest, SweepRow, SweepService,
+        SweepTable,
     },
-    BacktestConfig, ErrorCode, ParamValue, Params, RunStatus, TradingMode, METRICS,
+    BacktestConfig, ErrorCode, ParamValue, Params, RunStatus, METRICS,
 };
 use cryptobt_engine::sweep::{self, MemberResult, SweepInput};
 use serde_json::{json, Value};
@@ -368,29 +368,11 @@ pub fn run(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Outcome, ServiceError> {
     let config: &BacktestConfig = &request.config;
-    let data_error = |message: String| ServiceError { code: ErrorCode::DataError, message };
-    let bars = market.bars(&BarQuery::of(config)).map_err(|e| data_error(e.to_string()))?;
-    if bars.is_empty() {
-        return Err(data_error(format!(
-            "no {} {} bars from {} to {}",
-            config.symbol(),
-            config.timeframe(),
-            config.start_date(),
-            config.end_date()
-        )));
-    }
-    let funding = match config.trading_mode() {
-        TradingMode::Futures => market
-            .funding_rates(config.symbol(), config.start_date(), config.end_date())
-            .ok()
-            .flatten(),
-        TradingMode::Spot => None,
-    };
+    let prepared = cryptobt_engine::Prepared::load(market, config)?;
     let strategies = cryptobt_sandbox::LuaStrategyFactory;
     let input = SweepInput {
         config,
-        bars: &bars,
-        funding: funding.as_deref(),
+        market: &prepared,
         strategies: &strategies,
         source: &request.strategy_code,
         limits: request.limits.clone(),
@@ -413,7 +395,7 @@ pub fn run(
     });
     let rows: Vec<Row> = results.into_iter().map(row_of).collect();
     let summary = summary(&Settings::of(request, shard), &rows, walk_forward);
-    Ok(Outcome { names: plan.names.clone(), rows, summary, bars: bars.len() })
+    Ok(Outcome { names: plan.names.clone(), rows, summary, bars: prepared.bars.len() })
 }
 
 /// The stitched out-of-sample equity, one point per test day (`[day, equity]`, starting with

@@ -267,3 +267,100 @@ fn ctrl_c_cancels_a_sweep_and_keeps_the_members_finished() {
     let members = summary["members"].as_u64().unwrap();
     assert!(members < 200, "only the members begun before the cancel: {members}");
 }
+
+/// Every metric column of `sweep.parquet`, member by member (a null cell is `None`).
+fn member_metrics(path: &Path) -> Vec<Vec<(String, Option<f64>)>> {
+    use arrow_array::{cast::AsArray, Array};
+    let file = std::fs::File::open(path).unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let mut members = Vec::new();
+    for batch in reader.build().unwrap() {
+        let batch = batch.unwrap();
+        for row in 0..batch.num_rows() {
+            let mut metrics = Vec::new();
+            for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+                let value = match column.data_type() {
+                    arrow_schema::DataType::Float64 => {
+                        let c = column.as_primitive::<arrow_array::types::Float64Type>();
+                        (!c.is_null(row)).then(|| c.value(row))
+                    }
+                    arrow_schema::DataType::Int64 => {
+                        let c = column.as_primitive::<arrow_array::types::Int64Type>();
+                        (!c.is_null(row)).then(|| c.value(row) as f64)
+                    }
+                    arrow_schema::DataType::UInt64 => {
+                        let c = column.as_primitive::<arrow_array::types::UInt64Type>();
+                        (!c.is_null(row)).then(|| c.value(row) as f64)
+                    }
+                    _ => continue,
+                };
+                metrics.push((field.name().clone(), value));
+            }
+            members.push(metrics);
+        }
+    }
+    members
+}
+
+/// A sweep member is the plain run with its params, with every run setting: `intrabar 1m`
+/// (a limit grid, whose fills the 1m path decides), `fill next_open`, fees, slippage and a
+/// funding rate (futures). Before members were prepared as runs are, they walked bar paths.
+#[test]
+fn a_member_with_every_run_setting_is_the_plain_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let settings = [
+        "--strategy",
+        "static/strategies/limit_grid.lua",
+        "--symbol",
+        "BTCUSDT",
+        "--mode",
+        "futures",
+        "--timeframe",
+        "4h",
+        "--start",
+        "2025-05-05",
+        "--end",
+        "2025-05-12",
+        "--intrabar",
+        "1m",
+        "--fill",
+        "next_open",
+        "--fee",
+        "0.0007",
+        "--maker-fee",
+        "0.0001",
+        "--slippage-bps",
+        "3",
+        "--funding-rate",
+        "0.0003",
+        "--max-leverage",
+        "5",
+    ];
+    let mut args = vec!["sweep"];
+    args.extend(settings);
+    args.extend(["--grid", "step=0.005,0.01", "--out", out.to_str().unwrap()]);
+    let (code, stdout, stderr) = cryptobt(&args);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let members = member_metrics(&out.join("sweep.parquet"));
+    assert_eq!(members.len(), 2);
+    for (member, step) in members.iter().zip(["0.005", "0.01"]) {
+        let mut args = vec!["backtest"];
+        args.extend(settings);
+        let param = format!("step={step}");
+        args.extend(["--param", &param, "--json"]);
+        let (code, stdout, stderr) = cryptobt(&args);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        let plain: Value = serde_json::from_str(&stdout).unwrap();
+        let mut compared = 0;
+        for (key, value) in member {
+            let Some(want) = plain["metrics"].get(key) else { continue };
+            let want = want.as_f64().or_else(|| want.as_str().and_then(|s| s.parse().ok()));
+            assert_eq!(*value, want, "step {step}: {key}");
+            compared += 1;
+        }
+        assert!(compared >= 20, "only {compared} metrics compared");
+        assert!(plain["metrics"]["total_trades"].as_u64().unwrap() > 0, "the grid trades");
+    }
+}

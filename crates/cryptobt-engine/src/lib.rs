@@ -9,12 +9,14 @@
 mod context;
 mod intrabar;
 mod metrics;
+mod prepare;
 mod run;
 mod service;
 pub mod sweep;
 
 pub use crate::{
     metrics::return_statistics,
+    prepare::Prepared,
     run::{failed_before_start, funding_times, Backtest, FUNDING_INTERVAL_MS},
     service::{check_minutes, Engine},
 };

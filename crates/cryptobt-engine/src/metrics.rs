@@ -3,8 +3,7 @@
 //! in f64. Undefined values are `None`, never NaN or infinity.
 
 use cryptobt_domain::{
-    money::decimal_to_f64,
-    ActionType, Bar, FundingPayment, Metrics, RoundTrip, Trade,
+    money::decimal_to_f64, ActionType, Bar, FundingPayment, Metrics, RoundTrip, Trade,
 };
 use rust_decimal::Decimal;
 
@@ -204,8 +203,7 @@ impl Accumulator {
         let wins: Vec<Decimal> = pnls.iter().copied().filter(|p| *p > Decimal::ZERO).collect();
         let losses: Vec<Decimal> = pnls.iter().copied().filter(|p| *p < Decimal::ZERO).collect();
         let sum = |v: &[Decimal]| v.iter().copied().sum::<Decimal>();
-        let avg =
-            |v: &[Decimal]| (!v.is_empty()).then(|| sum(v) / Decimal::from(v.len()));
+        let avg = |v: &[Decimal]| (!v.is_empty()).then(|| sum(v) / Decimal::from(v.len()));
         let liquidations: Vec<&Trade> =
             trades.iter().filter(|t| t.action == ActionType::Liquidation).collect();
         let mut streak = 0u64;

@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use cryptobt_domain::{
     ports::{
-        BacktestRequest, BacktestService, BarQuery, BarSeries, MarketData, RunObserver,
-        ServiceError, SnapshotSink, StrategyFactory, StrategySpec,
+        BacktestRequest, BacktestService, BarSeries, MarketData, RunObserver, ServiceError,
+        SnapshotSink, StrategyFactory,
     },
-    BacktestReport, ErrorCode, Intrabar, Timeframe, TradingMode,
+    BacktestReport,
 };
 
-use crate::run::{failed_before_start, Backtest};
+use crate::{failed_before_start, Prepared};
 
 /// Runs backtests: loads the bars (and funding rates) through `MarketData`, builds the strategy
 /// through `StrategyFactory`, replays and measures.
@@ -42,57 +42,16 @@ impl BacktestService for Engine {
         snapshots: &mut dyn SnapshotSink,
     ) -> Result<BacktestReport, ServiceError> {
         let config = &request.config;
-        let data_error = |e: &dyn std::fmt::Display| ServiceError {
-            code: ErrorCode::DataError,
-            message: e.to_string(),
-        };
-        let query = BarQuery::of(config);
-        let bars = self.market.bars(&query).map_err(|e| data_error(&e))?;
-        if bars.is_empty() {
-            return Err(data_error(&format!(
-                "no bars for {} {} {}..{}",
-                query.symbol, query.timeframe, query.start, query.end
-            )));
-        }
-        let minutes =
-            if config.intrabar() == Intrabar::OneMinute && config.timeframe() != Timeframe::M1 {
-                let query = BarQuery { timeframe: Timeframe::M1, ..query };
-                let minutes = self.market.bars(&query).map_err(|e| {
-                    data_error(&format!("intrabar = 1m needs the 1m bars of the range: {e}"))
-                })?;
-                check_minutes(&bars, &minutes, config.timeframe().duration_ms())
-                    .map_err(|e| data_error(&e))?;
-                Some(minutes)
-            } else {
-                None
-            };
-        let funding = match config.trading_mode() {
-            TradingMode::Futures => self
-                .market
-                .funding_rates(config.symbol(), config.start_date(), config.end_date())
-                .map_err(|e| data_error(&e))?,
-            TradingMode::Spot => None,
-        };
-        let spec = StrategySpec {
-            source: request.strategy_code.clone(),
-            symbol: config.symbol(),
-            params: config.params().clone(),
-            limits: request.limits.clone(),
-        };
-        let mut strategy = match self.strategies.create(&spec) {
-            Ok(strategy) => strategy,
-            Err(e) => return Ok(failed_before_start(config, e)),
-        };
-        let mut backtest = Backtest::new(config, &bars)
-            .cancel(request.limits.cancel.clone())
-            .max_fills(request.limits.max_fills);
-        if let Some(rates) = funding.as_deref() {
-            backtest = backtest.funding(rates);
-        }
-        if let Some(minutes) = minutes.as_ref() {
-            backtest = backtest.minutes(minutes);
-        }
-        Ok(backtest.run_into(strategy.as_mut(), observer, snapshots))
+        let market = Prepared::load(self.market.as_ref(), config)?;
+        let report = market.run(
+            config,
+            self.strategies.as_ref(),
+            &request.strategy_code,
+            &request.limits,
+            observer,
+            snapshots,
+        );
+        Ok(report.unwrap_or_else(|e| failed_before_start(config, e)))
     }
 }
 

@@ -278,10 +278,9 @@ mod tests {
 pub struct SweepInput<'a> {
     /// The settings every member starts from (its params are added to these).
     pub config: &'a cryptobt_domain::BacktestConfig,
-    /// The run's bars.
-    pub bars: &'a cryptobt_domain::ports::BarSeries,
-    /// Published funding rates (futures).
-    pub funding: Option<&'a [cryptobt_domain::FundingRate]>,
+    /// The market every member replays (bars, 1m bars for `intrabar = 1m`, funding), prepared
+    /// once as a plain run prepares it.
+    pub market: &'a crate::Prepared,
     /// Builds each member's strategy.
     pub strategies: &'a dyn cryptobt_domain::ports::StrategyFactory,
     /// The strategy's source.
@@ -312,7 +311,7 @@ pub struct MemberResult {
 /// Runs one member.
 #[must_use]
 pub fn run_member(input: &SweepInput<'_>, index: usize, params: &Params) -> MemberResult {
-    use cryptobt_domain::{ports::StrategySpec, RunStatus};
+    use cryptobt_domain::RunStatus;
     let failed = |code: cryptobt_domain::ErrorCode| MemberResult {
         index,
         params: params.clone(),
@@ -324,23 +323,17 @@ pub fn run_member(input: &SweepInput<'_>, index: usize, params: &Params) -> Memb
     let Ok(config) = input.config.with_params(params) else {
         return failed(cryptobt_domain::ErrorCode::InvalidStrategy);
     };
-    let spec = StrategySpec {
-        source: input.source.to_owned(),
-        symbol: config.symbol(),
-        params: config.params().clone(),
-        limits: input.limits.clone(),
-    };
-    let mut strategy = match input.strategies.create(&spec) {
-        Ok(s) => s,
+    let report = match input.market.run(
+        &config,
+        input.strategies,
+        input.source,
+        &input.limits,
+        &(),
+        &mut (),
+    ) {
+        Ok(report) => report,
         Err(e) => return failed(e.code),
     };
-    let mut backtest = crate::Backtest::new(&config, input.bars)
-        .cancel(input.limits.cancel.clone())
-        .max_fills(input.limits.max_fills);
-    if let Some(rates) = input.funding {
-        backtest = backtest.funding(rates);
-    }
-    let report = backtest.run_into(strategy.as_mut(), &(), &mut ());
     MemberResult {
         index,
         params: params.clone(),
@@ -574,19 +567,6 @@ pub struct WindowResult {
     pub metrics: cryptobt_domain::Metrics,
 }
 
-/// The bars of `series` on the days `start..=end`.
-fn days_of(
-    series: &cryptobt_domain::ports::BarSeries,
-    start: chrono::NaiveDate,
-    end: chrono::NaiveDate,
-) -> cryptobt_domain::ports::BarSeries {
-    let from = start.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp_millis());
-    let to = end.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp_millis()) + 86_400_000;
-    let bars: Vec<cryptobt_domain::Bar> =
-        series.iter().filter(|b| b.timestamp >= from && b.timestamp < to).copied().collect();
-    cryptobt_domain::ports::BarSeries::new(vec![std::sync::Arc::from(bars)])
-}
-
 /// `run` over the days `days` (inclusive) of `input`, starting with `capital`; `None` when the
 /// settings refuse that window.
 fn on_days<R>(
@@ -596,8 +576,13 @@ fn on_days<R>(
     run: impl FnOnce(&SweepInput<'_>) -> R,
 ) -> Option<R> {
     let config = input.config.with_window(days.0, days.1, capital).ok()?;
-    let bars = days_of(input.bars, days.0, days.1);
-    Some(run(&SweepInput { config: &config, bars: &bars, limits: input.limits.clone(), ..*input }))
+    let market = input.market.days(days.0, days.1);
+    Some(run(&SweepInput {
+        config: &config,
+        market: &market,
+        limits: input.limits.clone(),
+        ..*input
+    }))
 }
 
 /// Walk-forward (DESIGN §11): on each window the best member of the train days (by `key`, as
