@@ -156,7 +156,10 @@ fn a_round_trip_of_two_tenths_of_a_picodollar_is_a_win() {
     assert_eq!(r.round_trips.len(), 1);
     assert_eq!(r.round_trips[0].pnl, dec!(0.0000000000002));
     let m = r.metrics;
-    assert_eq!((m.round_trips, m.largest_win, m.avg_win), (1, Some(dec!(0.0000000000002)), Some(dec!(0.0000000000002))));
+    assert_eq!(
+        (m.round_trips, m.largest_win, m.avg_win),
+        (1, Some(dec!(0.0000000000002)), Some(dec!(0.0000000000002)))
+    );
     near(m.win_rate, 100.0);
     assert_eq!(m.final_equity, Some(dec!(10000.0000000000002)));
 }
@@ -216,7 +219,10 @@ fn futures_round_trips_through_an_add_a_partial_close_a_flip_funding_and_a_liqui
         (b.side, b.max_size, b.entry_price, b.bars_held),
         (PositionType::Short, dec!(2), dec!(115), 1)
     );
-    assert_eq!((b.exit_price, b.exit_reason), (dec!(125.87064676616915422885572139), OrderType::Liquidation));
+    assert_eq!(
+        (b.exit_price, b.exit_reason),
+        (dec!(125.87064676616915422885572139), OrderType::Liquidation)
+    );
     assert_eq!((b.fees, b.funding, b.pnl), (dec!(0), dec!(0.23), dec!(-22.77)));
     assert!(r.open_at_end);
     let m = &r.metrics;

@@ -269,7 +269,23 @@ fn run_job(job: &Job, pipeline: &RunPipeline) -> bool {
     job.publish(RunStatus::Running, None);
     tracing::info!("run started");
     let submitted = job.record.lock().clone();
-    let outcome = pipeline.run(submitted, &request, &Progress(job));
+    // A panic (a defect of ours) fails this run as `internal_error` and keeps the worker.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pipeline.run(submitted, &request, &Progress(job))
+    }));
+    let outcome = match ran {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let cause = cryptobt_domain::panic_message(panic.as_ref());
+            tracing::error!(cause = %cause, "the run panicked");
+            let error = RunError {
+                code: ErrorCode::InternalError,
+                message: format!("internal error: {cause}"),
+                line: None,
+            };
+            return finish(job, pipeline.store().as_ref(), RunStatus::Failed, Some(error));
+        }
+    };
     if let Err(e) = &outcome.saved {
         tracing::error!(error = %e, "could not save the run's results");
     }

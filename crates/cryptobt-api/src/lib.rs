@@ -92,6 +92,8 @@ pub struct ApiConfig {
     pub sweeps_dir: PathBuf,
     /// Members a sweep may have.
     pub max_sweep_members: usize,
+    /// The sweep-wide wall-clock limit.
+    pub max_sweep_duration: Duration,
 }
 
 impl Default for ApiConfig {
@@ -117,6 +119,7 @@ impl Default for ApiConfig {
             max_runs: 10_000,
             sweeps_dir: PathBuf::from("results/sweeps"),
             max_sweep_members: 100_000,
+            max_sweep_duration: cryptobt_domain::ports::DEFAULT_MAX_SWEEP_DURATION,
         }
     }
 }

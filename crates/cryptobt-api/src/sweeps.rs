@@ -10,8 +10,9 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use cryptobt_domain::{
+    panic_message,
     ports::{CancelToken, RunObserver, ServiceError, SweepRequest, SweepService, SweepTable},
-    RunStatus,
+    ErrorCode, RunStatus,
 };
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,9 @@ pub(crate) struct SweepMeta {
     pub(crate) sweep_id: String,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) status: RunStatus,
+    /// Why it failed: the code (a sweep whose members all failed carries the first one's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error_code: Option<ErrorCode>,
     pub(crate) error_message: Option<String>,
     /// The strategy's name.
     pub(crate) name: String,
@@ -273,15 +277,16 @@ impl Sweeps {
     }
 
     fn execute(&self, job: &SweepJob, request: &SweepRequest, dir: &Path) {
-        let _turn = self.runner.lock();
         let id = job.meta.lock().sweep_id.clone();
-        let finish = |status: RunStatus, error: Option<String>| {
+        let finish = |status: RunStatus, error: Option<(ErrorCode, String)>| {
+            let (code, error) = error.unzip();
             // Read once here (before `meta` is locked): the cached table then serves the first
             // page.
             let summary =
                 self.table(&id).ok().and_then(|t| serde_json::from_str::<Value>(&t.summary).ok());
             let mut meta = job.meta.lock();
             meta.status = status;
+            meta.error_code = code;
             meta.error_message.clone_from(&error);
             if let Some(summary) = summary {
                 meta.best = summary["best"].clone();
@@ -298,19 +303,45 @@ impl Sweeps {
                 s.error_message = error;
             });
         };
+        // Wait for the runner, but a cancel while queued ends the sweep at once.
+        let _turn = loop {
+            if job.cancel.is_cancelled() {
+                let message = "cancelled before it started".to_owned();
+                finish(RunStatus::Cancelled, Some((ErrorCode::Cancelled, message)));
+                return;
+            }
+            if let Some(turn) = self.runner.try_lock_for(std::time::Duration::from_millis(50)) {
+                break turn;
+            }
+        };
         if job.cancel.is_cancelled() {
-            finish(RunStatus::Cancelled, Some("cancelled before it started".into()));
+            let message = "cancelled before it started".to_owned();
+            finish(RunStatus::Cancelled, Some((ErrorCode::Cancelled, message)));
             return;
         }
         job.meta.lock().status = RunStatus::Running;
         job.publish(|s| s.status = RunStatus::Running);
-        match self.service.run(request, dir, job) {
-            Ok(()) if job.cancel.is_cancelled() => finish(
+        // A panic is recorded as the sweep's failure and frees the runner; it never leaves the
+        // sweep "running".
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.service.run(request, dir, job)
+        }));
+        match ran {
+            Ok(Ok(())) if job.cancel.is_cancelled() => finish(
                 RunStatus::Cancelled,
-                Some("cancelled: the table holds the members finished before it".into()),
+                Some((
+                    ErrorCode::Cancelled,
+                    "cancelled: the table holds the members finished before it".into(),
+                )),
             ),
-            Ok(()) => finish(RunStatus::Completed, None),
-            Err(e) => finish(RunStatus::Failed, Some(e.message)),
+            Ok(Ok(())) => finish(RunStatus::Completed, None),
+            Ok(Err(e)) => finish(RunStatus::Failed, Some((e.code, e.message))),
+            Err(panic) => {
+                let cause = panic_message(panic.as_ref());
+                tracing::error!(sweep = %id, cause = %cause, "a sweep panicked");
+                let message = format!("internal error: {cause}");
+                finish(RunStatus::Failed, Some((ErrorCode::InternalError, message)));
+            }
         }
     }
 

@@ -47,6 +47,9 @@ pub struct Settings {
     pub max_strategy_kb: usize,
     /// Bar cache in MiB (`CRYPTOBT_CACHE_MB`, default 512).
     pub cache_mb: u64,
+    /// Wall-clock limit of a whole sweep in seconds (`CRYPTOBT_MAX_SWEEP_DURATION`, default
+    /// 21600).
+    pub max_sweep_duration_secs: u64,
 }
 
 impl Default for Settings {
@@ -70,6 +73,7 @@ impl Default for Settings {
             max_runs: 10_000,
             max_strategy_kb: 256,
             cache_mb: 512,
+            max_sweep_duration_secs: api.max_sweep_duration.as_secs(),
         }
     }
 }
@@ -95,6 +99,7 @@ struct FileSettings {
     max_runs: Option<usize>,
     max_strategy_kb: Option<usize>,
     cache_mb: Option<u64>,
+    max_sweep_duration: Option<u64>,
 }
 
 fn parse<T: FromStr>(key: &str, source: &str, raw: &str) -> Result<T, String> {
@@ -185,6 +190,9 @@ impl Settings {
         if let Some(v) = f.cache_mb {
             self.cache_mb = v;
         }
+        if let Some(v) = f.max_sweep_duration {
+            self.max_sweep_duration_secs = v;
+        }
         Ok(())
     }
 
@@ -205,6 +213,7 @@ impl Settings {
             "RESULTS_DIR" => self.results_dir = PathBuf::from(value),
             "STATIC_DIR" => self.static_dir = PathBuf::from(value),
             "MAX_RUN_DURATION" => self.max_run_duration_secs = parse(&key, src, value)?,
+            "MAX_SWEEP_DURATION" => self.max_sweep_duration_secs = parse(&key, src, value)?,
             "ALLOWED_TIMEFRAMES" => self.allowed_timeframes = timeframes(&key, src, &list())?,
             "MAX_LEVERAGE" => self.max_leverage = parse(&key, src, value)?,
             "DEFAULT_MMR" | "MAINTENANCE_MARGIN_RATE" => {
@@ -253,6 +262,7 @@ impl Settings {
             },
             default_mmr: self.default_mmr,
             max_run_duration: Duration::from_secs(self.max_run_duration_secs),
+            max_sweep_duration: Duration::from_secs(self.max_sweep_duration_secs),
             memory_limit_bytes: self.memory_limit_mb.saturating_mul(1 << 20),
             workers: self.workers,
             queue_capacity: self.queue_capacity,

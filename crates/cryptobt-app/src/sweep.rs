@@ -54,6 +54,11 @@ pub(crate) struct SweepArgs {
     /// Run only the members with index mod N = I (`I/N`).
     #[arg(long)]
     shard: Option<String>,
+    /// Wall-clock limit of the whole sweep in seconds (default: the setting
+    /// `CRYPTOBT_MAX_SWEEP_DURATION`, else 21600): past it the sweep stops as failed with the
+    /// members finished so far.
+    #[arg(long)]
+    max_sweep_duration: Option<u64>,
     /// Where `sweep.parquet`, `returns.parquet` and `sweep.json` go.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -108,6 +113,38 @@ fn print_table(rows: &[Row], summary: &serde_json::Value, objective: &str, minim
     }
     let figure = |key: &str| summary[key].as_f64().map_or("—".to_owned(), |p| format!("{p:.3}"));
     println!("PBO {}  DSR {}", figure("pbo"), figure("dsr"));
+    print_walk_forward(&summary["walk_forward"]);
+}
+
+/// The walk-forward windows and the stitched out-of-sample result, when there are any.
+fn print_walk_forward(walk: &serde_json::Value) {
+    let Some(windows) = walk["windows"].as_array() else { return };
+    println!("walk-forward ({} windows):", windows.len());
+    for w in windows {
+        let day = |k: &str, i: usize| w[k][i].as_str().unwrap_or("?").to_owned();
+        let value =
+            |v: &serde_json::Value| v.as_f64().map_or("—".to_owned(), |x| format!("{x:.4}"));
+        println!(
+            "  train {}..{}  test {}..{}  best #{}  train {}  test {}",
+            day("train", 0),
+            day("train", 1),
+            day("test", 0),
+            day("test", 1),
+            w["best"]["index"].as_u64().map_or("—".to_owned(), |i| i.to_string()),
+            value(&w["best"]["train_objective"]),
+            value(&w["test_objective"]),
+        );
+    }
+    let stitched = &walk["stitched"];
+    let efficiency = match walk["efficiency"].as_f64() {
+        Some(e) => format!("{e:.2}"),
+        None => "— (null: the mean train objective is ≤ 0 or minimised)".to_owned(),
+    };
+    println!(
+        "  out of sample: final equity {}  total return {}  efficiency {efficiency}",
+        stitched["final_equity"].as_f64().map_or("—".to_owned(), |x| format!("{x:.2}")),
+        stitched["total_return"].as_f64().map_or("—".to_owned(), |x| format!("{x:.2} %")),
+    );
 }
 
 pub(crate) fn run(args: &SweepArgs) -> ExitCode {
@@ -162,6 +199,10 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
         threads: args
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+        max_duration: match max_sweep_duration(args.max_sweep_duration) {
+            Ok(limit) => limit,
+            Err(e) => return fail(&e),
+        },
     };
     let mut plan = match sweeps::plan(&request) {
         Ok(p) => p,
@@ -213,8 +254,25 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
     }
     print_table(&outcome.rows, &outcome.summary, &args.objective, args.minimize);
     println!("files: {}", out.display());
+    if let Some(failure) = &outcome.failure {
+        eprintln!("error: the sweep failed ({}): {}", failure.code, failure.message);
+        return ExitCode::from(1);
+    }
     if request.limits.cancel.is_cancelled() {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
+}
+
+/// `--max-sweep-duration`, else the setting `CRYPTOBT_MAX_SWEEP_DURATION`, else 6 hours.
+fn max_sweep_duration(flag: Option<u64>) -> Result<Duration, String> {
+    if let Some(secs) = flag {
+        return Ok(Duration::from_secs(secs));
+    }
+    match std::env::var("CRYPTOBT_MAX_SWEEP_DURATION") {
+        Ok(text) => text.trim().parse().map(Duration::from_secs).map_err(|_| {
+            format!("CRYPTOBT_MAX_SWEEP_DURATION = {text:?} is not a number of seconds")
+        }),
+        Err(_) => Ok(cryptobt_domain::ports::DEFAULT_MAX_SWEEP_DURATION),
+    }
 }

@@ -6,7 +6,13 @@
 //! A single run and a merge of its shards go through the same [`Row`]s and the same
 //! [`summary`], so they write the same bytes.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    path::Path,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
 
 use arrow_array::{
     Array, ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
@@ -29,6 +35,8 @@ pub struct Row {
     pub row: SweepRow,
     /// Each UTC day's return (completed members).
     pub daily: Vec<f64>,
+    /// Why it failed, in words (not written to the files).
+    pub message: Option<String>,
 }
 
 /// What a request comes to: its members, the parameter names and the walk-forward spec.
@@ -80,6 +88,9 @@ fn random_members(
         if !(lo.is_finite() && hi.is_finite()) || hi < lo {
             return Err(format!("--grid {name}={spec} ends before it starts"));
         }
+        if !(hi - lo + 1.0).is_finite() {
+            return Err(format!("--grid {name}={spec}: the range is too wide to draw from"));
+        }
         ranges.push((name.clone(), lo, hi, integers));
     }
     let mut rng = SplitMix(seed);
@@ -101,7 +112,10 @@ fn random_members(
 }
 
 /// Largest sweep accepted (members).
-pub const MAX_MEMBERS: usize = 1_000_000;
+pub const MAX_MEMBERS: usize = 100_000;
+
+/// Largest sweep accepted in members × days of the range.
+pub const MAX_MEMBER_DAYS: u64 = 20_000_000;
 
 /// The members of `request`, checked: the grid specs, the objective and the walk-forward spec.
 ///
@@ -135,27 +149,41 @@ pub fn plan(request: &SweepRequest) -> Result<Plan, PlanError> {
         }
         specs.push((name.to_owned(), spec.trim().to_owned()));
     }
-    let members = match request.random {
-        Some(n) if n == 0 || n > MAX_MEMBERS => {
+    let days = (request.config.end_date() - request.config.start_date()).num_days() + 1;
+    let days = u64::try_from(days.max(1)).unwrap_or(u64::MAX);
+    let too_large = |field: &'static str, count: usize| -> Result<(), PlanError> {
+        let member_days = (count as u64).saturating_mul(days);
+        if count > MAX_MEMBERS || member_days > MAX_MEMBER_DAYS {
             return Err(PlanError::new(
-                "random",
-                format!("random {n} must be between 1 and {MAX_MEMBERS}"),
-            ))
+                field,
+                format!(
+                    "the sweep has {count} members over {days} days; at most {MAX_MEMBERS} \
+                     members and {MAX_MEMBER_DAYS} members × days"
+                ),
+            ));
         }
-        Some(n) => random_members(&specs, n, request.seed).map_err(bad_grid)?,
+        Ok(())
+    };
+    let members = match request.random {
+        Some(0) => return Err(PlanError::new("random", "random 0 draws no member".to_owned())),
+        Some(n) => {
+            too_large("random", n)?;
+            random_members(&specs, n, request.seed).map_err(bad_grid)?
+        }
         None => {
-            let mut grid = Vec::new();
+            // The member count first, from the specs alone: nothing is built for a refused grid.
             let mut count = 1usize;
+            for (name, spec) in &specs {
+                let values = sweep::grid_count(spec)
+                    .map_err(|e| bad_grid(format!("--grid {name}={spec}: {e}")))?;
+                count = count.saturating_mul(values);
+            }
+            too_large("grid", count)?;
+            let mut grid = Vec::new();
             for (name, spec) in &specs {
                 let values = sweep::grid_values(spec)
                     .map_err(|e| bad_grid(format!("--grid {name}={spec}: {e}")))?;
-                count = count.saturating_mul(values.len());
                 grid.push((name.clone(), values));
-            }
-            if count > MAX_MEMBERS {
-                return Err(bad_grid(format!(
-                    "the grid has {count} members; at most {MAX_MEMBERS}"
-                )));
             }
             sweep::grid_members(&grid).into_iter().enumerate().collect()
         }
@@ -164,16 +192,27 @@ pub fn plan(request: &SweepRequest) -> Result<Plan, PlanError> {
         // The names must be parameter names (checked once here, not as every member failing).
         request.config.with_params(first).map_err(|e| bad_grid(format!("--grid: {e}")))?;
     }
-    if request.blocks < 2 || request.blocks % 2 == 1 {
+    if !(2..=20).contains(&request.blocks) || request.blocks % 2 == 1 {
         return Err(PlanError::new(
             "blocks",
-            format!("blocks {} must be an even number of at least 2", request.blocks),
+            format!("blocks {} must be an even number from 2 to 20", request.blocks),
         ));
     }
     let walk = request
         .walk_forward
         .as_deref()
-        .map(sweep::parse_walk_forward)
+        .map(|spec| {
+            let (train, test, anchored) = sweep::parse_walk_forward(spec)?;
+            let (start, end) = (request.config.start_date(), request.config.end_date());
+            if sweep::windows(start, end, train, test, anchored).is_empty() {
+                return Err(format!(
+                    "{spec:?} holds no whole window in {start}..{end} ({train} train days and \
+                     {test} test days need {} days)",
+                    u64::from(train) + u64::from(test)
+                ));
+            }
+            Ok((train, test, anchored))
+        })
         .transpose()
         .map_err(|e| PlanError::new("walk_forward", format!("walk_forward: {e}")))?;
     Ok(Plan { members, names: specs.into_iter().map(|(n, _)| n).collect(), walk })
@@ -198,6 +237,7 @@ fn row_of(result: MemberResult) -> Row {
             error_code: result.error_code,
         },
         daily,
+        message: result.error_message,
     }
 }
 
@@ -293,14 +333,20 @@ impl Settings {
 /// `sweep.json`: the settings, the counts, the best member, PBO and DSR over `rows`, and the
 /// walk-forward report when there is one.
 #[must_use]
-pub fn summary(settings: &Settings, rows: &[Row], walk_forward: Option<Value>) -> Value {
+pub fn summary(
+    settings: &Settings,
+    rows: &[Row],
+    walk_forward: Option<Value>,
+    cancelled: &dyn Fn() -> bool,
+) -> Value {
     let best = best_row(rows, &settings.objective, settings.minimize);
     let done: Vec<(usize, &[f64])> = rows
         .iter()
         .filter(|r| r.row.status == RunStatus::Completed)
         .map(|r| (r.row.index, r.daily.as_slice()))
         .collect();
-    let (pbo, dsr) = sweep::diagnostics(&done, best.map(|b| b.0.row.index), settings.blocks);
+    let (pbo, dsr) =
+        sweep::diagnostics(&done, best.map(|b| b.0.row.index), settings.blocks, cancelled);
     json!({
         "settings": settings.config,
         "grid": settings.grid, "random": settings.random, "seed": settings.seed,
@@ -318,7 +364,12 @@ pub fn summary(settings: &Settings, rows: &[Row], walk_forward: Option<Value>) -
 }
 
 /// The walk-forward report of `sweep.json` for `done` windows.
-fn walk_forward_json(spec: (u32, u32, bool), done: &[sweep::WindowResult], initial: f64) -> Value {
+fn walk_forward_json(
+    spec: (u32, u32, bool),
+    done: &[sweep::WindowResult],
+    initial: f64,
+    minimize: bool,
+) -> Value {
     let (train, test, anchored) = spec;
     let (equity, metrics) = stitched(done, initial);
     json!({
@@ -332,7 +383,7 @@ fn walk_forward_json(spec: (u32, u32, bool), done: &[sweep::WindowResult], initi
             "test_objective": w.test_objective,
             "final_equity": w.metrics.final_equity.map(cryptobt_domain::money::decimal_to_f64),
         })).collect::<Vec<_>>(),
-        "efficiency": sweep::efficiency(done),
+        "efficiency": sweep::efficiency(done, minimize),
         "stitched": {
             "final_equity": metrics["final_equity"],
             "total_return": metrics["total_return"],
@@ -353,6 +404,9 @@ pub struct Outcome {
     pub summary: Value,
     /// Bars in the range (each member replayed them all).
     pub bars: usize,
+    /// Why the sweep as a whole failed, with its files still written: every member failed (the
+    /// lowest index's error), or the sweep-wide time limit stopped it.
+    pub failure: Option<ServiceError>,
 }
 
 /// Runs `plan` of `request` over `market`'s bars on `request.threads` workers; `progress(done)`
@@ -378,24 +432,69 @@ pub fn run(
         limits: request.limits.clone(),
     };
     let threads = request.threads.max(1);
-    let results = sweep::run_members(&input, &plan.members, threads, progress);
-    let walk_forward = plan.walk.map(|spec| {
-        let (train, test, anchored) = spec;
-        let windows = sweep::windows(config.start_date(), config.end_date(), train, test, anchored);
-        let done = sweep::walk_forward(
-            &input,
-            &plan.members,
-            threads,
-            &windows,
-            &request.objective,
-            request.minimize,
-        );
-        let initial = cryptobt_domain::money::decimal_to_f64(config.initial_capital());
-        walk_forward_json(spec, &done, initial)
+    let (timed_out, finished) = (AtomicBool::new(false), AtomicBool::new(false));
+    let (rows, walk_forward) = std::thread::scope(|scope| {
+        // The sweep-wide limit reaches the engine as its cancel flag (the engine keeps no clock).
+        scope.spawn(|| {
+            let deadline = std::time::Instant::now() + request.max_duration;
+            while !finished.load(Ordering::Relaxed) {
+                if std::time::Instant::now() >= deadline {
+                    timed_out.store(true, Ordering::Relaxed);
+                    request.limits.cancel.cancel();
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+        let results = sweep::run_members(&input, &plan.members, threads, progress);
+        let walk_forward = plan.walk.map(|spec| {
+            let (train, test, anchored) = spec;
+            let (start, end) = (config.start_date(), config.end_date());
+            let windows = sweep::windows(start, end, train, test, anchored);
+            let done = sweep::walk_forward(
+                &input,
+                &plan.members,
+                threads,
+                &windows,
+                &request.objective,
+                request.minimize,
+            );
+            let initial = cryptobt_domain::money::decimal_to_f64(config.initial_capital());
+            walk_forward_json(spec, &done, initial, request.minimize)
+        });
+        finished.store(true, Ordering::Relaxed);
+        (results.into_iter().map(row_of).collect::<Vec<Row>>(), walk_forward)
     });
-    let rows: Vec<Row> = results.into_iter().map(row_of).collect();
-    let summary = summary(&Settings::of(request, shard), &rows, walk_forward);
-    Ok(Outcome { names: plan.names.clone(), rows, summary, bars: prepared.bars.len() })
+    let cancelled = || request.limits.cancel.is_cancelled();
+    let summary = summary(&Settings::of(request, shard), &rows, walk_forward, &cancelled);
+    let failure = if timed_out.load(Ordering::Relaxed) {
+        Some(ServiceError {
+            code: ErrorCode::TimeLimitExceeded,
+            message: format!(
+                "the sweep ran past its limit of {} s (max_sweep_duration); the files hold the \
+                 {} members begun before it",
+                request.max_duration.as_secs(),
+                rows.len()
+            ),
+        })
+    } else {
+        all_failed(&rows)
+    };
+    Ok(Outcome { names: plan.names.clone(), rows, summary, bars: prepared.bars.len(), failure })
+}
+
+/// A sweep whose members all failed is failed itself, with the error of its lowest index.
+fn all_failed(rows: &[Row]) -> Option<ServiceError> {
+    if rows.is_empty() || rows.iter().any(|r| r.row.status != RunStatus::Failed) {
+        return None;
+    }
+    let first = &rows[0];
+    let code = first.row.error_code.unwrap_or(ErrorCode::RuntimeError);
+    let message = first.message.clone().unwrap_or_else(|| code.to_string());
+    Some(ServiceError {
+        code,
+        message: format!("every member failed; member {} (the first): {message}", first.row.index),
+    })
 }
 
 /// The stitched out-of-sample equity, one point per test day (`[day, equity]`, starting with
@@ -621,6 +720,7 @@ pub fn read(dir: &Path, with_returns: bool) -> Result<(Vec<String>, Vec<Row>, Va
                         .flatten(),
                 },
                 daily: Vec::new(),
+                message: None,
             });
         }
     }
@@ -683,7 +783,7 @@ pub fn merge(dirs: &[std::path::PathBuf], out: &Path) -> Result<(Vec<Row>, Value
             r.row.index
         ));
     }
-    let summary = summary(&settings, &rows, None);
+    let summary = summary(&settings, &rows, None, &|| false);
     write(out, &names, &rows, &summary)?;
     Ok((rows, summary))
 }
@@ -718,7 +818,8 @@ impl SweepService for SweepRunner {
         let progress = |done: usize| observer.on_progress(done as u64, total);
         let outcome = run(request, &plan, None, self.market.as_ref(), &progress)?;
         write(dir, &outcome.names, &outcome.rows, &outcome.summary)
-            .map_err(|message| ServiceError { code: ErrorCode::StorageError, message })
+            .map_err(|message| ServiceError { code: ErrorCode::StorageError, message })?;
+        outcome.failure.map_or(Ok(()), Err)
     }
 
     fn read(&self, dir: &Path) -> Result<SweepTable, ServiceError> {

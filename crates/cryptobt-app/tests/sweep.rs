@@ -364,3 +364,97 @@ fn a_member_with_every_run_setting_is_the_plain_run() {
         assert!(plain["metrics"]["total_trades"].as_u64().unwrap() > 0, "the grid trades");
     }
 }
+
+/// `cryptobt sweep` with the SMA run flags and `extra`: exit code and stderr.
+fn sweep_exit(extra: &[&str]) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["sweep"];
+    args.extend(sma_1h("2025-01-01", "2025-01-10"));
+    args.extend(["--out", dir.path().to_str().unwrap()]);
+    args.extend(extra);
+    let (code, _, stderr) = cryptobt(&args);
+    (code, stderr)
+}
+
+#[test]
+fn specs_that_overflow_or_hold_nothing_are_refused_naming_the_flag() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["--grid", "fast=-79228162514264337593543950335:79228162514264337593543950335:1"],
+            "overflows a decimal",
+        ),
+        (&["--grid", "fast=1:1000000:1"], "at most 100000 members"),
+        (&["--grid", "fast=5,10,5"], "twice"),
+        (&["--grid", "fast=5", "--walk-forward", "train=4000000000d,test=7d"], "no whole window"),
+        (&["--grid", "fast=5", "--blocks", "22"], "from 2 to 20"),
+        (&["--grid", "fast=1:20", "--random", "3", "--grid", "slow=-1e308:1e308"], "too wide"),
+    ];
+    for (extra, says) in cases {
+        let (code, stderr) = sweep_exit(extra);
+        assert_eq!(code, 2, "{extra:?}: {stderr}");
+        assert!(stderr.contains(says), "{extra:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_sweep_whose_members_all_fail_fails_with_the_first_members_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let strategy = dir.path().join("s.lua");
+    std::fs::write(&strategy, "function on_data(bar)\n  error('boom ' .. params.k)\nend\n")
+        .unwrap();
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = cryptobt(&[
+        "sweep",
+        "--strategy",
+        strategy.to_str().unwrap(),
+        "--symbol",
+        "BTCUSDT",
+        "--timeframe",
+        "1h",
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-01-02",
+        "--grid",
+        "k=1,2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stderr.contains("runtime_error") && stderr.contains("boom 1"), "{stderr}");
+    assert!(out.join("sweep.parquet").exists(), "the failed rows are still written");
+}
+
+#[test]
+fn the_sweep_wide_time_limit_fails_the_sweep_with_the_members_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let strategy = dir.path().join("slow.lua");
+    std::fs::write(&strategy, SLOW_LUA).unwrap();
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = cryptobt(&[
+        "sweep",
+        "--strategy",
+        strategy.to_str().unwrap(),
+        "--symbol",
+        "BTCUSDT",
+        "--timeframe",
+        "1h",
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-01-31",
+        "--grid",
+        "k=1:2000:1",
+        "--threads",
+        "1",
+        "--max-sweep-duration",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stderr.contains("time_limit_exceeded"), "{stderr}");
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    assert!(summary["members"].as_u64().unwrap() < 2000, "{summary}");
+}

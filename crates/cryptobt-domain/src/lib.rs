@@ -54,7 +54,8 @@ pub use crate::{
     position::Position,
     record::ConfigFile,
     report::{
-        BacktestReport, ErrorCode, Metrics, RejectionCount, RunCounters, RunError, RunStatus,
+        panic_message, BacktestReport, ErrorCode, Metrics, RejectionCount, RunCounters, RunError,
+        RunStatus,
     },
     round_trip::{RoundTrip, RoundTrips},
     symbol::Symbol,

@@ -4,8 +4,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    config::LEVERAGE_CAP, ActionType, DomainError, PositionType, Symbol,
-    Trade, TradingMode,
+    config::LEVERAGE_CAP, ActionType, DomainError, PositionType, Symbol, Trade, TradingMode,
 };
 
 /// An open position: signed size (long > 0, short < 0), average entry and the margin locked

@@ -67,6 +67,10 @@ pub enum ErrorCode {
     FillLimitExceeded,
     /// The run's results could not be written (a full or read-only results directory).
     StorageError,
+    /// A bad argument: a sweep whose grid names a parameter the strategy never reads.
+    InvalidArgument,
+    /// A defect of cryptobt itself (a panic), recorded instead of taking the process down.
+    InternalError,
 }
 
 impl ErrorCode {
@@ -84,13 +88,15 @@ impl ErrorCode {
             Self::Interrupted => "interrupted",
             Self::FillLimitExceeded => "fill_limit_exceeded",
             Self::StorageError => "storage_error",
+            Self::InvalidArgument => "invalid_argument",
+            Self::InternalError => "internal_error",
         }
     }
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 12] = [
         Self::SyntaxError,
         Self::InvalidStrategy,
         Self::RuntimeError,
@@ -101,6 +107,8 @@ impl ErrorCode {
         Self::Interrupted,
         Self::FillLimitExceeded,
         Self::StorageError,
+        Self::InvalidArgument,
+        Self::InternalError,
     ];
 
     /// The code named `name` (as written in JSON).
@@ -108,6 +116,17 @@ impl ErrorCode {
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == name)
     }
+}
+
+/// The text a panic carried (its `&str` or `String` payload), for the `internal_error` a job
+/// records when it catches one.
+#[must_use]
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 impl fmt::Display for ErrorCode {

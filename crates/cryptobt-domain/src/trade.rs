@@ -225,9 +225,7 @@ impl Snapshot {
         if self.exposure.is_zero() || self.portfolio_value <= Decimal::ZERO {
             return Decimal::ZERO;
         }
-        self.exposure
-            .checked_div(self.portfolio_value)
-            .unwrap_or(Decimal::ZERO)
+        self.exposure.checked_div(self.portfolio_value).unwrap_or(Decimal::ZERO)
     }
 }
 

@@ -10,49 +10,91 @@ use statrs::distribution::{ContinuousCDF, Normal};
 /// The Euler–Mascheroni constant as DESIGN §11 writes it.
 const EULER_GAMMA: f64 = 0.577_215_664_9;
 
-/// The values of one `--grid` SPEC: `a:b:step` (inclusive, exact decimal steps) or `v1,v2,...`
-/// (numbers or strings).
+/// How many values the `--grid` SPEC `spec` has, computed without building them: `a:b:step`
+/// (inclusive, exact decimal steps) or `v1,v2,...`.
 ///
 /// # Errors
-/// A message naming what is wrong with the spec.
-pub fn grid_values(spec: &str) -> Result<Vec<ParamValue>, String> {
+/// A message naming what is wrong with the spec (a number that is no decimal, a width or a
+/// count that overflows one, an empty value).
+pub fn grid_count(spec: &str) -> Result<usize, String> {
+    match range_of(spec)? {
+        Some((a, b, step)) => {
+            let overflow = || format!("{spec:?}: the range overflows a decimal");
+            let width = b.checked_sub(a).ok_or_else(overflow)?;
+            let steps = width.checked_div(step).ok_or_else(overflow)?.floor();
+            // Beyond u64 is far beyond any cap; saturate rather than fail.
+            let steps = u64::try_from(steps).unwrap_or(u64::MAX);
+            Ok(usize::try_from(steps).unwrap_or(usize::MAX).saturating_add(1))
+        }
+        None => Ok(spec.split(',').count()),
+    }
+}
+
+/// `a:b:step` parsed and checked, or `None` for a list.
+fn range_of(spec: &str) -> Result<Option<(Decimal, Decimal, Decimal)>, String> {
     let parts: Vec<&str> = spec.split(':').collect();
-    if parts.len() == 3 {
-        let number = |s: &str| {
-            s.trim().parse::<Decimal>().map_err(|_| format!("{s:?} in {spec:?} is not a number"))
-        };
-        let (a, b, step) = (number(parts[0])?, number(parts[1])?, number(parts[2])?);
-        if step <= Decimal::ZERO {
-            return Err(format!("the step of {spec:?} must be greater than 0"));
+    match parts.len() {
+        1 => Ok(None),
+        3 => {
+            let number = |s: &str| {
+                s.trim()
+                    .parse::<Decimal>()
+                    .map_err(|_| format!("{s:?} in {spec:?} is not a decimal number"))
+            };
+            let (a, b, step) = (number(parts[0])?, number(parts[1])?, number(parts[2])?);
+            if step <= Decimal::ZERO {
+                return Err(format!("the step of {spec:?} must be greater than 0"));
+            }
+            if b < a {
+                return Err(format!("{spec:?} ends before it starts"));
+            }
+            Ok(Some((a, b, step)))
         }
-        if b < a {
-            return Err(format!("{spec:?} ends before it starts"));
-        }
-        let count = ((b - a) / step).floor() + Decimal::ONE;
-        if count > Decimal::from(1_000_000) {
-            return Err(format!("{spec:?} has more than 1,000,000 values"));
-        }
-        let mut out = Vec::new();
-        let mut v = a;
-        while v <= b {
-            out.push(ParamValue::Number(cryptobt_domain::money::decimal_to_f64(v)));
-            v += step;
-        }
-        return Ok(out);
+        _ => Err(format!("{spec:?} is neither a:b:step nor v1,v2,...")),
     }
-    if parts.len() != 1 {
-        return Err(format!("{spec:?} is neither a:b:step nor v1,v2,..."));
-    }
-    let values: Vec<ParamValue> = spec
-        .split(',')
-        .map(str::trim)
-        .map(|v| match v.parse::<f64>() {
-            Ok(x) if x.is_finite() => ParamValue::Number(x),
-            _ => ParamValue::Text(v.to_owned()),
-        })
-        .collect();
+}
+
+/// The values of one `--grid` SPEC: `a:b:step` (inclusive, exact decimal steps) or `v1,v2,...`
+/// (numbers or strings). Call [`grid_count`] first: this builds the list.
+///
+/// # Errors
+/// A message naming what is wrong with the spec, or the first value that repeats (as the
+/// strategy sees it: two decimals with the same f64 are the same value).
+pub fn grid_values(spec: &str) -> Result<Vec<ParamValue>, String> {
+    let values: Vec<ParamValue> = match range_of(spec)? {
+        Some((a, b, step)) => {
+            let mut out = Vec::with_capacity(grid_count(spec)?.min(1 << 20));
+            let mut v = a;
+            while v <= b {
+                out.push(ParamValue::Number(cryptobt_domain::money::decimal_to_f64(v)));
+                match v.checked_add(step) {
+                    Some(next) => v = next,
+                    None => break,
+                }
+            }
+            out
+        }
+        None => spec
+            .split(',')
+            .map(str::trim)
+            .map(|v| match v.parse::<f64>() {
+                Ok(x) if x.is_finite() => ParamValue::Number(x),
+                _ => ParamValue::Text(v.to_owned()),
+            })
+            .collect(),
+    };
     if values.iter().any(|v| matches!(v, ParamValue::Text(t) if t.is_empty())) {
         return Err(format!("{spec:?} has an empty value"));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(values.len());
+    for v in &values {
+        let key = match v {
+            ParamValue::Number(x) => (x.to_bits(), ""),
+            ParamValue::Text(t) => (0, t.as_str()),
+        };
+        if !seen.insert(key) {
+            return Err(format!("{spec:?} has the value {v:?} twice"));
+        }
     }
     Ok(values)
 }
@@ -137,46 +179,51 @@ pub fn sharpe(xs: &[f64]) -> f64 {
     }
 }
 
-/// Every way to choose `k` of `0..n`, in lexicographic order.
-fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
-    let mut out = Vec::new();
-    let mut pick: Vec<usize> = (0..k).collect();
-    loop {
-        out.push(pick.clone());
-        let Some(i) = (0..k).rev().find(|&i| pick[i] != i + n - k) else { return out };
-        pick[i] += 1;
-        for j in i + 1..k {
-            pick[j] = pick[j - 1] + 1;
-        }
+/// Moves `pick` (a choice of `pick.len()` of `0..n`, ascending) to the next choice in
+/// lexicographic order; `false` after the last.
+fn next_combination(pick: &mut [usize], n: usize) -> bool {
+    let k = pick.len();
+    let Some(i) = (0..k).rev().find(|&i| pick[i] != i + n - k) else { return false };
+    pick[i] += 1;
+    for j in i + 1..k {
+        pick[j] = pick[j - 1] + 1;
     }
+    true
 }
 
 /// The probability of backtest overfitting by CSCV over `rows` (T days × N members of daily
-/// returns) in `blocks` blocks, with `performance` of a member's returns in a half (DESIGN §11:
-/// mean / sample standard deviation). Also returns the λ of every split. `None` with fewer than 2
-/// members, fewer days than blocks, or an odd or zero number of blocks.
-#[must_use]
+/// returns) in `blocks` blocks, with `performance` of a member's returns in a half (mean /
+/// sample standard deviation for sweeps). The C(S, S/2) splits are made one at a time and never
+/// stored: `visit` sees each split's λ and may stop the computation (a cancelled sweep), which
+/// then gives `None`. `None` also with fewer than 2 members, fewer days than blocks, or an odd or
+/// zero number of blocks.
 pub fn pbo(
     rows: &[Vec<f64>],
     blocks: usize,
     performance: impl Fn(&[f64]) -> f64,
-) -> Option<(f64, Vec<f64>)> {
+    mut visit: impl FnMut(f64) -> std::ops::ControlFlow<()>,
+) -> Option<f64> {
     let members = rows.first().map_or(0, Vec::len);
     if members < 2 || blocks == 0 || blocks % 2 == 1 || rows.len() < blocks {
         return None;
     }
     let rows = &rows[rows.len() % blocks..];
     let size = rows.len() / blocks;
-    let mut lambdas = Vec::new();
-    for in_sample in combinations(blocks, blocks / 2) {
-        let half = |inside: bool, member: usize| -> Vec<f64> {
-            (0..blocks)
-                .filter(|b| in_sample.contains(b) == inside)
-                .flat_map(|b| rows[b * size..(b + 1) * size].iter().map(move |r| r[member]))
-                .collect()
-        };
-        let is: Vec<f64> = (0..members).map(|m| performance(&half(true, m))).collect();
-        let oos: Vec<f64> = (0..members).map(|m| performance(&half(false, m))).collect();
+    let (mut splits, mut overfit) = (0u64, 0u64);
+    let mut in_sample: Vec<usize> = (0..blocks / 2).collect();
+    let mut half = Vec::with_capacity(rows.len());
+    let mut is = vec![0.0; members];
+    let mut oos = vec![0.0; members];
+    loop {
+        for m in 0..members {
+            for (inside, out) in [(true, &mut is), (false, &mut oos)] {
+                half.clear();
+                for b in (0..blocks).filter(|b| in_sample.contains(b) == inside) {
+                    half.extend(rows[b * size..(b + 1) * size].iter().map(|r| r[m]));
+                }
+                out[m] = performance(&half);
+            }
+        }
         let mut best = 0;
         for m in 1..members {
             if is[m] > is[best] {
@@ -185,10 +232,17 @@ pub fn pbo(
         }
         let rank = 1 + oos.iter().filter(|v| **v < oos[best]).count();
         let omega = rank as f64 / (members as f64 + 1.0);
-        lambdas.push((omega / (1.0 - omega)).ln());
+        let lambda = (omega / (1.0 - omega)).ln();
+        splits += 1;
+        overfit += u64::from(lambda <= 0.0);
+        if visit(lambda).is_break() {
+            return None;
+        }
+        if !next_combination(&mut in_sample, blocks) {
+            break;
+        }
     }
-    let overfit = lambdas.iter().filter(|l| **l <= 0.0).count();
-    Some((overfit as f64 / lambdas.len() as f64, lambdas))
+    Some(overfit as f64 / splits as f64)
 }
 
 #[cfg(test)]
@@ -224,7 +278,35 @@ mod tests {
         );
         assert!(grid_values("5:1:1").unwrap_err().contains("ends before"));
         assert!(grid_values("1:5:0").unwrap_err().contains("step"));
-        assert!(grid_values("1:x:1").unwrap_err().contains("not a number"));
+        assert!(grid_values("1:x:1").unwrap_err().contains("not a decimal number"));
+    }
+
+    #[test]
+    fn grid_specs_are_counted_before_they_are_built_and_overflow_is_refused() {
+        assert_eq!(grid_count("1:1000000:1"), Ok(1_000_000));
+        assert_eq!(grid_count("0:1:0.25"), Ok(5));
+        assert_eq!(grid_count("a,b,c"), Ok(3));
+        // The width of the range overflows a decimal: refused, not a panic.
+        let huge = "-79228162514264337593543950335:79228162514264337593543950335:1";
+        assert!(grid_count(huge).unwrap_err().contains("overflows"), "{:?}", grid_count(huge));
+        // A step to the last decimal stops there instead of overflowing.
+        let edge = "79228162514264337593543950335:79228162514264337593543950335:1";
+        assert_eq!(grid_values(edge).unwrap().len(), 1);
+        let near = "79228162514264337593543950330:79228162514264337593543950335:4";
+        assert!(grid_values(near).unwrap_err().contains("twice"), "one f64 to the strategy");
+        assert!(grid_values("1e999:2:1").unwrap_err().contains("not a decimal number"));
+        // Duplicates are refused, also when two decimals are one f64 to the strategy.
+        assert!(grid_values("1,2,1").unwrap_err().contains("twice"));
+        let same_f64 = "0.10000000000000000001:0.10000000000000000002:0.00000000000000000001";
+        assert!(grid_values(same_f64).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn windows_past_the_last_date_end_the_list_instead_of_overflowing() {
+        let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert!(windows(d(2025, 1, 1), d(2025, 1, 31), 4_000_000_000, 7, false).is_empty());
+        assert!(windows(d(2025, 1, 1), d(2025, 1, 31), 10, u32::MAX, true).is_empty());
+        assert_eq!(windows(d(2025, 1, 1), d(2025, 1, 31), 1, 30, false).len(), 1);
     }
 
     #[test]
@@ -255,15 +337,32 @@ mod tests {
         .map(|r| r.iter().map(|x| f64::from(*x)).collect())
         .collect();
         let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len() as f64;
-        let (value, lambdas) = pbo(&rows, 4, mean).unwrap();
+        let mut lambdas = Vec::new();
+        let value = pbo(&rows, 4, mean, |l| {
+            lambdas.push(l);
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
         assert_eq!(lambdas.len(), 6);
         for l in &lambdas {
             close(l.abs(), 0.405_465, 6);
         }
         assert_eq!(lambdas.iter().filter(|l| **l > 0.0).count(), 3);
         close(value, 0.5, 9);
-        assert_eq!(pbo(&rows[..3], 4, mean), None, "fewer days than blocks");
-        assert_eq!(pbo(&[vec![1.0], vec![2.0]], 2, mean), None, "one member");
+        let go = |_| std::ops::ControlFlow::Continue(());
+        assert_eq!(pbo(&rows[..3], 4, mean, go), None, "fewer days than blocks");
+        assert_eq!(pbo(&[vec![1.0], vec![2.0]], 2, mean, go), None, "one member");
+        // Stopped after the second split (a cancel): no value.
+        let mut seen = 0;
+        let stop = pbo(&rows, 4, mean, |_| {
+            seen += 1;
+            if seen == 2 {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        });
+        assert_eq!((stop, seen), (None, 2));
     }
 
     #[test]
@@ -301,6 +400,8 @@ pub struct MemberResult {
     pub status: cryptobt_domain::RunStatus,
     /// Why it did not complete.
     pub error_code: Option<cryptobt_domain::ErrorCode>,
+    /// The error's message.
+    pub error_message: Option<String>,
     /// Its metrics.
     pub metrics: cryptobt_domain::Metrics,
     /// Each UTC day's return (the day's last equity over the previous day's; the first day's over
@@ -312,16 +413,18 @@ pub struct MemberResult {
 #[must_use]
 pub fn run_member(input: &SweepInput<'_>, index: usize, params: &Params) -> MemberResult {
     use cryptobt_domain::RunStatus;
-    let failed = |code: cryptobt_domain::ErrorCode| MemberResult {
+    let failed = |code: cryptobt_domain::ErrorCode, message: String| MemberResult {
         index,
         params: params.clone(),
         status: RunStatus::Failed,
         error_code: Some(code),
+        error_message: Some(message),
         metrics: cryptobt_domain::Metrics::default(),
         daily_returns: Vec::new(),
     };
-    let Ok(config) = input.config.with_params(params) else {
-        return failed(cryptobt_domain::ErrorCode::InvalidStrategy);
+    let config = match input.config.with_params(params) {
+        Ok(config) => config,
+        Err(e) => return failed(cryptobt_domain::ErrorCode::InvalidStrategy, e.to_string()),
     };
     let report = match input.market.run(
         &config,
@@ -332,13 +435,14 @@ pub fn run_member(input: &SweepInput<'_>, index: usize, params: &Params) -> Memb
         &mut (),
     ) {
         Ok(report) => report,
-        Err(e) => return failed(e.code),
+        Err(e) => return failed(e.code, e.message),
     };
     MemberResult {
         index,
         params: params.clone(),
         status: report.status,
-        error_code: report.error.map(|e| e.code),
+        error_code: report.error.as_ref().map(|e| e.code),
+        error_message: report.error.map(|e| e.message),
         metrics: report.metrics,
         daily_returns: report.daily_returns,
     }
@@ -434,10 +538,17 @@ pub fn diagnostics(
     done: &[(usize, &[f64])],
     best_index: Option<usize>,
     blocks: usize,
+    cancelled: &dyn Fn() -> bool,
 ) -> (Option<f64>, Option<f64>) {
     let days = done.iter().map(|r| r.1.len()).min().unwrap_or(0);
     let rows: Vec<Vec<f64>> = (0..days).map(|d| done.iter().map(|r| r.1[d]).collect()).collect();
-    let pbo_value = pbo(&rows, blocks, sharpe).map(|p| p.0);
+    let pbo_value = pbo(&rows, blocks, sharpe, |_| {
+        if cancelled() {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    });
     let sharpes: Vec<f64> =
         done.iter().map(|r| sharpe(&r.1[..days])).filter(|s| s.is_finite()).collect();
     let dsr_value = best_index.and_then(|i| done.iter().find(|r| r.0 == i)).and_then(|b| {
@@ -473,16 +584,21 @@ pub fn windows(
     if train == 0 || test == 0 {
         return out;
     }
-    let days = |n: u32| chrono::Duration::days(i64::from(n));
-    for k in 0u32.. {
-        let train_start = if anchored { start } else { start + days(k * test) };
-        let train_end = start + days(train + k * test) - days(1);
-        let test_start = train_end + days(1);
-        let test_end = test_start + days(test) - days(1);
-        if test_end > end {
-            break;
+    // Checked date arithmetic: a window past the last representable date ends the list.
+    let after = |day: chrono::NaiveDate, n: u64| day.checked_add_days(chrono::Days::new(n));
+    for k in 0u64.. {
+        let Some(offset) = k.checked_mul(u64::from(test)) else { break };
+        let window = (|| {
+            let train_start = if anchored { start } else { after(start, offset)? };
+            let test_start = after(start, offset.checked_add(u64::from(train))?)?;
+            let train_end = test_start.pred_opt()?;
+            let test_end = after(test_start, u64::from(test) - 1)?;
+            Some(Window { train: (train_start, train_end), test: (test_start, test_end) })
+        })();
+        match window {
+            Some(w) if w.test.1 <= end => out.push(w),
+            _ => break,
         }
-        out.push(Window { train: (train_start, train_end), test: (test_start, test_end) });
     }
     out
 }
@@ -631,9 +747,13 @@ pub fn walk_forward(
     out
 }
 
-/// Mean test objective over mean train objective of the windows that have both.
+/// Mean test objective over mean train objective of the windows that have both; `None` when the
+/// mean train objective is ≤ 0 or the objective is minimised (a ratio of two losses is no score).
 #[must_use]
-pub fn efficiency(windows: &[WindowResult]) -> Option<f64> {
+pub fn efficiency(windows: &[WindowResult], minimize: bool) -> Option<f64> {
+    if minimize {
+        return None;
+    }
     let pairs: Vec<(f64, f64)> =
         windows.iter().filter_map(|w| Some((w.best.as_ref()?.2, w.test_objective?))).collect();
     if pairs.is_empty() {
@@ -642,5 +762,5 @@ pub fn efficiency(windows: &[WindowResult]) -> Option<f64> {
     let n = pairs.len() as f64;
     let train = pairs.iter().map(|p| p.0).sum::<f64>() / n;
     let test = pairs.iter().map(|p| p.1).sum::<f64>() / n;
-    (train != 0.0).then(|| test / train).filter(|e| e.is_finite())
+    (train > 0.0).then(|| test / train).filter(|e| e.is_finite())
 }

@@ -72,6 +72,7 @@ pub(crate) async fn submit(
         sweep_id: state.sweeps.new_id(),
         created_at: chrono::Utc::now(),
         status: RunStatus::Queued,
+        error_code: None,
         error_message: None,
         name: strategy_name(&sub.run.strategy_code, c.params()),
         symbol: c.symbol().to_string(),
@@ -100,6 +101,7 @@ pub(crate) async fn submit(
         blocks: sub.blocks,
         limits: run_limits(cfg),
         threads: std::thread::available_parallelism().map_or(1, usize::from),
+        max_duration: cfg.max_sweep_duration,
     };
     let service = state.sweeps.service().clone();
     let (planned, request) = blocking(move || (service.plan(&request), request)).await?;

@@ -4,8 +4,7 @@ use rust_decimal::Decimal;
 
 use super::{LedgerState, PortfolioRules};
 use crate::{
-    ActionType, FundingPayment, OrderType, Position, PositionType, Symbol,
-    Trade, TradingMode,
+    ActionType, FundingPayment, OrderType, Position, PositionType, Symbol, Trade, TradingMode,
 };
 
 /// The liquidation price of an isolated position with entry `entry`, absolute size `quantity`,

@@ -581,9 +581,15 @@ fn a_partial_close_fills_exactly_the_percentage_asked() {
     assert_eq!(t[0].pnl, dec!(-0.4747625));
     let rest = p.position(btc()).unwrap();
     assert_eq!((rest.size(), rest.margin()), (dec!(0.000005), dec!(0.0475)));
-    assert_eq!(rest.liquidation_price(dec!(0.005)).map(|x| x.round_dp(20)), liq.map(|x| x.round_dp(20)));
+    assert_eq!(
+        rest.liquidation_price(dec!(0.005)).map(|x| x.round_dp(20)),
+        liq.map(|x| x.round_dp(20))
+    );
     // 10000 − 95 − 0.475 + 94.9525 − 0.4747625 = 9999.0027375
-    check(&p, [dec!(9999.0027375), dec!(0.0475), dec!(0.000005), dec!(95000), dec!(-0.9497625), dec!(0)]);
+    check(
+        &p,
+        [dec!(9999.0027375), dec!(0.0475), dec!(0.000005), dec!(95000), dec!(-0.9497625), dec!(0)],
+    );
     // close_position() closes the remainder, however small: fee 0.000005 × 95000 × 0.0005.
     let t = p.close_position(btc(), dec!(100), dec!(95000), T).unwrap();
     assert_eq!((t[0].quantity, t[0].fee), (dec!(0.000005), dec!(0.0002375)));

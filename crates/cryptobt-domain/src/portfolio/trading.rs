@@ -6,9 +6,7 @@
 use rust_decimal::Decimal;
 
 use super::{state::MarkedPosition, LedgerState, OrderSide, PortfolioRules, Rejection};
-use crate::{
-    ActionType, OrderType, Position, PositionType, Symbol, Trade, TradingMode,
-};
+use crate::{ActionType, OrderType, Position, PositionType, Symbol, Trade, TradingMode};
 
 /// The part of an order that reduces (or closes) the existing position.
 #[derive(Debug, Clone)]
@@ -117,8 +115,7 @@ fn reduce_leg(
 ) -> Result<ReduceLeg, Rejection> {
     let held_qty = held.quantity();
     let closes = quantity == held_qty;
-    let released =
-        if closes { held.margin() } else { held.margin() * quantity / held_qty };
+    let released = if closes { held.margin() } else { held.margin() * quantity / held_qty };
     let side = held.side();
     Ok(ReduceLeg {
         quantity,

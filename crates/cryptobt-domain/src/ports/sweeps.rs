@@ -33,7 +33,13 @@ pub struct SweepRequest {
     pub limits: StrategyLimits,
     /// Worker threads.
     pub threads: usize,
+    /// The sweep-wide wall-clock limit: past it the sweep stops as failed
+    /// (`time_limit_exceeded`) with the rows of the members that finished.
+    pub max_duration: std::time::Duration,
 }
+
+/// The sweep-wide wall-clock limit when none is set: 6 hours.
+pub const DEFAULT_MAX_SWEEP_DURATION: std::time::Duration = std::time::Duration::from_secs(21_600);
 
 /// Why a sweep request was refused: the request field at fault and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
