@@ -370,6 +370,11 @@ async function showResult(run) {
   $("results").hidden = false;
   $("result-title").textContent = `${run.backtest_id} · ${run.config.trading_mode} ${run.config.symbol} ${run.config.timeframe} · ${run.status}`;
   $("results").dataset.status = run.status;
+  const unused = run.unused_params || [];
+  $("params-warning").hidden = unused.length === 0;
+  $("params-warning").textContent = unused.length
+    ? `The strategy never read the param${unused.length === 1 ? "" : "s"} ${unused.join(", ")} (a typo?).`
+    : "";
   const fallbacks = run.funding_fallbacks || 0;
   $("funding-warning").hidden = fallbacks === 0;
   $("funding-warning").textContent = fallbacks

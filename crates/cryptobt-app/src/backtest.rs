@@ -265,6 +265,7 @@ fn print_outcome(json: bool, id: &BacktestId, files: &std::path::Path, report: &
                 "complete": report.status == RunStatus::Completed,
             })),
             "funding_fallbacks": report.funding_fallbacks,
+            "unused_params": report.unused_params,
         });
         println!("{out}");
         return;
@@ -324,6 +325,12 @@ fn print_outcome(json: bool, id: &BacktestId, files: &std::path::Path, report: &
              the configured rate {} (--funding-rate)",
             report.funding_fallbacks,
             c.funding_rate()
+        );
+    }
+    if !report.unused_params.is_empty() {
+        println!(
+            "  warning: the strategy never read --param {} (a typo?)",
+            report.unused_params.join(", ")
         );
     }
     println!("  files: {}", files.display());

@@ -446,7 +446,39 @@ pub fn run(
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
         });
-        let results = sweep::run_members(&input, &plan.members, threads, progress);
+        // The first member runs alone first: a grid name it never reads fails the sweep before
+        // the others run (a typo would otherwise sweep identical members).
+        let Some(((index, params), rest)) = plan.members.split_first() else {
+            return Ok((Vec::new(), None));
+        };
+        let first = sweep::run_member(&input, *index, params);
+        progress(1);
+        if first.status == RunStatus::Completed {
+            let unused: Vec<&str> = plan
+                .names
+                .iter()
+                .filter(|n| first.unused_params.contains(n))
+                .map(String::as_str)
+                .collect();
+            if !unused.is_empty() {
+                finished.store(true, Ordering::Relaxed);
+                let reads = if first.params_read.is_empty() {
+                    "no name".to_owned()
+                } else {
+                    first.params_read.join(", ")
+                };
+                return Err(ServiceError {
+                    code: ErrorCode::InvalidArgument,
+                    message: format!(
+                        "--grid {}: the strategy never reads {} through params (it reads {reads})",
+                        unused.join(", "),
+                        if unused.len() == 1 { "this name" } else { "these names" },
+                    ),
+                });
+            }
+        }
+        let mut results = vec![first];
+        results.extend(sweep::run_members(&input, rest, threads, &|done| progress(done + 1)));
         let walk_forward = plan.walk.map(|spec| {
             let (train, test, anchored) = spec;
             let (start, end) = (config.start_date(), config.end_date());
@@ -463,8 +495,8 @@ pub fn run(
             walk_forward_json(spec, &done, initial, request.minimize)
         });
         finished.store(true, Ordering::Relaxed);
-        (results.into_iter().map(row_of).collect::<Vec<Row>>(), walk_forward)
-    });
+        Ok((results.into_iter().map(row_of).collect::<Vec<Row>>(), walk_forward))
+    })?;
     let cancelled = || request.limits.cancel.is_cancelled();
     let summary = summary(&Settings::of(request, shard), &rows, walk_forward, &cancelled);
     let failure = if timed_out.load(Ordering::Relaxed) {

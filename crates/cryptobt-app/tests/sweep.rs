@@ -458,3 +458,13 @@ fn the_sweep_wide_time_limit_fails_the_sweep_with_the_members_finished() {
         serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
     assert!(summary["members"].as_u64().unwrap() < 2000, "{summary}");
 }
+
+/// A grid name the strategy never reads (a typo: `fsat`) fails the sweep before the other
+/// members run, naming it and the names the strategy does read.
+#[test]
+fn a_grid_name_the_strategy_never_reads_is_refused() {
+    let (code, stderr) = sweep_exit(&["--grid", "fsat=5,10", "--grid", "slow=20,40"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--grid fsat:") && stderr.contains("reads fast, "), "{stderr}");
+    assert!(!stderr.contains("never reads slow"), "{stderr}");
+}

@@ -29,6 +29,63 @@ pub fn decimal_from_f64(value: f64) -> Option<Decimal> {
     Some(parsed.normalize())
 }
 
+/// Serde for an optional `Decimal` written as a JSON number: the nearest f64 of the exact value
+/// ([`decimal_to_f64`], correctly rounded, unlike `rust_decimal`'s own float conversion for long
+/// mantissas); read back as the shortest decimal of that f64.
+pub mod f64_option {
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `value` as the nearest f64, or null.
+    ///
+    /// # Errors
+    /// The serializer's.
+    #[allow(clippy::ref_option, reason = "the signature serde's `with` calls")]
+    pub fn serialize<S: Serializer>(value: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(d) => s.serialize_f64(super::decimal_to_f64(*d)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads a number (or null) back.
+    ///
+    /// # Errors
+    /// A number no `Decimal` holds.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        Option::<f64>::deserialize(d)?
+            .map(|x| {
+                super::decimal_from_f64(x)
+                    .ok_or_else(|| serde::de::Error::custom(format!("{x} is not a decimal")))
+            })
+            .transpose()
+    }
+}
+
+/// Serde for a `Decimal` written as a JSON number, as [`f64_option`] does.
+pub mod f64_number {
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `value` as the nearest f64.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn serialize<S: Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(super::decimal_to_f64(*value))
+    }
+
+    /// Reads a number back.
+    ///
+    /// # Errors
+    /// A number no `Decimal` holds.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        let x = f64::deserialize(d)?;
+        super::decimal_from_f64(x)
+            .ok_or_else(|| serde::de::Error::custom(format!("{x} is not a decimal")))
+    }
+}
+
 /// A fixed buffer for short number text.
 struct StackText {
     bytes: [u8; 48],

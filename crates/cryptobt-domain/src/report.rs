@@ -155,7 +155,7 @@ pub struct Metrics {
     /// `(final / initial − 1) × 100`.
     pub total_return: Option<f64>,
     /// Equity at the last snapshot.
-    #[serde(with = "rust_decimal::serde::float_option")]
+    #[serde(with = "crate::money::f64_option")]
     pub final_equity: Option<Decimal>,
     /// `((final / initial)^(365 / days) − 1) × 100`.
     pub annualized_return: Option<f64>,
@@ -186,19 +186,19 @@ pub struct Metrics {
     /// Σ positive round-trip pnl / |Σ negative round-trip pnl|.
     pub profit_factor: Option<f64>,
     /// Mean round-trip pnl.
-    #[serde(default, with = "rust_decimal::serde::float_option")]
+    #[serde(default, with = "crate::money::f64_option")]
     pub expectancy: Option<Decimal>,
     /// Mean positive round-trip pnl.
-    #[serde(with = "rust_decimal::serde::float_option")]
+    #[serde(with = "crate::money::f64_option")]
     pub avg_win: Option<Decimal>,
     /// Mean negative round-trip pnl (a negative number).
-    #[serde(with = "rust_decimal::serde::float_option")]
+    #[serde(with = "crate::money::f64_option")]
     pub avg_loss: Option<Decimal>,
     /// Best round-trip pnl, when > 0.
-    #[serde(default, with = "rust_decimal::serde::float_option")]
+    #[serde(default, with = "crate::money::f64_option")]
     pub largest_win: Option<Decimal>,
     /// Worst round-trip pnl, when < 0.
-    #[serde(default, with = "rust_decimal::serde::float_option")]
+    #[serde(default, with = "crate::money::f64_option")]
     pub largest_loss: Option<Decimal>,
     /// Mean bars from entry to exit of a round trip.
     #[serde(default)]
@@ -207,21 +207,21 @@ pub struct Metrics {
     #[serde(default)]
     pub max_consecutive_losses: u64,
     /// Mean leverage of opening fills.
-    #[serde(with = "rust_decimal::serde::float_option")]
+    #[serde(with = "crate::money::f64_option")]
     pub avg_leverage: Option<Decimal>,
     /// Highest leverage of opening fills.
-    #[serde(with = "rust_decimal::serde::float_option")]
+    #[serde(with = "crate::money::f64_option")]
     pub max_leverage: Option<Decimal>,
     /// Number of liquidation fills.
     pub liquidations: u64,
     /// Σ |pnl| of liquidation fills.
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "crate::money::f64_number")]
     pub liquidation_losses: Decimal,
     /// Σ fees of fills other than liquidations (the clearance is in `liquidation_losses`).
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "crate::money::f64_number")]
     pub total_fees: Decimal,
     /// Σ funding payments (negative: paid).
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "crate::money::f64_number")]
     pub total_funding: Decimal,
     /// `(last close / first close − 1) × 100`.
     pub benchmark_return: Option<f64>,
@@ -299,6 +299,11 @@ pub struct BacktestReport {
     /// Funding times of the run (futures) that the published rates do not list, settled at the
     /// config's `funding_rate` instead (a month without a funding file, say).
     pub funding_fallbacks: u64,
+    /// The names among the run's params that the strategy never read (sorted; empty when it
+    /// read them all or cannot tell).
+    pub unused_params: Vec<String>,
+    /// Every name the strategy read from `params` (sorted), also names it was not given.
+    pub params_read: Vec<String>,
     /// The strategy's log lines.
     pub log: Vec<String>,
     /// The strategy's `plot` series.

@@ -277,6 +277,7 @@ impl<'a> Backtest<'a> {
             Some(e) if e.code == ErrorCode::Cancelled => RunStatus::Cancelled,
             Some(_) => RunStatus::Failed,
         };
+        let params_read = strategy.params_read();
         BacktestReport {
             config: config.clone(),
             status,
@@ -294,6 +295,10 @@ impl<'a> Backtest<'a> {
             ambiguous_bars: records.ambiguous_bars,
             open_at_end,
             funding_fallbacks,
+            unused_params: params_read.as_ref().map_or_else(Vec::new, |read| {
+                config.params().keys().filter(|k| !read.contains(*k)).cloned().collect()
+            }),
+            params_read: params_read.map_or_else(Vec::new, |read| read.into_iter().collect()),
             log: records.log,
             plots: records.plots.into_series(),
             daily_returns,

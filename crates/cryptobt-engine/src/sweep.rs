@@ -402,6 +402,10 @@ pub struct MemberResult {
     pub error_code: Option<cryptobt_domain::ErrorCode>,
     /// The error's message.
     pub error_message: Option<String>,
+    /// Its params that the strategy never read.
+    pub unused_params: Vec<String>,
+    /// Every name the strategy read from `params`.
+    pub params_read: Vec<String>,
     /// Its metrics.
     pub metrics: cryptobt_domain::Metrics,
     /// Each UTC day's return (the day's last equity over the previous day's; the first day's over
@@ -419,6 +423,8 @@ pub fn run_member(input: &SweepInput<'_>, index: usize, params: &Params) -> Memb
         status: RunStatus::Failed,
         error_code: Some(code),
         error_message: Some(message),
+        unused_params: Vec::new(),
+        params_read: Vec::new(),
         metrics: cryptobt_domain::Metrics::default(),
         daily_returns: Vec::new(),
     };
@@ -443,6 +449,8 @@ pub fn run_member(input: &SweepInput<'_>, index: usize, params: &Params) -> Memb
         status: report.status,
         error_code: report.error.as_ref().map(|e| e.code),
         error_message: report.error.map(|e| e.message),
+        unused_params: report.unused_params,
+        params_read: report.params_read,
         metrics: report.metrics,
         daily_returns: report.daily_returns,
     }

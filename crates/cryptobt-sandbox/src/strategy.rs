@@ -103,6 +103,11 @@ impl Strategy for LuaStrategy {
         self.vm.guard.collect_between_bars(&self.vm.lua);
         Ok(())
     }
+
+    fn params_read(&self) -> Option<std::collections::BTreeSet<String>> {
+        let read: mlua::Table = self.vm.lua.named_registry_value(crate::vm::PARAMS_READ).ok()?;
+        Some(read.pairs::<String, bool>().filter_map(Result::ok).map(|(k, _)| k).collect())
+    }
 }
 
 /// A bar's open time as `2025-01-01 05:00 UTC`.

@@ -56,6 +56,48 @@ pcall = function(f, ...) return pass(rawpcall(f, ...)) end
 xpcall = function(f, handler, ...) return pass(rawxpcall(f, handler, ...)) end
 "#;
 
+/// `params` as a read-only proxy that notes each name read (indexing it counts that name,
+/// iterating it with `pairs`, `next` or `for ... in params` counts every name), so a run can say
+/// which of its params the strategy never read. The noted names live in `read`, a table no
+/// script can reach.
+const PARAMS: &str = r#"
+local values, read = ...
+local rawpairs, rawnext = pairs, next
+local function all()
+    for k in rawnext, values do read[k] = true end
+end
+local proxy = setmetatable({}, {
+    __index = function(_, k)
+        read[k] = true
+        return values[k]
+    end,
+    __newindex = function() error("attempt to modify a readonly table: params", 2) end,
+    __iter = function()
+        all()
+        return rawnext, values
+    end,
+    __metatable = false,
+})
+pairs = function(t)
+    if rawequal(t, proxy) then
+        all()
+        return rawnext, values, nil
+    end
+    return rawpairs(t)
+end
+next = function(t, k)
+    if rawequal(t, proxy) then
+        all()
+        return rawnext(values, k)
+    end
+    return rawnext(t, k)
+end
+return proxy
+"#;
+
+/// The registry key of the names the strategy read from `params`.
+pub(crate) const PARAMS_READ: &str = "cryptobt.params_read";
+
 const FEED: &str = r#"
 local on_data = ...
 return function(t, o, h, l, c, v)
@@ -163,14 +205,18 @@ fn prepare(
     host::register(lua, &globals, host)?;
     globals.raw_set("ta", ta::table(lua, guard)?)?;
     globals.raw_set("symbol", symbol.as_str())?;
-    let table = lua.create_table()?;
+    let values = lua.create_table()?;
     for (name, value) in params {
         match value {
-            ParamValue::Number(n) => table.raw_set(name.as_str(), *n)?,
-            ParamValue::Text(t) => table.raw_set(name.as_str(), t.as_str())?,
+            ParamValue::Number(n) => values.raw_set(name.as_str(), *n)?,
+            ParamValue::Text(t) => values.raw_set(name.as_str(), t.as_str())?,
         }
     }
-    globals.raw_set("params", table)?;
+    let read = lua.create_table()?;
+    lua.set_named_registry_value(PARAMS_READ, &read)?;
+    let proxy: mlua::Table =
+        lua.load(PARAMS).set_name("=host").set_mode(ChunkMode::Text).call((values, read))?;
+    globals.raw_set("params", proxy)?;
     let g = Rc::clone(guard);
     let tripped = lua.create_function(move |_, err: Value| {
         if let Value::String(s) = &err {

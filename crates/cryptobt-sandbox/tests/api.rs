@@ -241,3 +241,30 @@ fn runtime_errors_carry_a_traceback_and_the_bar_time_and_no_address() {
     assert!(err.message.contains("call it with a colon, s:update(x)"), "{}", err.message);
     assert_eq!(err.line, Some(3));
 }
+
+/// `params` notes the names read: indexing counts the name, `pairs` and `next` count all; the
+/// values and their types are as before, and writing is refused.
+#[test]
+fn params_note_the_names_the_strategy_reads() {
+    use cryptobt_domain::ports::Strategy;
+    let mut params = Params::new();
+    params.insert("fast".into(), ParamValue::Number(3.0));
+    params.insert("slow".into(), ParamValue::Number(9.0));
+    params.insert("name".into(), ParamValue::Text("alpha".into()));
+    let read = |src: &str| {
+        let s = LuaStrategy::load(src, testkit::btc(), &params, &limits()).unwrap();
+        s.params_read().unwrap().into_iter().collect::<Vec<_>>()
+    };
+    assert_eq!(read("local f = params.fast\nfunction on_data(b) end"), ["fast"]);
+    assert_eq!(read("local f = params['name'] .. ''\nfunction on_data(b) end"), ["name"]);
+    assert_eq!(read("local x = params.missing\nfunction on_data(b) end"), ["missing"]);
+    let all = ["fast", "name", "slow"];
+    assert_eq!(read("local n = 0\nfor k, v in pairs(params) do n = n + 1 end\nassert(n == 3)\nfunction on_data(b) end"), all);
+    assert_eq!(read("for k, v in params do end\nfunction on_data(b) end"), all);
+    assert_eq!(read("local k = next(params)\nassert(k ~= nil)\nfunction on_data(b) end"), all);
+    assert_eq!(
+        read("assert(params.fast + params.slow == 12)\nfunction on_data(b) end"),
+        ["fast", "slow"]
+    );
+    assert!(read("function on_data(b) end").is_empty());
+}

@@ -85,6 +85,9 @@ pub struct RunSummary {
     /// Funding times settled at the configured rate because the rates do not list them.
     #[serde(default)]
     pub funding_fallbacks: u64,
+    /// The `params` names the strategy never read (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unused_params: Vec<String>,
     /// Log lines kept.
     pub log_lines: u64,
 }
@@ -268,6 +271,7 @@ impl RunFiles {
                 queued_at_end: report.dropped_orders,
                 open_at_end: report.open_at_end,
                 funding_fallbacks: report.funding_fallbacks,
+                unused_params: report.unused_params.clone(),
                 log_lines: report.log.len() as u64,
             };
             write_atomic(&self.dir.join("run.json"), json(&summary).as_bytes())?;
@@ -670,6 +674,7 @@ impl ResultStore for FileResultStore {
             portfolio,
             portfolio_rows,
             funding_fallbacks: summary.as_ref().map_or(0, |s| s.funding_fallbacks),
+            unused_params: summary.as_ref().map(|s| s.unused_params.clone()).unwrap_or_default(),
             rejections: summary.as_ref().map(RunSummary::by_reason).unwrap_or_default(),
             counters: summary.map_or_else(RunCounters::default, |s| RunCounters {
                 ambiguous_bars: s.ambiguous_bars,

@@ -269,6 +269,7 @@ fn stored_view(id: &BacktestId, run: &StoredRun, pages: &Pages) -> Value {
         "queued_at_end": run.counters.queued_at_end,
         "open_at_end": run.counters.open_at_end,
         "funding_fallbacks": run.funding_fallbacks,
+        "unused_params": run.unused_params,
         "log": run.log,
         "error_code": error.map(|e| e.code),
         "error_message": error.map(|e| e.message.clone()),

@@ -12,9 +12,9 @@ pub(crate) fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
-/// A strategy that does 20,000 additions a bar: slow enough for a test to act while it runs.
-pub(crate) const SLOW_LUA: &str =
-    "-- Slow\nfunction on_data(bar)\n  local x = 0\n  for i = 1, 20000 do x = x + i end\nend\n";
+/// A strategy that does 20,000 additions a bar: slow enough for a test to act while it runs. It
+/// reads `params.k` (the grid name the sweep tests use), so a sweep over `k` is not refused.
+pub(crate) const SLOW_LUA: &str = "-- Slow\nlocal _ = params.k\nfunction on_data(bar)\n  local x = 0\n  for i = 1, 20000 do x = x + i end\nend\n";
 
 /// The run flags of the SMA crossover example on BTCUSDT 1h bars from `start` to `end`.
 pub(crate) fn sma_1h(start: &'static str, end: &'static str) -> Vec<&'static str> {

@@ -146,6 +146,8 @@ pub struct StoredRun {
     pub counters: crate::RunCounters,
     /// Funding times settled at the configured rate because the rates do not list them.
     pub funding_fallbacks: u64,
+    /// The `params` names the strategy never read.
+    pub unused_params: Vec<String>,
     /// The strategy's log.
     pub log: Vec<String>,
     /// Files of the run that could not be read back (`"metrics.json: ..."`); what they hold is

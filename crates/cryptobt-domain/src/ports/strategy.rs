@@ -205,6 +205,12 @@ pub trait Strategy {
     /// # Errors
     /// A [`StrategyError`] stops the run.
     fn on_bar(&mut self, bar: &Bar, ctx: &SharedContext) -> Result<(), StrategyError>;
+
+    /// The names among `params` that the strategy has read so far, when it can tell (a Lua
+    /// strategy can; a native one says `None`, and no param is then reported unused).
+    fn params_read(&self) -> Option<std::collections::BTreeSet<String>> {
+        None
+    }
 }
 
 /// Builds strategies from source code (one fresh instance per run).
