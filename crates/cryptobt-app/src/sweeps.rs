@@ -15,7 +15,7 @@ use std::{
 };
 
 use arrow_array::{
-    Array, ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+    Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema};
 use cryptobt_domain::{
@@ -622,9 +622,17 @@ fn table_batch(names: &[String], rows: &[Row]) -> Result<RecordBatch, String> {
         }
     }
     for (k, def) in METRICS.iter().enumerate() {
-        fields.push(Field::new(def.key, DataType::Float64, true));
-        let values: Vec<Option<f64>> = rows.iter().map(|r| r.row.metrics[k]).collect();
-        columns.push(Arc::new(Float64Array::from(values)));
+        if def.unit == cryptobt_domain::MetricUnit::Count {
+            // Counts are integers in the file.
+            fields.push(Field::new(def.key, DataType::Int64, true));
+            let values: Vec<Option<i64>> =
+                rows.iter().map(|r| r.row.metrics[k].map(|v| v as i64)).collect();
+            columns.push(Arc::new(Int64Array::from(values)));
+        } else {
+            fields.push(Field::new(def.key, DataType::Float64, true));
+            let values: Vec<Option<f64>> = rows.iter().map(|r| r.row.metrics[k]).collect();
+            columns.push(Arc::new(Float64Array::from(values)));
+        }
     }
     fields.push(Field::new("status", DataType::Utf8, false));
     columns.push(Arc::new(StringArray::from(
@@ -677,12 +685,62 @@ pub fn write(dir: &Path, names: &[String], rows: &[Row], summary: &Value) -> Res
     put("sweep.json", Ok(text.into_bytes()))
 }
 
-fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::build)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    reader.collect::<Result<Vec<_>, _>>().map_err(|e| format!("{}: {e}", path.display()))
+/// Reads the Parquet file `name` in `dir`, refusing one whose footer claims more than
+/// `max_rows` rows or more decoded bytes than such rows can take, and turning a panic of the
+/// decoder on a damaged page into an error: a crafted or corrupt file never takes the process
+/// down or makes it allocate what the footer claims. Errors name the file, never the folder.
+fn read_batches(dir: &Path, name: &str, max_rows: u64) -> Result<Vec<RecordBatch>, String> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = open_in(dir, name).map_err(|e| format!("{name}: {e}"))?;
+    let length = file.metadata().map_err(|e| format!("{name}: {e}"))?.len();
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string())?;
+        let meta = builder.metadata();
+        let rows = u64::try_from(meta.file_metadata().num_rows()).unwrap_or(u64::MAX);
+        if rows > max_rows {
+            return Err(format!("claims {rows} rows; a sweep of this size has at most {max_rows}"));
+        }
+        let columns = meta.file_metadata().schema_descr().num_columns() as u64;
+        let claimed: i64 = meta
+            .row_groups()
+            .iter()
+            .flat_map(|g| g.columns())
+            .map(|c| c.uncompressed_size().max(0))
+            .sum();
+        let bound =
+            rows.saturating_mul(columns).saturating_mul(256).saturating_add(length) + (1 << 20);
+        if u64::try_from(claimed).unwrap_or(u64::MAX) > bound {
+            return Err(format!("claims {claimed} decoded bytes for {rows} rows"));
+        }
+        let reader = builder.build().map_err(|e| e.to_string())?;
+        reader.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())
+    }));
+    match decoded {
+        Ok(Ok(batches)) => Ok(batches),
+        Ok(Err(e)) => Err(format!("{name}: {e}")),
+        Err(panic) => {
+            Err(format!("{name} is damaged: {}", cryptobt_domain::panic_message(panic.as_ref())))
+        }
+    }
+}
+
+/// Opens the file `name` in the sweep folder `dir` without following a symbolic link.
+fn open_in(dir: &Path, name: &str) -> std::io::Result<std::fs::File> {
+    cryptobt_fs::check_no_links(dir, Path::new(name))?;
+    std::fs::File::open(dir.join(name))
+}
+
+/// A metric column as f64: counts are integers in the file (older files wrote floats).
+fn metric_values(batch: &RecordBatch, key: &str) -> Result<Vec<Option<f64>>, String> {
+    let column =
+        batch.column_by_name(key).ok_or_else(|| format!("sweep.parquet has no column {key:?}"))?;
+    if let Some(c) = column.as_any().downcast_ref::<Float64Array>() {
+        return Ok((0..c.len()).map(|i| (!c.is_null(i)).then(|| c.value(i))).collect());
+    }
+    if let Some(c) = column.as_any().downcast_ref::<Int64Array>() {
+        return Ok((0..c.len()).map(|i| (!c.is_null(i)).then(|| c.value(i) as f64)).collect());
+    }
+    Err(format!("sweep.parquet's column {key:?} is not a number"))
 }
 
 fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, String> {
@@ -705,10 +763,21 @@ fn status_of(text: &str) -> Result<RunStatus, String> {
 /// # Errors
 /// A message naming the file that is missing or malformed.
 pub fn read(dir: &Path, with_returns: bool) -> Result<(Vec<String>, Vec<Row>, Value), String> {
-    let path = dir.join("sweep.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let summary: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = open_in(dir, "sweep.json")
+        .and_then(|mut f| {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut f, &mut text).map(|_| text)
+        })
+        .map_err(|e| format!("sweep.json: {e}"))?;
+    let summary: Value = serde_json::from_str(&text).map_err(|e| format!("sweep.json: {e}"))?;
+    let members = summary["members"].as_u64().ok_or("sweep.json: no member count")?;
+    let days = summary["settings"]["start_date"]
+        .as_str()
+        .zip(summary["settings"]["end_date"].as_str())
+        .and_then(|(a, b)| {
+            Some((a.parse::<chrono::NaiveDate>().ok()?, b.parse::<chrono::NaiveDate>().ok()?))
+        })
+        .map_or(0, |(a, b)| u64::try_from((b - a).num_days() + 1).unwrap_or(0));
     let settings = Settings::from_json(&summary)?;
     let names: Vec<String> = settings
         .grid
@@ -716,14 +785,12 @@ pub fn read(dir: &Path, with_returns: bool) -> Result<(Vec<String>, Vec<Row>, Va
         .filter_map(|g| g.split_once('=').map(|(n, _)| n.trim().to_owned()))
         .collect();
     let mut rows = Vec::new();
-    for batch in read_batches(&dir.join("sweep.parquet"))? {
+    for batch in read_batches(dir, "sweep.parquet", members)? {
         let index = column::<UInt64Array>(&batch, "index")?;
         let status = column::<StringArray>(&batch, "status")?;
         let error = column::<StringArray>(&batch, "error_code")?;
-        let metrics: Vec<&Float64Array> = METRICS
-            .iter()
-            .map(|d| column::<Float64Array>(&batch, d.key))
-            .collect::<Result<_, _>>()?;
+        let metrics: Vec<Vec<Option<f64>>> =
+            METRICS.iter().map(|d| metric_values(&batch, d.key)).collect::<Result<_, _>>()?;
         let params: Vec<(&String, &Arc<dyn Array>)> = names
             .iter()
             .map(|n| batch.column_by_name(n).map(|c| (n, c)))
@@ -745,7 +812,7 @@ pub fn read(dir: &Path, with_returns: bool) -> Result<(Vec<String>, Vec<Row>, Va
                 row: SweepRow {
                     index: usize::try_from(index.value(i)).unwrap_or(usize::MAX),
                     params: p,
-                    metrics: metrics.iter().map(|m| (!m.is_null(i)).then(|| m.value(i))).collect(),
+                    metrics: metrics.iter().map(|m| m[i]).collect(),
                     status: status_of(status.value(i))?,
                     error_code: (!error.is_null(i))
                         .then(|| ErrorCode::from_name(error.value(i)))
@@ -756,9 +823,8 @@ pub fn read(dir: &Path, with_returns: bool) -> Result<(Vec<String>, Vec<Row>, Va
             });
         }
     }
-    let returns = dir.join("returns.parquet");
-    if with_returns && returns.exists() {
-        for batch in read_batches(&returns)? {
+    if with_returns && dir.join("returns.parquet").exists() {
+        for batch in read_batches(dir, "returns.parquet", members.saturating_mul(days))? {
             let index = column::<UInt64Array>(&batch, "index")?;
             let value = column::<Float64Array>(&batch, "return")?;
             for i in 0..batch.num_rows() {
@@ -783,7 +849,7 @@ pub fn merge(dirs: &[std::path::PathBuf], out: &Path) -> Result<(Vec<Row>, Value
     let mut rows: Vec<Row> = Vec::new();
     let mut settings: Option<Settings> = None;
     for dir in dirs {
-        let (n, r, summary) = read(dir, true)?;
+        let (n, r, summary) = read(dir, true).map_err(|e| format!("{}: {e}", dir.display()))?;
         if !summary["walk_forward"].is_null() {
             return Err(format!(
                 "{}: a shard with walk-forward cannot be merged; run walk-forward without --shard",

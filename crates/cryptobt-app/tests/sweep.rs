@@ -468,3 +468,93 @@ fn a_grid_name_the_strategy_never_reads_is_refused() {
     assert!(stderr.contains("--grid fsat:") && stderr.contains("reads fast, "), "{stderr}");
     assert!(!stderr.contains("never reads slow"), "{stderr}");
 }
+
+/// A damaged or crafted shard makes `sweep merge` refuse naming the shard: never a panic (exit
+/// 101) and never an allocation of what a footer claims. Symbolic links are not followed.
+#[test]
+fn merge_refuses_damaged_crafted_and_linked_shards_by_name() {
+    let (shard, bad, out) =
+        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    sweep(shard.path(), &[]);
+    let copy = |name: &str| std::fs::copy(shard.path().join(name), bad.path().join(name)).unwrap();
+    let merge = || {
+        let (code, stdout, stderr) = cryptobt(&[
+            "sweep",
+            "merge",
+            bad.path().to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ]);
+        (code, format!("{stdout}{stderr}"))
+    };
+    copy("sweep.json");
+    copy("returns.parquet");
+    let table = std::fs::read(shard.path().join("sweep.parquet")).unwrap();
+    let shard_name = bad.path().display().to_string();
+    let mut refused = 0;
+    for at in (4..table.len() - 4).step_by(table.len() / 40) {
+        let mut damaged = table.clone();
+        damaged[at] ^= 0x5a;
+        std::fs::write(bad.path().join("sweep.parquet"), &damaged).unwrap();
+        let (code, said) = merge();
+        assert!(code == 0 || code == 2, "byte {at}: exit {code}: {said}");
+        if code == 2 {
+            assert!(said.contains(&shard_name) && said.contains("sweep.parquet"), "{said}");
+            refused += 1;
+        }
+    }
+    assert!(refused > 10, "only {refused} corruptions were noticed");
+
+    // A valid Parquet file with more rows than the sweep has members (2 × 6 here).
+    let rows = 5_000u64;
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+        "index",
+        arrow_schema::DataType::UInt64,
+        false,
+    )]));
+    let batch = arrow_array::RecordBatch::try_new(
+        schema.clone(),
+        vec![std::sync::Arc::new(arrow_array::UInt64Array::from_iter_values(0..rows))],
+    )
+    .unwrap();
+    let mut bytes = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, schema, None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    std::fs::write(bad.path().join("sweep.parquet"), &bytes).unwrap();
+    let (code, said) = merge();
+    assert_eq!(code, 2, "{said}");
+    assert!(said.contains("claims 5000 rows"), "{said}");
+
+    // A symbolic link in the shard is not followed.
+    std::fs::remove_file(bad.path().join("sweep.parquet")).unwrap();
+    std::os::unix::fs::symlink(
+        shard.path().join("sweep.parquet"),
+        bad.path().join("sweep.parquet"),
+    )
+    .unwrap();
+    let (code, said) = merge();
+    assert_eq!(code, 2, "{said}");
+    assert!(said.contains("symbolic link"), "{said}");
+}
+
+/// Counts are integers in sweep.parquet (index, round trips, fills, streaks, liquidations,
+/// ambiguous bars); the rest are floats.
+#[test]
+fn integer_metrics_are_integers_in_sweep_parquet() {
+    use arrow_schema::DataType;
+    let dir = tempfile::tempdir().unwrap();
+    sweep(dir.path(), &[]);
+    let file = std::fs::File::open(dir.path().join("sweep.parquet")).unwrap();
+    let builder =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let schema = builder.schema().clone();
+    let type_of = |name: &str| schema.field_with_name(name).unwrap().data_type().clone();
+    for name in
+        ["round_trips", "total_trades", "max_consecutive_losses", "liquidations", "ambiguous_bars"]
+    {
+        assert_eq!(type_of(name), DataType::Int64, "{name}");
+    }
+    assert_eq!(type_of("index"), DataType::UInt64);
+    assert_eq!(type_of("sharpe_ratio"), DataType::Float64);
+}
