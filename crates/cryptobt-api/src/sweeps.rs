@@ -142,6 +142,47 @@ fn weight(table: &SweepTable) -> u32 {
     u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
+/// Deletes what an atomic write left behind in a sweep folder when the process was killed
+/// (`.meta.json.tmp`, `.sweep.parquet.tmp-*`).
+fn remove_temporaries(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let temporary = name == ".meta.json.tmp" || cryptobt_fs::is_temporary(&name);
+        if temporary && entry.file_type().is_ok_and(|t| t.is_file()) {
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                tracing::warn!(file = %name, error = %e, "cannot remove a sweep's temporary");
+            }
+        }
+    }
+}
+
+impl SweepMeta {
+    /// What is listed of sweep `id` whose `meta.json` cannot be read.
+    fn damaged(id: &str, message: &str) -> Self {
+        Self {
+            sweep_id: id.to_owned(),
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            status: RunStatus::Failed,
+            error_code: Some(ErrorCode::StorageError),
+            error_message: Some(message.to_owned()),
+            name: "damaged sweep".to_owned(),
+            symbol: String::new(),
+            timeframe: String::new(),
+            trading_mode: String::new(),
+            start_date: String::new(),
+            end_date: String::new(),
+            members: 0,
+            objective: String::new(),
+            minimize: false,
+            best: Value::Null,
+            pbo: None,
+            dsr: None,
+            completed: None,
+            request: Value::Null,
+        }
+    }
+}
+
 fn write_meta(dir: &Path, meta: &SweepMeta) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(".meta.json.tmp");
@@ -160,16 +201,28 @@ impl Sweeps {
             if !valid_id(&name) {
                 continue;
             }
-            let path = entry.path().join("meta.json");
-            let Some(mut meta) = std::fs::read_to_string(&path)
-                .ok()
-                .and_then(|t| serde_json::from_str::<SweepMeta>(&t).ok())
-            else {
-                tracing::warn!(path = %path.display(), "skipping a sweep without a readable meta.json");
+            if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                tracing::warn!(sweep = %name, "skipping a sweep folder that is a symbolic link");
                 continue;
+            }
+            remove_temporaries(&entry.path());
+            let path = entry.path().join("meta.json");
+            let read = cryptobt_fs::read_no_links(&entry.path(), Path::new("meta.json"))
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    serde_json::from_slice::<SweepMeta>(&bytes).map_err(|e| e.to_string())
+                });
+            let mut meta = match read {
+                Ok(meta) => meta,
+                Err(e) => {
+                    // Listed as damaged (with its cause), not hidden: it can still be deleted.
+                    tracing::warn!(path = %path.display(), error = %e, "a sweep's meta.json cannot be read");
+                    SweepMeta::damaged(&name, &format!("meta.json cannot be read: {e}"))
+                }
             };
             if matches!(meta.status, RunStatus::Queued | RunStatus::Running) {
                 meta.status = RunStatus::Failed;
+                meta.error_code = Some(ErrorCode::Interrupted);
                 meta.error_message =
                     Some("interrupted: the server stopped during the sweep".into());
                 if let Err(e) = write_meta(&entry.path(), &meta) {
@@ -199,7 +252,12 @@ impl Sweeps {
     /// The [`ServiceError`] of a missing or damaged file.
     pub(crate) fn table(&self, id: &str) -> Result<Arc<SweepTable>, ServiceError> {
         self.tables
-            .try_get_with(id.to_owned(), || self.service.read(&self.dir_of(id)).map(Arc::new))
+            .try_get_with(id.to_owned(), || {
+                cryptobt_fs::check_no_links(&self.dir, Path::new(id)).map_err(|e| {
+                    ServiceError { code: ErrorCode::StorageError, message: e.to_string() }
+                })?;
+                self.service.read(&self.dir_of(id)).map(Arc::new)
+            })
             .map_err(|e| ServiceError::clone(&e))
     }
 
@@ -225,6 +283,12 @@ impl Sweeps {
 
     pub(crate) fn dir_of(&self, id: &str) -> PathBuf {
         self.dir.join(id)
+    }
+
+    /// Reads the file `name` of sweep `id` without following a symbolic link (neither the
+    /// sweep's folder nor the file may be one).
+    pub(crate) fn read_file(&self, id: &str, name: &str) -> std::io::Result<Vec<u8>> {
+        cryptobt_fs::read_no_links(&self.dir, &Path::new(id).join(name))
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<Arc<SweepJob>> {

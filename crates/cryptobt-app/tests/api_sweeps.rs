@@ -248,3 +248,94 @@ fn a_sweep_cut_short_by_a_stop_is_failed_after_the_restart() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
     assert_eq!(stored["status"], "failed");
 }
+
+/// A sweep's folder as the server finds it: a damaged table answers the sweep with its status
+/// and the damaged file named (not a 500), a symbolic link is not served, temporaries left by a
+/// killed process are removed at start, and a sweep whose meta.json cannot be read is listed as
+/// damaged instead of hidden.
+#[test]
+fn damaged_linked_and_interrupted_sweep_folders_are_handled_at_their_cause() {
+    let api = Api::start(1, 16);
+    let (code, v, _) = api.post("/api/sweeps", &body(&json!({})));
+    assert_eq!(code, 202, "{v}");
+    let id = v["sweep_id"].as_str().unwrap().to_owned();
+    api.events_at(&format!("/api/sweeps/{id}/events"));
+    let dir = api.results.path().join("sweeps").join(&id);
+    let table = std::fs::read(dir.join("sweep.parquet")).unwrap();
+
+    // A symbolic link in place of a file is not served.
+    std::fs::rename(dir.join("sweep.parquet"), dir.join("elsewhere.parquet")).unwrap();
+    std::os::unix::fs::symlink(dir.join("elsewhere.parquet"), dir.join("sweep.parquet")).unwrap();
+    let (code, v) = api.get(&format!("/api/sweeps/{id}/files/sweep.parquet"));
+    assert_eq!(code, 404, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("symbolic link"), "{v}");
+    std::fs::remove_file(dir.join("sweep.parquet")).unwrap();
+
+    // Damaged: the sweep answers with its status and names the file, without a server path.
+    std::fs::write(dir.join("sweep.parquet"), &table[..table.len() / 2]).unwrap();
+    let server = api.results.path().display().to_string();
+    let results = tempfile::tempdir().unwrap();
+    copy_dir(&server, results.path());
+    drop(api);
+    let sweeps = results.path().join("sweeps");
+    // Temporaries of a killed write, and a sweep whose meta.json is not JSON.
+    std::fs::write(sweeps.join(&id).join(".meta.json.tmp"), "{").unwrap();
+    std::fs::write(sweeps.join(&id).join(".sweep.parquet.tmp-123"), "x").unwrap();
+    let broken = "sw_20250101_000000_broken";
+    std::fs::create_dir_all(sweeps.join(broken)).unwrap();
+    std::fs::write(sweeps.join(broken).join("meta.json"), "not json").unwrap();
+    let api = Api::start_in(results, 1, 16);
+    let (code, v) = api.get(&format!("/api/sweeps/{id}"));
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["status"], "completed");
+    let damaged = v["damaged"][0].as_str().unwrap();
+    assert!(damaged.contains("sweep.parquet") && !damaged.contains(&server), "{damaged}");
+    let left: Vec<String> = std::fs::read_dir(api.results.path().join("sweeps").join(&id))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!left.iter().any(|n| n.contains(".tmp")), "{left:?}");
+    let (_, list) = api.get("/api/sweeps");
+    let listed = list["sweeps"].as_array().unwrap();
+    let entry = listed.iter().find(|s| s["sweep_id"] == broken).expect("listed");
+    assert_eq!(entry["status"], "failed");
+    assert!(entry["error_message"].as_str().unwrap().contains("meta.json"), "{entry}");
+    assert_eq!(api.delete(&format!("/api/sweeps/{broken}")).0, 200);
+}
+
+fn copy_dir(from: &str, to: &std::path::Path) {
+    let status = std::process::Command::new("cp")
+        .args(["-a", &format!("{from}/."), to.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The heatmap answer is bounded: over 101 × 101 values it is binned to at most 10,000 cells
+/// (100 × 100) and says so.
+#[test]
+fn a_large_heatmap_is_binned_to_at_most_ten_thousand_cells() {
+    let api = Api::start(1, 16);
+    let mut b: Value = serde_json::from_str(&body(&json!({
+        "grid": ["fast=1:101:1", "slow=1:101:1"], "timeframe": "1d",
+        "start_date": "2025-01-01", "end_date": "2025-01-01",
+    })))
+    .unwrap();
+    b["strategy_code"] =
+        json!("local f, s = params.fast, params.slow\nfunction on_data(bar) end\n");
+    let (code, v, _) = api.post("/api/sweeps", &b.to_string());
+    assert_eq!(code, 202, "{v}");
+    let id = v["sweep_id"].as_str().unwrap().to_owned();
+    api.events_at(&format!("/api/sweeps/{id}/events"));
+    let (code, map) =
+        api.get(&format!("/api/sweeps/{id}/heatmap?x=fast&y=slow&metric=total_return"));
+    assert_eq!(code, 200, "{map}");
+    assert_eq!(map["binned"], true);
+    let (rows, cols) = (map["values"].as_array().unwrap(), map["xs"].as_array().unwrap().len());
+    assert!(rows.len() * cols <= 10_000, "{} × {cols}", rows.len());
+    assert_eq!((rows.len(), cols), (100, 100));
+    // 101 values in 100 bins: the value at position i goes to bin ⌊i × 100 / 101⌋, so the
+    // first bin holds two (positions 0 and 1) and the last one (position 100).
+    assert_eq!(map["x_bins"][0], json!([1.0, 2.0]));
+    assert_eq!(map["x_bins"][99], json!([101.0, 101.0]));
+}

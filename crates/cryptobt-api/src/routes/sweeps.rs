@@ -223,7 +223,16 @@ pub(crate) async fn get(
     let mut out = listing(&job);
     out["request"] = meta.request.clone();
     out["metrics_keys"] = json!(METRICS.iter().map(|d| d.key).collect::<Vec<_>>());
-    if let Some(table) = table(&state, &id, &job).await? {
+    // A damaged sweep still answers with its status, and says which file is damaged.
+    let table = match table(&state, &id, &job).await {
+        Ok(table) => table,
+        Err(ApiError::Damaged { message, .. }) => {
+            out["damaged"] = json!([message]);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(table) = table {
         let sort = query.sort.clone().unwrap_or_else(|| meta.objective.clone());
         let descending = match query.order.as_deref() {
             None => !(meta.minimize && sort == meta.objective) && sort != "index",
@@ -304,6 +313,45 @@ pub(crate) async fn heatmap(
         return Err(ApiError::request("metric", format!("metric {metric:?} is not a metric")));
     };
     let minimize = meta.minimize && metric == meta.objective;
+    let (x, y) = (query.x.clone(), query.y.clone());
+    let map = blocking(move || heatmap_of(&table, &x, &y, k, minimize)).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "x": query.x, "y": query.y, "metric": metric, "minimize": minimize,
+        "xs": map.xs,
+        "ys": map.ys,
+        "values": map.cells.iter().map(|r| r.iter().map(|c| c.map(|c| c.0)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "members": map.cells.iter().map(|r| r.iter().map(|c| c.map(|c| c.1)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "binned": map.binned,
+        "x_bins": map.x_bins,
+        "y_bins": map.y_bins,
+    })))
+}
+
+/// The most cells a heatmap answer has; beyond, each axis is cut into bins of consecutive values.
+const MAX_HEATMAP_CELLS: usize = 10_000;
+
+/// A heatmap: each axis's values (the first of each bin when binned), the best member of each
+/// cell, and the bins as `[first, last]`.
+struct Heatmap {
+    xs: Vec<ParamValue>,
+    ys: Vec<ParamValue>,
+    cells: Vec<Vec<Option<(f64, usize)>>>,
+    binned: bool,
+    x_bins: Vec<[ParamValue; 2]>,
+    y_bins: Vec<[ParamValue; 2]>,
+}
+
+/// A hashable key of a parameter value.
+fn value_key(v: &ParamValue) -> (u64, &str) {
+    match v {
+        ParamValue::Number(x) => (x.to_bits(), ""),
+        ParamValue::Text(t) => (u64::MAX, t.as_str()),
+    }
+}
+
+/// The heatmap of metric `k` over parameters `x` and `y`: at most [`MAX_HEATMAP_CELLS`] cells,
+/// built in time linear in the members (one hash look-up per member and axis).
+fn heatmap_of(table: &SweepTable, x: &str, y: &str, k: usize, minimize: bool) -> Heatmap {
     let axis = |name: &str| {
         let mut values: Vec<ParamValue> =
             table.rows.iter().filter_map(|r| r.params.get(name).cloned()).collect();
@@ -316,16 +364,29 @@ pub(crate) async fn heatmap(
         values.dedup();
         values
     };
-    let (xs, ys) = (axis(&query.x), axis(&query.y));
-    let mut cells: Vec<Vec<Option<(f64, usize)>>> = vec![vec![None; xs.len()]; ys.len()];
+    let (xs, ys) = (axis(x), axis(y));
+    let binned = xs.len().saturating_mul(ys.len()) > MAX_HEATMAP_CELLS;
+    // Bins per axis: the values as they are, or at most 100 bins of consecutive values.
+    let bins = |n: usize| if binned { n.min(100) } else { n };
+    let (nx, ny) = (bins(xs.len()), bins(ys.len()));
+    fn bin_of(i: usize, n: usize, m: usize) -> usize {
+        if n == m {
+            i
+        } else {
+            i * m / n
+        }
+    }
+    fn lookup(values: &[ParamValue], m: usize) -> std::collections::HashMap<(u64, &str), usize> {
+        values.iter().enumerate().map(|(i, v)| (value_key(v), bin_of(i, values.len(), m))).collect()
+    }
+    let (x_at, y_at) = (lookup(&xs, nx), lookup(&ys, ny));
+    let mut cells: Vec<Vec<Option<(f64, usize)>>> = vec![vec![None; nx]; ny];
     for row in table.rows.iter().filter(|r| r.status == RunStatus::Completed) {
-        let (Some(px), Some(py), Some(v)) =
-            (row.params.get(&query.x), row.params.get(&query.y), row.metrics[k])
+        let (Some(px), Some(py), Some(v)) = (row.params.get(x), row.params.get(y), row.metrics[k])
         else {
             continue;
         };
-        let (Some(i), Some(j)) = (xs.iter().position(|x| x == px), ys.iter().position(|y| y == py))
-        else {
+        let (Some(&i), Some(&j)) = (x_at.get(&value_key(px)), y_at.get(&value_key(py))) else {
             continue;
         };
         let better = cells[j][i].is_none_or(|(b, _)| if minimize { v < b } else { v > b });
@@ -333,13 +394,28 @@ pub(crate) async fn heatmap(
             cells[j][i] = Some((v, row.index));
         }
     }
-    Ok(HttpResponse::Ok().json(json!({
-        "x": query.x, "y": query.y, "metric": metric, "minimize": minimize,
-        "xs": xs,
-        "ys": ys,
-        "values": cells.iter().map(|r| r.iter().map(|c| c.map(|c| c.0)).collect::<Vec<_>>()).collect::<Vec<_>>(),
-        "members": cells.iter().map(|r| r.iter().map(|c| c.map(|c| c.1)).collect::<Vec<_>>()).collect::<Vec<_>>(),
-    })))
+    let ranges = |values: &[ParamValue], m: usize| -> Vec<[ParamValue; 2]> {
+        if !binned {
+            return Vec::new();
+        }
+        let n = values.len();
+        (0..m)
+            .filter_map(|b| {
+                let members: Vec<&ParamValue> =
+                    (0..n).filter(|&i| bin_of(i, n, m) == b).map(|i| &values[i]).collect();
+                Some([(*members.first()?).clone(), (*members.last()?).clone()])
+            })
+            .collect()
+    };
+    let (x_bins, y_bins) = (ranges(&xs, nx), ranges(&ys, ny));
+    let firsts = |values: Vec<ParamValue>, b: &[[ParamValue; 2]]| {
+        if binned {
+            b.iter().map(|r| r[0].clone()).collect()
+        } else {
+            values
+        }
+    };
+    Heatmap { xs: firsts(xs, &x_bins), ys: firsts(ys, &y_bins), cells, binned, x_bins, y_bins }
 }
 
 /// `POST /api/sweeps/{id}/members/{index}/run`: the member as a normal run (the sweep's settings
@@ -453,10 +529,16 @@ pub(crate) async fn file(
             })
         }
     };
-    let file = state.sweeps.dir_of(&id).join(&name);
-    let bytes = blocking(move || std::fs::read(file)).await?.map_err(|_| ApiError::NotFound {
-        message: format!("sweep {id} has no {name} yet"),
-        backtest_id: None,
+    let (sweeps, id2, name2) = (state.sweeps.clone(), id.clone(), name.clone());
+    let bytes = blocking(move || sweeps.read_file(&id2, &name2)).await?.map_err(|e| {
+        ApiError::NotFound {
+            message: if e.kind() == std::io::ErrorKind::PermissionDenied {
+                format!("sweep {id}: {name} is a symbolic link, which is not served")
+            } else {
+                format!("sweep {id} has no {name} yet")
+            },
+            backtest_id: None,
+        }
     })?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, kind))
