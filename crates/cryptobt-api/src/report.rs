@@ -10,7 +10,7 @@ use cryptobt_domain::{
 };
 use rust_decimal::Decimal;
 
-use crate::routes::chart::{aggregate, bucket_for, thin};
+use crate::routes::chart::{aggregate, bucket_for, spread, thin, MAX_FILLS as MAX_MARKS};
 
 /// Fills listed in a report, at most (the rest are counted; `trades.csv` has them all).
 const MAX_FILLS: usize = 5_000;
@@ -203,9 +203,9 @@ pre{{background:#f5f6f8;padding:10px;overflow-x:auto;font-size:12px}}
         }
         let (ms, label) = bucket_for(last - first, c.timeframe().duration_ms(), POINTS);
         let candles = aggregate(bars.iter(), first, last, ms);
-        let fills: Vec<(i64, f64, bool)> = run
-            .trades
-            .iter()
+        // Marks thinned evenly as the chart view thins them (a 144,000-fill run draws 1,000).
+        let fills: Vec<(i64, f64, bool)> = spread(&run.trades, MAX_MARKS)
+            .into_iter()
             .map(|t| {
                 (
                     t.timestamp.div_euclid(ms) * ms,
@@ -214,8 +214,13 @@ pre{{background:#f5f6f8;padding:10px;overflow-x:auto;font-size:12px}}
                 )
             })
             .collect();
+        let marked = if run.trades.len() > fills.len() {
+            format!(", {} of {} fills marked", fills.len(), run.trades.len())
+        } else {
+            String::new()
+        };
         html.push_str(&candle_chart(
-            &format!("Price ({label} candles) and fills"),
+            &format!("Price ({label} candles) and fills{marked}"),
             &candles,
             &fills,
         ));

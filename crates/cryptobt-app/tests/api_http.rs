@@ -941,6 +941,11 @@ fn chart_views_reports_and_the_history_over_http() {
     let total = run["metrics"]["total_return"].as_f64().unwrap();
     assert!(html.contains(&format!("data-metric=\"total_return\" data-raw=\"{total}\"")));
     assert!(html.contains("<svg") && !html.contains("<script"), "charts without script");
+    // Fill marks are thinned as the chart view thins them, and the count says so.
+    let fills = run["trades_total"].as_u64().unwrap();
+    assert!(fills > 1_000, "{fills}");
+    assert!(html.contains(&format!("1000 of {fills} fills marked")));
+    assert_eq!(html.matches("<circle").count(), 1_000);
     // The history: named, filtered, sorted; a bad sort is refused naming the field.
     let (_, list) = api.get("/api/backtests?q=chart%20fast%3D3");
     assert_eq!(list["total"], 1);
@@ -948,4 +953,32 @@ fn chart_views_reports_and_the_history_over_http() {
     assert_eq!(list["items"][0]["total_return"], run["metrics"]["total_return"]);
     let (code, bad) = api.get("/api/backtests?sort=colour");
     assert_eq!((code, bad["details"]["field"].as_str()), (422, Some("sort")));
+}
+
+/// plots.csv writes each value in the shortest text that reads back (`1e300`, not 301 digits),
+/// and one bad row of it leaves the plots out of the chart view, named with its line, while the
+/// rest of the view answers.
+#[test]
+fn plot_values_are_short_and_a_bad_plots_row_is_named_not_a_500() {
+    let api = Api::start(1, 4);
+    let code = "function on_data(bar) plot(\"huge\", 1e300) plot(\"tiny\", -2.5e-300) end";
+    let extra = json!({"timeframe": "1h", "start_date": "2025-01-01", "end_date": "2025-01-02"});
+    let (status, v, _) = api.post("/api/backtest", &body(code, extra));
+    assert_eq!(status, 202, "{v}");
+    let id = v["backtest_id"].as_str().unwrap().to_owned();
+    assert_eq!(api.wait(&id)["status"], "completed");
+    let file = api.results.path().join("backtests").join(&id).join("plots.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1 + 2 * 48, "{text}");
+    assert!(lines[1].ends_with(",1e300"), "{}", lines[1]);
+    assert!(lines[49].ends_with(",-2.5e-300"), "{}", lines[49]);
+    assert!(text.len() < 100 * lines.len(), "{} bytes", text.len());
+    std::fs::write(&file, text.replacen(",1e300\n", ",one\n", 1)).unwrap();
+    let (status, view) = api.get(&format!("/api/backtest/{id}/chart"));
+    assert_eq!(status, 200, "{view}");
+    let damaged = view["damaged"][0].as_str().unwrap();
+    assert!(damaged.contains("plots.csv") && damaged.contains("line 2"), "{damaged}");
+    assert!(!view["candles"].as_array().unwrap().is_empty());
+    assert!(view["plots"].as_array().unwrap().is_empty());
 }

@@ -45,8 +45,8 @@ pub use crate::{
     params::{ParamValue, Params},
     pipeline::{storage_error, RunOutcome, RunPipeline},
     plot::{
-        PlotPane, PlotRefusal, PlotSeries, Plots, MAX_PLOT_NAME_BYTES, MAX_PLOT_POINTS,
-        MAX_PLOT_SERIES,
+        PlotPane, PlotRefusal, PlotSeries, Plots, MAX_PLOT_BYTES, MAX_PLOT_NAME_BYTES,
+        MAX_PLOT_POINTS, MAX_PLOT_SERIES,
     },
     portfolio::{
         liquidation_price, Fill, OrderSide, Portfolio, PortfolioRules, Rejection, SharedPortfolio,

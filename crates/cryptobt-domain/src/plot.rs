@@ -9,6 +9,16 @@ pub const MAX_PLOT_SERIES: usize = 8;
 pub const MAX_PLOT_NAME_BYTES: usize = 32;
 /// At most this many points per run, all series together (one per series and bar).
 pub const MAX_PLOT_POINTS: usize = 2_200_000;
+/// At most this many bytes of `plots.csv` per run, counting each point at the longest its row
+/// can be written (name, pane, a 13-digit time and a 24-character value): the file's size is
+/// bounded whatever values a strategy plots.
+pub const MAX_PLOT_BYTES: usize = 128 << 20;
+
+/// The longest `plots.csv` row of a point of series `name` in `pane` (the value written as the
+/// shortest text that reads back, at most 24 characters; the time at most 14).
+fn row_bytes(name: &str, pane: PlotPane) -> usize {
+    name.len() + pane.as_str().len() + 14 + 24 + 4
+}
 
 /// Where a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -56,7 +66,10 @@ pub enum PlotRefusal {
     #[error("at most {MAX_PLOT_SERIES} plot series per run")]
     TooManySeries,
     /// The run's points are used up.
-    #[error("the plot limit of {MAX_PLOT_POINTS} points per run was reached")]
+    #[error(
+        "the plot limit of {MAX_PLOT_POINTS} points or {} MiB per run was reached",
+        MAX_PLOT_BYTES >> 20
+    )]
     TooManyPoints,
     /// Before the first bar.
     #[error("plot needs a bar: none exists before the first bar (in initialize)")]
@@ -71,6 +84,7 @@ pub enum PlotRefusal {
 pub struct Plots {
     series: Vec<PlotSeries>,
     points: usize,
+    bytes: usize,
 }
 
 impl Plots {
@@ -113,11 +127,13 @@ impl Plots {
         match points.last_mut() {
             Some(last) if last.0 == time => last.1 = value,
             _ => {
-                if self.points >= MAX_PLOT_POINTS {
+                let bytes = self.bytes + row_bytes(name, pane);
+                if self.points >= MAX_PLOT_POINTS || bytes > MAX_PLOT_BYTES {
                     return Err(PlotRefusal::TooManyPoints);
                 }
                 points.push((time, value));
                 self.points += 1;
+                self.bytes = bytes;
             }
         }
         Ok(())

@@ -240,7 +240,9 @@ impl RunFiles {
             for series in &report.plots {
                 let name = csv_field(&series.name);
                 for (t, v) in &series.points {
-                    let _ = writeln!(plots, "{name},{},{t},{v}", series.pane.as_str());
+                    // The shortest text that reads back to the same f64 (`1e300`, not 301
+                    // digits).
+                    let _ = writeln!(plots, "{name},{},{t},{v:?}", series.pane.as_str());
                 }
             }
             write_atomic(&self.dir.join("plots.csv"), plots.as_bytes())?;

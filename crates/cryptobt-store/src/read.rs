@@ -269,10 +269,17 @@ pub(crate) fn read_plots(
             Some("own") => cryptobt_domain::PlotPane::Own,
             _ => cryptobt_domain::PlotPane::Price,
         };
-        let time: i64 =
-            record.get(2).unwrap_or_default().parse().map_err(|e| format!("timestamp: {e}"))?;
-        let value: f64 =
-            record.get(3).unwrap_or_default().parse().map_err(|e| format!("value: {e}"))?;
+        let line = record.position().map_or(0, csv::Position::line);
+        let time: i64 = record
+            .get(2)
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e| format!("line {line}: timestamp: {e}"))?;
+        let value: f64 = record
+            .get(3)
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e| format!("line {line}: value: {e}"))?;
         match out.last_mut() {
             Some(series) if series.name == name => series.points.push((time, value)),
             _ => out.push(cryptobt_domain::PlotSeries {

@@ -39,11 +39,11 @@ const DEFAULT_POINTS: usize = 1_500;
 const MAX_POINTS: usize = 5_000;
 /// Fills and round trips sent with one view, at most (evenly picked; the view says how many
 /// there are: zoomed in, a view has them all). Keeps one view's payload under a megabyte.
-const MAX_FILLS: usize = 1_000;
+pub(crate) const MAX_FILLS: usize = 1_000;
 const MAX_TRIPS: usize = 500;
 
 /// At most `max` of `items`, evenly spread (the first and the last kept).
-fn spread<T>(items: &[T], max: usize) -> Vec<&T> {
+pub(crate) fn spread<T>(items: &[T], max: usize) -> Vec<&T> {
     if items.len() <= max {
         return items.iter().collect();
     }
@@ -68,6 +68,8 @@ pub(crate) struct Series {
     drawdown: Vec<f64>,
     /// The strategy's `plot` series: name, pane, times, values.
     plots: Vec<(String, cryptobt_domain::PlotPane, Vec<i64>, Vec<f64>)>,
+    /// Files of the run that could not be read (`plots.csv: ...`): left out, the rest shown.
+    damaged: Vec<String>,
 }
 
 impl Series {
@@ -78,6 +80,7 @@ impl Series {
             equity: Vec::with_capacity(points.len()),
             drawdown: Vec::with_capacity(points.len()),
             plots: Vec::new(),
+            damaged: Vec::new(),
         };
         for (t, v) in points {
             let e = decimal_to_f64(*v);
@@ -213,15 +216,22 @@ fn view(
             let points = store.equity(id).map_err(|e| store_error(id, e))?;
             let initial = decimal_to_f64(run.record.config.initial_capital());
             let mut series = Series::new(&points, initial);
-            series.plots = store
-                .plots(id)
-                .map_err(|e| store_error(id, e))?
-                .into_iter()
-                .map(|p| {
-                    let (times, values) = p.points.into_iter().unzip();
-                    (p.name, p.pane, times, values)
-                })
-                .collect();
+            // A damaged plots.csv leaves the plots out and is named; the chart still answers.
+            match store.plots(id) {
+                Ok(plots) => {
+                    series.plots = plots
+                        .into_iter()
+                        .map(|p| {
+                            let (times, values) = p.points.into_iter().unzip();
+                            (p.name, p.pane, times, values)
+                        })
+                        .collect();
+                }
+                Err(e) => {
+                    tracing::warn!(run = %id, error = %e, "plots.csv cannot be read");
+                    series.damaged.push(e.to_string());
+                }
+            }
             let series = Arc::new(series);
             state.series.insert(id.clone(), Arc::clone(&series));
             series
@@ -267,6 +277,7 @@ fn view(
         "round_trips": spread(&trips, MAX_TRIPS),
         "round_trips_total": trips.len(),
         "plots": plots,
+        "damaged": series.damaged,
     });
     Ok(serde_json::to_vec(&body).unwrap_or_default())
 }
