@@ -19,7 +19,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use actix_web::{web, App, HttpServer};
 use cryptobt_domain::{
-    ports::{BacktestService, MarketData, ResultStore, StrategyFactory, SweepService},
+    ports::{BacktestService, MarketData, ResultStore, StrategyFactory, SweepService, SweepStore},
     ConfigPolicy,
 };
 use rust_decimal::Decimal;
@@ -47,6 +47,8 @@ pub struct Services {
     pub cache_stats: Arc<dyn StatsSource>,
     /// Runs parameter sweeps.
     pub sweeps: Arc<dyn SweepService>,
+    /// Keeps sweeps.
+    pub sweep_store: Arc<dyn SweepStore>,
 }
 
 /// What a deployment decides.
@@ -194,7 +196,7 @@ fn build(
         validations: Arc::new(tokio::sync::Semaphore::new(config.workers.max(1))),
         history,
         sweeps: Arc::new(sweeps::Sweeps::open(
-            config.sweeps_dir.clone(),
+            services.sweep_store.clone(),
             services.sweeps.clone(),
             config.cache_bytes,
         )),

@@ -2,54 +2,22 @@
 //! `meta.json` each beside the sweep's files), one sweep running at a time on its own thread
 //! with every core, the rest queued, and the events each publishes.
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-    sync::Arc,
-};
+use std::{collections::BTreeMap, sync::Arc};
 
-use chrono::{DateTime, Utc};
 use cryptobt_domain::{
     panic_message,
-    ports::{CancelToken, RunObserver, ServiceError, SweepRequest, SweepService, SweepTable},
+    ports::{
+        CancelToken, ListedSweep, RunObserver, ServiceError, SweepFile, SweepId, SweepMeta,
+        SweepRequest, SweepService, SweepStore, SweepTable,
+    },
     ErrorCode, RunStatus,
 };
 use parking_lot::{Mutex, RwLock};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
 use tokio::sync::watch;
 
 /// Sweeps in flight at once: one running and four waiting; one more answers 429.
 pub(crate) const SWEEP_QUEUE: usize = 5;
-
-/// What the history lists of a sweep, and what it needs to open a member as a run: `meta.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct SweepMeta {
-    pub(crate) sweep_id: String,
-    pub(crate) created_at: DateTime<Utc>,
-    pub(crate) status: RunStatus,
-    /// Why it failed: the code (a sweep whose members all failed carries the first one's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) error_code: Option<ErrorCode>,
-    pub(crate) error_message: Option<String>,
-    /// The strategy's name.
-    pub(crate) name: String,
-    pub(crate) symbol: String,
-    pub(crate) timeframe: String,
-    pub(crate) trading_mode: String,
-    pub(crate) start_date: String,
-    pub(crate) end_date: String,
-    pub(crate) members: usize,
-    pub(crate) objective: String,
-    pub(crate) minimize: bool,
-    /// `best`, `pbo`, `dsr` and `completed` of `sweep.json` once it is written.
-    pub(crate) best: Value,
-    pub(crate) pbo: Option<f64>,
-    pub(crate) dsr: Option<f64>,
-    pub(crate) completed: Option<usize>,
-    /// The run fields of the request as sent (a member opens as a run of these with its params).
-    pub(crate) request: Value,
-}
 
 /// What a sweep publishes to its event stream.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -104,25 +72,13 @@ impl RunObserver for SweepJob {
     }
 }
 
-/// Whether `raw` is a sweep id (`sw_YYYYMMDD_HHMMSS_xxxxxx`), checked before it reaches a path.
-pub(crate) fn valid_id(raw: &str) -> bool {
-    let b = raw.as_bytes();
-    b.len() == 25
-        && raw.starts_with("sw_")
-        && b[11] == b'_'
-        && b[18] == b'_'
-        && b[3..11].iter().chain(&b[12..18]).all(u8::is_ascii_digit)
-        && b[19..].iter().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
-}
-
 /// The sweeps: those on disk and those in flight.
 pub(crate) struct Sweeps {
-    dir: PathBuf,
+    store: Arc<dyn SweepStore>,
     service: Arc<dyn SweepService>,
     jobs: RwLock<BTreeMap<String, Arc<SweepJob>>>,
     /// Held by the sweep that runs; the queued ones wait for it.
     runner: Arc<Mutex<()>>,
-    counter: std::sync::atomic::AtomicU64,
     /// Tables of ended sweeps as read back (an ended sweep's files never change; a delete evicts
     /// its table), weighed by their size: paging or sorting a large table does not read and
     /// decode `sweep.parquet` again.
@@ -142,82 +98,27 @@ fn weight(table: &SweepTable) -> u32 {
     u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
-/// Deletes what an atomic write left behind in a sweep folder when the process was killed
-/// (`.meta.json.tmp`, `.sweep.parquet.tmp-*`).
-fn remove_temporaries(dir: &Path) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let temporary = name == ".meta.json.tmp" || cryptobt_fs::is_temporary(&name);
-        if temporary && entry.file_type().is_ok_and(|t| t.is_file()) {
-            if let Err(e) = std::fs::remove_file(entry.path()) {
-                tracing::warn!(file = %name, error = %e, "cannot remove a sweep's temporary");
-            }
-        }
-    }
-}
-
-impl SweepMeta {
-    /// What is listed of sweep `id` whose `meta.json` cannot be read.
-    fn damaged(id: &str, message: &str) -> Self {
-        Self {
-            sweep_id: id.to_owned(),
-            created_at: DateTime::<Utc>::UNIX_EPOCH,
-            status: RunStatus::Failed,
-            error_code: Some(ErrorCode::StorageError),
-            error_message: Some(message.to_owned()),
-            name: "damaged sweep".to_owned(),
-            symbol: String::new(),
-            timeframe: String::new(),
-            trading_mode: String::new(),
-            start_date: String::new(),
-            end_date: String::new(),
-            members: 0,
-            objective: String::new(),
-            minimize: false,
-            best: Value::Null,
-            pbo: None,
-            dsr: None,
-            completed: None,
-            request: Value::Null,
-        }
-    }
-}
-
-fn write_meta(dir: &Path, meta: &SweepMeta) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(".meta.json.tmp");
-    let text = serde_json::to_string_pretty(meta).map_err(std::io::Error::other)? + "\n";
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, dir.join("meta.json"))
-}
-
 impl Sweeps {
-    /// The sweeps in `dir`; those a stop interrupted are recorded as failed.
-    /// `cache_bytes` bounds the tables kept in memory.
-    pub(crate) fn open(dir: PathBuf, service: Arc<dyn SweepService>, cache_bytes: u64) -> Self {
+    /// The sweeps `store` keeps; those a stop interrupted are recorded as failed, and those
+    /// whose `meta.json` cannot be read are listed as damaged. `cache_bytes` bounds the tables
+    /// kept in memory.
+    pub(crate) fn open(
+        store: Arc<dyn SweepStore>,
+        service: Arc<dyn SweepService>,
+        cache_bytes: u64,
+    ) -> Self {
         let mut jobs = BTreeMap::new();
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !valid_id(&name) {
-                continue;
-            }
-            if entry.file_type().is_ok_and(|t| t.is_symlink()) {
-                tracing::warn!(sweep = %name, "skipping a sweep folder that is a symbolic link");
-                continue;
-            }
-            remove_temporaries(&entry.path());
-            let path = entry.path().join("meta.json");
-            let read = cryptobt_fs::read_no_links(&entry.path(), Path::new("meta.json"))
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| {
-                    serde_json::from_slice::<SweepMeta>(&bytes).map_err(|e| e.to_string())
-                });
-            let mut meta = match read {
-                Ok(meta) => meta,
-                Err(e) => {
+        let listed = store.list().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot list the sweeps");
+            Vec::new()
+        });
+        for entry in listed {
+            let mut meta = match entry {
+                ListedSweep::Meta(meta) => *meta,
+                ListedSweep::Damaged { id, message } => {
                     // Listed as damaged (with its cause), not hidden: it can still be deleted.
-                    tracing::warn!(path = %path.display(), error = %e, "a sweep's meta.json cannot be read");
-                    SweepMeta::damaged(&name, &format!("meta.json cannot be read: {e}"))
+                    tracing::warn!(sweep = %id, error = %message, "a sweep's meta.json cannot be read");
+                    damaged_meta(&id, message)
                 }
             };
             if matches!(meta.status, RunStatus::Queued | RunStatus::Running) {
@@ -225,18 +126,17 @@ impl Sweeps {
                 meta.error_code = Some(ErrorCode::Interrupted);
                 meta.error_message =
                     Some("interrupted: the server stopped during the sweep".into());
-                if let Err(e) = write_meta(&entry.path(), &meta) {
+                if let Err(e) = store.save_meta(&meta) {
                     tracing::warn!(error = %e, "cannot record an interrupted sweep");
                 }
             }
-            jobs.insert(name, Arc::new(SweepJob::new(meta)));
+            jobs.insert(meta.sweep_id.clone(), Arc::new(SweepJob::new(meta)));
         }
         Self {
-            dir,
+            store,
             service,
             jobs: RwLock::new(jobs),
             runner: Arc::default(),
-            counter: std::sync::atomic::AtomicU64::new(0),
             tables: moka::sync::Cache::builder()
                 .weigher(|_, table: &Arc<SweepTable>| weight(table))
                 .max_capacity(cache_bytes)
@@ -250,45 +150,38 @@ impl Sweeps {
     ///
     /// # Errors
     /// The [`ServiceError`] of a missing or damaged file.
-    pub(crate) fn table(&self, id: &str) -> Result<Arc<SweepTable>, ServiceError> {
+    pub(crate) fn table(&self, id: &SweepId) -> Result<Arc<SweepTable>, ServiceError> {
         self.tables
-            .try_get_with(id.to_owned(), || {
-                cryptobt_fs::check_no_links(&self.dir, Path::new(id)).map_err(|e| {
-                    ServiceError { code: ErrorCode::StorageError, message: e.to_string() }
-                })?;
-                self.service.read(&self.dir_of(id)).map(Arc::new)
+            .try_get_with(id.to_string(), || {
+                self.store.table(id).map(Arc::new).map_err(|e| ServiceError {
+                    code: ErrorCode::StorageError,
+                    message: e.to_string(),
+                })
             })
             .map_err(|e| ServiceError::clone(&e))
+    }
+
+    /// Whether sweep `id` has written its files.
+    pub(crate) fn has_table(&self, id: &SweepId) -> bool {
+        self.store.has_table(id)
+    }
+
+    /// The bytes of one file of sweep `id` (never through a symbolic link).
+    pub(crate) fn file(
+        &self,
+        id: &SweepId,
+        file: SweepFile,
+    ) -> Result<Vec<u8>, cryptobt_domain::ports::StoreError> {
+        self.store.file(id, file)
     }
 
     pub(crate) fn service(&self) -> &Arc<dyn SweepService> {
         &self.service
     }
 
-    /// A new id: the time and six characters of a counter mixed with the clock.
-    pub(crate) fn new_id(&self) -> String {
-        let now = Utc::now();
-        let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut x = (now.timestamp_nanos_opt().unwrap_or(0) as u64) ^ n.wrapping_mul(0x9E37_79B9);
-        let alphabet = b"0123456789abcdefghijklmnopqrstuvwxyz";
-        let suffix: String = (0..6)
-            .map(|_| {
-                let c = alphabet[(x % 36) as usize] as char;
-                x /= 36;
-                c
-            })
-            .collect();
-        format!("sw_{}_{suffix}", now.format("%Y%m%d_%H%M%S"))
-    }
-
-    pub(crate) fn dir_of(&self, id: &str) -> PathBuf {
-        self.dir.join(id)
-    }
-
-    /// Reads the file `name` of sweep `id` without following a symbolic link (neither the
-    /// sweep's folder nor the file may be one).
-    pub(crate) fn read_file(&self, id: &str, name: &str) -> std::io::Result<Vec<u8>> {
-        cryptobt_fs::read_no_links(&self.dir, &Path::new(id).join(name))
+    /// A new id.
+    pub(crate) fn new_id(&self) -> SweepId {
+        self.store.new_id()
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<Arc<SweepJob>> {
@@ -308,9 +201,10 @@ impl Sweeps {
     /// Queues `request` under `meta.sweep_id`; `None` when the queue is full.
     pub(crate) fn submit(
         self: &Arc<Self>,
+        id: SweepId,
         meta: SweepMeta,
         mut request: SweepRequest,
-    ) -> std::io::Result<Option<Arc<SweepJob>>> {
+    ) -> Result<Option<Arc<SweepJob>>, cryptobt_domain::ports::StoreError> {
         // Counted and registered under one lock: two submissions at once cannot both take the
         // last place.
         let mut jobs = self.jobs.write();
@@ -321,44 +215,45 @@ impl Sweeps {
         if busy >= SWEEP_QUEUE {
             return Ok(None);
         }
-        let id = meta.sweep_id.clone();
-        let dir = self.dir_of(&id);
-        write_meta(&dir, &meta)?;
+        self.store.save_meta(&meta)?;
         let job = Arc::new(SweepJob::new(meta));
         request.limits.cancel = job.cancel.clone();
-        jobs.insert(id.clone(), job.clone());
+        jobs.insert(id.to_string(), job.clone());
         drop(jobs);
-        let (sweeps, job2) = (Arc::clone(self), job.clone());
+        let (sweeps, job2, id2) = (Arc::clone(self), job.clone(), id.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("sweep-{id}"))
-            .spawn(move || sweeps.execute(&job2, &request, &dir));
+            .spawn(move || sweeps.execute(&job2, &request, &id2));
         if let Err(e) = spawned {
             // Not left queued forever: forgotten, and the caller answers 500.
             let _ = self.delete(&id);
-            return Err(e);
+            return Err(cryptobt_domain::ports::StoreError::Io {
+                message: format!("cannot start the sweep's thread: {e}"),
+                source: Some(Arc::new(e)),
+            });
         }
         Ok(Some(job))
     }
 
-    fn execute(&self, job: &SweepJob, request: &SweepRequest, dir: &Path) {
-        let id = job.meta.lock().sweep_id.clone();
+    fn execute(&self, job: &SweepJob, request: &SweepRequest, id: &SweepId) {
         let finish = |status: RunStatus, error: Option<(ErrorCode, String)>| {
             let (code, error) = error.unzip();
             // Read once here (before `meta` is locked): the cached table then serves the first
             // page.
-            let summary =
-                self.table(&id).ok().and_then(|t| serde_json::from_str::<Value>(&t.summary).ok());
+            let summary = self.table(id).ok().and_then(|t| {
+                serde_json::from_str::<cryptobt_domain::ports::SweepSummary>(&t.summary).ok()
+            });
             let mut meta = job.meta.lock();
             meta.status = status;
             meta.error_code = code;
             meta.error_message.clone_from(&error);
             if let Some(summary) = summary {
-                meta.best = summary["best"].clone();
-                meta.pbo = summary["pbo"].as_f64();
-                meta.dsr = summary["dsr"].as_f64();
-                meta.completed = summary["completed"].as_u64().map(|n| n as usize);
+                meta.best = summary.best;
+                meta.pbo = summary.pbo;
+                meta.dsr = summary.dsr;
+                meta.completed = Some(summary.completed);
             }
-            if let Err(e) = write_meta(dir, &meta) {
+            if let Err(e) = self.store.save_meta(&meta) {
                 tracing::warn!(error = %e, sweep = %meta.sweep_id, "cannot write meta.json");
             }
             drop(meta);
@@ -388,7 +283,12 @@ impl Sweeps {
         // A panic is recorded as the sweep's failure and frees the runner; it never leaves the
         // sweep "running".
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.service.run(request, dir, job)
+            let outcome = self.service.run(request, None, job)?;
+            self.store.save(id, &outcome).map_err(|e| ServiceError {
+                code: ErrorCode::StorageError,
+                message: e.to_string(),
+            })?;
+            outcome.failure.map_or(Ok(()), Err)
         }));
         match ran {
             Ok(Ok(())) if job.cancel.is_cancelled() => finish(
@@ -409,16 +309,11 @@ impl Sweeps {
         }
     }
 
-    /// Forgets sweep `id` and deletes its folder.
-    pub(crate) fn delete(&self, id: &str) -> std::io::Result<bool> {
-        let known = self.jobs.write().remove(id).is_some();
-        self.tables.invalidate(id);
-        let dir = self.dir_of(id);
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)?;
-            return Ok(true);
-        }
-        Ok(known)
+    /// Forgets sweep `id` and deletes its files.
+    pub(crate) fn delete(&self, id: &SweepId) -> Result<bool, cryptobt_domain::ports::StoreError> {
+        let known = self.jobs.write().remove(id.as_str()).is_some();
+        self.tables.invalidate(id.as_str());
+        Ok(self.store.delete(id)? || known)
     }
 
     /// Cancels every sweep in flight (at shutdown).
@@ -426,5 +321,30 @@ impl Sweeps {
         for job in self.jobs.read().values() {
             job.cancel();
         }
+    }
+}
+
+/// What is listed of sweep `id` whose `meta.json` cannot be read.
+fn damaged_meta(id: &SweepId, message: String) -> SweepMeta {
+    SweepMeta {
+        sweep_id: id.to_string(),
+        created_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+        status: RunStatus::Failed,
+        error_code: Some(ErrorCode::StorageError),
+        error_message: Some(message),
+        name: "damaged sweep".to_owned(),
+        symbol: String::new(),
+        timeframe: String::new(),
+        trading_mode: String::new(),
+        start_date: String::new(),
+        end_date: String::new(),
+        members: 0,
+        objective: String::new(),
+        minimize: false,
+        best: None,
+        pbo: None,
+        dsr: None,
+        completed: None,
+        request: serde_json::Value::Null,
     }
 }

@@ -51,6 +51,8 @@ pub fn wire(settings: &Settings) -> (Services, ApiConfig) {
     let stats = Arc::new(CacheStats::default());
     let market = Arc::new(market_data(settings, stats.clone()));
     let strategies = Arc::new(LuaStrategyFactory);
+    let strategies_for_sweeps: Arc<dyn cryptobt_domain::ports::StrategyFactory> =
+        strategies.clone();
     let engine = Arc::new(Engine::new(market.clone(), strategies.clone()));
     let services = Services {
         backtests: engine,
@@ -58,7 +60,10 @@ pub fn wire(settings: &Settings) -> (Services, ApiConfig) {
         strategies,
         market: market.clone(),
         cache_stats: Arc::new(CacheStatsSource(stats)),
-        sweeps: Arc::new(sweeps::SweepRunner::new(market.clone())),
+        sweeps: Arc::new(cryptobt_engine::SweepEngine::new(market.clone(), strategies_for_sweeps)),
+        sweep_store: Arc::new(cryptobt_store::FileSweepStore::new(
+            settings.results_dir.join("sweeps"),
+        )),
     };
     (services, settings.api_config())
 }

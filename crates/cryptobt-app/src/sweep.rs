@@ -1,15 +1,17 @@
 //! `cryptobt sweep`: a parameter sweep in one process on every core (DESIGN §9, §11) — the bars
 //! loaded once and shared, one Lua VM per member, members keeping no per-bar data — written as
-//! `DIR/sweep.parquet` (one row per member), `DIR/returns.parquet` and `DIR/sweep.json`
-//! ([`cryptobt_app::sweeps`]); `cryptobt sweep merge` joins shards.
+//! `DIR/sweep.parquet` (one row per member), `DIR/returns.parquet` and `DIR/sweep.json` by the
+//! sweep store; `cryptobt sweep merge` joins shards ([`cryptobt_app::sweeps`]).
 
-use std::{path::PathBuf, process::ExitCode, time::Duration};
+use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use clap::{Args, Subcommand};
-use cryptobt_app::sweeps::{self, Row};
+use cryptobt_app::sweeps;
 use cryptobt_domain::{
-    ports::{StrategyLimits, SweepRequest},
-    ParamValue, RunStatus,
+    ports::{
+        RunObserver, Shard, StrategyLimits, SweepMember, SweepRequest, SweepService, SweepSummary,
+    },
+    ErrorCode, ParamValue, RunStatus, SweepSpec, SweepText,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -89,75 +91,79 @@ fn param_text(v: &ParamValue) -> String {
     }
 }
 
-/// The top ten by the objective, PBO and DSR, on stdout.
-fn print_table(rows: &[Row], summary: &serde_json::Value, objective: &str, minimize: bool) {
+/// The top ten by the objective (the engine's one ranking), PBO and DSR, on stdout.
+fn print_table(members: &[SweepMember], summary: &SweepSummary) {
+    let (objective, minimize) = (summary.objective.as_str(), summary.minimize);
     let k = cryptobt_domain::METRICS.iter().position(|d| d.key == objective).unwrap_or(0);
-    let mut ranked: Vec<(&Row, f64)> = rows
+    let mut ranked: Vec<(&SweepMember, f64)> = members
         .iter()
-        .filter(|r| r.row.status == RunStatus::Completed)
-        .filter_map(|r| r.row.metrics[k].map(|v| (r, v)))
+        .filter(|m| m.row.status == RunStatus::Completed)
+        .filter_map(|m| m.row.metrics[k].map(|v| (m, v)))
         .collect();
     ranked.sort_by(|a, b| {
-        let by = a.1.total_cmp(&b.1);
-        (if minimize { by } else { by.reverse() }).then(a.0.row.index.cmp(&b.0.row.index))
+        cryptobt_engine::sweeper::rank((a.1, a.0.row.index), (b.1, b.0.row.index), minimize)
     });
     println!(
         "top {} by {objective}{}:",
         ranked.len().min(10),
         if minimize { " (lowest)" } else { "" }
     );
-    for (r, v) in ranked.iter().take(10) {
+    for (m, v) in ranked.iter().take(10) {
         let params: Vec<String> =
-            r.row.params.iter().map(|(k, v)| format!("{k}={}", param_text(v))).collect();
-        println!("  #{:<6} {:>12.4}  {}", r.row.index, v, params.join(" "));
+            m.row.params.iter().map(|(k, v)| format!("{k}={}", param_text(v))).collect();
+        println!("  #{:<6} {:>12.4}  {}", m.row.index, v, params.join(" "));
     }
-    let figure = |key: &str| summary[key].as_f64().map_or("—".to_owned(), |p| format!("{p:.3}"));
-    println!("PBO {}  DSR {}", figure("pbo"), figure("dsr"));
-    print_walk_forward(&summary["walk_forward"]);
+    let figure = |p: Option<f64>| p.map_or("—".to_owned(), |p| format!("{p:.3}"));
+    println!("PBO {}  DSR {}", figure(summary.pbo), figure(summary.dsr));
+    if let Some(walk) = &summary.walk_forward {
+        print_walk_forward(walk);
+    }
 }
 
-/// The walk-forward windows and the stitched out-of-sample result, when there are any.
-fn print_walk_forward(walk: &serde_json::Value) {
-    let Some(windows) = walk["windows"].as_array() else { return };
-    println!("walk-forward ({} windows):", windows.len());
-    for w in windows {
-        let day = |k: &str, i: usize| w[k][i].as_str().unwrap_or("?").to_owned();
-        let value =
-            |v: &serde_json::Value| v.as_f64().map_or("—".to_owned(), |x| format!("{x:.4}"));
+/// The walk-forward windows and the stitched out-of-sample result.
+fn print_walk_forward(walk: &cryptobt_domain::ports::WalkForwardReport) {
+    let value = |v: Option<f64>| v.map_or("—".to_owned(), |x| format!("{x:.4}"));
+    println!("walk-forward ({} windows):", walk.windows.len());
+    for w in &walk.windows {
         println!(
             "  train {}..{}  test {}..{}  best #{}  train {}  test {}",
-            day("train", 0),
-            day("train", 1),
-            day("test", 0),
-            day("test", 1),
-            w["best"]["index"].as_u64().map_or("—".to_owned(), |i| i.to_string()),
-            value(&w["best"]["train_objective"]),
-            value(&w["test_objective"]),
+            w.train[0],
+            w.train[1],
+            w.test[0],
+            w.test[1],
+            w.best.as_ref().map_or("—".to_owned(), |b| b.index.to_string()),
+            value(w.best.as_ref().map(|b| b.train_objective)),
+            value(w.test_objective),
         );
     }
-    let stitched = &walk["stitched"];
-    let efficiency = match walk["efficiency"].as_f64() {
+    let efficiency = match walk.efficiency {
         Some(e) => format!("{e:.2}"),
         None => "— (null: the mean train objective is ≤ 0 or minimised)".to_owned(),
     };
     println!(
-        "  out of sample: final equity {}  total return {}  efficiency {efficiency}",
-        stitched["final_equity"].as_f64().map_or("—".to_owned(), |x| format!("{x:.2}")),
-        stitched["total_return"].as_f64().map_or("—".to_owned(), |x| format!("{x:.2} %")),
+        "  out of sample: final equity {:.2}  total return {:.2} %  efficiency {efficiency}",
+        walk.stitched.final_equity, walk.stitched.total_return,
     );
+}
+
+/// The progress bar as the engine's observer.
+struct Progress(ProgressBar);
+
+impl RunObserver for Progress {
+    fn on_progress(&self, done: u64, _total: u64) {
+        self.0.set_position(done);
+    }
 }
 
 pub(crate) fn run(args: &SweepArgs) -> ExitCode {
     if let Some(SweepCommand::Merge { dirs, out }) = &args.command {
         return match sweeps::merge(dirs, out) {
-            Ok((rows, summary)) => {
-                let objective = summary["objective"].as_str().unwrap_or("sharpe_ratio");
-                let minimize = summary["minimize"].as_bool().unwrap_or(false);
-                print_table(&rows, &summary, objective, minimize);
+            Ok(outcome) => {
+                print_table(&outcome.members, &outcome.summary);
                 println!("files: {}", out.display());
                 ExitCode::SUCCESS
             }
-            Err(e) => fail(&e),
+            Err(e) => fail(&e.to_string()),
         };
     }
     let (Some(run), Some(out)) = (&args.run, &args.out) else {
@@ -167,6 +173,7 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
         text.split_once('/')
             .and_then(|(i, n)| Some((i.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
             .filter(|(i, n)| i < n)
+            .map(|(part, count)| Shard { part, count })
             .ok_or_else(|| format!("--shard {text:?} is not I/N with 0 ≤ I < N"))
     }) {
         None => None,
@@ -181,16 +188,28 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e.chain()),
     };
+    let days =
+        u64::try_from((config.end_date() - config.start_date()).num_days() + 1).unwrap_or(u64::MAX);
+    let text = SweepText {
+        grid: &args.grid,
+        random: args.random,
+        seed: args.seed,
+        objective: &args.objective,
+        minimize: args.minimize,
+        blocks: args.blocks,
+        walk_forward: args.walk_forward.as_deref(),
+    };
+    let spec = match SweepSpec::parse(&text, days) {
+        Ok(spec) => spec,
+        Err(e) => return fail(&format!("--{}: {}", flag_of(e.field), e.message)),
+    };
+    if shard.is_some() && spec.walk_forward.is_some() {
+        return fail("--walk-forward needs every member: run it without --shard");
+    }
     let request = SweepRequest {
         config,
         strategy_code: source,
-        grid: args.grid.clone(),
-        random: args.random,
-        seed: args.seed,
-        objective: args.objective.clone(),
-        minimize: args.minimize,
-        walk_forward: args.walk_forward.clone(),
-        blocks: args.blocks,
+        spec,
         limits: StrategyLimits {
             memory_bytes: run.memory_limit_mb.saturating_mul(1 << 20),
             max_duration: Duration::from_secs(run.max_duration),
@@ -204,19 +223,15 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
             Err(e) => return fail(&e),
         },
     };
-    let mut plan = match sweeps::plan(&request) {
-        Ok(p) => p,
-        Err(e) => return fail(&e.message),
-    };
-    if let Some((i, n)) = shard {
-        if plan.walk.is_some() {
-            return fail("--walk-forward needs every member: run it without --shard");
-        }
-        plan.members.retain(|(index, _)| index % n == i);
-    }
     let settings = cryptobt_app::Settings { data_dir: run.data_dir.clone(), ..Default::default() };
-    let market = cryptobt_app::market_data(&settings, std::sync::Arc::default());
-    let bar = ProgressBar::new(plan.members.len() as u64);
+    let market = Arc::new(cryptobt_app::market_data(&settings, Arc::default()));
+    let engine =
+        cryptobt_engine::SweepEngine::new(market, Arc::new(cryptobt_sandbox::LuaStrategyFactory));
+    let planned = match engine.plan(&request) {
+        Ok(n) => shard.map_or(n, |s| (0..n).filter(|i| i % s.count == s.part).count()),
+        Err(e) => return fail(&format!("--{}: {}", flag_of(e.field), e.message)),
+    };
+    let bar = ProgressBar::new(planned as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} members {elapsed} (eta {eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -226,22 +241,27 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
         tracing::warn!("Ctrl-C will not cancel the sweep: {e}");
     }
     let began = std::time::Instant::now();
-    let outcome = match sweeps::run(&request, &plan, args.shard.clone(), &market, &|done| {
-        bar.set_position(done as u64);
-    }) {
+    let progress = Progress(bar);
+    let outcome = match engine.run(&request, shard, &progress) {
         Ok(o) => o,
-        Err(e) => return fail(&e.message),
+        Err(e) if e.code == ErrorCode::DataError || e.code == ErrorCode::InvalidArgument => {
+            return fail(&e.message)
+        }
+        Err(e) => {
+            eprintln!("error: the sweep failed ({}): {}", e.code, e.message);
+            return ExitCode::from(1);
+        }
     };
-    bar.finish_and_clear();
+    progress.0.finish_and_clear();
     let elapsed = began.elapsed().as_secs_f64();
-    if let Err(e) = sweeps::write(out, &outcome.names, &outcome.rows, &outcome.summary) {
-        return fail(&e);
+    if let Err(e) = cryptobt_store::write_sweep(out, &outcome) {
+        return fail(&e.to_string());
     }
-    let completed = outcome.summary["completed"].as_u64().unwrap_or(0);
-    let bars_total = outcome.bars as f64 * outcome.rows.len() as f64;
+    let completed = outcome.summary.completed;
+    let bars_total = outcome.bars as f64 * outcome.members.len() as f64;
     eprintln!(
         "{} members ({completed} completed) over {} bars in {elapsed:.2} s on {} threads: {:.0} bars/s summed over members",
-        outcome.rows.len(),
+        outcome.members.len(),
         outcome.bars,
         request.threads,
         bars_total / elapsed.max(1e-9)
@@ -249,10 +269,10 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
     if request.limits.cancel.is_cancelled() {
         eprintln!(
             "cancelled: the files hold the {} members begun before it (those cut short as cancelled)",
-            outcome.rows.len()
+            outcome.members.len()
         );
     }
-    print_table(&outcome.rows, &outcome.summary, &args.objective, args.minimize);
+    print_table(&outcome.members, &outcome.summary);
     println!("files: {}", out.display());
     if let Some(failure) = &outcome.failure {
         eprintln!("error: the sweep failed ({}): {}", failure.code, failure.message);
@@ -262,6 +282,14 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
+}
+
+/// The CLI flag of a request field.
+fn flag_of(field: &str) -> &str {
+    match field {
+        "walk_forward" => "walk-forward",
+        other => other,
+    }
 }
 
 /// `--max-sweep-duration`, else the setting `CRYPTOBT_MAX_SWEEP_DURATION`, else 6 hours.

@@ -163,7 +163,7 @@ fn bad_sweeps_are_refused_naming_the_field_and_a_cancel_keeps_what_finished() {
         (json!({"grid": [3]}), "grid", "NAME=SPEC"),
         (json!({"objective": "luck"}), "objective", "luck"),
         (json!({"blocks": 3}), "blocks", "even"),
-        (json!({"random": 2_000_000}), "random", "at most 100000 members"),
+        (json!({"random": 2_000_000}), "random", "1 to 100000 members"),
         (json!({"blocks": 22}), "blocks", "from 2 to 20"),
         (json!({"walk_forward": "train=x"}), "walk_forward", "train=x"),
         (json!({"minimize": "yes"}), "minimize", "true or false"),

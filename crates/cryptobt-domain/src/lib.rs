@@ -24,6 +24,7 @@ mod position;
 mod record;
 mod report;
 mod round_trip;
+mod sweep_spec;
 mod symbol;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
@@ -58,6 +59,10 @@ pub use crate::{
         RunStatus,
     },
     round_trip::{RoundTrip, RoundTrips},
+    sweep_spec::{
+        parse_walk_forward, values_of, Draws, ParamSpace, SweepParam, SweepSpec, SweepText,
+        WalkForward, MAX_SWEEP_MEMBERS, MAX_SWEEP_MEMBER_DAYS, SWEEP_BLOCKS,
+    },
     symbol::Symbol,
     trade::{ActionType, FundingPayment, OrderType, PositionType, Snapshot, Trade},
 };

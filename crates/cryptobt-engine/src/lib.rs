@@ -13,10 +13,12 @@ mod prepare;
 mod run;
 mod service;
 pub mod sweep;
+pub mod sweeper;
 
 pub use crate::{
     metrics::return_statistics,
     prepare::Prepared,
     run::{failed_before_start, funding_times, Backtest, FUNDING_INTERVAL_MS},
     service::{check_minutes, Engine},
+    sweeper::SweepEngine,
 };

@@ -3,101 +3,12 @@
 //! overfitting by combinatorially symmetric cross-validation (Bailey, Borwein, López de Prado and
 //! Zhu, 2017) and the deflated Sharpe ratio (Bailey and López de Prado, 2014).
 
-use cryptobt_domain::{ParamValue, Params};
+use cryptobt_domain::{ParamValue, Params, WalkForward};
 use rust_decimal::Decimal;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// The Euler–Mascheroni constant as DESIGN §11 writes it.
 const EULER_GAMMA: f64 = 0.577_215_664_9;
-
-/// How many values the `--grid` SPEC `spec` has, computed without building them: `a:b:step`
-/// (inclusive, exact decimal steps) or `v1,v2,...`.
-///
-/// # Errors
-/// A message naming what is wrong with the spec (a number that is no decimal, a width or a
-/// count that overflows one, an empty value).
-pub fn grid_count(spec: &str) -> Result<usize, String> {
-    match range_of(spec)? {
-        Some((a, b, step)) => {
-            let overflow = || format!("{spec:?}: the range overflows a decimal");
-            let width = b.checked_sub(a).ok_or_else(overflow)?;
-            let steps = width.checked_div(step).ok_or_else(overflow)?.floor();
-            // Beyond u64 is far beyond any cap; saturate rather than fail.
-            let steps = u64::try_from(steps).unwrap_or(u64::MAX);
-            Ok(usize::try_from(steps).unwrap_or(usize::MAX).saturating_add(1))
-        }
-        None => Ok(spec.split(',').count()),
-    }
-}
-
-/// `a:b:step` parsed and checked, or `None` for a list.
-fn range_of(spec: &str) -> Result<Option<(Decimal, Decimal, Decimal)>, String> {
-    let parts: Vec<&str> = spec.split(':').collect();
-    match parts.len() {
-        1 => Ok(None),
-        3 => {
-            let number = |s: &str| {
-                s.trim()
-                    .parse::<Decimal>()
-                    .map_err(|_| format!("{s:?} in {spec:?} is not a decimal number"))
-            };
-            let (a, b, step) = (number(parts[0])?, number(parts[1])?, number(parts[2])?);
-            if step <= Decimal::ZERO {
-                return Err(format!("the step of {spec:?} must be greater than 0"));
-            }
-            if b < a {
-                return Err(format!("{spec:?} ends before it starts"));
-            }
-            Ok(Some((a, b, step)))
-        }
-        _ => Err(format!("{spec:?} is neither a:b:step nor v1,v2,...")),
-    }
-}
-
-/// The values of one `--grid` SPEC: `a:b:step` (inclusive, exact decimal steps) or `v1,v2,...`
-/// (numbers or strings). Call [`grid_count`] first: this builds the list.
-///
-/// # Errors
-/// A message naming what is wrong with the spec, or the first value that repeats (as the
-/// strategy sees it: two decimals with the same f64 are the same value).
-pub fn grid_values(spec: &str) -> Result<Vec<ParamValue>, String> {
-    let values: Vec<ParamValue> = match range_of(spec)? {
-        Some((a, b, step)) => {
-            let mut out = Vec::with_capacity(grid_count(spec)?.min(1 << 20));
-            let mut v = a;
-            while v <= b {
-                out.push(ParamValue::Number(cryptobt_domain::money::decimal_to_f64(v)));
-                match v.checked_add(step) {
-                    Some(next) => v = next,
-                    None => break,
-                }
-            }
-            out
-        }
-        None => spec
-            .split(',')
-            .map(str::trim)
-            .map(|v| match v.parse::<f64>() {
-                Ok(x) if x.is_finite() => ParamValue::Number(x),
-                _ => ParamValue::Text(v.to_owned()),
-            })
-            .collect(),
-    };
-    if values.iter().any(|v| matches!(v, ParamValue::Text(t) if t.is_empty())) {
-        return Err(format!("{spec:?} has an empty value"));
-    }
-    let mut seen = std::collections::HashSet::with_capacity(values.len());
-    for v in &values {
-        let key = match v {
-            ParamValue::Number(x) => (x.to_bits(), ""),
-            ParamValue::Text(t) => (0, t.as_str()),
-        };
-        if !seen.insert(key) {
-            return Err(format!("{spec:?} has the value {v:?} twice"));
-        }
-    }
-    Ok(values)
-}
 
 /// Every combination of the grid's values as the params of a member, in member order: member 0
 /// first, the first parameter varying slowest.
@@ -255,9 +166,8 @@ mod tests {
 
     #[test]
     fn grids_are_numbered_with_the_first_parameter_slowest() {
-        let fast = grid_values("5:15:5").unwrap();
-        assert_eq!(fast, [5.0, 10.0, 15.0].map(ParamValue::Number));
-        let slow = grid_values("20,30").unwrap();
+        let fast = [5.0, 10.0, 15.0].map(ParamValue::Number).to_vec();
+        let slow = [20.0, 30.0].map(ParamValue::Number).to_vec();
         let members = grid_members(&[("fast".into(), fast), ("slow".into(), slow)]);
         let shown: Vec<(f64, f64)> = members
             .iter()
@@ -270,43 +180,15 @@ mod tests {
             shown,
             [(5.0, 20.0), (5.0, 30.0), (10.0, 20.0), (10.0, 30.0), (15.0, 20.0), (15.0, 30.0)]
         );
-        // Decimal steps are exact: 0.1 + 0.2 is 0.3 here.
-        assert_eq!(grid_values("0.1:0.3:0.1").unwrap().len(), 3);
-        assert_eq!(
-            grid_values("a,b").unwrap(),
-            [ParamValue::Text("a".into()), ParamValue::Text("b".into())]
-        );
-        assert!(grid_values("5:1:1").unwrap_err().contains("ends before"));
-        assert!(grid_values("1:5:0").unwrap_err().contains("step"));
-        assert!(grid_values("1:x:1").unwrap_err().contains("not a decimal number"));
-    }
-
-    #[test]
-    fn grid_specs_are_counted_before_they_are_built_and_overflow_is_refused() {
-        assert_eq!(grid_count("1:1000000:1"), Ok(1_000_000));
-        assert_eq!(grid_count("0:1:0.25"), Ok(5));
-        assert_eq!(grid_count("a,b,c"), Ok(3));
-        // The width of the range overflows a decimal: refused, not a panic.
-        let huge = "-79228162514264337593543950335:79228162514264337593543950335:1";
-        assert!(grid_count(huge).unwrap_err().contains("overflows"), "{:?}", grid_count(huge));
-        // A step to the last decimal stops there instead of overflowing.
-        let edge = "79228162514264337593543950335:79228162514264337593543950335:1";
-        assert_eq!(grid_values(edge).unwrap().len(), 1);
-        let near = "79228162514264337593543950330:79228162514264337593543950335:4";
-        assert!(grid_values(near).unwrap_err().contains("twice"), "one f64 to the strategy");
-        assert!(grid_values("1e999:2:1").unwrap_err().contains("not a decimal number"));
-        // Duplicates are refused, also when two decimals are one f64 to the strategy.
-        assert!(grid_values("1,2,1").unwrap_err().contains("twice"));
-        let same_f64 = "0.10000000000000000001:0.10000000000000000002:0.00000000000000000001";
-        assert!(grid_values(same_f64).unwrap_err().contains("twice"));
     }
 
     #[test]
     fn windows_past_the_last_date_end_the_list_instead_of_overflowing() {
         let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).unwrap();
-        assert!(windows(d(2025, 1, 1), d(2025, 1, 31), 4_000_000_000, 7, false).is_empty());
-        assert!(windows(d(2025, 1, 1), d(2025, 1, 31), 10, u32::MAX, true).is_empty());
-        assert_eq!(windows(d(2025, 1, 1), d(2025, 1, 31), 1, 30, false).len(), 1);
+        let w = |train_days, test_days, anchored| WalkForward { train_days, test_days, anchored };
+        assert!(windows(d(2025, 1, 1), d(2025, 1, 31), w(4_000_000_000, 7, false)).is_empty());
+        assert!(windows(d(2025, 1, 1), d(2025, 1, 31), w(10, u32::MAX, true)).is_empty());
+        assert_eq!(windows(d(2025, 1, 1), d(2025, 1, 31), w(1, 30, false)).len(), 1);
     }
 
     #[test]
@@ -581,13 +463,8 @@ pub struct Window {
 /// stepping by `test`; rolling keeps `train` days, `anchored` grows the train window from `start`.
 /// Only windows whose test days all lie in the range.
 #[must_use]
-pub fn windows(
-    start: chrono::NaiveDate,
-    end: chrono::NaiveDate,
-    train: u32,
-    test: u32,
-    anchored: bool,
-) -> Vec<Window> {
+pub fn windows(start: chrono::NaiveDate, end: chrono::NaiveDate, spec: WalkForward) -> Vec<Window> {
+    let WalkForward { train_days: train, test_days: test, anchored } = spec;
     let mut out = Vec::new();
     if train == 0 || test == 0 {
         return out;
@@ -611,36 +488,6 @@ pub fn windows(
     out
 }
 
-/// Parses `train=30d,test=7d[,anchored]`.
-///
-/// # Errors
-/// A message naming the bad part.
-pub fn parse_walk_forward(spec: &str) -> Result<(u32, u32, bool), String> {
-    let (mut train, mut test, mut anchored) = (None, None, false);
-    for part in spec.split(',').map(str::trim) {
-        let days = |v: &str| {
-            v.strip_suffix('d')
-                .and_then(|n| n.parse::<u32>().ok())
-                .filter(|n| *n > 0)
-                .ok_or_else(|| format!("{v:?} in {spec:?} is not a number of days like 30d"))
-        };
-        match part.split_once('=') {
-            Some(("train", v)) => train = Some(days(v)?),
-            Some(("test", v)) => test = Some(days(v)?),
-            None if part == "anchored" => anchored = true,
-            _ => {
-                return Err(format!(
-                    "{part:?} in --walk-forward {spec:?} is not train=Nd, test=Nd or anchored"
-                ))
-            }
-        }
-    }
-    match (train, test) {
-        (Some(train), Some(test)) => Ok((train, test, anchored)),
-        _ => Err(format!("--walk-forward {spec:?} needs train=Nd and test=Nd")),
-    }
-}
-
 #[cfg(test)]
 mod walk_forward_tests {
     use chrono::NaiveDate;
@@ -655,7 +502,8 @@ mod walk_forward_tests {
     fn rolling_and_anchored_windows_step_by_the_test_days() {
         // January 1–31, train 10 days, test 7: tests Jan 11–17, 18–24, 25–31; rolling trains
         // Jan 1–10, 8–17, 15–24; anchored trains Jan 1–10, 1–17, 1–24.
-        let rolling = windows(d(1, 1), d(1, 31), 10, 7, false);
+        let w = |anchored| WalkForward { train_days: 10, test_days: 7, anchored };
+        let rolling = windows(d(1, 1), d(1, 31), w(false));
         assert_eq!(
             rolling,
             [
@@ -664,15 +512,12 @@ mod walk_forward_tests {
                 Window { train: (d(1, 15), d(1, 24)), test: (d(1, 25), d(1, 31)) },
             ]
         );
-        let anchored = windows(d(1, 1), d(1, 31), 10, 7, true);
+        let anchored = windows(d(1, 1), d(1, 31), w(true));
         assert_eq!(
             anchored.iter().map(|w| w.train).collect::<Vec<_>>(),
             [(d(1, 1), d(1, 10)), (d(1, 1), d(1, 17)), (d(1, 1), d(1, 24))]
         );
-        assert!(windows(d(1, 1), d(1, 12), 10, 7, false).is_empty(), "no whole test window");
-        assert_eq!(parse_walk_forward("train=30d,test=7d,anchored"), Ok((30, 7, true)));
-        assert!(parse_walk_forward("train=30,test=7d").unwrap_err().contains("30"));
-        assert!(parse_walk_forward("test=7d").unwrap_err().contains("needs"));
+        assert!(windows(d(1, 1), d(1, 12), w(false)).is_empty(), "no whole test window");
     }
 }
 

@@ -32,6 +32,9 @@ use cryptobt_fs::{write_atomic, FsError};
 
 mod index;
 mod read;
+mod sweeps;
+
+pub use self::sweeps::{read_summary, read_sweep, write_sweep, FileSweepStore, SweepFiles};
 
 /// The header of `trades.csv`.
 pub const TRADES_HEADER: &str =

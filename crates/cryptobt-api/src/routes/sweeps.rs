@@ -5,8 +5,8 @@ use std::{sync::Arc, time::Duration};
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use cryptobt_domain::{
-    ports::{strategy_name, SweepRequest, SweepRow, SweepTable},
-    ParamValue, RunStatus, METRICS,
+    ports::{strategy_name, SweepFile, SweepId, SweepMeta, SweepRequest, SweepRow, SweepTable},
+    ParamValue, RunStatus, SweepSpec, SweepText, METRICS,
 };
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -18,29 +18,27 @@ use super::{
 };
 use crate::{
     request,
-    sweeps::{valid_id, SweepJob, SweepMeta, SWEEP_QUEUE},
+    sweeps::{SweepJob, SWEEP_QUEUE},
     ApiError, AppState,
 };
 
-fn parse_sweep_id(raw: &str) -> Result<String, ApiError> {
-    if valid_id(raw) {
-        Ok(raw.to_owned())
-    } else {
-        Err(ApiError::request(
+fn parse_sweep_id(raw: &str) -> Result<SweepId, ApiError> {
+    SweepId::parse(raw).ok_or_else(|| {
+        ApiError::request(
             "sweep_id",
             format!("{raw:?} is not a sweep id (sw_YYYYMMDD_HHMMSS_xxxxxx)"),
-        ))
-    }
+        )
+    })
 }
 
-fn not_found(id: &str) -> ApiError {
+fn not_found(id: &SweepId) -> ApiError {
     ApiError::NotFound { message: format!("no sweep {id}"), backtest_id: None }
 }
 
 /// The sweep named by the path (checked before it reaches a file path) and its id.
-fn sweep_of(state: &AppState, raw: &str) -> Result<(String, Arc<SweepJob>), ApiError> {
+fn sweep_of(state: &AppState, raw: &str) -> Result<(SweepId, Arc<SweepJob>), ApiError> {
     let id = parse_sweep_id(raw)?;
-    let job = state.sweeps.get(&id).ok_or_else(|| not_found(&id))?;
+    let job = state.sweeps.get(id.as_str()).ok_or_else(|| not_found(&id))?;
     Ok((id, job))
 }
 
@@ -68,8 +66,20 @@ pub(crate) async fn submit(
     let sub = request::parse_sweep(body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
     check_coverage(&state, &sub.run.config).await?;
     let c = &sub.run.config;
+    let days = u64::try_from((c.end_date() - c.start_date()).num_days() + 1).unwrap_or(u64::MAX);
+    let text = SweepText {
+        grid: &sub.grid,
+        random: sub.random,
+        seed: sub.seed,
+        objective: &sub.objective,
+        minimize: sub.minimize,
+        blocks: sub.blocks,
+        walk_forward: sub.walk_forward.as_deref(),
+    };
+    let spec = SweepSpec::parse(&text, days).map_err(|e| ApiError::field(e.field, e.message))?;
+    let id = state.sweeps.new_id();
     let mut meta = SweepMeta {
-        sweep_id: state.sweeps.new_id(),
+        sweep_id: id.to_string(),
         created_at: chrono::Utc::now(),
         status: RunStatus::Queued,
         error_code: None,
@@ -83,7 +93,7 @@ pub(crate) async fn submit(
         members: 0,
         objective: sub.objective.clone(),
         minimize: sub.minimize,
-        best: Value::Null,
+        best: None,
         pbo: None,
         dsr: None,
         completed: None,
@@ -92,13 +102,7 @@ pub(crate) async fn submit(
     let request = SweepRequest {
         config: sub.run.config,
         strategy_code: sub.run.strategy_code,
-        grid: sub.grid,
-        random: sub.random,
-        seed: sub.seed,
-        objective: sub.objective,
-        minimize: sub.minimize,
-        walk_forward: sub.walk_forward,
-        blocks: sub.blocks,
+        spec,
         limits: run_limits(cfg),
         threads: std::thread::available_parallelism().map_or(1, usize::from),
         max_duration: cfg.max_sweep_duration,
@@ -116,9 +120,9 @@ pub(crate) async fn submit(
         ));
     }
     meta.members = members;
-    let id = meta.sweep_id.clone();
-    let sweeps = state.sweeps.clone();
-    let job = blocking(move || sweeps.submit(meta, request)).await?.map_err(ApiError::internal)?;
+    let (sweeps, id2) = (state.sweeps.clone(), id.clone());
+    let job =
+        blocking(move || sweeps.submit(id2, meta, request)).await?.map_err(ApiError::internal)?;
     match job {
         Some(_) => Ok(HttpResponse::Accepted().json(json!({
             "sweep_id": id,
@@ -160,31 +164,27 @@ fn row_json(row: &SweepRow) -> Value {
 /// ended without files).
 async fn table(
     state: &AppState,
-    id: &str,
+    id: &SweepId,
     job: &SweepJob,
 ) -> Result<Option<Arc<SweepTable>>, ApiError> {
     if matches!(job.state().status, RunStatus::Queued | RunStatus::Running) {
         return Ok(None);
     }
-    if !state.sweeps.dir_of(id).join("sweep.json").exists() {
-        return Ok(None);
-    }
-    let (sweeps, id2) = (state.sweeps.clone(), id.to_owned());
-    blocking(move || sweeps.table(&id2))
+    let (sweeps, id2) = (state.sweeps.clone(), id.clone());
+    blocking(move || sweeps.has_table(&id2).then(|| sweeps.table(&id2)).transpose())
         .await?
-        .map(Some)
-        .map_err(|e| ApiError::Damaged { message: e.message, backtest_id: id.to_owned() })
+        .map_err(|e| ApiError::Damaged { message: e.message, backtest_id: id.to_string() })
 }
 
 /// The table of a sweep that has ended; a 409 while it runs.
 async fn finished_table(
     state: &AppState,
-    id: &str,
+    id: &SweepId,
     job: &SweepJob,
 ) -> Result<Arc<SweepTable>, ApiError> {
     table(state, id, job).await?.ok_or_else(|| ApiError::Conflict {
         message: format!("sweep {id} has no table yet ({})", job.state().status),
-        backtest_id: id.to_owned(),
+        backtest_id: id.to_string(),
     })
 }
 
@@ -485,7 +485,7 @@ pub(crate) async fn cancel(
             message: format!(
                 "sweep {id} is {status}; only a queued or running sweep can be cancelled"
             ),
-            backtest_id: id,
+            backtest_id: id.to_string(),
         });
     }
     job.cancel();
@@ -502,7 +502,7 @@ pub(crate) async fn delete(
     if matches!(status, RunStatus::Queued | RunStatus::Running) {
         return Err(ApiError::Conflict {
             message: format!("sweep {id} is {status}; cancel it first"),
-            backtest_id: id,
+            backtest_id: id.to_string(),
         });
     }
     let (sweeps, id2) = (state.sweeps.clone(), id.clone());
@@ -517,29 +517,28 @@ pub(crate) async fn file(
 ) -> Result<HttpResponse, ApiError> {
     let (raw, name) = path.into_inner();
     let (id, _) = sweep_of(&state, &raw)?;
-    let kind = match name.as_str() {
-        "sweep.parquet" | "returns.parquet" => "application/vnd.apache.parquet",
-        "sweep.json" => "application/json",
-        _ => {
-            return Err(ApiError::NotFound {
-                message: format!(
-                    "{name:?} is not a sweep file (sweep.parquet, returns.parquet, sweep.json)"
-                ),
-                backtest_id: None,
-            })
-        }
+    let Some(file) = SweepFile::of(&name) else {
+        return Err(ApiError::NotFound {
+            message: format!(
+                "{name:?} is not a sweep file (sweep.parquet, returns.parquet, sweep.json)"
+            ),
+            backtest_id: None,
+        });
     };
-    let (sweeps, id2, name2) = (state.sweeps.clone(), id.clone(), name.clone());
-    let bytes = blocking(move || sweeps.read_file(&id2, &name2)).await?.map_err(|e| {
-        ApiError::NotFound {
-            message: if e.kind() == std::io::ErrorKind::PermissionDenied {
+    let kind = match file {
+        SweepFile::Table | SweepFile::Returns => "application/vnd.apache.parquet",
+        SweepFile::Summary => "application/json",
+    };
+    let (sweeps, id2) = (state.sweeps.clone(), id.clone());
+    let bytes =
+        blocking(move || sweeps.file(&id2, file)).await?.map_err(|e| ApiError::NotFound {
+            message: if e.to_string().contains("symbolic link") {
                 format!("sweep {id}: {name} is a symbolic link, which is not served")
             } else {
                 format!("sweep {id} has no {name} yet")
             },
             backtest_id: None,
-        }
-    })?;
+        })?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, kind))
         .insert_header((
