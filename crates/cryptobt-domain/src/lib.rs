@@ -60,7 +60,7 @@ pub use crate::{
     },
     round_trip::{RoundTrip, RoundTrips},
     sweep_spec::{
-        parse_walk_forward, values_of, Draws, ParamSpace, SweepParam, SweepSpec, SweepText,
+        parse_walk_forward, rank, values_of, Draws, ParamSpace, SweepParam, SweepSpec, SweepText,
         WalkForward, MAX_SWEEP_MEMBERS, MAX_SWEEP_MEMBER_DAYS, SWEEP_BLOCKS,
     },
     symbol::Symbol,

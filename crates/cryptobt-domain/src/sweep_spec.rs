@@ -15,6 +15,15 @@ pub const MAX_SWEEP_MEMBER_DAYS: u64 = 20_000_000;
 /// The blocks of the PBO's cross-validation: an even number in this range.
 pub const SWEEP_BLOCKS: std::ops::RangeInclusive<usize> = 2..=20;
 
+/// The order of two members by an objective: the better value first (the higher, or the lower
+/// with `minimize`), ties to the lower index. The one ranking of sweeps: the best member, a
+/// heatmap cell, a table sorted by a column and the CLI's top ten all use it.
+#[must_use]
+pub fn rank(a: (f64, usize), b: (f64, usize), minimize: bool) -> std::cmp::Ordering {
+    let by = a.0.total_cmp(&b.0);
+    (if minimize { by } else { by.reverse() }).then(a.1.cmp(&b.1))
+}
+
 /// The values one parameter takes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParamSpace {

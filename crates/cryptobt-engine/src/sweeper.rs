@@ -131,14 +131,7 @@ fn member_of(result: MemberResult) -> SweepMember {
     }
 }
 
-/// The order of two members by an objective: the better value first (the higher, or the lower
-/// with `minimize`), ties to the lower index — the one ranking of the best member, a heatmap
-/// cell, a table sorted by the objective and the CLI's top ten.
-#[must_use]
-pub fn rank(a: (f64, usize), b: (f64, usize), minimize: bool) -> std::cmp::Ordering {
-    let by = a.0.total_cmp(&b.0);
-    (if minimize { by } else { by.reverse() }).then(a.1.cmp(&b.1))
-}
+pub use cryptobt_domain::rank;
 
 /// The best completed member by metric `key` ([`rank`]); failed members and null objectives
 /// never win.

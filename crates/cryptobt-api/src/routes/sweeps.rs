@@ -248,10 +248,7 @@ pub(crate) async fn get(
         let key = sort_key(&sort, &table.names)?;
         let mut rows: Vec<&SweepRow> = table.rows.iter().collect();
         rows.sort_by(|a, b| match (key(a), key(b)) {
-            (Some(x), Some(y)) => {
-                let by = x.total_cmp(&y);
-                (if descending { by.reverse() } else { by }).then(a.index.cmp(&b.index))
-            }
+            (Some(x), Some(y)) => cryptobt_domain::rank((x, a.index), (y, b.index), !descending),
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => a.index.cmp(&b.index),
@@ -389,7 +386,8 @@ fn heatmap_of(table: &SweepTable, x: &str, y: &str, k: usize, minimize: bool) ->
         let (Some(&i), Some(&j)) = (x_at.get(&value_key(px)), y_at.get(&value_key(py))) else {
             continue;
         };
-        let better = cells[j][i].is_none_or(|(b, _)| if minimize { v < b } else { v > b });
+        let better = cells[j][i]
+            .is_none_or(|(b, at)| cryptobt_domain::rank((v, row.index), (b, at), minimize).is_lt());
         if better {
             cells[j][i] = Some((v, row.index));
         }
