@@ -35,11 +35,12 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ),
     (
         "cryptobt-engine",
-        &["csv", "mlua", "actix-web", "actix-files", "tokio", "moka", "reqwest", "ureq"],
+        &["csv", "mlua", "actix-web", "actix-files", "tokio", "moka", "reqwest", "ureq", "parquet"],
     ),
     // HTTP clients only where docs/ARCHITECTURE.md names them: `data` (Binance downloads) and
     // `app` (`loadtest`, `soak`). The api serves HTTP, it never calls out.
-    ("cryptobt-api", &["csv", "mlua", "ureq", "reqwest"]),
+    // The api sees sweeps through the domain's ports: the Parquet files are the store's.
+    ("cryptobt-api", &["csv", "mlua", "ureq", "reqwest", "arrow-array", "arrow-schema", "parquet"]),
     ("cryptobt-sandbox", &["csv", "actix-web", "actix-files", "ureq", "reqwest"]),
     ("cryptobt-data", &["mlua", "actix-web", "actix-files"]),
     // The result store knows files, not market data, Lua or HTTP.
