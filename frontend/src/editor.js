@@ -11,7 +11,7 @@ import { setDiagnostics, lintGutter } from "@codemirror/lint";
 
 const STORAGE_KEY = "cryptobt.strategy";
 
-// The API of DESIGN §10 with signatures, for completion.
+// The API of docs/strategy-api.md with signatures, for completion.
 const API = [
   ["initialize", "function initialize()", "called once before the first bar"],
   ["on_data", "function on_data(bar)", "called with every closed bar"],

@@ -1,6 +1,6 @@
 -- A limit-order grid: buy limits at 1 %, 2 % and 3 % below the last close and, for what is held,
 -- reduce-only sell limits 1 % above each buy. Limit fills made inside the bar pay the maker fee
--- (DESIGN §5.1); one the open already crosses fills at the open and pays the taker fee.
+-- (docs/design.md#pending-orders-and-exits); one the open already crosses fills at the open and pays the taker fee.
 -- Shows: buy_limit / sell_limit with opts (reduce_only, tag), get_open_orders, cancel_order.
 -- Params: step (0.01), levels (3), size (0.01).
 -- Expected: completed, every fill is a limit fill; buys tagged "grid-buy", sells "grid-sell".

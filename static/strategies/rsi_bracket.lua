@@ -1,6 +1,6 @@
 -- RSI mean reversion with a stop-loss / take-profit bracket: buy when RSI(14) falls below 30, then
 -- leave a stop-loss 1.5 % below and a take-profit 3 % above the entry. Both are filled inside the
--- bar at their own price (DESIGN §5.1), not at the next close: a stop-loss costs 1.5 % plus fees
+-- bar at their own price (docs/design.md#pending-orders-and-exits), not at the next close: a stop-loss costs 1.5 % plus fees
 -- unless the market gaps through it (then it fills at the open).
 -- Shows: set_stop_loss, set_take_profit, exits filled on the intrabar path, ambiguous bars.
 -- Params: period (14), oversold (30), stop (0.015), target (0.03).

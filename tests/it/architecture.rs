@@ -1,4 +1,4 @@
-//! The dependency arrows of DESIGN §2, checked on `cargo metadata`: a crate that depends on
+//! The dependency arrows of docs/ARCHITECTURE.md, checked on `cargo metadata`: a crate that depends on
 //! another outside the arrows, or names a library its boundary forbids, fails this test.
 
 use std::{collections::BTreeMap, process::Command};
@@ -72,13 +72,15 @@ fn violations(edges: &BTreeMap<String, Vec<String>>) -> Vec<String> {
             continue; // the end-to-end harness may use everything
         }
         if package.starts_with("cryptobt-") && !ALLOWED.iter().any(|(p, _)| p == package) {
-            found.push(format!("{package} is not a crate of DESIGN §2"));
+            found.push(format!("{package} is not a crate of docs/ARCHITECTURE.md"));
         }
         let allowed = ALLOWED.iter().find(|(p, _)| p == package).map_or(&[][..], |(_, a)| a);
         let forbidden = FORBIDDEN.iter().find(|(p, _)| p == package).map_or(&[][..], |(_, f)| f);
         for dep in deps {
             if dep.starts_with("cryptobt-") && !allowed.contains(&dep.as_str()) {
-                found.push(format!("{package} -> {dep} is outside the arrows of DESIGN §2"));
+                found.push(format!(
+                    "{package} -> {dep} is outside the arrows of docs/ARCHITECTURE.md"
+                ));
             }
             if forbidden.contains(&dep.as_str()) {
                 found.push(format!("{package} must not depend on {dep}"));
@@ -126,8 +128,8 @@ fn a_forbidden_edge_is_reported() {
         [
             "cryptobt-api must not depend on mlua",
             "cryptobt-api must not depend on ureq",
-            "cryptobt-domain -> cryptobt-data is outside the arrows of DESIGN §2",
-            "cryptobt-engine -> cryptobt-sandbox is outside the arrows of DESIGN §2",
+            "cryptobt-domain -> cryptobt-data is outside the arrows of docs/ARCHITECTURE.md",
+            "cryptobt-engine -> cryptobt-sandbox is outside the arrows of docs/ARCHITECTURE.md",
         ]
     );
 }

@@ -1,6 +1,6 @@
 //! Golden runs: the scenarios of `tests/fixtures/golden/scenarios.json` through the real engine,
 //! compared number by number with `tests/fixtures/golden/expected.json`, which the independent
-//! reference `tests/reference/backtest.py` (DESIGN §5–§7 in Python `decimal`) produced; then
+//! reference `tests/reference/backtest.py` (the rules of docs/design.md in Python `decimal`) produced; then
 //! frozen as insta snapshots. Covered: spot, futures long and short, adds, partial closes, a flip,
 //! rejected orders, liquidation of a long (through a gap) and of a short, funding from a file and
 //! from the flag, `next_open`, slippage, a dropped order, and the `null` cases of the metrics.

@@ -1,4 +1,4 @@
-//! The rules of DESIGN §5.1 and §6 step 2, each on a bar worked by hand: the numbers in the
+//! The rules of docs/design.md#pending-orders-and-exits and #the-bar-loop, each on a bar worked by hand: the numbers in the
 //! assertions are computed in the comments, not taken from the engine.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The six places where the first version's numbers left DESIGN §3–§6 (issue 10), each checked
+//! The six places where the first version's numbers left the rules of docs/design.md (issue 10), each checked
 //! through the real sandbox and engine against numbers worked out by hand.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Every metric of DESIGN §7 and the round trips on runs worked by hand: the expected numbers are
+//! Every metric of docs/metrics.md and the round trips on runs worked by hand: the expected numbers are
 //! computed in the comments (floats with Python's `math`), not taken from the engine.
 
 use chrono::NaiveDate;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Independent reference for the bar loop (DESIGN §6) and the metrics (DESIGN §7), built on the
-ledger of `ledger.py` (DESIGN §5 in Python `decimal`, no intermediate rounding).
+"""Independent reference for the bar loop (docs/design.md#the-bar-loop) and the metrics (docs/metrics.md), built on the
+ledger of `ledger.py` (docs/design.md#orders-and-the-ledger in Python `decimal`, no intermediate rounding).
 
 Reads the scenarios of `tests/fixtures/golden/scenarios.json` (a config, bars, and scripted
 orders by bar index), replays each, and writes `tests/fixtures/golden/expected.json`: every fill,

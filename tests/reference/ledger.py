@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference for the ledger rules of DESIGN §5, written from the text of the design
+"""Independent reference for the ledger rules of docs/design.md#orders-and-the-ledger, written from the text of the design
 with Python's `decimal` at 60 significant digits and no intermediate rounding.
 
 It replays the scenarios the Rust tests in `crates/cryptobt-domain/src/portfolio/tests.rs` check

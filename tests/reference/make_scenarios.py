@@ -74,7 +74,7 @@ s["winning_only"] = {
     "bars": bars(walk(200, [0, 5, 5, 5, 5, 5], 1)),
     "actions": [[0, "buy", "10"], [2, "close", 50], [4, "close", 100]],
 }
-# --- pending orders, exits and the intrabar path (DESIGN §5.1, §6 step 2) -------------------
+# --- pending orders, exits and the intrabar path (docs/design.md#pending-orders-and-exits, #the-bar-loop) -------------------
 s["bracket_take_profit_first_ambiguous"] = {
     "config": {"mode": "spot", "capital": "10000"},
     "bars": bars([[100, 101, 99, 100], [100, 106, 92, 99], [99, 100, 98, 99]]),

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Independent reference for pending orders, position exits and the intrabar path (DESIGN §5.1
-and §6 step 2), on the ledger of `ledger.py`. Written from the text of the design: every trigger
+"""Independent reference for pending orders, position exits and the intrabar path (docs/design.md#pending-orders-and-exits
+and docs/design.md#the-bar-loop), on the ledger of `ledger.py`. Written from the text of the design: every trigger
 is given the fraction of the leg at which the price reaches it, and the earliest one fires (ties by
-the priority of §6); nothing here is shared with the Rust engine."""
+the priority of docs/design.md#the-bar-loop); nothing here is shared with the Rust engine."""
 from decimal import Decimal as D
 
 PRIORITY = {"liquidation": 0, "stop_loss": 1, "trailing_stop": 2, "take_profit": 3}
@@ -30,7 +30,7 @@ class Book:
 
     # --- strategy calls -------------------------------------------------------------------
     def place(self, side, kind, qty, price, opts):
-        """Placement checks of §5.1, then the order's id; a refusal returns its reason."""
+        """Placement checks of docs/design.md#pending-orders-and-exits, then the order's id; a refusal returns its reason."""
         led = self.ledger
         qty, lev = D(str(qty)), D(str(opts.get("leverage", 1)))
         if qty < D("0.00001"):

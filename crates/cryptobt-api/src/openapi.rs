@@ -8,7 +8,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::ErrorBody;
 
-/// The body of `POST /api/backtest` (the original spec's fields and the DESIGN §9 options).
+/// The body of `POST /api/backtest` (the original spec's fields and the docs/design.md#command-line options).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub(crate) struct SubmitRequest {
     /// The Lua strategy (at most 256 KiB by default).

@@ -1,5 +1,5 @@
 //! The body of `POST /api/backtest`, read field by field so that every error names its field:
-//! the original spec's fields plus the DESIGN §9 options.
+//! the original spec's fields plus the docs/design.md#command-line options.
 
 use std::str::FromStr;
 
@@ -278,7 +278,7 @@ pub(crate) fn parse(
     Ok(Submission { config, strategy_code })
 }
 
-/// The fields `POST /api/sweeps` adds to a run's (DESIGN §11).
+/// The fields `POST /api/sweeps` adds to a run's (docs/design.md#sweeps).
 const SWEEP_FIELDS: &[&str] =
     &["grid", "random", "seed", "objective", "minimize", "walk_forward", "blocks"];
 

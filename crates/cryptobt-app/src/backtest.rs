@@ -1,5 +1,5 @@
 //! `cryptobt backtest`: one run from the command line, with exactly the flags, JSON output and
-//! exit codes of DESIGN §9.
+//! exit codes of docs/design.md#command-line.
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
@@ -15,7 +15,7 @@ use cryptobt_store::FileResultStore;
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 
-/// The settings of one run, shared by `backtest` and `sweep` (DESIGN §9).
+/// The settings of one run, shared by `backtest` and `sweep` (docs/design.md#command-line).
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub(crate) struct RunArgs {
@@ -93,8 +93,8 @@ pub(crate) struct BacktestArgs {
     json: bool,
 }
 
-/// Bad arguments or data: exit code 2 (DESIGN §9). `code` is the `error_code` of `--json`:
-/// `invalid_argument`, or `data_error` (§10) when the market data could not be read.
+/// Bad arguments or data: exit code 2 (docs/design.md#command-line). `code` is the `error_code` of `--json`:
+/// `invalid_argument`, or `data_error` when the market data could not be read.
 fn usage_error(args_json: bool, code: &str, message: &str) -> ExitCode {
     if args_json {
         let out = serde_json::json!({

@@ -1,4 +1,4 @@
-//! `cryptobt sweep`: a parameter sweep in one process on every core (DESIGN §9, §11) — the bars
+//! `cryptobt sweep`: a parameter sweep in one process on every core (docs/design.md#sweeps) — the bars
 //! loaded once and shared, one Lua VM per member, members keeping no per-bar data — written as
 //! `DIR/sweep.parquet` (one row per member), `DIR/returns.parquet` and `DIR/sweep.json` by the
 //! sweep store; `cryptobt sweep merge` joins shards ([`cryptobt_app::sweeps`]).
@@ -44,7 +44,7 @@ pub(crate) struct SweepArgs {
     /// The best member is the one with the least of the objective.
     #[arg(long)]
     minimize: bool,
-    /// Walk-forward windows: `train=30d,test=7d[,anchored]` (DESIGN §11).
+    /// Walk-forward windows: `train=30d,test=7d[,anchored]` (docs/design.md#sweeps).
     #[arg(long)]
     walk_forward: Option<String>,
     /// Blocks of the PBO's cross-validation (even).

@@ -270,7 +270,7 @@ fn data_validate_examples_health_and_openapi() {
     let (_, v) = api.get("/api/data/symbols");
     assert_eq!(v["symbols"], json!(["BTCUSDT", "ETHUSDT"]));
     assert_eq!(v["trading_modes"], json!(["spot", "futures"]));
-    // The ranges the page checks against are the server's own (DESIGN and docs/ledger.md).
+    // The ranges the page checks against are the server's own (docs/design.md and docs/ledger.md).
     let limits = &v["limits"];
     assert_eq!(
         limits["initial_capital"],

@@ -1,4 +1,4 @@
-//! `cryptobt backtest` as DESIGN §9 specifies it: the flags, one JSON object on stdout, exit
+//! `cryptobt backtest` as docs/design.md#command-line specifies it: the flags, one JSON object on stdout, exit
 //! codes 0/1/2, the four result files, and the same bytes from the same inputs.
 
 #![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]

@@ -1,4 +1,4 @@
-//! `cryptobt data convert`: Binance's own archives into the daily layout of DESIGN §3.
+//! `cryptobt data convert`: Binance's own archives into the daily layout of docs/data.md.
 //!
 //! Kline files (12 columns, with or without a header, `.csv` or `.zip`, millisecond or
 //! microsecond open times) become daily files of their interval and of every higher timeframe.

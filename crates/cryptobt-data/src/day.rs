@@ -178,7 +178,7 @@ fn check_row(
     Ok(Bar { timestamp, open, high, low, close, volume })
 }
 
-/// Parses the text of one daily bar file of `timeframe` for `day` strictly (DESIGN §3); `name`
+/// Parses the text of one daily bar file of `timeframe` for `day` strictly (docs/data.md); `name`
 /// is used in messages.
 ///
 /// # Errors

@@ -9,7 +9,7 @@ use thiserror::Error;
 /// named), never absolute server paths.
 #[derive(Debug, Clone, Error)]
 pub enum DataError {
-    /// A row that breaks a rule of DESIGN §3.
+    /// A row that breaks a rule of docs/data.md.
     #[error("{file}:{line}: {message}")]
     InvalidRow {
         /// The file, relative to the data directory.

@@ -36,7 +36,7 @@ pub(crate) fn read_funding(
     let mut found = Vec::new();
     for month in months(start, end) {
         let relative = DataLayout::funding_file(symbol, month);
-        // Funding files are optional (§3): a month without one leaves its funding times to the
+        // Funding files are optional (docs/data.md): a month without one leaves its funding times to the
         // run's configured rate, and the engine counts every such time in the report.
         if let Some(bytes) = read_to_bytes(layout.root(), &relative)? {
             found.push(parse_funding(&bytes, &display(&relative))?);

@@ -1,4 +1,4 @@
-//! Where files live: the daily layout of DESIGN §3 under a data directory.
+//! Where files live: the daily layout of docs/data.md under a data directory.
 
 use std::path::{Path, PathBuf};
 

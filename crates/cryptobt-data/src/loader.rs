@@ -22,7 +22,7 @@ use crate::{
 /// Ranges of at least this many days are loaded by several threads.
 const PARALLEL_FROM_DAYS: usize = 32;
 
-/// Market data read from daily CSV files (DESIGN §3), cached in a [`BarCache`].
+/// Market data read from daily CSV files (docs/data.md), cached in a [`BarCache`].
 ///
 /// Memory follows what is asked for: a query reads only its own days, and the cache holds at most
 /// its capacity.

@@ -41,7 +41,7 @@ pub struct SetReport {
     pub gaps: u64,
     /// Rows repeating the previous row's timestamp.
     pub duplicates: u64,
-    /// Rows breaking a rule of DESIGN §3, and unreadable files.
+    /// Rows breaking a rule of docs/data.md, and unreadable files.
     pub bad_rows: u64,
     /// The problems, each naming the file and line or the date (the first 10,000).
     pub problems: Vec<String>,

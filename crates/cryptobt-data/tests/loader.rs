@@ -215,7 +215,7 @@ fn funding_files_load_filter_and_validate() {
     assert_eq!(rates.len(), 2);
     assert_eq!((rates[0].timestamp, rates[0].rate), (1_746_057_600_000, dec!(0.0001)));
     assert_eq!(rates[1].rate, dec!(-0.00005));
-    // A month without a file is no error (funding files are optional, §3): its times are simply
+    // A month without a file is no error (funding files are optional, docs/data.md): its times are simply
     // not listed, and the engine falls back to the configured rate for them.
     let rates = data.funding(btc(), day(2025, 5, 1), day(2025, 6, 1)).unwrap().unwrap();
     assert_eq!(rates.len(), 3, "May's three rows inside the range, nothing for June");

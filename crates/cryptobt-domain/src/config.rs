@@ -56,7 +56,7 @@ impl fmt::Display for FillMode {
     }
 }
 
-/// How a bar's inside is walked for pending orders and exits (DESIGN §6 step 2).
+/// How a bar's inside is walked for pending orders and exits (docs/design.md#the-bar-loop step 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Intrabar {
@@ -100,7 +100,7 @@ impl fmt::Display for Intrabar {
     }
 }
 
-/// Order size and position count limits (DESIGN §5 defaults).
+/// Order size and position count limits (docs/design.md#orders-and-the-ledger defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TradeLimits {
     /// Smallest order quantity, and smallest partial close: 0.00001.
@@ -213,7 +213,7 @@ pub struct BacktestConfig {
 
 impl BacktestConfig {
     /// Starts a configuration for `symbol` on `timeframe` over the inclusive UTC days
-    /// `start_date..=end_date`; every other setting has the DESIGN §5 default until set.
+    /// `start_date..=end_date`; every other setting has the docs/design.md#orders-and-the-ledger default until set.
     #[must_use]
     pub fn builder(
         symbol: Symbol,
@@ -286,7 +286,7 @@ impl BacktestConfig {
     pub fn fee_rate(&self) -> Decimal {
         self.fee_rate
     }
-    /// Maker fee rate: limit and take-profit fills made on the path (§5.1).
+    /// Maker fee rate: limit and take-profit fills made on the path (docs/design.md#pending-orders-and-exits).
     #[must_use]
     pub fn maker_fee_rate(&self) -> Decimal {
         self.maker_fee_rate

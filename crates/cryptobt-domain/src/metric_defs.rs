@@ -1,4 +1,4 @@
-//! The definitions of the metrics (DESIGN §7) in words a trader reads: one table that the CLI
+//! The definitions of the metrics (docs/metrics.md) in words a trader reads: one table that the CLI
 //! summary, the API (`GET /api/metrics`, the page's tooltips) and `docs/metrics.md` all use.
 
 use serde::Serialize;

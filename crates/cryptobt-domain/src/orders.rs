@@ -1,8 +1,8 @@
-//! Pending orders and the position's exits (DESIGN §5.1): what a strategy leaves waiting for a
+//! Pending orders and the position's exits (docs/design.md#pending-orders-and-exits): what a strategy leaves waiting for a
 //! price, and the checks made when it is placed.
 //!
 //! The book only stores and checks; when a price fires what it holds is the engine's intrabar
-//! path (DESIGN §6 step 2), which fills through the [`Portfolio`](crate::Portfolio).
+//! path (docs/design.md#the-bar-loop step 2), which fills through the [`Portfolio`](crate::Portfolio).
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -239,7 +239,7 @@ impl OrderBook {
         self.stamps + 1
     }
 
-    /// Adds a checked order (see [`check_placement`]) and returns its id.
+    /// Adds a checked order (see [`crate::Portfolio::check_placement`]) and returns its id.
     pub fn add(&mut self, request: OrderRequest) -> u64 {
         self.next_id += 1;
         let id = self.next_id;

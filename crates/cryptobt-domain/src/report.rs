@@ -43,7 +43,7 @@ impl fmt::Display for RunStatus {
     }
 }
 
-/// The stable code of a failed run (DESIGN §10).
+/// The stable code of a failed run (docs/strategy-api.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -147,7 +147,7 @@ pub struct RunError {
     pub line: Option<u32>,
 }
 
-/// The performance metrics of DESIGN §7. `None` (JSON `null`) where a value is undefined, never
+/// The performance metrics of docs/metrics.md. `None` (JSON `null`) where a value is undefined, never
 /// NaN or infinity. Ratios and percentages are display statistics (f64); money is `Decimal`,
 /// written to JSON as a number (the nearest f64) like every other metric.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -227,7 +227,7 @@ pub struct Metrics {
     pub benchmark_return: Option<f64>,
     /// Share of snapshots with an open position, × 100.
     pub exposure: Option<f64>,
-    /// Bars whose outcome rested on which extreme came first (DESIGN §6 step 2).
+    /// Bars whose outcome rested on which extreme came first (docs/design.md#the-bar-loop step 2).
     #[serde(default)]
     pub ambiguous_bars: u64,
 }
@@ -292,7 +292,7 @@ pub struct BacktestReport {
     pub dropped_orders: u64,
     /// Limit and stop orders still pending after the last bar (dropped).
     pub pending_at_end: u64,
-    /// Bars whose outcome rested on which extreme came first (DESIGN §6 step 2).
+    /// Bars whose outcome rested on which extreme came first (docs/design.md#the-bar-loop step 2).
     pub ambiguous_bars: u64,
     /// Whether a position was still open after the last bar.
     pub open_at_end: bool,

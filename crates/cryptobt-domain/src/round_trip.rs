@@ -1,4 +1,4 @@
-//! Round trips (DESIGN §7): a position's life from flat to flat, with its P&L net of every fee,
+//! Round trips (docs/metrics.md): a position's life from flat to flat, with its P&L net of every fee,
 //! clearance and funding payment, built incrementally from the fills and funding payments of a
 //! run in the order they happen.
 

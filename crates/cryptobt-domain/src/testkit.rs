@@ -1,4 +1,4 @@
-//! Builders for tests (feature `testkit`): configs and portfolios with the DESIGN defaults.
+//! Builders for tests (feature `testkit`): configs and portfolios with the documented defaults.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;

@@ -156,7 +156,7 @@ pub struct Trade {
     /// The order's tag (pending orders only), at most 32 bytes.
     #[serde(default)]
     pub tag: Option<String>,
-    /// Whether the fill was made in an ambiguous bar (DESIGN §6 step 2).
+    /// Whether the fill was made in an ambiguous bar (docs/design.md#the-bar-loop step 2).
     #[serde(default)]
     pub ambiguous: bool,
 }
@@ -198,7 +198,7 @@ pub struct FundingPayment {
 ///
 /// The leverage ratio is derived on demand from `exposure` ([`Snapshot::leverage_ratio`]): a
 /// `Decimal` division per bar would cost more than the rest of the bar loop. It is written
-/// wherever a snapshot is (JSON, `portfolio.csv`) in the column order of DESIGN §8.
+/// wherever a snapshot is (JSON, `portfolio.csv`) in the column order of docs/results.md.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     /// Bar open time, Unix milliseconds UTC.

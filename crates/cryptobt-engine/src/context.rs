@@ -25,7 +25,7 @@ pub(crate) struct Records {
     pub(crate) rejections: RejectionCount,
     pub(crate) log: Vec<String>,
     pub(crate) plots: cryptobt_domain::Plots,
-    /// Bars whose outcome rested on the path rule (DESIGN §6 step 2).
+    /// Bars whose outcome rested on the path rule (docs/design.md#the-bar-loop step 2).
     pub(crate) ambiguous_bars: u64,
     /// Round trips, fed with the fills as the run goes.
     pub(crate) trips: RoundTrips,

@@ -1,4 +1,4 @@
-//! The intrabar path of DESIGN §6 step 2: a bar walked as `O → X → Y → C` (the nearer extreme
+//! The intrabar path of docs/design.md#the-bar-loop step 2: a bar walked as `O → X → Y → C` (the nearer extreme
 //! first), or as its 1m bars each walked so, firing pending orders, the position's exits and the
 //! liquidation price in the order the price reaches them.
 //!
@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use crate::context::{side_of, RunContext};
 
-/// What can fire, in the priority order of §6 (orders by id after the exits).
+/// What can fire, in the priority order of docs/design.md#the-bar-loop (orders by id after the exits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Trigger {
     Liquidation,

@@ -1,5 +1,5 @@
 //! The cryptobt engine: replays bars through a `Strategy`, applies funding, liquidation and fills
-//! to the domain's `Portfolio` in the exact order of DESIGN §6, and computes the metrics of §7.
+//! to the domain's `Portfolio` in the exact order of docs/design.md#the-bar-loop, and computes the metrics of docs/metrics.md.
 //!
 //! It does no IO and never reads the clock: bars, funding rates and strategies arrive through
 //! `cryptobt_domain::ports`, and [`Engine`] implements the `BacktestService` port over them. A

@@ -1,4 +1,4 @@
-//! The metrics of DESIGN §7, accumulated bar by bar (so snapshots need not be kept) and finished
+//! The metrics of docs/metrics.md, accumulated bar by bar (so snapshots need not be kept) and finished
 //! with the fills. Money stays `Decimal`; returns, ratios and percentages are display statistics
 //! in f64. Undefined values are `None`, never NaN or infinity.
 
@@ -22,7 +22,7 @@ fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
-/// `volatility`, `sharpe_ratio` and `sortino_ratio` of daily `returns` (DESIGN §7): all `None`
+/// `volatility`, `sharpe_ratio` and `sortino_ratio` of daily `returns` (docs/metrics.md): all `None`
 /// with fewer than two returns, each `None` where undefined.
 #[must_use]
 pub fn return_statistics(returns: &[f64]) -> (Option<f64>, Option<f64>, Option<f64>) {
@@ -150,8 +150,8 @@ impl Accumulator {
         }
     }
 
-    /// Folds the worst drawdown against the current peak (`low / peak − 1` in f64, as DESIGN
-    /// §7 computes it at every snapshot) into `worst_drawdown`.
+    /// Folds the worst drawdown against the current peak (`low / peak − 1` in f64, as docs/design.md
+    /// docs/metrics.md computes it at every snapshot) into `worst_drawdown`.
     fn close_drawdown(&mut self) {
         let Some(low) = self.low_since_peak.take() else { return };
         let peak = decimal_to_f64(self.high_water);
@@ -162,7 +162,7 @@ impl Accumulator {
     }
 
     /// Every metric, from the snapshots seen, the fills, the funding payments and the first and
-    /// last bar processed; and the daily returns they were computed from (DESIGN §7).
+    /// last bar processed; and the daily returns they were computed from (docs/metrics.md).
     pub(crate) fn finish(
         mut self,
         trades: &[Trade],
@@ -271,7 +271,7 @@ impl Accumulator {
 mod tests {
     use super::*;
 
-    /// DESIGN §7 as written: every snapshot's equity in f64, its drawdown against the running
+    /// docs/metrics.md as written: every snapshot's equity in f64, its drawdown against the running
     /// maximum, each day's last equity.
     fn naive(initial: Decimal, equity: &[(i64, Decimal)]) -> (Option<f64>, Vec<f64>) {
         let mut peak = decimal_to_f64(initial);

@@ -1,4 +1,4 @@
-//! `Backtest`: the bar loop of DESIGN §6 over bars already loaded, with any `Strategy`.
+//! `Backtest`: the bar loop of docs/design.md#the-bar-loop over bars already loaded, with any `Strategy`.
 
 use std::rc::Rc;
 

@@ -56,7 +56,7 @@ impl BacktestService for Engine {
 }
 
 /// Checks that every bar of `bars` has all its minutes in `minutes` (both sorted): `intrabar = 1m`
-/// walks them, and a missing one is a data error (DESIGN §6 step 2).
+/// walks them, and a missing one is a data error (docs/design.md#the-bar-loop step 2).
 ///
 /// # Errors
 /// The first bar with a missing minute, named by its time.

@@ -1,4 +1,4 @@
-//! Building blocks of sweeps (DESIGN §11): the members of a grid, numbered from 0 with the first
+//! Building blocks of sweeps (docs/design.md#sweeps): the members of a grid, numbered from 0 with the first
 //! parameter varying slowest, and the two overfitting diagnostics — the probability of backtest
 //! overfitting by combinatorially symmetric cross-validation (Bailey, Borwein, López de Prado and
 //! Zhu, 2017) and the deflated Sharpe ratio (Bailey and López de Prado, 2014).
@@ -7,7 +7,7 @@ use cryptobt_domain::{ParamValue, Params, WalkForward};
 use rust_decimal::Decimal;
 use statrs::distribution::{ContinuousCDF, Normal};
 
-/// The Euler–Mascheroni constant as DESIGN §11 writes it.
+/// The Euler–Mascheroni constant as docs/design.md#sweeps writes it.
 const EULER_GAMMA: f64 = 0.577_215_664_9;
 
 /// Every combination of the grid's values as the params of a member, in member order: member 0
@@ -48,7 +48,7 @@ pub fn psr(sr: f64, sr0: f64, t: f64, skew: f64, kurt: f64) -> Option<f64> {
 }
 
 /// The expected maximum Sharpe ratio of `sharpes.len()` trials with those Sharpe ratios' variance
-/// (DESIGN §11's `SR0`). `None` with fewer than two.
+/// (docs/design.md#sweeps's `SR0`). `None` with fewer than two.
 #[must_use]
 pub fn expected_max_sharpe(sharpes: &[f64]) -> Option<f64> {
     let n = sharpes.len();
@@ -193,7 +193,7 @@ mod tests {
 
     #[test]
     fn psr_and_dsr_reproduce_the_published_values() {
-        // DESIGN §11: PSR with SR0 = 1, SR = 1.14, T = 250, skew 0, kurtosis 3 is 0.957278.
+        // docs/design.md#sweeps: PSR with SR0 = 1, SR = 1.14, T = 250, skew 0, kurtosis 3 is 0.957278.
         close(psr(1.14, 1.0, 250.0, 0.0, 3.0).unwrap(), 0.957_278, 6);
         // Trials [3.5, 1.01, 1.02]: SR0 = 0.999016, DSR 0.958366.
         let trials = [3.5, 1.01, 1.02];
@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn cscv_gives_the_worked_pbo() {
-        // DESIGN §11's worked case: the mean as performance, S = 4, N = 4.
+        // docs/design.md#sweeps's worked case: the mean as performance, S = 4, N = 4.
         let rows: Vec<Vec<f64>> = [
             [2, 5, 0, 5],
             [-4, 5, -4, 1],
@@ -459,7 +459,7 @@ pub struct Window {
     pub test: (chrono::NaiveDate, chrono::NaiveDate),
 }
 
-/// The walk-forward windows over `start..=end` (DESIGN §11): `train` days then `test` days,
+/// The walk-forward windows over `start..=end` (docs/design.md#sweeps): `train` days then `test` days,
 /// stepping by `test`; rolling keeps `train` days, `anchored` grows the train window from `start`.
 /// Only windows whose test days all lie in the range.
 #[must_use]
@@ -554,7 +554,7 @@ fn on_days<R>(
     }))
 }
 
-/// Walk-forward (DESIGN §11): on each window the best member of the train days (by `key`, as
+/// Walk-forward (docs/design.md#sweeps): on each window the best member of the train days (by `key`, as
 /// [`best`] picks it) runs on the test days, starting from the previous window's final equity.
 pub fn walk_forward(
     input: &SweepInput<'_>,

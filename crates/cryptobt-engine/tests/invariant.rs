@@ -1,9 +1,9 @@
 //! Property test: random strategies that place limit and stop orders (with options), cancel
 //! them, set and clear exits and send market orders, over random bars walked by the intrabar path
-//! (the bar rule and 1m bars), keep the ledger invariant of DESIGN §4 at every bar close:
+//! (the bar rule and 1m bars), keep the ledger invariant of docs/design.md#money at every bar close:
 //! `cash + margin_used == initial + Σ trade pnl + Σ funding`, with every trade and funding
 //! payment recorded, and each fill's order type consistent with its action; a run without a
-//! snapshot sink measures the same metrics. (Cash itself may go below zero: DESIGN §5.1 books a
+//! snapshot sink measures the same metrics. (Cash itself may go below zero: docs/design.md#pending-orders-and-exits books a
 //! slipped stop beyond the liquidation price as written.)
 
 #![allow(clippy::unwrap_used, reason = "test fixtures fail loudly")]

@@ -1,4 +1,4 @@
-//! The strategy API of DESIGN §10 as host functions: every argument is checked in Rust, orders
+//! The strategy API of docs/strategy-api.md as host functions: every argument is checked in Rust, orders
 //! and figures go through the run's `StrategyContext`, and a refused order returns
 //! `false, reason` instead of raising.
 

@@ -1,5 +1,5 @@
 //! Lua strategies for cryptobt: every run gets a fresh Luau VM (through mlua) with only `string`
-//! (no `dump`), `table`, `math`, `utf8` and `bit32`, the strategy API of DESIGN §10 as host
+//! (no `dump`), `table`, `math`, `utf8` and `bit32`, the strategy API of docs/strategy-api.md as host
 //! functions that reach the portfolio only through the run's `StrategyContext`, and streaming
 //! indicators (`ta.*`) equal to TA-Lib.
 //!

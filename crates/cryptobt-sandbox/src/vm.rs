@@ -17,7 +17,7 @@ use crate::{
     ta,
 };
 
-/// Globals the base library brings that a strategy must not have (DESIGN §10).
+/// Globals the base library brings that a strategy must not have (docs/strategy-api.md).
 const REMOVED: &[&str] = &[
     "load",
     "loadstring",

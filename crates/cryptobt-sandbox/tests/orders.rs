@@ -1,4 +1,4 @@
-//! The order calls of DESIGN §10 (limit and stop orders, cancels, exits) through a real Luau VM:
+//! The order calls of docs/strategy-api.md (limit and stop orders, cancels, exits) through a real Luau VM:
 //! what they return, what they place, and that hostile arguments are refused without raising.
 
 #![allow(clippy::unwrap_used, reason = "test fixtures fail loudly")]

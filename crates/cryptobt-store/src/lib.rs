@@ -1,4 +1,4 @@
-//! The file result store of DESIGN §8: `results/backtests/{backtest_id}/` with `config.json`,
+//! The file result store of docs/results.md: `results/backtests/{backtest_id}/` with `config.json`,
 //! `trades.csv`, `portfolio.csv` and `metrics.json` (plus `funding.csv`, `run.json` with the
 //! rejections and counters, and `log.txt`). Every file is written to a temporary name and renamed;
 //! `portfolio.csv` is streamed row by row while the run goes on.

@@ -28,7 +28,7 @@ pub(crate) fn day_csv(timeframe: Timeframe, date: NaiveDate) -> String {
     out
 }
 
-/// Writes a day file's text under `root` in the DESIGN layout.
+/// Writes a day file's text under `root` in the documented layout.
 pub(crate) fn write_day(
     root: &Path,
     mode: TradingMode,

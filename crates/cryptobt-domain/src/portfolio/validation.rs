@@ -255,7 +255,7 @@ impl PortfolioRules {
     }
 
     /// Converts a strategy's f64 amount into the decimal the ledger checks, by the
-    /// shortest-decimal rule (§4). Only the conversion is made here: the size limits are checked
+    /// shortest-decimal rule (docs/design.md#money). Only the conversion is made here: the size limits are checked
     /// once, by [`Portfolio::submit`](super::Portfolio::submit), when the order fills (at the call
     /// with `fill = close`, at the next open with `fill = next_open`).
     ///

@@ -82,7 +82,7 @@ pub struct StrategySpec {
     pub limits: StrategyLimits,
 }
 
-/// A strategy that cannot go on, with the stable code of DESIGN §10.
+/// A strategy that cannot go on, with the stable code of docs/strategy-api.md.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{code}: {message}")]
 pub struct StrategyError {
@@ -145,7 +145,7 @@ pub trait StrategyContext {
     /// # Errors
     /// The [`Rejection`]; nothing changed.
     fn close_position(&self, percentage: Decimal) -> Result<(), Rejection>;
-    /// Places a limit or stop order (DESIGN §5.1), armed from the next bar's path; its id
+    /// Places a limit or stop order (docs/design.md#pending-orders-and-exits), armed from the next bar's path; its id
     /// (1, 2, ... per run).
     ///
     /// # Errors

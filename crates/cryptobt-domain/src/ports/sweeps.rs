@@ -1,4 +1,4 @@
-//! The sweep-service port: run a parameter sweep (DESIGN §11) into a folder and read it back.
+//! The sweep-service port: run a parameter sweep (docs/design.md#sweeps) into a folder and read it back.
 
 use super::{
     service::{RunObserver, ServiceError},
