@@ -482,6 +482,25 @@ await step("a 2-parameter sweep from the form: progress, heatmap, diagnostics, w
   assert.equal(run.config.params.fast, row.params.fast);
   assert.equal(run.config.params.slow, row.params.slow);
   assert.equal(run.metrics.sharpe_ratio, row.metrics.sharpe_ratio, "the run's Sharpe is the member's");
+  // The member's params fill the Params box.
+  const paramsBox = await page.inputValue('#run-form [name="params"]');
+  assert.ok(paramsBox.includes(`fast=${row.params.fast}`) && paramsBox.includes(`slow=${row.params.slow}`), paramsBox);
+  // The table leads with the objective and the params; the picker adds a column.
+  const heads = await page.$$eval("#sweep-table thead th", (t) => t.map((x) => x.textContent.trim()));
+  assert.ok(heads[1].startsWith("sharpe ratio") && heads[2] === "fast" && heads[3] === "slow", heads.join("|"));
+  const before = heads.length;
+  await page.click("#sweep-columns summary");
+  await page.check('#sweep-columns input[value="total_fees"]');
+  await page.waitForFunction((n) => document.querySelectorAll("#sweep-table thead th").length === n + 1, before);
+  // The sweep's link, opened in a fresh page, restores the code, market, range and grid.
+  const fresh = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await fresh.goto(`${base}/#/sweeps/${sweepId}`);
+  await fresh.waitForFunction((sid) => document.getElementById("sweep-result").dataset.id === sid, sweepId, { timeout: 20000 });
+  assert.equal(await fresh.inputValue("#f-start"), sweep.request.start_date);
+  assert.equal(await fresh.inputValue("#f-end"), sweep.request.end_date);
+  const gridNames = await fresh.$$eval("#sweep-grid .sp-name", (i) => i.map((x) => x.value));
+  assert.deepEqual(gridNames, ["fast", "slow"]);
+  await fresh.close();
 });
 
 await step("a 390 px wide phone has no horizontal scroll", async () => {

@@ -645,7 +645,16 @@ async function start() {
   setOptions($("h-symbol"), ["", ...symbols.symbols], false);
   $("h-symbol").options[0].textContent = "any symbol";
   await loadHistory();
-  initSweeps({ readForm, follow, metrics: () => METRICS, code: () => editor.code() });
+  initSweeps({
+    readForm,
+    follow,
+    restoreForm,
+    setParams: (params) => {
+      $("run-form").elements.params.value = paramsText(params).split(" ").filter(Boolean).join("\n");
+    },
+    metrics: () => METRICS,
+    code: () => editor.code(),
+  });
   // A link to a sweep (`#/sweeps/{id}`) opens it.
   const sweepLink = (hash) => hash.match(/^#\/sweeps\/(sw_[0-9]{8}_[0-9]{6}_[a-z0-9]{6})$/);
   const linkedSweep = sweepLink(location.hash);

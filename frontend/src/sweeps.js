@@ -131,7 +131,25 @@ export async function openSweep(id) {
   await drawHeatmap();
   await renderSweepTable(shown);
   renderWalkForward(s.walk_forward);
+  restoreSweepForm(shown);
   if (location.hash !== `#/sweeps/${id}`) history.replaceState(null, "", `#/sweeps/${id}`);
+}
+
+/// A sweep link restores what made the sweep: the code, market, timeframe, range and settings of
+/// the run form, and the grid, objective and blocks of the sweep form.
+function restoreSweepForm(sweep) {
+  if (sweep.request && sweep.request.strategy_code) ctx.restoreForm({ config: sweep.request });
+  const s = sweep.summary;
+  if (!s) return;
+  const grid = $("sweep-grid");
+  grid.innerHTML = "";
+  for (const g of s.grid || []) {
+    const at = g.indexOf("=");
+    grid.appendChild(gridRow(g.slice(0, at).trim(), g.slice(at + 1).trim()));
+  }
+  if ($("sweep-objective")) $("sweep-objective").value = s.objective;
+  if ($("sweep-minimize")) $("sweep-minimize").checked = !!s.minimize;
+  if ($("sweep-blocks")) $("sweep-blocks").value = String(s.blocks);
 }
 
 function colour(t) {
@@ -170,6 +188,8 @@ async function drawHeatmap() {
 
 async function openMember(index) {
   const answer = await api.sweepMemberRun(shown.sweep_id, index);
+  // The member's params go into the Params box: Run then reruns exactly this member.
+  ctx.setParams(answer.params || {});
   ctx.follow(answer.backtest_id);
 }
 
@@ -177,7 +197,11 @@ async function openMember(index) {
 async function renderSweepTable(page = null) {
   page = page || (await api.sweepGet(shown.sweep_id, tableState));
   const names = page.names || [];
-  const keys = ["index", ...names, "status", ...ctx.metrics().map((m) => m.key)];
+  const objective = (shown.summary && shown.summary.objective) || "sharpe_ratio";
+  const picked = pickedColumns(objective);
+  const metricKeys = [objective, ...ctx.metrics().map((m) => m.key).filter((k) => k !== objective && picked.has(k))];
+  const keys = ["index", metricKeys[0], ...names, "status", ...metricKeys.slice(1)];
+  renderColumnPicker(objective, picked);
   const head = (k) => {
     const mark = k === page.sort ? (page.order === "asc" ? " ▲" : " ▼") : "";
     return k === "status" ? `<th>status</th>` : `<th data-sort="${escapeHtml(k)}">${escapeHtml(k.replaceAll("_", " "))}${mark}</th>`;
@@ -185,7 +209,7 @@ async function renderSweepTable(page = null) {
   const table = $("sweep-table");
   table.querySelector("thead").innerHTML = `<tr>${keys.map(head).join("")}</tr>`;
   table.querySelector("tbody").innerHTML = page.rows
-    .map((r) => `<tr data-member="${r.index}" title="click to open member #${r.index} as a run"><td>${r.index}</td>${names.map((n) => `<td>${escapeHtml(r.params[n] ?? "")}</td>`).join("")}<td>${r.status}${r.error_code ? ` (${r.error_code})` : ""}</td>${ctx.metrics().map((m) => `<td>${fmt(r.metrics[m.key], 2)}</td>`).join("")}</tr>`)
+    .map((r) => `<tr data-member="${r.index}" title="click to open member #${r.index} as a run"><td>${r.index}</td><td>${fmt(r.metrics[metricKeys[0]], 2)}</td>${names.map((n) => `<td>${escapeHtml(r.params[n] ?? "")}</td>`).join("")}<td>${r.status}${r.error_code ? ` (${r.error_code})` : ""}</td>${metricKeys.slice(1).map((k) => `<td>${fmt(r.metrics[k], 2)}</td>`).join("")}</tr>`)
     .join("");
   const pages = Math.max(1, Math.ceil(page.total_rows / tableState.size));
   $("sweep-page").textContent = `${tableState.page} / ${pages} (${page.total_rows} members)`;
@@ -204,9 +228,11 @@ function renderWalkForward(wf) {
       <td class="mono">${w.best ? `#${w.best.index} ${escapeHtml(Object.entries(w.best.params).map(([a, b]) => `${a}=${b}`).join(" "))}` : "—"}</td>
       <td>${fmt(w.best ? w.best.train_objective : null)}</td><td>${fmt(w.test_objective)}</td><td>${fmt(w.final_equity, 2)}</td></tr>`)
     .join("");
-  const eff = wf.efficiency === null || wf.efficiency === undefined ? "—" : fmt(wf.efficiency, 2);
+  const efficiency = wf.efficiency === null || wf.efficiency === undefined
+    ? "Efficiency —: not defined here, because the mean in-sample objective is 0 or below (or the objective is minimised): a ratio of two losses says nothing of how well the choice carries over."
+    : `Efficiency ${fmt(wf.efficiency, 2)}: the mean out-of-sample objective over the mean in-sample one — near 1 the in-sample choice carries over, near 0 or below it does not.`;
   box.innerHTML = `<h3>Walk-forward (${wf.anchored ? "anchored" : "rolling"}: train ${wf.train_days} d, test ${wf.test_days} d)</h3>
-    <p>Efficiency ${eff}: the mean out-of-sample objective over the mean in-sample one — near 1 the in-sample choice carries over, near 0 or below it does not.</p>
+    <p data-testid="wf-efficiency">${escapeHtml(efficiency)}</p>
     ${stitchedMetrics(wf.stitched.metrics || {})}
     <div class="table-wrap"><table class="data" id="wf-table"><thead><tr><th>#</th><th>train</th><th>test</th><th>chosen</th><th>in-sample</th><th>out-of-sample</th><th>equity after</th></tr></thead><tbody>${rows}</tbody></table></div>
     ${equitySvg(wf.stitched.equity || [])}`;
@@ -225,14 +251,39 @@ function stitchedMetrics(m) {
 /// The stitched out-of-sample equity as a small line (one point at each test window's ends).
 function equitySvg(points) {
   if (points.length < 2) return "";
-  const w = 600, h = 120;
+  // Axes: equity on the left (low, start, high), the first, middle and last day below.
+  const w = 640, h = 160, left = 70, bottom = 22, top = 8, right = 10;
   const ys = points.map((p) => p[1]);
   const lo = Math.min(...ys), hi = Math.max(...ys);
-  const x = (k) => (k / (points.length - 1)) * (w - 10) + 5;
-  const y = (v) => (hi === lo ? h / 2 : h - 5 - ((v - lo) / (hi - lo)) * (h - 10));
+  const x = (k) => left + (k / (points.length - 1)) * (w - left - right);
+  const y = (v) => (hi === lo ? (h - bottom + top) / 2 : h - bottom - ((v - lo) / (hi - lo)) * (h - bottom - top));
   const line = points.map((p, k) => `${x(k).toFixed(1)},${y(p[1]).toFixed(1)}`).join(" ");
-  return `<svg id="wf-equity" viewBox="0 0 ${w} ${h}" class="wf-equity" role="img" aria-label="stitched out-of-sample equity from ${fmt(ys[0], 2)} to ${fmt(ys[ys.length - 1], 2)}"><polyline fill="none" stroke="currentColor" stroke-width="2" points="${line}"/></svg>
+  const loses = ys[ys.length - 1] < ys[0];
+  const colour = loses ? "#d32f2f" : "#2e7d32";
+  const yTick = (v) => `<line x1="${left - 4}" x2="${w - right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e3e6ec"/><text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" class="axis">${fmt(v, 0)}</text>`;
+  const mid = Math.floor((points.length - 1) / 2);
+  const xTick = (k, anchor) => `<text x="${x(k).toFixed(1)}" y="${h - 6}" text-anchor="${anchor}" class="axis">${points[k][0]}</text>`;
+  return `<svg id="wf-equity" viewBox="0 0 ${w} ${h}" class="wf-equity" data-loses="${loses}" role="img" aria-label="stitched out-of-sample equity from ${fmt(ys[0], 2)} to ${fmt(ys[ys.length - 1], 2)}">${[...new Set([lo, ys[0], hi])].map(yTick).join("")}<line x1="${left}" x2="${left}" y1="${top}" y2="${h - bottom}" stroke="#99a"/><line x1="${left}" x2="${w - right}" y1="${h - bottom}" y2="${h - bottom}" stroke="#99a"/>${xTick(0, "start")}${mid > 0 ? xTick(mid, "middle") : ""}${xTick(points.length - 1, "end")}<polyline fill="none" stroke="${colour}" stroke-width="2" points="${line}"/></svg>
     <p class="muted small">Stitched out-of-sample equity: ${points[0][0]} ${fmt(ys[0], 2)} → ${points[points.length - 1][0]} ${fmt(ys[ys.length - 1], 2)}.</p>`;
+}
+
+/// The metric columns shown besides the objective (kept per browser).
+const DEFAULT_COLUMNS = ["total_return", "max_drawdown", "round_trips", "win_rate"];
+function pickedColumns(objective) {
+  let saved = null;
+  try {
+    saved = JSON.parse(localStorage.getItem("cryptobt.sweepColumns") || "null");
+  } catch {
+    saved = null;
+  }
+  return new Set((Array.isArray(saved) ? saved : DEFAULT_COLUMNS).filter((k) => k !== objective));
+}
+
+/// The column picker: one checkbox per metric; the objective and the params are always shown.
+function renderColumnPicker(objective, picked) {
+  const box = $("sweep-columns");
+  if (!box) return;
+  box.innerHTML = `<summary>Columns</summary>${ctx.metrics().filter((m) => m.key !== objective).map((m) => `<label><input type="checkbox" value="${m.key}"${picked.has(m.key) ? " checked" : ""}> ${escapeHtml(m.label)}</label>`).join("")}`;
 }
 
 // ---- the list of sweeps in the history ------------------------------------------------------
@@ -273,6 +324,14 @@ export function initSweeps(context) {
     const row = e.target.closest("tr[data-member]");
     if (row) openMember(Number(row.dataset.member));
   });
+  const columns = $("sweep-columns");
+  if (columns) {
+    columns.addEventListener("change", () => {
+      const keys = [...columns.querySelectorAll("input:checked")].map((i) => i.value);
+      localStorage.setItem("cryptobt.sweepColumns", JSON.stringify(keys));
+      renderSweepTable();
+    });
+  }
   $("sweep-prev").addEventListener("click", () => { tableState.page = Math.max(1, tableState.page - 1); renderSweepTable(); });
   $("sweep-next").addEventListener("click", () => {
     tableState.page = Math.min(Number($("sweep-table").dataset.pages || 1), tableState.page + 1);

@@ -441,6 +441,7 @@ pub(crate) async fn run_member(
         "status": "queued",
         "sweep_id": id,
         "index": index,
+        "params": row.params,
     })))
 }
 
