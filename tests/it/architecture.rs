@@ -13,7 +13,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("cryptobt-store", &["cryptobt-domain", "cryptobt-fs"]),
     ("cryptobt-engine", &["cryptobt-domain"]),
     ("cryptobt-sandbox", &["cryptobt-domain"]),
-    ("cryptobt-api", &["cryptobt-domain"]),
+    ("cryptobt-report", &["cryptobt-domain"]),
+    ("cryptobt-api", &["cryptobt-domain", "cryptobt-report"]),
     (
         "cryptobt-app",
         &[
@@ -22,6 +23,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "cryptobt-store",
             "cryptobt-engine",
             "cryptobt-sandbox",
+            "cryptobt-report",
             "cryptobt-api",
         ],
     ),
@@ -132,4 +134,80 @@ fn a_forbidden_edge_is_reported() {
             "cryptobt-engine -> cryptobt-sandbox is outside the arrows of docs/ARCHITECTURE.md",
         ]
     );
+}
+
+/// The top-level modules a source text names through `crate::` (`crate::a::b`, `crate::{a, b}`).
+fn crate_paths(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices("crate::") {
+        let rest = &text[at + "crate::".len()..];
+        if let Some(inner) = rest.strip_prefix('{') {
+            let (mut depth, mut item, mut items) = (1, String::new(), Vec::new());
+            for c in inner.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 1 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 1 => items.push(std::mem::take(&mut item)),
+                    c if depth == 1 => item.push(c),
+                    _ => {}
+                }
+            }
+            items.push(item);
+            out.extend(items.iter().filter_map(|i| ident(i.trim())));
+        } else if let Some(name) = ident(rest) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+fn ident(text: &str) -> Option<String> {
+    let name: String = text.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// No two modules of a crate import each other (a circle such as `report ↔ routes` or
+/// `funding ↔ loader` means a concept sits in the wrong file).
+#[test]
+fn no_two_modules_import_each_other() {
+    let crates = cryptobt_tests::workspace_root().join("crates");
+    let mut circles = Vec::new();
+    for krate in std::fs::read_dir(&crates).unwrap().map(|e| e.unwrap().path()) {
+        let src = krate.join("src");
+        let mut uses: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+        let mut stack = vec![src.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().map(|e| e.unwrap().path()) {
+                if entry.is_dir() {
+                    stack.push(entry);
+                    continue;
+                }
+                if entry.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let relative = entry.strip_prefix(&src).unwrap();
+                let top = relative.components().next().unwrap().as_os_str().to_string_lossy();
+                let top = top.trim_end_matches(".rs").to_owned();
+                if top == "lib" || top == "main" {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&entry).unwrap();
+                for name in crate_paths(&text) {
+                    if name != top {
+                        uses.entry(top.clone()).or_default().insert(name);
+                    }
+                }
+            }
+        }
+        for (a, names) in &uses {
+            for b in names {
+                if a < b && uses.get(b).is_some_and(|n| n.contains(a)) {
+                    circles.push(format!("{}: {a} <-> {b}", krate.display()));
+                }
+            }
+        }
+    }
+    assert!(circles.is_empty(), "modules that import each other: {circles:#?}");
+    assert_eq!(crate_paths("use crate::{a::X, b, c::{d, e}};"), ["a", "b", "c"]);
 }

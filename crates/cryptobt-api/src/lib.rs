@@ -9,7 +9,6 @@ mod error;
 mod guard;
 mod jobs;
 mod openapi;
-pub mod report;
 mod request;
 mod routes;
 mod statics;

@@ -6,8 +6,7 @@ use rust_decimal::Decimal;
 
 use crate::{
     decimal::{parse_plain_decimal, parse_plain_i64},
-    layout::{day_start_ms, display, DataLayout, FUNDING_HEADER},
-    loader::read_to_bytes,
+    layout::{day_start_ms, display, read_to_bytes, DataLayout, FUNDING_HEADER},
     DataError,
 };
 

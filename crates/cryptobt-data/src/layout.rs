@@ -148,3 +148,18 @@ mod tests {
         assert_eq!(days(day, day.succ_opt().unwrap()).count(), 2);
     }
 }
+
+/// The bytes of `root/relative`, `None` when it does not exist (a missing funding month, say).
+///
+/// # Errors
+/// A [`crate::DataError`] naming the file when it cannot be read.
+pub(crate) fn read_to_bytes(
+    root: &std::path::Path,
+    relative: &std::path::Path,
+) -> Result<Option<Vec<u8>>, crate::DataError> {
+    match cryptobt_fs::read_no_links(root, relative) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(crate::DataError::io(display(relative), &e)),
+    }
+}

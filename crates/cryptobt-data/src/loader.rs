@@ -242,11 +242,3 @@ pub(crate) fn max_day_bytes(timeframe: Timeframe) -> u64 {
     let rows = 86_400_000 / timeframe.duration_ms().max(1);
     u64::try_from(rows).unwrap_or(u64::MAX).saturating_mul(256).saturating_add(1_024)
 }
-
-pub(crate) fn read_to_bytes(root: &Path, relative: &Path) -> Result<Option<Vec<u8>>, DataError> {
-    match cryptobt_fs::read_no_links(root, relative) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(DataError::io(display(relative), &e)),
-    }
-}

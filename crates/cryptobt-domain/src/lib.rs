@@ -29,6 +29,7 @@ mod symbol;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 mod trade;
+pub mod views;
 
 pub use crate::{
     config::{

@@ -10,46 +10,22 @@ use actix_web::{web, HttpResponse};
 use cryptobt_domain::{
     money::decimal_to_f64,
     ports::{BarQuery, StoredRun},
+    views::{aggregate, bucket_for, drawdown, spread, thin, MAX_FILL_MARKS},
     BacktestId, Bar,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::{blocking, parse_id, store_error};
 use crate::{error::ApiError, AppState};
-
-/// Buckets a view may use, in ms, with their labels: the run's own timeframe or coarser.
-const BUCKETS: [(i64, &str); 12] = [
-    (60_000, "1m"),
-    (300_000, "5m"),
-    (900_000, "15m"),
-    (1_800_000, "30m"),
-    (3_600_000, "1h"),
-    (7_200_000, "2h"),
-    (14_400_000, "4h"),
-    (43_200_000, "12h"),
-    (86_400_000, "1d"),
-    (259_200_000, "3d"),
-    (604_800_000, "1w"),
-    (2_592_000_000, "30d"),
-];
 
 /// Candles a view holds by default, and at most.
 const DEFAULT_POINTS: usize = 1_500;
 const MAX_POINTS: usize = 5_000;
 /// Fills and round trips sent with one view, at most (evenly picked; the view says how many
 /// there are: zoomed in, a view has them all). Keeps one view's payload under a megabyte.
-pub(crate) const MAX_FILLS: usize = 1_000;
+const MAX_FILLS: usize = MAX_FILL_MARKS;
 const MAX_TRIPS: usize = 500;
-
-/// At most `max` of `items`, evenly spread (the first and the last kept).
-pub(crate) fn spread<T>(items: &[T], max: usize) -> Vec<&T> {
-    if items.len() <= max {
-        return items.iter().collect();
-    }
-    let step = (items.len() - 1) as f64 / (max - 1).max(1) as f64;
-    (0..max).map(|k| &items[((k as f64 * step).round() as usize).min(items.len() - 1)]).collect()
-}
 
 /// The query of a chart view.
 #[derive(Debug, Deserialize)]
@@ -74,113 +50,16 @@ pub(crate) struct Series {
 
 impl Series {
     fn new(points: &[(i64, rust_decimal::Decimal)], initial: f64) -> Self {
-        let mut peak = initial;
-        let mut series = Self {
-            times: Vec::with_capacity(points.len()),
-            equity: Vec::with_capacity(points.len()),
-            drawdown: Vec::with_capacity(points.len()),
-            plots: Vec::new(),
-            damaged: Vec::new(),
-        };
-        for (t, v) in points {
-            let e = decimal_to_f64(*v);
-            peak = peak.max(e);
-            series.times.push(*t);
-            series.equity.push(e);
-            series.drawdown.push(if peak > 0.0 { (e / peak - 1.0) * 100.0 } else { 0.0 });
-        }
-        series
+        let times = points.iter().map(|p| p.0).collect();
+        let equity: Vec<f64> = points.iter().map(|p| decimal_to_f64(p.1)).collect();
+        let drawdown = drawdown(&equity, initial);
+        Self { times, equity, drawdown, plots: Vec::new(), damaged: Vec::new() }
     }
 
     /// Bytes held, about (the cache weighs by it).
     pub(crate) fn weight(&self) -> usize {
         self.times.len() * 24 + self.plots.iter().map(|p| p.2.len() * 16 + 64).sum::<usize>() + 64
     }
-}
-
-/// The bucket for a view of `span` ms: the finest at least `bar_ms` that keeps at most `points`
-/// buckets.
-pub(crate) fn bucket_for(span: i64, bar_ms: i64, points: usize) -> (i64, &'static str) {
-    let points = i64::try_from(points.max(1)).unwrap_or(i64::MAX);
-    BUCKETS
-        .iter()
-        .copied()
-        .filter(|(ms, _)| *ms >= bar_ms)
-        .find(|(ms, _)| span / ms < points)
-        .unwrap_or(BUCKETS[BUCKETS.len() - 1])
-}
-
-/// One candle.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub(crate) struct Candle {
-    pub(crate) t: i64,
-    pub(crate) o: f64,
-    pub(crate) h: f64,
-    pub(crate) l: f64,
-    pub(crate) c: f64,
-}
-
-/// The bars in `[from, to]` aggregated into buckets of `ms` (aligned to the epoch): first open,
-/// highest high, lowest low, last close.
-pub(crate) fn aggregate<'a>(
-    bars: impl Iterator<Item = &'a Bar>,
-    from: i64,
-    to: i64,
-    ms: i64,
-) -> Vec<Candle> {
-    let mut out: Vec<Candle> = Vec::new();
-    for b in bars.filter(|b| b.timestamp >= from && b.timestamp <= to) {
-        let t = b.timestamp.div_euclid(ms) * ms;
-        let (o, h, l, c) = (
-            decimal_to_f64(b.open),
-            decimal_to_f64(b.high),
-            decimal_to_f64(b.low),
-            decimal_to_f64(b.close),
-        );
-        match out.last_mut() {
-            Some(last) if last.t == t => {
-                last.h = last.h.max(h);
-                last.l = last.l.min(l);
-                last.c = c;
-            }
-            _ => out.push(Candle { t, o, h, l, c }),
-        }
-    }
-    out
-}
-
-/// The points of `values` (at `times`) in `[from, to]`, thinned to each bucket of `ms`'s first,
-/// minimum, maximum and last point, in time order: every extreme survives.
-pub(crate) fn thin(times: &[i64], values: &[f64], from: i64, to: i64, ms: i64) -> Vec<(i64, f64)> {
-    let start = times.partition_point(|t| *t < from);
-    let end = times.partition_point(|t| *t <= to);
-    let mut out = Vec::new();
-    let mut i = start;
-    while i < end {
-        let bucket = times[i].div_euclid(ms);
-        let mut j = i;
-        let (mut lo, mut hi) = (i, i);
-        while j < end && times[j].div_euclid(ms) == bucket {
-            if values[j] < values[lo] {
-                lo = j;
-            }
-            if values[j] > values[hi] {
-                hi = j;
-            }
-            j += 1;
-        }
-        let mut keep = [i, lo, hi, j - 1];
-        keep.sort_unstable();
-        let mut last = usize::MAX;
-        for k in keep {
-            if k != last {
-                out.push((times[k], values[k]));
-                last = k;
-            }
-        }
-        i = j;
-    }
-    out
 }
 
 /// `GET /api/backtest/{id}/chart`.
@@ -302,7 +181,7 @@ pub(crate) async fn report(
             .bars(&query)
             .map(|b| b.iter().copied().collect())
             .unwrap_or_default();
-        Ok(crate::report::render(&run, &equity, &bars))
+        Ok(cryptobt_report::render(&run, &equity, &bars))
     })
     .await??;
     Ok(HttpResponse::Ok()
@@ -312,49 +191,4 @@ pub(crate) async fn report(
             format!("attachment; filename=\"report-{id}.html\""),
         ))
         .body(html))
-}
-
-#[cfg(test)]
-mod tests {
-    use rust_decimal::Decimal;
-
-    use super::*;
-
-    #[test]
-    fn the_bucket_is_the_finest_that_fits() {
-        let day = 86_400_000;
-        assert_eq!(bucket_for(50 * day, 60_000, 1_500), (3_600_000, "1h"));
-        assert_eq!(bucket_for(day, 60_000, 1_500), (60_000, "1m"));
-        assert_eq!(bucket_for(730 * day, 60_000, 1_500), (43_200_000, "12h"));
-        assert_eq!(bucket_for(2 * day, 3_600_000, 1_500), (3_600_000, "1h"), "never below the bar");
-    }
-
-    #[test]
-    fn buckets_keep_the_extremes_and_candles_their_ohlc() {
-        let times: Vec<i64> = (0..10).map(|i| i * 60_000).collect();
-        let values = [5.0, 3.0, 9.0, 4.0, 6.0, 1.0, 2.0, 8.0, 7.0, 7.5];
-        let thinned = thin(&times, &values, 0, 9 * 60_000, 300_000);
-        // Bucket 1 (minutes 0–4): first 5, min 3, max 9, last 6; bucket 2: first 1 (= min), max 8, last 7.5.
-        let got: Vec<f64> = thinned.iter().map(|p| p.1).collect();
-        assert_eq!(got, [5.0, 3.0, 9.0, 6.0, 1.0, 8.0, 7.5]);
-        let d = |x: i64| Decimal::from(x);
-        let bars: Vec<Bar> = (0..10)
-            .map(|i| Bar {
-                timestamp: i * 60_000,
-                open: d(10 + i),
-                high: d(20 + i),
-                low: d(i),
-                close: d(11 + i),
-                volume: Decimal::ONE,
-            })
-            .collect();
-        let candles = aggregate(bars.iter(), 0, 9 * 60_000, 300_000);
-        assert_eq!(
-            candles,
-            [
-                Candle { t: 0, o: 10.0, h: 24.0, l: 0.0, c: 15.0 },
-                Candle { t: 300_000, o: 15.0, h: 29.0, l: 5.0, c: 20.0 }
-            ]
-        );
-    }
 }

@@ -1,7 +1,8 @@
 //! The report of a run: one self-contained HTML file (inline CSS and SVG charts, no script, no
 //! network) with the charts, the metrics and their definitions, the round trips, the fills, the
-//! settings and the strategy code. `cryptobt report RUN` writes it; the page's "Download
-//! report" button gets it from `GET /api/backtest/{id}/report`.
+//! settings and the strategy code. Pure: a stored run, its equity and its bars in, one HTML
+//! string out. `cryptobt report RUN` writes it; the server's `GET /api/backtest/{id}/report`
+//! answers it.
 
 use std::fmt::Write as _;
 
@@ -10,7 +11,9 @@ use cryptobt_domain::{
 };
 use rust_decimal::Decimal;
 
-use crate::routes::chart::{aggregate, bucket_for, spread, thin, MAX_FILLS as MAX_MARKS};
+use cryptobt_domain::views::{
+    aggregate, bucket_for, drawdown, spread, thin, Candle, MAX_FILL_MARKS as MAX_MARKS,
+};
 
 /// Fills listed in a report, at most (the rest are counted; `trades.csv` has them all).
 const MAX_FILLS: usize = 5_000;
@@ -107,11 +110,7 @@ fn line_chart(title: &str, series: &[Line<'_>], height: u32) -> String {
 }
 
 /// Candles as SVG (high-low wicks and open-close bodies), with fill marks.
-fn candle_chart(
-    title: &str,
-    candles: &[crate::routes::chart::Candle],
-    fills: &[(i64, f64, bool)],
-) -> String {
+fn candle_chart(title: &str, candles: &[Candle], fills: &[(i64, f64, bool)]) -> String {
     let mut svg = String::new();
     let (w, h) = (1000.0, 320.0);
     let _ = write!(
@@ -227,18 +226,7 @@ pre{{background:#f5f6f8;padding:10px;overflow-x:auto;font-size:12px}}
         let times: Vec<i64> = equity.iter().map(|e| e.0).collect();
         let values: Vec<f64> = equity.iter().map(|e| decimal_to_f64(e.1)).collect();
         let initial = decimal_to_f64(c.initial_capital());
-        let mut peak = initial;
-        let drawdown: Vec<f64> = values
-            .iter()
-            .map(|v| {
-                peak = peak.max(*v);
-                if peak > 0.0 {
-                    (v / peak - 1.0) * 100.0
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let drawdown: Vec<f64> = drawdown(&values, initial);
         let base = bars.first().map(|b| decimal_to_f64(b.close));
         let bench: Vec<(i64, f64)> = match base {
             Some(base) if base > 0.0 => {
