@@ -2,8 +2,6 @@
 //! touches the internet): real shipped bars re-packed as Binance archives with `.CHECKSUM`s, a
 //! bad checksum (rejected, nothing kept), and an interrupted transfer (resumed with `Range`).
 
-#![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
-
 use std::{
     collections::HashMap,
     io::{BufRead, BufReader, Write},

@@ -1,14 +1,10 @@
 //! `cryptobt validate FILE.lua`: exit 0 on a valid strategy, 1 with the code and line otherwise.
 
-#![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
-
-mod common;
-
 fn validate(source: &str) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("s.lua");
     std::fs::write(&file, source).unwrap();
-    common::cryptobt(&["validate", file.to_str().unwrap(), "--json"])
+    crate::common::cryptobt(&["validate", file.to_str().unwrap(), "--json"])
 }
 
 #[test]
@@ -50,7 +46,7 @@ fn several_files_are_checked_and_say_what_was_checked() {
     let (_dir, paths) = files(&["function on_data(b) end", "function on_data(b) if then end"]);
     let args: Vec<&str> =
         ["validate"].into_iter().chain(paths.iter().map(String::as_str)).collect();
-    let (code, out, err) = common::cryptobt(&args);
+    let (code, out, err) = crate::common::cryptobt(&args);
     assert_eq!(code, 1);
     assert!(
         out.contains("s0.lua: ok (syntax, on_data (and initialize) defined as functions"),
@@ -66,12 +62,12 @@ fn run_catches_errors_that_only_data_shows() {
     let late = "function on_data(b)\n  if b.close > 95000 then\n    local x = nil\n    return x.y\n  end\nend";
     let (_dir, paths) =
         files(&[late, "function on_data(b) if get_position_size() == 0 then buy(0.01) end end"]);
-    let (code, _, _) = common::cryptobt(&["validate", &paths[0]]);
+    let (code, _, _) = crate::common::cryptobt(&["validate", &paths[0]]);
     assert_eq!(code, 0, "without --run the error does not show");
-    let (code, _, err) = common::cryptobt(&["validate", "--run", &paths[0]]);
+    let (code, _, err) = crate::common::cryptobt(&["validate", "--run", &paths[0]]);
     assert_eq!(code, 1);
     assert!(err.contains("s0.lua:4: runtime_error"), "{err}");
-    let (code, out, _) = common::cryptobt(&["validate", "--run", &paths[1]]);
+    let (code, out, _) = crate::common::cryptobt(&["validate", "--run", &paths[1]]);
     assert_eq!(code, 0);
     assert!(
         out.contains("ran 312 bars of spot BTCUSDT 1h without error (1 fills, 0 refused orders)"),

@@ -1,13 +1,9 @@
 //! `cryptobt data convert` as a user runs it: symbol, kind and interval read from Binance's file
 //! name, the files written, and what it cannot guess asked for.
 
-#![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
-
-mod common;
-
 use std::path::Path;
 
-use common::cryptobt;
+use crate::common::cryptobt;
 
 #[test]
 fn a_binance_kline_file_converts_and_verifies() {

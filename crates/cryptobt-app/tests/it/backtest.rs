@@ -1,18 +1,14 @@
 //! `cryptobt backtest` as docs/design.md#command-line specifies it: the flags, one JSON object on stdout, exit
 //! codes 0/1/2, the four result files, and the same bytes from the same inputs.
 
-#![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
-
-mod common;
-
 use std::path::Path;
 
 fn backtest(args: &[&str]) -> (i32, String, String) {
-    common::cryptobt(&[&["backtest"], args].concat())
+    crate::common::cryptobt(&[&["backtest"], args].concat())
 }
 
 fn sma() -> Vec<&'static str> {
-    common::sma_1h("2025-01-01", "2025-01-31")
+    crate::common::sma_1h("2025-01-01", "2025-01-31")
 }
 
 #[test]

@@ -1,15 +1,11 @@
 //! `cryptobt sweep` end to end: the same sweep gives the same bytes whatever the threads, a
 //! member's metrics are those of a plain run with its params, shards split the members by index.
 
-#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
-
-mod common;
-
 use std::{path::Path, process::Command};
 
 use serde_json::Value;
 
-use common::{cryptobt, root, sma_1h, SLOW_LUA};
+use crate::common::{cryptobt, root, sma_1h, SLOW_LUA};
 
 fn sweep(dir: &Path, extra: &[&str]) -> Value {
     let mut args = vec!["sweep"];

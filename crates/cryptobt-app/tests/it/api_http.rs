@@ -2,10 +2,6 @@
 //! → results (equal to the CLI's), history, delete, cancel, every error case, concurrency, and
 //! restart recovery.
 
-#![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
-
-mod common;
-
 use std::{
     io::{BufRead, BufReader},
     process::Command,
@@ -14,7 +10,7 @@ use std::{
 
 use serde_json::{json, Value};
 
-use common::{
+use crate::common::{
     api::{exclusive, Api},
     root,
 };
@@ -77,7 +73,7 @@ fn spot_and_futures_runs_match_the_cli_and_are_listed_and_deleted() {
     assert!(spot_view["portfolio_history"].as_array().unwrap().len() <= 5_000);
     assert!(!spot_view["trades"].as_array().unwrap().is_empty());
     assert_eq!(spot_view["config"]["symbol"], "BTCUSDT");
-    let sma = common::sma_1h("2025-01-01", "2025-01-31");
+    let sma = crate::common::sma_1h("2025-01-01", "2025-01-31");
     assert_eq!(spot_view["metrics"], cli_metrics(&sma), "the API and the CLI agree");
     let liq = [
         "--strategy",

@@ -1,13 +1,9 @@
 //! `cryptobt data verify` as a user runs it: exit 0 on the shipped data, non-zero with the file
 //! and line (or date) on a corrupted row, a missing day and a gap.
 
-#![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
-
-mod common;
-
 use std::{fs, path::Path};
 
-use common::cryptobt;
+use crate::common::cryptobt;
 
 /// Copies three days of the shipped spot 1h set into a temporary data directory.
 fn three_days() -> tempfile::TempDir {

@@ -2,15 +2,11 @@
 //! end, its files equal to the CLI's, its table sorted and paged, its heatmap, a member opened as
 //! a run equal to a plain run, cancel, delete, and every bad request named.
 
-#![allow(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
-
-mod common;
-
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use common::{api::Api, cryptobt, root, sma_1h, SLOW_LUA};
+use crate::common::{api::Api, cryptobt, root, sma_1h, SLOW_LUA};
 
 fn sma() -> String {
     std::fs::read_to_string(root().join("static/strategies/sma_crossover.lua")).unwrap()
