@@ -17,3 +17,6 @@ if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/n
 fi
 
 cargo test --workspace --locked "$@"
+
+# The library from a crate outside the workspace: no Lua, no HTTP or TLS.
+bash scripts/native-example.sh

@@ -11,8 +11,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("cryptobt-fs", &[]),
     ("cryptobt-data", &["cryptobt-domain", "cryptobt-fs"]),
     ("cryptobt-store", &["cryptobt-domain", "cryptobt-fs"]),
-    ("cryptobt-engine", &["cryptobt-domain"]),
-    ("cryptobt-sandbox", &["cryptobt-domain"]),
+    // The engine's example uses the indicators crate (a dev-dependency).
+    ("cryptobt-engine", &["cryptobt-domain", "cryptobt-indicators"]),
+    ("cryptobt-indicators", &[]),
+    ("cryptobt-sandbox", &["cryptobt-domain", "cryptobt-indicators"]),
     ("cryptobt-report", &["cryptobt-domain"]),
     ("cryptobt-api", &["cryptobt-domain", "cryptobt-report"]),
     (
@@ -23,6 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "cryptobt-store",
             "cryptobt-engine",
             "cryptobt-sandbox",
+            "cryptobt-indicators",
             "cryptobt-report",
             "cryptobt-api",
         ],

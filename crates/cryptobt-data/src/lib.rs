@@ -9,11 +9,13 @@
 
 mod bin_cache;
 mod cache;
+#[cfg(feature = "binance")]
 mod convert;
 mod dataset_dir;
 mod day;
 mod decimal;
 mod discovery;
+#[cfg(feature = "binance")]
 mod download;
 mod error;
 mod funding;
@@ -25,14 +27,9 @@ mod write;
 
 pub use crate::{
     cache::{BarCache, CacheKey, CacheObserver, CacheStats, CacheStatsSnapshot, TracingObserver},
-    convert::{convert, render, ConvertOptions, ConvertReport, InputKind},
     day::parse_day,
     decimal::parse_decimal,
     discovery::discover,
-    download::{
-        download, funding_archives, kline_archives, Archive, DownloadOptions, DownloadProgress,
-        DownloadReport, NoProgress, BINANCE_ARCHIVE_URL,
-    },
     error::DataError,
     funding::FUNDING_INTERVAL_MS,
     layout::{day_file_name, day_start_ms, DataLayout, BAR_HEADER, FUNDING_HEADER},
@@ -40,4 +37,12 @@ pub use crate::{
     resample::resample,
     verify::{verify, FundingReport, SetReport, VerifyReport},
     write::write_atomic,
+};
+#[cfg(feature = "binance")]
+pub use crate::{
+    convert::{convert, render, ConvertOptions, ConvertReport, InputKind},
+    download::{
+        download, funding_archives, kline_archives, Archive, DownloadOptions, DownloadProgress,
+        DownloadReport, NoProgress, BINANCE_ARCHIVE_URL,
+    },
 };

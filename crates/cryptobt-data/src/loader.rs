@@ -48,6 +48,13 @@ impl CsvMarketData {
         Self { layout: DataLayout::new(root), cache, datasets: Arc::default() }
     }
 
+    /// Reads from `root` (e.g. `data`) with a cache of 256 MiB and no observer: what a Rust user
+    /// who only wants bars needs.
+    #[must_use]
+    pub fn open(root: impl Into<std::path::PathBuf>) -> Self {
+        Self::new(root, BarCache::new(256 << 20, Vec::new()))
+    }
+
     /// The data directory's layout.
     #[must_use]
     pub fn layout(&self) -> &DataLayout {
@@ -71,7 +78,7 @@ impl CsvMarketData {
         timeframe: Timeframe,
         day: NaiveDate,
     ) -> Result<Arc<[Bar]>, DataError> {
-        self.open(mode, symbol, timeframe).day(&self.cache, day)
+        self.dataset(mode, symbol, timeframe).day(&self.cache, day)
     }
 
     /// The bars of `query`, as shared day chunks.
@@ -85,7 +92,7 @@ impl CsvMarketData {
                 query.end, query.start
             )));
         }
-        let dataset = self.open(query.mode, query.symbol, query.timeframe);
+        let dataset = self.dataset(query.mode, query.symbol, query.timeframe);
         let all: Vec<NaiveDate> = days(query.start, query.end).collect();
         let load = |days: &[NaiveDate]| {
             let mut path = String::with_capacity(dataset.relative.len() + 40);
@@ -119,7 +126,7 @@ impl CsvMarketData {
         Ok(BarSeries::new(chunks))
     }
 
-    fn open(&self, mode: TradingMode, symbol: Symbol, timeframe: Timeframe) -> Dataset {
+    fn dataset(&self, mode: TradingMode, symbol: Symbol, timeframe: Timeframe) -> Dataset {
         let relative = display(&DataLayout::dataset_dir(mode, symbol, timeframe));
         let dir = DatasetDir::open(self.layout.root(), Path::new(&relative));
         Dataset { dir, relative, symbol, timeframe, root: self.layout.root().to_path_buf() }

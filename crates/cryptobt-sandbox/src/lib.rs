@@ -12,7 +12,8 @@
 mod errors;
 mod guard;
 mod host;
-pub mod indicators;
+/// The indicators `ta.*` binds (the `cryptobt-indicators` crate).
+pub use cryptobt_indicators as indicators;
 mod strategy;
 mod ta;
 mod vm;

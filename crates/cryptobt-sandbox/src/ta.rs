@@ -13,7 +13,7 @@ use mlua::{Lua, MultiValue, Table, Value};
 
 use crate::guard::Guard;
 
-use crate::indicators::{Atr, Bbands, Ema, Extreme, Macd, Rsi, Sma, StdDev, MAX_PERIOD};
+use cryptobt_indicators::{Atr, Bbands, Ema, Extreme, Macd, Rsi, Sma, StdDev, MAX_PERIOD};
 
 /// An indicator object: a table whose `update` is `update`.
 fn object(lua: &Lua, update: mlua::Function) -> mlua::Result<Table> {

@@ -2,40 +2,18 @@
 //! slow one, close when it crosses below; optionally with a stop-loss / take-profit bracket on
 //! each entry, filled inside the bar by the engine. Shared by the example and the bench.
 
-use std::collections::VecDeque;
-
 use cryptobt_domain::{
     money::decimal_to_f64,
     ports::{SharedContext, Strategy, StrategyError},
     Bar, ExitKind, OrderSide,
 };
+use cryptobt_indicators::Sma;
 use rust_decimal::Decimal;
-
-/// A simple moving average over a window.
-struct Mean {
-    window: VecDeque<f64>,
-    n: usize,
-    sum: f64,
-}
-
-impl Mean {
-    fn new(n: usize) -> Self {
-        Self { window: VecDeque::with_capacity(n + 1), n, sum: 0.0 }
-    }
-    fn update(&mut self, x: f64) -> Option<f64> {
-        self.window.push_back(x);
-        self.sum += x;
-        if self.window.len() > self.n {
-            self.sum -= self.window.pop_front().unwrap_or_default();
-        }
-        (self.window.len() == self.n).then(|| self.sum / self.n as f64)
-    }
-}
 
 /// The crossover strategy.
 pub(crate) struct SmaCrossover {
-    fast: Mean,
-    slow: Mean,
+    fast: Sma,
+    slow: Sma,
     above: Option<bool>,
     quantity: Decimal,
     /// Stop-loss and take-profit distances as fractions of the entry close.
@@ -45,7 +23,7 @@ pub(crate) struct SmaCrossover {
 impl SmaCrossover {
     /// Fast and slow periods, and the order size in base units.
     pub(crate) fn new(fast: usize, slow: usize, quantity: Decimal) -> Self {
-        Self { fast: Mean::new(fast), slow: Mean::new(slow), above: None, quantity, bracket: None }
+        Self { fast: Sma::new(fast), slow: Sma::new(slow), above: None, quantity, bracket: None }
     }
 
     /// Protects each entry with a stop-loss `stop` below and a take-profit `target` above the
