@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README: installs what the browser tests need when it is missing
 # (Debian's chromium, the frontend's locked npm packages), then runs every test of the workspace.
-# On a fresh machine with only the Rust toolchain, Node, Python and apt, nothing else is needed.
+# On a fresh machine with only the Rust toolchain, Node, Python and apt, nothing else is needed:
+# the Python package's venv is built by scripts/python-tests.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,6 @@ cargo test --workspace --locked "$@"
 
 # The library from a crate outside the workspace: no Lua, no HTTP or TLS.
 bash scripts/native-example.sh
+
+# The Python package in a venv of its own, its tests (pytest, Ray on loopback) and its example.
+bash scripts/python-tests.sh

@@ -163,4 +163,3 @@ mod tests {
         assert_eq!(days(day, day.succ_opt().unwrap()).count(), 2);
     }
 }
-

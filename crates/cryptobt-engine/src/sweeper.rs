@@ -415,7 +415,7 @@ impl SweepEngine {
                 }
             });
             let names = spec.names();
-            let result = self.members(&input, &names, members, threads, progress).map(|done| {
+            let result = self.run_each(&input, &names, members, threads, progress).map(|done| {
                 let windows = if walk_forward {
                     walk_forward_of(self, request, market, members)
                 } else {
@@ -446,7 +446,7 @@ impl SweepEngine {
     }
 
     /// The members, the first alone first.
-    fn members(
+    fn run_each(
         &self,
         input: &SweepInput<'_>,
         spec_names: &[String],
@@ -618,4 +618,79 @@ pub fn merge(shards: Vec<ShardFiles>) -> Result<SweepOutcome, MergeError> {
     }
     let summary = summary(&settings, &members, None, &|| false);
     Ok(SweepOutcome { names, members, summary, bars: 0, failure: None })
+}
+
+impl SweepEngine {
+    /// The members of `request` (its plan, in index order), for cutting into tasks.
+    ///
+    /// # Errors
+    /// The plan's refusal.
+    pub fn planned(&self, request: &SweepRequest) -> Result<Vec<(usize, Params)>, PlanError> {
+        plan(&request.spec, &request.config).map(|p| p.members)
+    }
+
+    /// Runs the members of `request` whose indices are `indices` (a task of a distributed
+    /// sweep): the market prepared as every run prepares it, the first of them alone first.
+    ///
+    /// # Errors
+    /// As [`SweepService::run`].
+    pub fn run_part(
+        &self,
+        request: &SweepRequest,
+        indices: &[usize],
+        observer: &dyn RunObserver,
+    ) -> Result<Vec<SweepMember>, ServiceError> {
+        let all = self
+            .planned(request)
+            .map_err(|e| ServiceError { code: ErrorCode::InvalidArgument, message: e.message })?;
+        let members: Vec<(usize, Params)> =
+            indices.iter().filter_map(|i| all.get(*i).cloned()).collect();
+        let market = Prepared::load(self.market.as_ref(), &request.config)?;
+        let total = members.len() as u64;
+        let progress = |done: usize| observer.on_progress(done as u64, total);
+        let outcome = self.run_members(request, &market, &members, None, false, &progress)?;
+        Ok(outcome.members)
+    }
+
+    /// Joins the members of every part of `request` into the sweep one process gives: in index
+    /// order, `sweep.json` over all of them, the walk-forward (run here: it needs every member)
+    /// and the sweep's failure when every member failed.
+    ///
+    /// # Errors
+    /// A member missing or given twice, or the walk-forward's market cannot be loaded.
+    pub fn join(
+        &self,
+        request: &SweepRequest,
+        mut members: Vec<SweepMember>,
+    ) -> Result<SweepOutcome, ServiceError> {
+        members.sort_by_key(|m| m.row.index);
+        let planned = self
+            .planned(request)
+            .map_err(|e| ServiceError { code: ErrorCode::InvalidArgument, message: e.message })?;
+        let complete = members.len() == planned.len()
+            && members.iter().enumerate().all(|(k, m)| m.row.index == k);
+        if !complete && !request.limits.cancel.is_cancelled() {
+            return Err(ServiceError {
+                code: ErrorCode::InternalError,
+                message: format!(
+                    "the parts hold {} members of {}, not each once",
+                    members.len(),
+                    planned.len()
+                ),
+            });
+        }
+        let (walk_forward, bars) = match request.spec.walk_forward {
+            Some(_) => {
+                let market = Prepared::load(self.market.as_ref(), &request.config)?;
+                let bars = market.bars.len();
+                (walk_forward_of(self, request, &market, &planned), bars)
+            }
+            None => (None, 0),
+        };
+        let settings = SweepSettings::of(request, None);
+        let cancelled = || request.limits.cancel.is_cancelled();
+        let summary = summary(&settings, &members, walk_forward, &cancelled);
+        let failure = all_failed(&members);
+        Ok(SweepOutcome { names: request.spec.names(), members, summary, bars, failure })
+    }
 }

@@ -48,7 +48,7 @@ impl PlanError {
 }
 
 /// One member as the table shows it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepRow {
     /// Its index.
     pub index: usize,
@@ -64,7 +64,7 @@ pub struct SweepRow {
 
 /// One member's result as a sweep keeps it: its row, its daily returns (what the diagnostics
 /// and a merge read) and, when it failed, why in words (not written to the files).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepMember {
     /// Index, params, metrics, status, error code.
     pub row: SweepRow,
