@@ -353,6 +353,32 @@ await step("a 1m run over the whole futures range shows all of it, with its plot
   const mid = Math.floor((ranges[0].from + ranges[0].to) / 2 / 300) * 300;
   const xs = await page.evaluate((t) => window.__view.charts.map((c) => c.timeScale().timeToCoordinate(t)), mid);
   assert.ok(xs.every((x) => x !== null && Math.abs(x - xs[0]) <= 2), `one time axis: ${xs}`);
+  // After a zoom, the markers are exactly the fills in the view's range (whole buckets, end
+  // exclusive), counted from trades.csv; "Whole run" brings the whole range back.
+  const csv = await (await page.request.get(`${base}/api/backtest/${runId}/files/trades.csv`)).text();
+  const stamps = csv.trim().split("\n").slice(1).map((line) => Number(line.split(",")[0]));
+  assert.equal(Number(await page.textContent("#trades-total")), stamps.length, "trades-total is the fill count");
+  const whole = await page.evaluate(() => ({ from: window.__view.full.range_from, to: window.__view.full.range_to }));
+  assert.ok(whole.from <= run.covered.first_bar && whole.to > run.covered.last_bar, "the whole run's range covers every bar");
+  const box = await page.locator("#price-chart").boundingBox();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+  const before = await page.getAttribute("#view-range", "data-from");
+  for (let k = 0; k < 6; k++) await page.mouse.wheel(0, -400);
+  await page.waitForFunction((b) => document.getElementById("view-range").dataset.from !== b, before, { timeout: 10000 });
+  await page.waitForTimeout(800);
+  const zoomed = await page.evaluate(() => {
+    const r = document.getElementById("view-range").dataset, f = document.getElementById("fills-in-view").dataset;
+    return { from: Number(r.from), to: Number(r.to), inView: Number(f.inView), marked: Number(f.marked) };
+  });
+  const inRange = stamps.filter((t) => zoomed.from <= t && t < zoomed.to).length;
+  assert.equal(zoomed.inView, inRange, `fills in view ${JSON.stringify(zoomed)}`);
+  assert.equal(zoomed.marked, Math.min(inRange, 1000), "every fill in view marked when they fit");
+  const bucketMs = await page.evaluate(() => window.__view.view.bucket_ms);
+  const markerTimes = await page.evaluate(() => window.__view.markerTimes);
+  const expected = [...new Set(stamps.filter((t) => zoomed.from <= t && t < zoomed.to).map((t) => Math.floor(t / bucketMs) * bucketMs / 1000))].sort((a, b) => a - b);
+  if (inRange <= 1000) assert.deepEqual([...new Set(markerTimes)].sort((a, b) => a - b), expected, "each marker at its fill's bucket");
+  await page.click("#whole-run");
+  await page.waitForFunction((w) => Number(document.getElementById("view-range").dataset.from) === w.from && Number(document.getElementById("view-range").dataset.to) === w.to, whole, { timeout: 10000 });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.evaluate(() => window.__view.fit());
   await page.evaluate(() => document.getElementById("results").scrollIntoView());

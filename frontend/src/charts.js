@@ -83,8 +83,13 @@ export class RunView {
       chart.timeScale().subscribeVisibleTimeRangeChange((range) => this.moved(i, range));
       chart.subscribeCrosshairMove((param) => this.crosshair(i, param));
     });
+    // The price chart's logical range also reaches past its data (zooming out beyond the loaded
+    // window): the range asked for is read from it, so zoom works both ways.
+    price.timeScale().subscribeVisibleLogicalRangeChange((logical) => this.logical(logical));
+    els.price.addEventListener("dblclick", () => this.fit());
     this.pending = null;
     this.view = null;
+    this.seq = 0;
   }
 
   /// Loads the whole run and fits it.
@@ -98,14 +103,20 @@ export class RunView {
     this.full = view;
     this.show(view);
     this.fit();
+    // Once laid out (a chart opened while its box was still hidden has no width yet), fit again:
+    // Open always shows the whole run.
+    requestAnimationFrame(() => this.fit());
     return view;
   }
 
   /// The whole run on all three charts (back to the whole-run view when zoomed in).
   fit() {
+    this.seq += 1; // an answer still in flight for a zoom must not replace the whole run
+    clearTimeout(this.pending);
     this.syncing = true;
     if (this.full && this.view !== this.full) this.show(this.full);
     for (const chart of this.charts) chart.timeScale().fitContent();
+    this.lastWanted = null;
     this.syncing = false;
   }
 
@@ -158,6 +169,7 @@ export class RunView {
       };
     }).sort((a, b) => a.time - b.time);
     this.markers.setMarkers(markers);
+    this.markerTimes = markers.map((m) => m.time);
     window.__markers = [...new Set(markers.map((m) => m.text).filter(Boolean))];
     this.byTime = new Map();
     for (const f of view.fills) {
@@ -243,32 +255,49 @@ export class RunView {
       }
     });
     this.syncing = false;
-    clearTimeout(this.pending);
-    this.pending = setTimeout(() => this.refine(range), 250);
+    // The price chart's own moves are read from its logical range (below); the others' here.
+    if (i !== 0) this.schedule(Math.floor(range.from * 1000), Math.ceil(range.to * 1000));
   }
 
-  /// Shows the view that suits `range` (seconds): the whole run's at fit, else the server's view
-  /// of the range, when its bucket differs from the one shown or the data shown does not cover it.
-  async refine(range) {
+  /// The price chart moved: the time range it shows, also past the loaded data.
+  logical(logical) {
+    if (!logical || this.syncing || !this.view || !this.view.candles.length) return;
+    const first = this.view.candles[0].t, ms = this.view.bucket_ms;
+    this.schedule(first + Math.floor(logical.from) * ms, first + Math.ceil(logical.to) * ms);
+  }
+
+  /// Asks for the view of `[from, to]` (ms) once the user stops moving.
+  schedule(from, to) {
+    const wanted = this.lastWanted;
+    if (wanted && Math.abs(wanted.from - from) < 1000 && Math.abs(wanted.to - to) < 1000) return;
+    clearTimeout(this.pending);
+    this.pending = setTimeout(() => this.refine(from, to), 250);
+  }
+
+  /// Shows the view of `[from, to]` (ms): the whole run's when it covers the run, else the
+  /// server's view of exactly that range (whole buckets), whose fills are the fills in it. An
+  /// answer that arrives after a newer request is dropped: the newest view always wins.
+  async refine(from, to) {
     if (!this.view || !this.full) return;
-    const from = Math.floor(range.from * 1000), to = Math.ceil(range.to * 1000);
-    const whole = from <= this.full.first_bar && to >= this.full.last_bar;
+    const seq = ++this.seq;
+    this.lastWanted = { from, to };
+    const whole = from <= this.full.first_bar && to > this.full.last_bar;
     let view = this.full;
     if (!whole) {
       try {
-        view = await this.fetchView({ from, to, points: this.points() });
+        view = await this.fetchView({ from: Math.max(from, this.full.first_bar), to: Math.min(to, this.full.last_bar), points: this.points() });
       } catch {
         return;
       }
     }
-    if (!view || view.empty) return;
-    const covers = this.view.from <= from && this.view.to >= to;
-    if (view.bucket === this.view.bucket && covers) return;
+    if (seq !== this.seq || !view || view.empty) return;
     this.syncing = true;
     this.show(view);
+    const range = { from: seconds(view.range_from), to: seconds(view.range_to - view.bucket_ms) };
     for (const chart of this.charts) {
       try {
-        chart.timeScale().setVisibleRange(range);
+        if (whole) chart.timeScale().fitContent();
+        else chart.timeScale().setVisibleRange(range);
       } catch {
         /* ignore */
       }

@@ -400,10 +400,22 @@ async function showResult(run) {
           ? `${v.bucket} candles (${c.timeframe} bars aggregated to fit; zoom in for finer ones)`
           : `${v.bucket} candles`) + shown;
         $("bucket-label").dataset.bucket = v.bucket;
+        // What the charts show now, for people and tests: the range (whole buckets, in ms, the
+        // end exclusive) and the fills in it against the markers drawn.
+        const range = $("view-range");
+        range.dataset.from = String(v.range_from);
+        range.dataset.to = String(v.range_to);
+        range.textContent = `${time(v.range_from)} – ${time(v.range_to)} UTC`;
+        const inView = $("fills-in-view");
+        inView.dataset.inView = String(v.fills_total);
+        inView.dataset.marked = String(v.fills.length);
+        inView.textContent = `${v.fills.length} of ${v.fills_total} fills in view marked`;
       },
     },
   );
   window.__view = view;
+  $("whole-run").onclick = () => view.fit();
+  $("trades-total").textContent = String(run.trades_total ?? (run.trades || []).length);
   if (covered) {
     try {
       await view.load();

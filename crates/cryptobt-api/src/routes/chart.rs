@@ -124,26 +124,31 @@ fn view(
     let from = from.unwrap_or(first).clamp(first, last);
     let to = to.unwrap_or(last).clamp(from, last);
     let (ms, label) = bucket_for(to - from, bar_ms, points);
+    // The view is whole buckets: from the start of the bucket holding `from` to the end
+    // (exclusive) of the bucket holding `to`. Candles, curves and fills are those of exactly that
+    // range, so the fills counted are the fills the candles show.
+    let (start, end) = (from.div_euclid(ms) * ms, to.div_euclid(ms) * ms + ms);
     let query = BarQuery::of(c);
     let bars = state.services.market.bars(&query).map_err(ApiError::internal)?;
-    let candles = aggregate(bars.iter(), from, to, ms);
-    let equity = thin(&series.times, &series.equity, from, to, ms);
-    let drawdown = thin(&series.times, &series.drawdown, from, to, ms);
+    let candles = aggregate(bars.iter(), start, end - 1, ms);
+    let equity = thin(&series.times, &series.equity, start, end - 1, ms);
+    let drawdown = thin(&series.times, &series.drawdown, start, end - 1, ms);
     let fills: Vec<_> =
-        run.trades.iter().filter(|t| t.timestamp >= from && t.timestamp <= to).collect();
+        run.trades.iter().filter(|t| t.timestamp >= start && t.timestamp < end).collect();
     let trips: Vec<_> =
-        run.round_trips.iter().filter(|r| r.exit_time >= from && r.entry_time <= to).collect();
+        run.round_trips.iter().filter(|r| r.exit_time >= start && r.entry_time < end).collect();
     let first_close = bars.iter().next().map(|b| decimal_to_f64(b.close));
     let plots: Vec<_> = series
         .plots
         .iter()
         .map(|(name, pane, times, values)| {
-            json!({"name": name, "pane": pane, "points": thin(times, values, from, to, ms)})
+            json!({"name": name, "pane": pane, "points": thin(times, values, start, end - 1, ms)})
         })
         .collect();
     let body = json!({
         "backtest_id": id.as_str(),
         "from": from, "to": to, "first_bar": first, "last_bar": last,
+        "range_from": start, "range_to": end,
         "bucket_ms": ms, "bucket": label,
         "timeframe": c.timeframe(),
         "aggregated": ms > bar_ms,
