@@ -332,6 +332,12 @@ await step("a 1m run over the whole futures range shows all of it, with its plot
   const run = await (await page.request.get(`${base}/api/backtest/${runId}`)).json();
   assert.equal(run.config.timeframe, "1m");
   await checkWholeRun(page, run, "futures 1m");
+  // The answer leads: the headline strip sits in the first 900 px of the result, with the return.
+  const headline = await page.locator("#headline").boundingBox();
+  const results = await page.locator("#results").boundingBox();
+  assert.ok(headline && headline.y - results.y < 900, `headline at ${headline && headline.y - results.y} px`);
+  assert.equal(await page.textContent('#headline [data-headline="total_return"] dd'), `${run.metrics.total_return.toFixed(2)} %`);
+  assert.equal(await page.isHidden("#open-position"), !run.open_at_end, "an open position is shown");
   assert.notEqual(await page.getAttribute("#bucket-label", "data-bucket"), "1m", "aggregated at fit");
   assert.match(await page.getAttribute("#price-chart", "data-plots"), /^sma 60:price:\d+/, "the strategy's plot");
   await page.screenshot({ path: `${shots}/whole-run-1m-desktop.png`, fullPage: false });

@@ -250,6 +250,34 @@ export function formatMetric(value, unit) {
 }
 
 /// The tiles, grouped (returns, risk, trades, costs), each with its definition as tooltip.
+/// The answer first, under the title: return against buy and hold, Sharpe, drawdown, round trips,
+/// win rate, fees; a position still open at the end; a warning on ratios of a ruined run.
+function renderHeadline(run) {
+  const m = run.metrics || {};
+  const num = (v, digits = 2, unit = "") => (v === null || v === undefined ? "—" : `${Number(v).toFixed(digits)}${unit}`);
+  const items = [
+    ["Return", num(m.total_return, 2, " %"), "total_return"],
+    ["Buy & hold", num(m.benchmark_return, 2, " %"), "benchmark_return"],
+    ["Sharpe", num(m.sharpe_ratio), "sharpe_ratio"],
+    ["Max drawdown", num(m.max_drawdown, 2, " %"), "max_drawdown"],
+    ["Round trips", num(m.round_trips, 0), "round_trips"],
+    ["Win rate", num(m.win_rate, 1, " %"), "win_rate"],
+    ["Fees", num(m.total_fees), "total_fees"],
+  ];
+  $("headline").innerHTML = items.map(([label, value, key]) => `<div data-headline="${key}"><dt>${label}</dt><dd class="${key === "total_return" && Number(m.total_return) < 0 ? "neg" : ""}">${value}</dd></div>`).join("");
+  const open = run.open_positions || [];
+  $("open-position").hidden = open.length === 0;
+  $("open-position").textContent = open.length
+    ? `Open at the end: ${open.map((p) => `${p.symbol} ${Number(p.size) > 0 ? "long" : "short"} ${Math.abs(Number(p.size))} from ${Number(p.entry_price).toFixed(2)}, unrealized ${Number(p.unrealized_pnl).toFixed(2)} USDT`).join("; ")}. It is in the return and the equity, not in the round-trip metrics (round trips, win rate, expectancy).`
+    : "";
+  const initial = Number(run.config.initial_capital);
+  const ruined = m.final_equity !== null && m.final_equity !== undefined && Number(m.final_equity) < initial / 2;
+  $("ratio-warning").hidden = !ruined;
+  $("ratio-warning").textContent = ruined
+    ? `This run lost ${(100 - (100 * Number(m.final_equity)) / initial).toFixed(0)} % of its capital: Sharpe and Sortino measure the daily returns against their spread and can look mild for a ruined account; read the return and the drawdown first.`
+    : "";
+}
+
 function renderMetrics(el, metrics) {
   const groups = [];
   for (const m of METRICS) {
@@ -424,6 +452,7 @@ async function showResult(run) {
     }
   }
   renderMetrics($("metrics"), run.metrics);
+  renderHeadline(run);
   const ambiguous = run.ambiguous_bars || 0;
   $("ambiguous-note").hidden = ambiguous === 0;
   $("ambiguous-note").textContent = ambiguous

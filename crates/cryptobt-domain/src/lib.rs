@@ -56,8 +56,8 @@ pub use crate::{
     position::Position,
     record::ConfigFile,
     report::{
-        panic_message, BacktestReport, ErrorCode, Metrics, RejectionCount, RunCounters, RunError,
-        RunStatus,
+        panic_message, BacktestReport, ErrorCode, Metrics, OpenPosition, RejectionCount,
+        RunCounters, RunError, RunStatus,
     },
     round_trip::{RoundTrip, RoundTrips},
     sweep_spec::{

@@ -261,6 +261,20 @@ impl BacktestReport {
 /// How many orders were refused, by [`crate::Rejection::code`].
 pub type RejectionCount = BTreeMap<String, u64>;
 
+/// A position still open after the last bar (not a round trip; the round-trip metrics leave it
+/// out), valued at the last close.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenPosition {
+    /// Its symbol.
+    pub symbol: crate::Symbol,
+    /// Signed size (long > 0).
+    pub size: Decimal,
+    /// Quantity-weighted entry price.
+    pub entry_price: Decimal,
+    /// `(last close − entry) × size`.
+    pub unrealized_pnl: Decimal,
+}
+
 /// Everything a run produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BacktestReport {
@@ -296,6 +310,8 @@ pub struct BacktestReport {
     pub ambiguous_bars: u64,
     /// Whether a position was still open after the last bar.
     pub open_at_end: bool,
+    /// The positions still open after the last bar.
+    pub open_positions: Vec<OpenPosition>,
     /// Funding times of the run (futures) that the published rates do not list, settled at the
     /// config's `funding_rate` instead (a month without a funding file, say).
     pub funding_fallbacks: u64,

@@ -7,8 +7,8 @@ use cryptobt_domain::{
         BarSeries, CancelToken, RunObserver, SharedContext, SnapshotSink, Strategy, StrategyError,
         StrategyLimits,
     },
-    BacktestConfig, BacktestReport, Bar, ErrorCode, FillMode, FundingRate, Portfolio, RunError,
-    RunStatus, TradingMode,
+    BacktestConfig, BacktestReport, Bar, ErrorCode, FillMode, FundingRate, OpenPosition, Portfolio,
+    RunError, RunStatus, TradingMode,
 };
 use rust_decimal::Decimal;
 
@@ -269,6 +269,19 @@ impl<'a> Backtest<'a> {
         let dropped_orders = ctx.queue.borrow().len() as u64;
         let pending_at_end = ctx.book.borrow().orders().len() as u64;
         let open_at_end = ctx.portfolio.borrow().positions().next().is_some();
+        let open_positions: Vec<OpenPosition> = {
+            let portfolio = ctx.portfolio.borrow();
+            let close = last.map(|b| b.close);
+            portfolio
+                .positions()
+                .map(|p| OpenPosition {
+                    symbol: p.symbol(),
+                    size: p.size(),
+                    entry_price: p.entry_price(),
+                    unrealized_pnl: close.map_or(Decimal::ZERO, |c| p.unrealized_pnl(c)),
+                })
+                .collect()
+        };
         let (mut metrics, daily_returns) =
             measured.finish(&records.trades, &records.funding, &round_trips, first.zip(last));
         metrics.ambiguous_bars = records.ambiguous_bars;
@@ -294,6 +307,7 @@ impl<'a> Backtest<'a> {
             pending_at_end,
             ambiguous_bars: records.ambiguous_bars,
             open_at_end,
+            open_positions,
             funding_fallbacks,
             unused_params: params_read.as_ref().map_or_else(Vec::new, |read| {
                 config.params().keys().filter(|k| !read.contains(*k)).cloned().collect()

@@ -91,6 +91,9 @@ pub struct RunSummary {
     /// The `params` names the strategy never read (absent when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unused_params: Vec<String>,
+    /// The positions still open after the last bar (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_positions: Vec<cryptobt_domain::OpenPosition>,
     /// Log lines kept.
     pub log_lines: u64,
 }
@@ -277,6 +280,7 @@ impl RunFiles {
                 open_at_end: report.open_at_end,
                 funding_fallbacks: report.funding_fallbacks,
                 unused_params: report.unused_params.clone(),
+                open_positions: report.open_positions.clone(),
                 log_lines: report.log.len() as u64,
             };
             write_atomic(&self.dir.join("run.json"), json(&summary).as_bytes())?;
@@ -680,6 +684,7 @@ impl ResultStore for FileResultStore {
             portfolio_rows,
             funding_fallbacks: summary.as_ref().map_or(0, |s| s.funding_fallbacks),
             unused_params: summary.as_ref().map(|s| s.unused_params.clone()).unwrap_or_default(),
+            open_positions: summary.as_ref().map(|s| s.open_positions.clone()).unwrap_or_default(),
             rejections: summary.as_ref().map(RunSummary::by_reason).unwrap_or_default(),
             counters: summary.map_or_else(RunCounters::default, |s| RunCounters {
                 ambiguous_bars: s.ambiguous_bars,

@@ -270,6 +270,7 @@ fn stored_view(id: &BacktestId, run: &StoredRun, pages: &Pages) -> Value {
         "open_at_end": run.counters.open_at_end,
         "funding_fallbacks": run.funding_fallbacks,
         "unused_params": run.unused_params,
+        "open_positions": run.open_positions,
         "log": run.log,
         "error_code": error.map(|e| e.code),
         "error_message": error.map(|e| e.message.clone()),

@@ -148,6 +148,8 @@ pub struct StoredRun {
     pub funding_fallbacks: u64,
     /// The `params` names the strategy never read.
     pub unused_params: Vec<String>,
+    /// The positions still open after the last bar.
+    pub open_positions: Vec<crate::OpenPosition>,
     /// The strategy's log.
     pub log: Vec<String>,
     /// Files of the run that could not be read back (`"metrics.json: ..."`); what they hold is
