@@ -18,6 +18,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("cryptobt-report", &["cryptobt-domain"]),
     ("cryptobt-api", &["cryptobt-domain", "cryptobt-report"]),
     (
+        "cryptobt-py",
+        &[
+            "cryptobt-domain",
+            "cryptobt-data",
+            "cryptobt-store",
+            "cryptobt-engine",
+            "cryptobt-sandbox",
+        ],
+    ),
+    (
         "cryptobt-app",
         &[
             "cryptobt-domain",
