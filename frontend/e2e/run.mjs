@@ -376,6 +376,7 @@ await step("a 1m run over the whole futures range shows all of it, with its plot
     const r = document.getElementById("view-range").dataset, f = document.getElementById("fills-in-view").dataset;
     return { from: Number(r.from), to: Number(r.to), inView: Number(f.inView), marked: Number(f.marked) };
   });
+  await page.screenshot({ path: `${shots}/zoomed.png`, fullPage: false });
   const inRange = stamps.filter((t) => zoomed.from <= t && t < zoomed.to).length;
   assert.equal(zoomed.inView, inRange, `fills in view ${JSON.stringify(zoomed)}`);
   assert.equal(zoomed.marked, Math.min(inRange, 1000), "every fill in view marked when they fit");
@@ -383,8 +384,28 @@ await step("a 1m run over the whole futures range shows all of it, with its plot
   const markerTimes = await page.evaluate(() => window.__view.markerTimes);
   const expected = [...new Set(stamps.filter((t) => zoomed.from <= t && t < zoomed.to).map((t) => Math.floor(t / bucketMs) * bucketMs / 1000))].sort((a, b) => a - b);
   if (inRange <= 1000) assert.deepEqual([...new Set(markerTimes)].sort((a, b) => a - b), expected, "each marker at its fill's bucket");
+  // Zooming out again past the loaded window loads the coarser view.
+  for (let k = 0; k < 3; k++) await page.mouse.wheel(0, 400);
+  await page.waitForFunction((z) => Number(document.getElementById("view-range").dataset.to) - Number(document.getElementById("view-range").dataset.from) > z.to - z.from, zoomed, { timeout: 10000 });
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: `${shots}/zoomed-out.png`, fullPage: false });
   await page.click("#whole-run");
   await page.waitForFunction((w) => Number(document.getElementById("view-range").dataset.from) === w.from && Number(document.getElementById("view-range").dataset.to) === w.to, whole, { timeout: 10000 });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${shots}/whole-run-again.png`, fullPage: false });
+  // The first Open from History after a page load shows the whole run too.
+  const fresh = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  await fresh.goto(`${base}/`);
+  await fresh.waitForSelector(`#history tr[data-id="${runId}"] .reopen`);
+  await fresh.click(`#history tr[data-id="${runId}"] .reopen`);
+  await fresh.waitForFunction((x) => document.getElementById("results").dataset.ready === x && document.getElementById("view-range").dataset.from, runId, { timeout: 30000 });
+  await fresh.waitForTimeout(500);
+  const opened = await fresh.evaluate(() => ({ from: Number(document.getElementById("view-range").dataset.from), to: Number(document.getElementById("view-range").dataset.to) }));
+  assert.ok(opened.from <= run.covered.first_bar && opened.to > run.covered.last_bar, `first Open shows the whole run: ${JSON.stringify(opened)}`);
+  const visible = await fresh.evaluate(() => window.__view.charts[0].timeScale().getVisibleRange());
+  assert.ok(visible.from * 1000 <= run.covered.first_bar + 86400000 && visible.to * 1000 >= run.covered.last_bar - 86400000, `the whole run is visible: ${JSON.stringify(visible)}`);
+  await fresh.screenshot({ path: `${shots}/first-open.png`, fullPage: false });
+  await fresh.close();
   await page.setViewportSize({ width: 390, height: 844 });
   await page.evaluate(() => window.__view.fit());
   await page.evaluate(() => document.getElementById("results").scrollIntoView());
@@ -544,6 +565,8 @@ await step("a 390 px wide phone has no horizontal scroll", async () => {
   const { scroll, client } = await phone.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
   assert.ok(scroll <= client, `scrollWidth ${scroll} > clientWidth ${client}`);
   await phone.screenshot({ path: `${shots}/mobile.png`, fullPage: true });
+  await phone.locator("#history").screenshot({ path: `${shots}/phone-history.png` });
+  await phone.locator("#round-trips").screenshot({ path: `${shots}/phone-round-trips.png` });
   await phone.close();
 });
 

@@ -87,6 +87,12 @@ export class RunView {
     // window): the range asked for is read from it, so zoom works both ways.
     price.timeScale().subscribeVisibleLogicalRangeChange((logical) => this.logical(logical));
     els.price.addEventListener("dblclick", () => this.fit());
+    // A box that gets its size after the data (a result opened while hidden, a resized window)
+    // keeps the whole run in view until the user zooms.
+    this.resize = new ResizeObserver(() => {
+      if (this.full && this.view === this.full && !this.lastWanted) this.fit();
+    });
+    this.resize.observe(els.price);
     this.pending = null;
     this.view = null;
     this.seq = 0;
@@ -101,7 +107,14 @@ export class RunView {
   async load() {
     const view = await this.fetchView({ points: this.points() });
     this.full = view;
-    this.show(view);
+    // Setting the data moves the charts (to their default spacing): not a zoom.
+    this.fittedAt = performance.now();
+    this.syncing = true;
+    try {
+      this.show(view);
+    } finally {
+      this.syncing = false;
+    }
     this.fit();
     // Once laid out (a chart opened while its box was still hidden has no width yet), fit again:
     // Open always shows the whole run.
@@ -117,6 +130,7 @@ export class RunView {
     if (this.full && this.view !== this.full) this.show(this.full);
     for (const chart of this.charts) chart.timeScale().fitContent();
     this.lastWanted = null;
+    this.fittedAt = performance.now();
     this.syncing = false;
   }
 
@@ -268,6 +282,10 @@ export class RunView {
 
   /// Asks for the view of `[from, to]` (ms) once the user stops moving.
   schedule(from, to) {
+    if (this.full && this.view === this.full && from <= this.full.first_bar && to > this.full.last_bar) {
+      clearTimeout(this.pending); // the whole run is what is shown
+      return;
+    }
     const wanted = this.lastWanted;
     if (wanted && Math.abs(wanted.from - from) < 1000 && Math.abs(wanted.to - to) < 1000) return;
     clearTimeout(this.pending);
@@ -282,6 +300,10 @@ export class RunView {
     const seq = ++this.seq;
     this.lastWanted = { from, to };
     const whole = from <= this.full.first_bar && to > this.full.last_bar;
+    if (whole) {
+      this.fit();
+      return;
+    }
     let view = this.full;
     if (!whole) {
       try {
@@ -311,8 +333,15 @@ export class RunView {
     this.syncingCrosshair = true;
     this.charts.forEach((chart, j) => {
       if (j === i) return;
-      if (param.time === undefined) chart.clearCrosshairPosition();
-      else chart.setCrosshairPosition(NaN, param.time, this.main[j]);
+      // While data is being set (the pointer over a chart that is filling) the other charts may
+      // not have this time yet: the crosshair then stays where it is. An error here must never
+      // escape into the setData that raised the event (it stopped the whole run's first fit).
+      try {
+        if (param.time === undefined) chart.clearCrosshairPosition();
+        else chart.setCrosshairPosition(NaN, param.time, this.main[j]);
+      } catch {
+        /* no point at that time on that chart */
+      }
     });
     this.syncingCrosshair = false;
     if (i === 0) this.tooltip(param);
@@ -339,6 +368,8 @@ export class RunView {
   }
 
   clear() {
+    if (this.resize) this.resize.disconnect();
+    clearTimeout(this.pending);
     for (const chart of this.charts) chart.remove();
     this.charts = [];
   }

@@ -447,8 +447,9 @@ async function showResult(run) {
   if (covered) {
     try {
       await view.load();
-    } catch {
-      /* a run without a chart view (no bars) */
+    } catch (e) {
+      // A run without a chart view (no bars) has nothing to draw; anything else is a defect.
+      if (e && !(e instanceof ApiError)) console.error(`chart view: ${e && e.stack}`);
     }
   }
   renderMetrics($("metrics"), run.metrics);
