@@ -8,6 +8,23 @@ use rust_decimal::Decimal;
 
 use crate::{metric, money::decimal_to_f64, ports::PlanError, MetricDef, ParamValue};
 
+/// What is wrong with one `--grid` or `--walk-forward` spec, in words that name the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SpecError(pub String);
+
+impl From<String> for SpecError {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
+impl From<&str> for SpecError {
+    fn from(message: &str) -> Self {
+        Self(message.to_owned())
+    }
+}
+
 /// Most members a sweep may have (the product of its grids, or its random draws).
 pub const MAX_SWEEP_MEMBERS: usize = 100_000;
 /// Most members × days of the range a sweep may have.
@@ -275,7 +292,7 @@ fn space_count(space: &ParamSpace) -> usize {
 }
 
 /// `a:b:step` or `v1,v2,...`.
-fn grid_space(spec: &str) -> Result<ParamSpace, String> {
+fn grid_space(spec: &str) -> Result<ParamSpace, SpecError> {
     let parts: Vec<&str> = spec.split(':').collect();
     match parts.len() {
         3 => {
@@ -286,10 +303,10 @@ fn grid_space(spec: &str) -> Result<ParamSpace, String> {
             };
             let (start, end, step) = (number(parts[0])?, number(parts[1])?, number(parts[2])?);
             if step <= Decimal::ZERO {
-                return Err(format!("the step of {spec:?} must be greater than 0"));
+                return Err(format!("the step of {spec:?} must be greater than 0").into());
             }
             if end < start {
-                return Err(format!("{spec:?} ends before it starts"));
+                return Err(format!("{spec:?} ends before it starts").into());
             }
             end.checked_sub(start)
                 .and_then(|w| w.checked_div(step))
@@ -306,16 +323,16 @@ fn grid_space(spec: &str) -> Result<ParamSpace, String> {
                 })
                 .collect();
             if values.iter().any(|v| matches!(v, ParamValue::Text(t) if t.is_empty())) {
-                return Err(format!("{spec:?} has an empty value"));
+                return Err(format!("{spec:?} has an empty value").into());
             }
             Ok(ParamSpace::List(values))
         }
-        _ => Err(format!("{spec:?} is neither a:b:step nor v1,v2,...")),
+        _ => Err(format!("{spec:?} is neither a:b:step nor v1,v2,...").into()),
     }
 }
 
 /// `a:b` of a random sweep.
-fn uniform(spec: &str) -> Result<ParamSpace, String> {
+fn uniform(spec: &str) -> Result<ParamSpace, SpecError> {
     let (a, b) = spec.split_once(':').ok_or("with --random a SPEC is a:b")?;
     let (a, b) = (a.trim(), b.trim());
     let integers = !a.contains('.') && !b.contains('.');
@@ -324,10 +341,10 @@ fn uniform(spec: &str) -> Result<ParamSpace, String> {
         b.parse().map_err(|_| format!("{b:?} is not a number"))?,
     );
     if !(low.is_finite() && high.is_finite()) || high < low {
-        return Err("ends before it starts".to_owned());
+        return Err("ends before it starts".into());
     }
     if !(high - low + 1.0).is_finite() {
-        return Err("the range is too wide to draw from".to_owned());
+        return Err("the range is too wide to draw from".into());
     }
     Ok(ParamSpace::Uniform { low, high, integers })
 }
@@ -337,7 +354,7 @@ fn uniform(spec: &str) -> Result<ParamSpace, String> {
 ///
 /// # Errors
 /// The first value that repeats; a random space has no list.
-pub fn values_of(space: &ParamSpace) -> Result<Vec<ParamValue>, String> {
+pub fn values_of(space: &ParamSpace) -> Result<Vec<ParamValue>, SpecError> {
     let values: Vec<ParamValue> = match space {
         ParamSpace::Range { start, end, step } => {
             let mut out = Vec::with_capacity(space_count(space).min(MAX_SWEEP_MEMBERS));
@@ -352,7 +369,7 @@ pub fn values_of(space: &ParamSpace) -> Result<Vec<ParamValue>, String> {
             out
         }
         ParamSpace::List(values) => values.clone(),
-        ParamSpace::Uniform { .. } => return Err("a random range has no list".to_owned()),
+        ParamSpace::Uniform { .. } => return Err("a random range has no list".into()),
     };
     let mut seen = std::collections::HashSet::with_capacity(values.len());
     for v in &values {
@@ -361,7 +378,7 @@ pub fn values_of(space: &ParamSpace) -> Result<Vec<ParamValue>, String> {
             ParamValue::Text(t) => (0, t.as_str()),
         };
         if !seen.insert(key) {
-            return Err(format!("the value {v:?} is there twice"));
+            return Err(format!("the value {v:?} is there twice").into());
         }
     }
     Ok(values)
@@ -371,7 +388,7 @@ pub fn values_of(space: &ParamSpace) -> Result<Vec<ParamValue>, String> {
 ///
 /// # Errors
 /// A message naming the bad part.
-pub fn parse_walk_forward(spec: &str) -> Result<WalkForward, String> {
+pub fn parse_walk_forward(spec: &str) -> Result<WalkForward, SpecError> {
     let (mut train, mut test, mut anchored) = (None, None, false);
     for part in spec.split(',').map(str::trim) {
         let days = |v: &str| {
@@ -387,13 +404,14 @@ pub fn parse_walk_forward(spec: &str) -> Result<WalkForward, String> {
             _ => {
                 return Err(format!(
                     "{part:?} in --walk-forward {spec:?} is not train=Nd, test=Nd or anchored"
-                ))
+                )
+                .into())
             }
         }
     }
     match (train, test) {
         (Some(train_days), Some(test_days)) => Ok(WalkForward { train_days, test_days, anchored }),
-        _ => Err(format!("--walk-forward {spec:?} needs train=Nd and test=Nd")),
+        _ => Err(format!("--walk-forward {spec:?} needs train=Nd and test=Nd").into()),
     }
 }
 
@@ -446,7 +464,7 @@ mod tests {
             parse_walk_forward("train=30d,test=7d,anchored"),
             Ok(WalkForward { train_days: 30, test_days: 7, anchored: true })
         );
-        assert!(parse_walk_forward("train=30,test=7d").unwrap_err().contains("30"));
-        assert!(parse_walk_forward("test=7d").unwrap_err().contains("needs"));
+        assert!(parse_walk_forward("train=30,test=7d").unwrap_err().0.contains("30"));
+        assert!(parse_walk_forward("test=7d").unwrap_err().0.contains("needs"));
     }
 }

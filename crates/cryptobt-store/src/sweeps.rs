@@ -50,21 +50,30 @@ fn open_in(dir: &Path, name: &str) -> std::io::Result<std::fs::File> {
     std::fs::File::open(dir.join(name))
 }
 
-fn parquet_bytes(batch: &RecordBatch) -> Result<Vec<u8>, String> {
+fn parquet_bytes(batch: &RecordBatch) -> Result<Vec<u8>, parquet::errors::ParquetError> {
     let mut bytes = Vec::new();
     let props = parquet::file::properties::WriterProperties::builder()
         .set_created_by("cryptobt".to_owned())
         .build();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props))
-        .map_err(|e| e.to_string())?;
-    writer.write(batch).map_err(|e| e.to_string())?;
-    writer.close().map_err(|e| e.to_string())?;
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props))?;
+    writer.write(batch)?;
+    writer.close()?;
     Ok(bytes)
+}
+
+/// A table as Parquet bytes.
+fn parquet_of(
+    batch: Result<RecordBatch, arrow_schema::ArrowError>,
+) -> Result<Vec<u8>, parquet::errors::ParquetError> {
+    parquet_bytes(&batch?)
 }
 
 /// `sweep.parquet`: `index`, one column per parameter (numbers, or text when any value is
 /// text), every metric (counts as integers), `status`, `error_code`.
-fn table_batch(names: &[String], members: &[SweepMember]) -> Result<RecordBatch, String> {
+fn table_batch(
+    names: &[String],
+    members: &[SweepMember],
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let mut fields = vec![Field::new("index", DataType::UInt64, false)];
     let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt64Array::from(
         members.iter().map(|m| m.row.index as u64).collect::<Vec<_>>(),
@@ -116,12 +125,12 @@ fn table_batch(names: &[String], members: &[SweepMember]) -> Result<RecordBatch,
     columns.push(Arc::new(StringArray::from(
         members.iter().map(|m| m.row.error_code.map(ErrorCode::as_str)).collect::<Vec<_>>(),
     )));
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 
 /// `returns.parquet`: `index`, `day` (0 = the first day of the range) and `return`, one row per
 /// completed member and day.
-fn returns_batch(members: &[SweepMember]) -> Result<RecordBatch, String> {
+fn returns_batch(members: &[SweepMember]) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let (mut index, mut day, mut value) = (Vec::new(), Vec::new(), Vec::new());
     for m in members {
         for (d, x) in m.daily.iter().enumerate() {
@@ -140,7 +149,7 @@ fn returns_batch(members: &[SweepMember]) -> Result<RecordBatch, String> {
         Arc::new(UInt32Array::from(day)),
         Arc::new(Float64Array::from(value)),
     ];
-    RecordBatch::try_new(Arc::new(schema), columns).map_err(|e| e.to_string())
+    RecordBatch::try_new(Arc::new(schema), columns)
 }
 
 /// Writes `sweep.parquet`, `returns.parquet` and `sweep.json` of `outcome` into `dir` (each
@@ -150,16 +159,15 @@ fn returns_batch(members: &[SweepMember]) -> Result<RecordBatch, String> {
 /// A [`StoreError`] naming the file that could not be written.
 pub fn write_sweep(dir: &Path, outcome: &SweepOutcome) -> Result<(), StoreError> {
     std::fs::create_dir_all(dir).map_err(|e| io("the sweep's folder", e))?;
-    let put = |file: SweepFile, bytes: Result<Vec<u8>, String>| {
-        let bytes = bytes.map_err(|e| damaged(file, e))?;
+    let put = |file: SweepFile, bytes: Result<Vec<u8>, parquet::errors::ParquetError>| {
+        let bytes = bytes.map_err(|e| damaged(file, e.to_string()))?;
         cryptobt_fs::write_atomic(&dir.join(file.name()), &bytes).map_err(|e| StoreError::Io {
             message: format!("{}: {e}", file.name()),
             source: Some(Arc::new(e)),
         })
     };
-    let table = table_batch(&outcome.names, &outcome.members).and_then(|b| parquet_bytes(&b));
-    put(SweepFile::Table, table)?;
-    put(SweepFile::Returns, returns_batch(&outcome.members).and_then(|b| parquet_bytes(&b)))?;
+    put(SweepFile::Table, parquet_of(table_batch(&outcome.names, &outcome.members)))?;
+    put(SweepFile::Returns, parquet_of(returns_batch(&outcome.members)))?;
     put(SweepFile::Summary, Ok(outcome.summary.to_text().into_bytes()))
 }
 
