@@ -389,6 +389,12 @@ await step("a 1m run over the whole futures range shows all of it, with its plot
   await page.waitForFunction((z) => Number(document.getElementById("view-range").dataset.to) - Number(document.getElementById("view-range").dataset.from) > z.to - z.from, zoomed, { timeout: 10000 });
   await page.waitForTimeout(500);
   await page.screenshot({ path: `${shots}/zoomed-out.png`, fullPage: false });
+  // The trades table pages through every fill, past the first server page of 5,000.
+  await page.click("#last");
+  await page.waitForFunction((n) => document.getElementById("page").textContent.endsWith(`/ ${Math.ceil(n / 50)}`) && document.getElementById("page").textContent.startsWith(`${Math.ceil(n / 50)} `), stamps.length, { timeout: 10000 });
+  const lastRow = await page.textContent("#trades tbody tr:last-child td:first-child");
+  const lastStamp = stamps[stamps.length - 1];
+  assert.ok(lastRow.includes(new Date(lastStamp).toISOString().slice(0, 16).replace("T", " ")), `the last fill ${lastRow}`);
   await page.click("#whole-run");
   await page.waitForFunction((w) => Number(document.getElementById("view-range").dataset.from) === w.from && Number(document.getElementById("view-range").dataset.to) === w.to, whole, { timeout: 10000 });
   await page.waitForTimeout(300);

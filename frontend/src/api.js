@@ -33,6 +33,9 @@ export const api = {
   validate: (code) => request("POST", "/api/strategy/validate", { strategy_code: code }),
   submit: (body) => request("POST", "/api/backtest", body),
   get: (id) => request("GET", `/api/backtest/${encodeURIComponent(id)}`),
+  /// One server page of a run's fills (`trades`, `trades_total`).
+  tradesPage: (id, page, size) =>
+    request("GET", `/api/backtest/${encodeURIComponent(id)}?page=${page}&page_size=${size}&trips_page_size=1`),
   cancel: (id) => request("POST", `/api/backtest/${encodeURIComponent(id)}/cancel`),
   remove: (id) => request("DELETE", `/api/backtest/${encodeURIComponent(id)}`),
   history: (q = {}) => {

@@ -311,18 +311,35 @@ function time(ms) {
   return new Date(ms).toISOString().replace("T", " ").slice(0, 16);
 }
 
-function renderTrades() {
-  const trades = [...(current ? current.trades : [])];
+/// Fills the server sends a page, and the trades table's window into them: the table pages
+/// through the run's `trades_total` fills, fetching the server page that holds the rows shown.
+const SERVER_PAGE = 5000;
+let tradeRows = { page: 1, rows: [] };
+
+async function renderTrades() {
+  if (!current) return;
+  const total = current.trades_total ?? (current.trades || []).length;
+  const pages = Math.max(1, Math.ceil(total / PAGE));
+  page = Math.max(0, Math.min(page, pages - 1));
+  const serverPage = Math.floor((page * PAGE) / SERVER_PAGE) + 1;
+  if (serverPage === 1) {
+    tradeRows = { page: 1, rows: current.trades || [] };
+  } else if (tradeRows.page !== serverPage || tradeRows.id !== current.backtest_id) {
+    const answer = await api.tradesPage(current.backtest_id, serverPage, SERVER_PAGE);
+    tradeRows = { page: serverPage, rows: answer.trades || [], id: current.backtest_id };
+  }
+  tradeRows.id = current.backtest_id;
+  // Sorting orders the rows of the server page shown; the files keep them all in time order.
+  const trades = [...tradeRows.rows];
   const { key, dir } = sort;
-  trades.sort((a, b) => {
-    const x = a[key], y = b[key];
-    const nx = Number(x), ny = Number(y);
-    const c = Number.isFinite(nx) && Number.isFinite(ny) ? nx - ny : String(x).localeCompare(String(y));
+  trades.sort((x, y) => {
+    const a1 = x[key], b1 = y[key];
+    const nx = Number(a1), ny = Number(b1);
+    const c = Number.isFinite(nx) && Number.isFinite(ny) ? nx - ny : String(a1).localeCompare(String(b1));
     return c * dir;
   });
-  const pages = Math.max(1, Math.ceil(trades.length / PAGE));
-  page = Math.min(page, pages - 1);
-  const rows = trades.slice(page * PAGE, (page + 1) * PAGE);
+  const offset = page * PAGE - (serverPage - 1) * SERVER_PAGE;
+  const rows = trades.slice(offset, offset + PAGE);
   const table = $("trades");
   table.querySelector("thead").innerHTML =
     "<tr>" + TRADE_COLUMNS.map((c) => `<th data-key="${c}">${c}${c === key ? (dir > 0 ? " ▲" : " ▼") : ""}</th>`).join("") + "</tr>";
@@ -334,7 +351,7 @@ function renderTrades() {
       return `<tr><td>${time(t.timestamp)}${amb}</td><td>${t.action}</td><td>${t.order_type || "market"}</td><td>${t.quantity}</td><td>${t.price}</td><td>${Number(t.leverage).toFixed(2)}</td><td>${Number(t.fee).toFixed(4)}</td><td>${t.position_type}</td><td class="${pnl > 0 ? "pos" : pnl < 0 ? "neg" : ""}">${pnl.toFixed(2)}</td><td>${tag}</td></tr>`;
     })
     .join("");
-  table.dataset.rows = String(trades.length);
+  table.dataset.rows = String(total);
   $("page").textContent = `${page + 1} / ${pages}`;
 }
 // ---- round trips --------------------------------------------------------------------------
@@ -384,6 +401,7 @@ $("trades").querySelector("thead").addEventListener("click", (e) => {
 });
 $("prev").addEventListener("click", () => { page = Math.max(0, page - 1); renderTrades(); });
 $("next").addEventListener("click", () => { page += 1; renderTrades(); });
+$("last").addEventListener("click", () => { page = Number.MAX_SAFE_INTEGER; renderTrades(); });
 
 function renderFunding(run) {
   const table = $("funding");
