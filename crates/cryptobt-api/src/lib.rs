@@ -95,6 +95,8 @@ pub struct ApiConfig {
     pub max_sweep_members: usize,
     /// The sweep-wide wall-clock limit.
     pub max_sweep_duration: Duration,
+    /// Sweeps kept; past it the oldest ended ones are deleted when a sweep ends.
+    pub max_sweeps: usize,
 }
 
 impl Default for ApiConfig {
@@ -121,6 +123,7 @@ impl Default for ApiConfig {
             sweeps_dir: PathBuf::from("results/sweeps"),
             max_sweep_members: 100_000,
             max_sweep_duration: cryptobt_domain::ports::DEFAULT_MAX_SWEEP_DURATION,
+            max_sweeps: 1_000,
         }
     }
 }
@@ -198,6 +201,7 @@ fn build(
             services.sweep_store.clone(),
             services.sweeps.clone(),
             config.cache_bytes,
+            config.max_sweeps,
         )),
     });
     let data = state.clone();

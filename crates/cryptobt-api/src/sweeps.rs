@@ -76,6 +76,8 @@ impl RunObserver for SweepJob {
 pub(crate) struct Sweeps {
     store: Arc<dyn SweepStore>,
     service: Arc<dyn SweepService>,
+    /// Sweeps kept (retention).
+    max_sweeps: usize,
     jobs: RwLock<BTreeMap<String, Arc<SweepJob>>>,
     /// Held by the sweep that runs; the queued ones wait for it.
     runner: Arc<Mutex<()>>,
@@ -106,6 +108,7 @@ impl Sweeps {
         store: Arc<dyn SweepStore>,
         service: Arc<dyn SweepService>,
         cache_bytes: u64,
+        max_sweeps: usize,
     ) -> Self {
         let mut jobs = BTreeMap::new();
         let listed = store.list().unwrap_or_else(|e| {
@@ -135,6 +138,7 @@ impl Sweeps {
         Self {
             store,
             service,
+            max_sweeps: max_sweeps.max(1),
             jobs: RwLock::new(jobs),
             runner: Arc::default(),
             tables: moka::sync::Cache::builder()
@@ -261,6 +265,7 @@ impl Sweeps {
                 s.status = status;
                 s.error_message = error;
             });
+            self.prune();
         };
         // Wait for the runner, but a cancel while queued ends the sweep at once.
         let _turn = loop {
@@ -314,6 +319,23 @@ impl Sweeps {
         let known = self.jobs.write().remove(id.as_str()).is_some();
         self.tables.invalidate(id.as_str());
         Ok(self.store.delete(id)? || known)
+    }
+
+    /// Retention: deletes the oldest ended sweeps beyond `max_sweeps` (never one that is queued
+    /// or running).
+    fn prune(&self) {
+        let all = self.list(); // newest first
+        for job in all.iter().skip(self.max_sweeps) {
+            if matches!(job.state().status, RunStatus::Queued | RunStatus::Running) {
+                continue;
+            }
+            let id = job.meta.lock().sweep_id.clone();
+            if let Some(id) = SweepId::parse(&id) {
+                if let Err(e) = self.delete(&id) {
+                    tracing::warn!(sweep = %id, error = %e, "retention cannot delete a sweep");
+                }
+            }
+        }
     }
 
     /// Cancels every sweep in flight (at shutdown).

@@ -50,6 +50,9 @@ pub struct Settings {
     /// Wall-clock limit of a whole sweep in seconds (`CRYPTOBT_MAX_SWEEP_DURATION`, default
     /// 21600).
     pub max_sweep_duration_secs: u64,
+    /// Sweeps kept in the results folder (`CRYPTOBT_MAX_SWEEPS`, default 1,000); past it the
+    /// server deletes the oldest ended sweeps.
+    pub max_sweeps: usize,
 }
 
 impl Default for Settings {
@@ -74,6 +77,7 @@ impl Default for Settings {
             max_strategy_kb: 256,
             cache_mb: 512,
             max_sweep_duration_secs: api.max_sweep_duration.as_secs(),
+            max_sweeps: api.max_sweeps,
         }
     }
 }
@@ -100,6 +104,7 @@ struct FileSettings {
     max_strategy_kb: Option<usize>,
     cache_mb: Option<u64>,
     max_sweep_duration: Option<u64>,
+    max_sweeps: Option<usize>,
 }
 
 fn parse<T: FromStr>(key: &str, source: &str, raw: &str) -> Result<T, String> {
@@ -193,6 +198,9 @@ impl Settings {
         if let Some(v) = f.max_sweep_duration {
             self.max_sweep_duration_secs = v;
         }
+        if let Some(v) = f.max_sweeps {
+            self.max_sweeps = v;
+        }
         Ok(())
     }
 
@@ -214,6 +222,7 @@ impl Settings {
             "STATIC_DIR" => self.static_dir = PathBuf::from(value),
             "MAX_RUN_DURATION" => self.max_run_duration_secs = parse(&key, src, value)?,
             "MAX_SWEEP_DURATION" => self.max_sweep_duration_secs = parse(&key, src, value)?,
+            "MAX_SWEEPS" => self.max_sweeps = parse(&key, src, value)?,
             "ALLOWED_TIMEFRAMES" => self.allowed_timeframes = timeframes(&key, src, &list())?,
             "MAX_LEVERAGE" => self.max_leverage = parse(&key, src, value)?,
             "DEFAULT_MMR" | "MAINTENANCE_MARGIN_RATE" => {
@@ -263,6 +272,7 @@ impl Settings {
             default_mmr: self.default_mmr,
             max_run_duration: Duration::from_secs(self.max_run_duration_secs),
             max_sweep_duration: Duration::from_secs(self.max_sweep_duration_secs),
+            max_sweeps: self.max_sweeps.max(1),
             memory_limit_bytes: self.memory_limit_mb.saturating_mul(1 << 20),
             workers: self.workers,
             queue_capacity: self.queue_capacity,

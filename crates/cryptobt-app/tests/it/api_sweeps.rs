@@ -335,3 +335,34 @@ fn a_large_heatmap_is_binned_to_at_most_ten_thousand_cells() {
     assert_eq!(map["x_bins"][0], json!([1.0, 2.0]));
     assert_eq!(map["x_bins"][99], json!([101.0, 101.0]));
 }
+
+/// Retention: past `max_sweeps` the oldest ended sweeps are deleted (folder and listing) when a
+/// sweep ends.
+#[test]
+fn the_oldest_ended_sweeps_go_past_the_retention_limit() {
+    let results = tempfile::tempdir().unwrap();
+    let api = Api::start_tuned(Some(crate::common::api::exclusive()), results, 1, 16, |c| {
+        c.max_sweeps = 2;
+    });
+    let small =
+        body(&json!({"grid": ["fast=5,10"], "start_date": "2025-01-01", "end_date": "2025-01-03"}));
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (code, v, _) = api.post("/api/sweeps", &small);
+        assert_eq!(code, 202, "{v}");
+        let id = v["sweep_id"].as_str().unwrap().to_owned();
+        api.events_at(&format!("/api/sweeps/{id}/events"));
+        ids.push(id);
+        std::thread::sleep(Duration::from_millis(1100)); // ids and creation times differ
+    }
+    let (_, list) = api.get("/api/sweeps");
+    let listed: Vec<&str> = list["sweeps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sweep_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [ids[2].as_str(), ids[1].as_str()], "the newest two are kept");
+    assert!(!api.results.path().join("sweeps").join(&ids[0]).exists(), "the oldest folder is gone");
+    assert_eq!(api.get(&format!("/api/sweeps/{}", ids[0])).0, 404);
+}
