@@ -209,6 +209,62 @@ pub struct OrderBook {
 }
 
 impl OrderBook {
+    /// Places `request` for `symbol`: checked against `portfolio` (size, price, leverage,
+    /// options, spot rules, the pending cap) and added with the next id. `price` is the last
+    /// close; without one (in `initialize`) the order is refused. The one placement rule every
+    /// context (the engine's, the test context) follows.
+    ///
+    /// # Errors
+    /// The [`Rejection`]; nothing is added then.
+    pub fn place(
+        &mut self,
+        portfolio: &crate::Portfolio,
+        symbol: crate::Symbol,
+        request: OrderRequest,
+        price: Option<Decimal>,
+    ) -> Result<u64, Rejection> {
+        if price.is_none() {
+            return Err(Rejection::NoPrice);
+        }
+        portfolio.check_placement(symbol, &request, self.orders().len())?;
+        Ok(self.add(request))
+    }
+
+    /// Sets (or with `None` clears) the position's exit `kind` at `value`, checked against the
+    /// position in `portfolio` and the last close `price`; a trailing stop starts from that close.
+    ///
+    /// # Errors
+    /// The [`Rejection`] (no price yet, no position, a level on the wrong side).
+    pub fn set_exit(
+        &mut self,
+        portfolio: &crate::Portfolio,
+        symbol: crate::Symbol,
+        kind: ExitKind,
+        value: Option<Decimal>,
+        price: Option<Decimal>,
+    ) -> Result<(), Rejection> {
+        let Some(value) = value else {
+            match kind {
+                ExitKind::StopLoss => self.exits.stop_loss = None,
+                ExitKind::TakeProfit => self.exits.take_profit = None,
+                ExitKind::Trailing => self.exits.trailing = None,
+            }
+            return Ok(());
+        };
+        let price = price.ok_or(Rejection::NoPrice)?;
+        let side = portfolio.check_exit(symbol, kind, value, price)?;
+        let stamp = self.stamp();
+        match kind {
+            ExitKind::StopLoss => self.exits.stop_loss = Some(Armed { value, stamp }),
+            ExitKind::TakeProfit => self.exits.take_profit = Some(Armed { value, stamp }),
+            ExitKind::Trailing => {
+                let value = Trailing::new(side, value, price);
+                self.exits.trailing = Some(Armed { value, stamp });
+            }
+        }
+        Ok(())
+    }
+
     /// An empty book.
     #[must_use]
     pub fn new() -> Self {

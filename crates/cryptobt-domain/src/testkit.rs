@@ -167,18 +167,12 @@ impl crate::ports::StrategyContext for Desk {
         self.fill(|p, bar| p.close_position(btc(), percentage, bar.close, bar.timestamp))
     }
     fn place_order(&self, request: crate::OrderRequest) -> Result<u64, crate::Rejection> {
-        let pending = self.book.borrow().orders().len();
-        let checked = match self.bar.get() {
-            Some(_) => self.portfolio.borrow().check_placement(btc(), &request, pending),
-            None => Err(crate::Rejection::NoPrice),
-        };
-        match checked {
-            Ok(()) => Ok(self.book.borrow_mut().add(request)),
-            Err(r) => {
-                self.rejections.borrow_mut().push(r.code().to_owned());
-                Err(r)
-            }
+        let price = self.bar.get().map(|b| b.close);
+        let placed = self.book.borrow_mut().place(&self.portfolio.borrow(), btc(), request, price);
+        if let Err(r) = &placed {
+            self.rejections.borrow_mut().push(r.code().to_owned());
         }
+        placed
     }
     fn cancel_order(&self, id: u64) -> bool {
         self.book.borrow_mut().remove(id).is_some()
@@ -194,29 +188,8 @@ impl crate::ports::StrategyContext for Desk {
         kind: crate::ExitKind,
         value: Option<Decimal>,
     ) -> Result<(), crate::Rejection> {
-        let mut book = self.book.borrow_mut();
-        let Some(value) = value else {
-            match kind {
-                crate::ExitKind::StopLoss => book.exits.stop_loss = None,
-                crate::ExitKind::TakeProfit => book.exits.take_profit = None,
-                crate::ExitKind::Trailing => book.exits.trailing = None,
-            }
-            return Ok(());
-        };
-        let price = self.bar.get().map(|b| b.close).ok_or(crate::Rejection::NoPrice)?;
-        let side = self.portfolio.borrow().check_exit(btc(), kind, value, price)?;
-        let stamp = book.stamp();
-        match kind {
-            crate::ExitKind::StopLoss => book.exits.stop_loss = Some(crate::Armed { value, stamp }),
-            crate::ExitKind::TakeProfit => {
-                book.exits.take_profit = Some(crate::Armed { value, stamp });
-            }
-            crate::ExitKind::Trailing => {
-                let value = crate::Trailing::new(side, value, price);
-                book.exits.trailing = Some(crate::Armed { value, stamp });
-            }
-        }
-        Ok(())
+        let price = self.bar.get().map(|b| b.close);
+        self.book.borrow_mut().set_exit(&self.portfolio.borrow(), btc(), kind, value, price)
     }
     fn plot(
         &self,

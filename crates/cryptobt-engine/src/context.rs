@@ -4,9 +4,9 @@
 use std::cell::{Cell, RefCell};
 
 use cryptobt_domain::{
-    ports::StrategyContext, Armed, Bar, ExitKind, FillMode, FundingPayment, OrderBook,
-    OrderRequest, OrderSide, PendingOrder, Portfolio, PortfolioRules, PositionType, Rejection,
-    RejectionCount, RoundTrips, Symbol, Trade, Trailing,
+    ports::StrategyContext, Bar, ExitKind, FillMode, FundingPayment, OrderBook, OrderRequest,
+    OrderSide, PendingOrder, Portfolio, PortfolioRules, PositionType, Rejection, RejectionCount,
+    RoundTrips, Symbol, Trade,
 };
 use rust_decimal::Decimal;
 
@@ -180,19 +180,13 @@ impl StrategyContext for RunContext {
         self.place(Queued::Close { percentage })
     }
     fn place_order(&self, request: OrderRequest) -> Result<u64, Rejection> {
-        let checked = if self.bar.get().is_none() {
-            Err(Rejection::NoPrice)
-        } else {
-            let pending = self.book.borrow().orders().len();
-            self.portfolio.borrow().check_placement(self.symbol, &request, pending)
-        };
-        match checked {
-            Ok(()) => Ok(self.book.borrow_mut().add(request)),
-            Err(rejection) => {
-                self.records.borrow_mut().reject(&rejection);
-                Err(rejection)
-            }
+        let price = self.bar.get().map(|b| b.close);
+        let placed =
+            self.book.borrow_mut().place(&self.portfolio.borrow(), self.symbol, request, price);
+        if let Err(rejection) = &placed {
+            self.records.borrow_mut().reject(rejection);
         }
+        placed
     }
     fn cancel_order(&self, id: u64) -> bool {
         self.book.borrow_mut().remove(id).is_some()
@@ -204,27 +198,8 @@ impl StrategyContext for RunContext {
         self.book.borrow().orders().to_vec()
     }
     fn set_exit(&self, kind: ExitKind, value: Option<Decimal>) -> Result<(), Rejection> {
-        let mut book = self.book.borrow_mut();
-        let Some(value) = value else {
-            match kind {
-                ExitKind::StopLoss => book.exits.stop_loss = None,
-                ExitKind::TakeProfit => book.exits.take_profit = None,
-                ExitKind::Trailing => book.exits.trailing = None,
-            }
-            return Ok(());
-        };
-        let price = self.bar.get().map(|b| b.close).ok_or(Rejection::NoPrice)?;
-        let side = self.portfolio.borrow().check_exit(self.symbol, kind, value, price)?;
-        let stamp = book.stamp();
-        match kind {
-            ExitKind::StopLoss => book.exits.stop_loss = Some(Armed { value, stamp }),
-            ExitKind::TakeProfit => book.exits.take_profit = Some(Armed { value, stamp }),
-            ExitKind::Trailing => {
-                let value = Trailing::new(side, value, price);
-                book.exits.trailing = Some(Armed { value, stamp });
-            }
-        }
-        Ok(())
+        let price = self.bar.get().map(|b| b.close);
+        self.book.borrow_mut().set_exit(&self.portfolio.borrow(), self.symbol, kind, value, price)
     }
     fn record_rejection(&self, rejection: &Rejection) {
         self.records.borrow_mut().reject(rejection);
