@@ -17,6 +17,9 @@ if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/n
     npm ci --prefix frontend --no-audit --no-fund
 fi
 
+# The browser flows and the signal tests are slow: gated behind RUN_SLOW_TESTS, which this
+# command (and so .ci/run) turns on.
+export RUN_SLOW_TESTS="${RUN_SLOW_TESTS:-1}"
 cargo test --workspace --locked "$@"
 
 # The library from a crate outside the workspace: no Lua, no HTTP or TLS.

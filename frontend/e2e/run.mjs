@@ -2,7 +2,7 @@
 // against a running cryptobt server: `node e2e/run.mjs http://127.0.0.1:PORT [screenshot-dir]`.
 // Exits non-zero on the first failed check, naming it.
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import assert from "node:assert/strict";
 
 const base = process.argv[2];
@@ -17,13 +17,23 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 const results = [];
+const steps = [];
+// A JSON report of every step for the caller to assert on (not a count in text).
+function writeReport() {
+  if (!process.env.E2E_REPORT) return;
+  const failed = steps.filter((s) => !s.ok).length;
+  writeFileSync(process.env.E2E_REPORT, JSON.stringify({ steps, passed: steps.length - failed, failed }, null, 2));
+}
 async function step(name, fn) {
   const started = Date.now();
   try {
     await fn();
     results.push(`ok   ${name} (${Date.now() - started} ms)`);
+    steps.push({ name, ok: true, ms: Date.now() - started });
   } catch (e) {
     results.push(`FAIL ${name}: ${e.message}`);
+    steps.push({ name, ok: false, ms: Date.now() - started, error: e.message });
+    writeReport();
     console.log(results.join("\n"));
     await browser.close();
     process.exit(1);
@@ -588,5 +598,6 @@ await step("dark theme", async () => {
 });
 
 await browser.close();
+writeReport();
 console.log(results.join("\n"));
 console.log(`${results.filter((r) => r.startsWith("ok")).length} passed, 0 failed`);
