@@ -54,7 +54,7 @@ pub use crate::{
         liquidation_price, Fill, OrderSide, Portfolio, PortfolioRules, Rejection, SharedPortfolio,
     },
     position::Position,
-    record::ConfigFile,
+    record::{ConfigFile, ConfigFileError},
     report::{
         panic_message, BacktestReport, ErrorCode, Metrics, OpenPosition, RejectionCount,
         RunCounters, RunError, RunStatus,

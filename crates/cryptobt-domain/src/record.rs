@@ -9,6 +9,11 @@ use crate::{
     RunStatus, Symbol, Timeframe, TradingMode,
 };
 
+/// A `config.json` field that no longer validates (the file was edited by hand).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigFileError(pub String);
+
 /// `config.json`: the original spec's fields, every other setting of the run, and the outcome.
 ///
 /// Decimal settings are written as strings (`"initial_capital": "10000.0001"`), exactly as the
@@ -99,10 +104,12 @@ impl ConfigFile {
     ///
     /// # Errors
     /// A field that no longer validates (the file was edited by hand).
-    pub fn to_record(&self) -> Result<RunRecord, String> {
-        let e = |x: &dyn std::fmt::Display| x.to_string();
-        let day =
-            |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|x| format!("{s:?}: {x}"));
+    pub fn to_record(&self) -> Result<RunRecord, ConfigFileError> {
+        let e = |x: &dyn std::fmt::Display| ConfigFileError(x.to_string());
+        let day = |s: &str| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|x| ConfigFileError(format!("{s:?}: {x}")))
+        };
         let fill: FillMode = self.fill.parse().map_err(|x| e(&x))?;
         let intrabar: Intrabar =
             self.intrabar.as_deref().unwrap_or("bar").parse().map_err(|x| e(&x))?;

@@ -19,6 +19,6 @@ pub use crate::{
     metrics::return_statistics,
     prepare::Prepared,
     run::{failed_before_start, funding_times, Backtest, FUNDING_INTERVAL_MS},
-    service::{check_minutes, Engine},
+    service::{check_minutes, Engine, MissingMinute},
     sweeper::SweepEngine,
 };

@@ -43,18 +43,18 @@ impl Prepared {
                 query.symbol, query.timeframe, query.start, query.end
             )));
         }
-        let minutes = if config.intrabar() == Intrabar::OneMinute
-            && config.timeframe() != Timeframe::M1
-        {
-            let query = BarQuery { timeframe: Timeframe::M1, ..query };
-            let minutes = market.bars(&query).map_err(|e| {
-                data_error(format!("intrabar = 1m needs the 1m bars of the range: {e}"))
-            })?;
-            check_minutes(&bars, &minutes, config.timeframe().duration_ms()).map_err(data_error)?;
-            Some(minutes)
-        } else {
-            None
-        };
+        let minutes =
+            if config.intrabar() == Intrabar::OneMinute && config.timeframe() != Timeframe::M1 {
+                let query = BarQuery { timeframe: Timeframe::M1, ..query };
+                let minutes = market.bars(&query).map_err(|e| {
+                    data_error(format!("intrabar = 1m needs the 1m bars of the range: {e}"))
+                })?;
+                check_minutes(&bars, &minutes, config.timeframe().duration_ms())
+                    .map_err(|e| data_error(e.to_string()))?;
+                Some(minutes)
+            } else {
+                None
+            };
         let funding = match config.trading_mode() {
             TradingMode::Futures => market
                 .funding_rates(config.symbol(), config.start_date(), config.end_date())

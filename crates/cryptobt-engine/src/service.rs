@@ -55,12 +55,21 @@ impl BacktestService for Engine {
     }
 }
 
+/// A 1m bar that `intrabar = 1m` needs and the data lacks, named by its time (UTC).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("intrabar = 1m: the 1m bar at {0} UTC is missing")]
+pub struct MissingMinute(pub String);
+
 /// Checks that every bar of `bars` has all its minutes in `minutes` (both sorted): `intrabar = 1m`
 /// walks them, and a missing one is a data error (docs/design.md#the-bar-loop step 2).
 ///
 /// # Errors
 /// The first bar with a missing minute, named by its time.
-pub fn check_minutes(bars: &BarSeries, minutes: &BarSeries, bar_ms: i64) -> Result<(), String> {
+pub fn check_minutes(
+    bars: &BarSeries,
+    minutes: &BarSeries,
+    bar_ms: i64,
+) -> Result<(), MissingMinute> {
     let mut iter = minutes.iter().peekable();
     for bar in bars.iter() {
         while iter.peek().is_some_and(|m| m.timestamp < bar.timestamp) {
@@ -78,7 +87,7 @@ pub fn check_minutes(bars: &BarSeries, minutes: &BarSeries, bar_ms: i64) -> Resu
                         || expected.to_string(),
                         |t| t.format("%Y-%m-%d %H:%M").to_string(),
                     );
-                    return Err(format!("intrabar = 1m: the 1m bar at {at} UTC is missing"));
+                    return Err(MissingMinute(at));
                 }
             }
         }

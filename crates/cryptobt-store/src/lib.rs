@@ -322,23 +322,23 @@ const BATCH: usize = 4_096;
 pub struct PortfolioWriter {
     batch: Vec<Snapshot>,
     to_writer: Option<mpsc::SyncSender<Vec<Snapshot>>>,
-    writer: Option<std::thread::JoinHandle<Result<(), String>>>,
+    writer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
-fn write_rows(mut out: fs::File, batches: &mpsc::Receiver<Vec<Snapshot>>) -> Result<(), String> {
+fn write_rows(mut out: fs::File, batches: &mpsc::Receiver<Vec<Snapshot>>) -> std::io::Result<()> {
     // Each batch is formatted into `rows` and written in one call: no second buffer.
     let mut rows = String::with_capacity(BATCH * 96);
     rows.push_str(PORTFOLIO_HEADER);
     rows.push('\n');
-    out.write_all(rows.as_bytes()).map_err(|e| e.to_string())?;
+    out.write_all(rows.as_bytes())?;
     for batch in batches {
         rows.clear();
         for s in &batch {
             csv_snapshot(&mut rows, s);
         }
-        out.write_all(rows.as_bytes()).map_err(|e| e.to_string())?;
+        out.write_all(rows.as_bytes())?;
     }
-    out.sync_all().map_err(|e| e.to_string())
+    out.sync_all()
 }
 
 impl PortfolioWriter {
@@ -373,10 +373,10 @@ impl PortfolioWriter {
         self.to_writer = None;
         let outcome = match self.writer.take().map(std::thread::JoinHandle::join) {
             Some(Ok(result)) => result,
-            Some(Err(_)) => Err("the writing thread panicked".to_owned()),
+            Some(Err(_)) => Err(std::io::Error::other("the writing thread panicked")),
             None => Ok(()),
         };
-        outcome.map_err(|message| fs_err("portfolio.csv", std::io::Error::other(message)))
+        outcome.map_err(|e| fs_err("portfolio.csv", e))
     }
 }
 
@@ -472,7 +472,7 @@ impl FileResultStore {
         let damaged = |message: String| StoreError::Damaged { file: "config.json", message };
         let config: ConfigFile =
             serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
-        config.to_record().map_err(damaged)
+        config.to_record().map_err(|e| damaged(e.0))
     }
 
     /// `backtests/{id}/{file}` below the root.
