@@ -70,8 +70,23 @@ function completeApi(context) {
 const themeSlot = new Compartment();
 const themeFor = (dark) => (dark ? oneDark : []);
 
+/// What a newcomer sees first: a small strategy that trades, so that Run shows fills.
+const FIRST_STRATEGY = `-- A first strategy: long while the close is above its 20-bar average.
+local sma = ta.sma(20)
+
+function on_data(bar)
+  local mean = sma:update(bar.close)
+  if not mean then return end
+  if bar.close > mean and get_position_size() == 0 then
+    buy(0.01)
+  elseif bar.close < mean and get_position_size() > 0 then
+    close_position()
+  end
+end
+`;
+
 export function createEditor(parent, { onRun, onChange }) {
-  const start = localStorage.getItem(STORAGE_KEY) || "function on_data(bar)\n  -- your strategy\nend\n";
+  const start = localStorage.getItem(STORAGE_KEY) || FIRST_STRATEGY;
   const view = new EditorView({
     parent,
     doc: start,
