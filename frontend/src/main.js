@@ -493,6 +493,8 @@ async function showResult(run) {
   $("run-link").href = `#/runs/${run.backtest_id}`;
   renderFunding(run);
   $("trades-csv").href = api.fileUrl(run.backtest_id, "trades.csv");
+  $("portfolio-csv").href = api.fileUrl(run.backtest_id, "portfolio.csv");
+  $("run-json").href = api.fileUrl(run.backtest_id, "run.json");
   $("log").textContent = (run.log || []).join("\n");
   $("results").dataset.ready = run.backtest_id;
 }

@@ -461,7 +461,7 @@ pub(crate) async fn file(
     })?;
     let bytes = stored(&state, &id, move |store, id| store.read_file(id, file)).await?;
     let content_type = match file {
-        ResultFile::Config | ResultFile::Metrics => "application/json",
+        ResultFile::Config | ResultFile::Metrics | ResultFile::Run => "application/json",
         ResultFile::Trades
         | ResultFile::Portfolio
         | ResultFile::Funding

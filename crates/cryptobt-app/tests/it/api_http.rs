@@ -981,4 +981,9 @@ fn plot_values_are_short_and_a_bad_plots_row_is_named_not_a_500() {
     assert!(damaged.contains("plots.csv") && damaged.contains("line 2"), "{damaged}");
     assert!(!view["candles"].as_array().unwrap().is_empty());
     assert!(view["plots"].as_array().unwrap().is_empty());
+    // run.json is served as the README says, and matches the file.
+    let served = api.bytes(&format!("/api/backtest/{id}/files/run.json"));
+    let file =
+        std::fs::read(api.results.path().join("backtests").join(&id).join("run.json")).unwrap();
+    assert_eq!(served, file);
 }

@@ -184,11 +184,14 @@ pub enum ResultFile {
     /// `log.txt`.
     #[serde(rename = "log.txt")]
     Log,
+    /// `run.json` (counters, rejections by reason, unused params, open positions).
+    #[serde(rename = "run.json")]
+    Run,
 }
 
 impl ResultFile {
     /// Every downloadable file.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Config,
         Self::Trades,
         Self::Portfolio,
@@ -197,6 +200,7 @@ impl ResultFile {
         Self::RoundTrips,
         Self::Plots,
         Self::Log,
+        Self::Run,
     ];
 
     /// The file name.
@@ -211,6 +215,7 @@ impl ResultFile {
             Self::RoundTrips => "round_trips.csv",
             Self::Plots => "plots.csv",
             Self::Log => "log.txt",
+            Self::Run => "run.json",
         }
     }
 
