@@ -34,6 +34,8 @@ export const api = {
   submit: (body) => request("POST", "/api/backtest", body),
   get: (id) => request("GET", `/api/backtest/${encodeURIComponent(id)}`),
   /// One server page of a run's fills (`trades`, `trades_total`).
+  tripsPage: (id, page, size) =>
+    request("GET", `/api/backtest/${encodeURIComponent(id)}?page_size=1&trips_page=${page}&trips_page_size=${size}`),
   tradesPage: (id, page, size) =>
     request("GET", `/api/backtest/${encodeURIComponent(id)}?page=${page}&page_size=${size}&trips_page_size=1`),
   cancel: (id) => request("POST", `/api/backtest/${encodeURIComponent(id)}/cancel`),

@@ -355,12 +355,28 @@ async function renderTrades() {
   $("page").textContent = `${page + 1} / ${pages}`;
 }
 // ---- round trips --------------------------------------------------------------------------
-const TRIP_COLUMNS = ["entry_time", "exit_time", "side", "max_size", "entry_price", "exit_price", "fees", "funding", "pnl", "bars_held", "exit_reason"];
+const TRIP_COLUMNS = ["entry_time", "exit_time", "side", "max_size", "entry_price", "exit_price", "fees", "funding", "pnl", "return_pct", "bars_held", "exit_reason"];
 let tripPage = 0;
 let tripSort = { key: "exit_time", dir: 1 };
 
-function renderTrips() {
-  const trips = [...(current && current.round_trips ? current.round_trips : [])];
+/// The round-trip table pages through all the run's round trips (`round_trips_total`), fetching
+/// the server page that holds the rows shown, as the trades table does.
+let tripRows = { page: 1, rows: [] };
+
+async function renderTrips() {
+  if (!current) return;
+  const total = current.round_trips_total ?? (current.round_trips || []).length;
+  const pages = Math.max(1, Math.ceil(total / PAGE));
+  tripPage = Math.max(0, Math.min(tripPage, pages - 1));
+  const serverPage = Math.floor((tripPage * PAGE) / SERVER_PAGE) + 1;
+  if (serverPage === 1) {
+    tripRows = { page: 1, rows: current.round_trips || [], id: current.backtest_id };
+  } else if (tripRows.page !== serverPage || tripRows.id !== current.backtest_id) {
+    const answer = await api.tripsPage(current.backtest_id, serverPage, SERVER_PAGE);
+    tripRows = { page: serverPage, rows: answer.round_trips || [], id: current.backtest_id };
+  }
+  const percent = (r) => (100 * Number(r.pnl)) / (Number(r.entry_price) * Number(r.max_size));
+  const trips = tripRows.rows.map((r) => ({ ...r, return_pct: percent(r) }));
   const { key, dir } = tripSort;
   trips.sort((a, b) => {
     const x = a[key], y = b[key];
@@ -368,20 +384,20 @@ function renderTrips() {
     const c = Number.isFinite(nx) && Number.isFinite(ny) ? nx - ny : String(x).localeCompare(String(y));
     return c * dir;
   });
-  const pages = Math.max(1, Math.ceil(trips.length / PAGE));
-  tripPage = Math.min(tripPage, pages - 1);
-  const rows = trips.slice(tripPage * PAGE, (tripPage + 1) * PAGE);
+  const offset = tripPage * PAGE - (serverPage - 1) * SERVER_PAGE;
+  const rows = trips.slice(offset, offset + PAGE);
   const table = $("round-trips");
   table.querySelector("thead").innerHTML =
-    "<tr>" + TRIP_COLUMNS.map((c) => `<th data-key="${c}">${c}${c === key ? (dir > 0 ? " ▲" : " ▼") : ""}</th>`).join("") + "</tr>";
+    "<tr>" + TRIP_COLUMNS.map((c) => `<th data-key="${c}">${c.replaceAll("_", " ")}${c === key ? (dir > 0 ? " ▲" : " ▼") : ""}</th>`).join("") + "</tr>";
   const price = (p) => Number(p).toFixed(2);
   table.querySelector("tbody").innerHTML = rows
     .map((r) => {
       const pnl = Number(r.pnl);
-      return `<tr><td>${time(r.entry_time)}</td><td>${time(r.exit_time)}</td><td>${r.side}</td><td>${r.max_size}</td><td>${price(r.entry_price)}</td><td>${price(r.exit_price)}</td><td>${Number(r.fees).toFixed(4)}</td><td>${Number(r.funding).toFixed(4)}</td><td class="${pnl > 0 ? "pos" : pnl < 0 ? "neg" : ""}">${pnl.toFixed(2)}</td><td>${r.bars_held}</td><td>${r.exit_reason}</td></tr>`;
+      const tone = pnl > 0 ? "pos" : pnl < 0 ? "neg" : "";
+      return `<tr><td>${time(r.entry_time)}</td><td>${time(r.exit_time)}</td><td>${r.side}</td><td>${r.max_size}</td><td>${price(r.entry_price)}</td><td>${price(r.exit_price)}</td><td>${Number(r.fees).toFixed(4)}</td><td>${Number(r.funding).toFixed(4)}</td><td class="${tone}">${pnl.toFixed(2)}</td><td class="${tone}">${Number.isFinite(r.return_pct) ? r.return_pct.toFixed(2) : "—"}</td><td>${r.bars_held}</td><td>${r.exit_reason}</td></tr>`;
     })
     .join("") || `<tr><td colspan="${TRIP_COLUMNS.length}">none${current && current.open_at_end ? " finished (a position is still open at the end)" : ""}</td></tr>`;
-  table.dataset.rows = String(trips.length);
+  table.dataset.rows = String(total);
   $("trip-page").textContent = `${tripPage + 1} / ${pages}`;
 }
 $("round-trips").querySelector("thead").addEventListener("click", (e) => {
