@@ -348,6 +348,11 @@ await step("a 1m run over the whole futures range shows all of it, with its plot
   assert.ok(headline && headline.y - results.y < 900, `headline at ${headline && headline.y - results.y} px`);
   assert.equal(await page.textContent('#headline [data-headline="total_return"] dd'), `${run.metrics.total_return.toFixed(2)} %`);
   assert.equal(await page.isHidden("#open-position"), !run.open_at_end, "an open position is shown");
+  // Monthly returns chain to the total return.
+  const months = await page.$$eval("#monthly tbody tr td:nth-child(3)", (c) => c.map((x) => Number(x.textContent)));
+  assert.ok(months.length >= 2, `months ${months}`);
+  const chained = (months.reduce((p, r) => p * (1 + r / 100), 1) - 1) * 100;
+  assert.ok(Math.abs(chained - run.metrics.total_return) < 0.02 * months.length, `chained ${chained} vs ${run.metrics.total_return}`);
   assert.notEqual(await page.getAttribute("#bucket-label", "data-bucket"), "1m", "aggregated at fit");
   assert.match(await page.getAttribute("#price-chart", "data-plots"), /^sma 60:price:\d+/, "the strategy's plot");
   await page.screenshot({ path: `${shots}/whole-run-1m-desktop.png`, fullPage: false });

@@ -250,6 +250,25 @@ export function formatMetric(value, unit) {
 }
 
 /// The tiles, grouped (returns, risk, trades, costs), each with its definition as tooltip.
+/// Monthly returns from the equity curve: each UTC month's last equity over the previous month's
+/// (the first month's over the initial capital), in percent.
+function renderMonthly(full, initial) {
+  const table = $("monthly");
+  const ends = new Map();
+  for (const [ms, v] of (full && full.equity) || []) ends.set(new Date(ms).toISOString().slice(0, 7), v);
+  let previous = initial;
+  const rows = [...ends.entries()].map(([month, equity]) => {
+    const change = previous > 0 ? (equity / previous - 1) * 100 : null;
+    previous = equity;
+    return [month, equity, change];
+  });
+  table.querySelector("thead").innerHTML = "<tr><th>month (UTC)</th><th>equity at its end</th><th>return %</th></tr>";
+  table.querySelector("tbody").innerHTML = rows
+    .map(([month, equity, change]) => `<tr><td>${month}</td><td>${equity.toFixed(2)}</td><td class="${change > 0 ? "pos" : change < 0 ? "neg" : ""}">${change === null ? "—" : change.toFixed(2)}</td></tr>`)
+    .join("");
+  table.dataset.months = String(rows.length);
+}
+
 /// The answer first, under the title: return against buy and hold, Sharpe, drawdown, round trips,
 /// win rate, fees; a position still open at the end; a warning on ratios of a ruined run.
 function renderHeadline(run) {
@@ -488,6 +507,7 @@ async function showResult(run) {
   }
   renderMetrics($("metrics"), run.metrics);
   renderHeadline(run);
+  renderMonthly(view && view.full, Number(c.initial_capital));
   const ambiguous = run.ambiguous_bars || 0;
   $("ambiguous-note").hidden = ambiguous === 0;
   $("ambiguous-note").textContent = ambiguous
