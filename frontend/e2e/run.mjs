@@ -602,6 +602,26 @@ await step("dark theme", async () => {
   await page.screenshot({ path: `${shots}/desktop-dark.png`, fullPage: true });
 });
 
+await step("Check's answer goes with the code it checked; the example selector resets on an edit; compare asks without an alert", async () => {
+  await page.goto(base);
+  await page.waitForSelector("body[data-ready=true]");
+  let alerted = false;
+  page.once("dialog", (d) => { alerted = true; d.dismiss(); });
+  await page.selectOption("#examples", "sma_crossover");
+  await page.click("#validate");
+  await page.waitForFunction(() => document.getElementById("validation").textContent.includes("loads"));
+  await page.evaluate(() => window.__cryptobt.editor.setCode(window.__cryptobt.editor.code() + "\n-- edited\n"));
+  await page.waitForFunction(() => document.getElementById("validation").textContent === "");
+  assert.equal(await page.inputValue("#examples"), "", "the selector no longer names the edited code");
+  await page.click("#refresh");
+  await page.waitForSelector("#history tr[data-id] .pick");
+  await page.check("#history tr[data-id] .pick >> nth=0");
+  await page.click("#compare");
+  await page.waitForFunction(() => !document.getElementById("history-message").hidden);
+  assert.match(await page.textContent("#history-message"), /two to five/);
+  assert.equal(alerted, false, "no alert box");
+});
+
 await browser.close();
 writeReport();
 console.log(results.join("\n"));

@@ -30,7 +30,19 @@ $("theme").addEventListener("click", () => {
 });
 
 // ---- editor -------------------------------------------------------------------------------
-const editor = createEditor($("editor"), { onRun: () => $("run-form").requestSubmit(), onChange: () => editor && editor.mark(null) });
+let loadedExample = null;
+const editor = createEditor($("editor"), {
+  onRun: () => $("run-form").requestSubmit(),
+  onChange: () => {
+    if (!editor) return;
+    editor.mark(null);
+    // The example selector names what is loaded only until the code is replaced.
+    if ($("examples").value && editor.code() !== loadedExample) $("examples").value = "";
+    // A Check answer is about the code it checked: it goes when the code changes.
+    $("validation").textContent = "";
+    $("validation").className = "note";
+  },
+});
 window.__cryptobt = { editor };
 document.addEventListener("keydown", (e) => {
   if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
@@ -665,7 +677,7 @@ $("history").addEventListener("click", async (e) => {
     $("undo").dataset.id = id;
     undoTimer = setTimeout(async () => {
       $("undo").hidden = true;
-      await api.remove(id).catch((err) => alert(err.message));
+      await api.remove(id).catch((err) => historyMessage(err.message));
       await loadHistory();
     }, 5000);
   }
@@ -677,9 +689,16 @@ $("undo-button").addEventListener("click", () => {
   if (row) row.hidden = false;
 });
 $("refresh").addEventListener("click", loadHistory);
+
+/// A message under the history (no alert box): what a compare or a delete needs or what failed.
+function historyMessage(text) {
+  $("history-message").textContent = text;
+  $("history-message").hidden = !text;
+}
 $("compare").addEventListener("click", async () => {
   const ids = [...document.querySelectorAll("#history .pick:checked")].map((c) => c.closest("tr").dataset.id);
-  if (ids.length < 2 || ids.length > 5) return alert("Select two to five runs to compare.");
+  if (ids.length < 2 || ids.length > 5) return historyMessage("Select two to five runs to compare.");
+  historyMessage("");
   const names = new Map([...document.querySelectorAll("#history .pick:checked")].map((c) => {
     const tr = c.closest("tr");
     return [tr.dataset.id, tr.querySelector(".run-link").textContent];
@@ -729,6 +748,7 @@ async function start() {
   select.addEventListener("change", () => {
     const ex = examples.examples.find((x) => x.name === select.value);
     if (ex) {
+      loadedExample = ex.code;
       editor.setCode(ex.code);
       editor.mark(null);
       const mode = /--mode futures/.test(ex.code) ? "futures" : "spot";

@@ -342,7 +342,11 @@ export function initSweeps(context) {
     if (!row) return;
     if (e.target.classList.contains("sw-open")) await openSweep(row.dataset.id);
     if (e.target.classList.contains("sw-delete")) {
-      await api.sweepDelete(row.dataset.id).catch((err) => alert(err.message));
+      await api.sweepDelete(row.dataset.id).catch((err) => {
+        $("sweep-status").hidden = false;
+        $("sweep-status-error").hidden = false;
+        $("sweep-status-error").textContent = err.message;
+      });
       if (shown && shown.sweep_id === row.dataset.id) $("sweep-result").hidden = true;
       await loadSweeps();
     }
