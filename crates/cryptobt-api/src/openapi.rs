@@ -43,8 +43,8 @@ pub(crate) struct SubmitRequest {
     intrabar: Option<String>,
     /// Per 8 h, used without a funding file. Default 0.
     funding_rate: Option<f64>,
-    /// Strategy parameters: numbers or strings.
-    #[schema(value_type = Object)]
+    /// Strategy parameters: numbers or strings (optional).
+    #[schema(value_type = Option<Object>, required = false)]
     params: Option<serde_json::Value>,
 }
 
@@ -73,6 +73,84 @@ pub(crate) struct ValidateResponse {
     line: Option<u32>,
 }
 
+/// `metrics.json`: every metric of docs/metrics.md (null where undefined; money as numbers).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(crate) struct MetricsView {
+    /// Total return (docs/metrics.md).
+    total_return: Option<f64>,
+    /// Final equity (docs/metrics.md).
+    final_equity: Option<f64>,
+    /// Annualized return (docs/metrics.md).
+    annualized_return: Option<f64>,
+    /// Buy & hold (docs/metrics.md).
+    benchmark_return: Option<f64>,
+    /// Expectancy (docs/metrics.md).
+    expectancy: Option<f64>,
+    /// Max drawdown (docs/metrics.md).
+    max_drawdown: Option<f64>,
+    /// Longest drawdown (docs/metrics.md).
+    max_drawdown_duration_days: Option<f64>,
+    /// Volatility (daily) (docs/metrics.md).
+    volatility: Option<f64>,
+    /// Volatility (annual) (docs/metrics.md).
+    annualized_volatility: Option<f64>,
+    /// Sharpe (docs/metrics.md).
+    sharpe_ratio: Option<f64>,
+    /// Sortino (docs/metrics.md).
+    sortino_ratio: Option<f64>,
+    /// Calmar (docs/metrics.md).
+    calmar_ratio: Option<f64>,
+    /// Exposure (docs/metrics.md).
+    exposure: Option<f64>,
+    /// Avg leverage (docs/metrics.md).
+    avg_leverage: Option<f64>,
+    /// Max leverage (docs/metrics.md).
+    max_leverage: Option<f64>,
+    /// Round trips (docs/metrics.md).
+    round_trips: u64,
+    /// Win rate (docs/metrics.md).
+    win_rate: Option<f64>,
+    /// Profit factor (docs/metrics.md).
+    profit_factor: Option<f64>,
+    /// Avg win (docs/metrics.md).
+    avg_win: Option<f64>,
+    /// Avg loss (docs/metrics.md).
+    avg_loss: Option<f64>,
+    /// Largest win (docs/metrics.md).
+    largest_win: Option<f64>,
+    /// Largest loss (docs/metrics.md).
+    largest_loss: Option<f64>,
+    /// Avg bars held (docs/metrics.md).
+    avg_bars_held: Option<f64>,
+    /// Losing streak (docs/metrics.md).
+    max_consecutive_losses: u64,
+    /// Fills (docs/metrics.md).
+    total_trades: u64,
+    /// Ambiguous bars (docs/metrics.md).
+    ambiguous_bars: u64,
+    /// Fees paid (docs/metrics.md).
+    total_fees: f64,
+    /// Funding (docs/metrics.md).
+    total_funding: f64,
+    /// Liquidations (docs/metrics.md).
+    liquidations: u64,
+    /// Liquidation losses (docs/metrics.md).
+    liquidation_losses: f64,
+}
+
+/// What a run's metrics and charts cover.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(crate) struct CoveredView {
+    /// The first bar processed (open time, ms).
+    first_bar: i64,
+    /// The last bar processed (open time, ms).
+    last_bar: i64,
+    /// Bars processed.
+    bars: u64,
+    /// Whether every bar of the range was processed.
+    complete: bool,
+}
+
 /// A run: status, progress, config, metrics, fills, thinned portfolio history, error.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub(crate) struct BacktestView {
@@ -84,10 +162,15 @@ pub(crate) struct BacktestView {
     created_at: String,
     #[schema(value_type = Object)]
     config: serde_json::Value,
-    #[schema(value_type = Object)]
-    metrics: Option<serde_json::Value>,
+    /// Null while the run is queued or running, or when it failed before its first bar.
+    metrics: Option<MetricsView>,
+    /// One page of the fills (`?page=&page_size=`, 5,000 by default), in time order.
     #[schema(value_type = Vec<Object>)]
     trades: Vec<serde_json::Value>,
+    /// Every fill of the run (the pages add up to it).
+    trades_total: u64,
+    /// What the metrics and charts cover; null before the first bar.
+    covered: Option<CoveredView>,
     /// One page of the round trips (`?trips_page=&trips_page_size=`), in exit order.
     #[schema(value_type = Vec<Object>)]
     round_trips: Vec<serde_json::Value>,
@@ -260,6 +343,8 @@ fn sweep_file() {}
         ValidateRequest,
         ValidateResponse,
         BacktestView,
+        MetricsView,
+        CoveredView,
         SweepSubmitRequest,
         SweepSubmitResponse,
         ErrorBody

@@ -303,6 +303,16 @@ fn data_validate_examples_health_and_openapi() {
     assert_eq!(code, 200);
     assert!(v["paths"]["/api/backtest"]["post"].is_object(), "{v}");
     assert!(v["components"]["schemas"]["SubmitRequest"].is_object());
+    // params is optional; metrics, covered and trades_total are typed.
+    let schemas = &v["components"]["schemas"];
+    let required = schemas["SubmitRequest"]["required"].as_array().unwrap();
+    assert!(!required.iter().any(|r| r == "params"), "{required:?}");
+    let view = &schemas["BacktestView"]["properties"];
+    assert!(view["trades_total"].is_object() && view["covered"].is_object(), "{view}");
+    let metrics = &schemas["MetricsView"]["properties"];
+    for def in cryptobt_domain::METRICS {
+        assert!(metrics[def.key].is_object(), "MetricsView lacks {}", def.key);
+    }
 }
 
 #[test]
