@@ -620,6 +620,13 @@ await step("Check's answer goes with the code it checked; the example selector r
   await page.waitForFunction(() => !document.getElementById("history-message").hidden);
   assert.match(await page.textContent("#history-message"), /two to five/);
   assert.equal(alerted, false, "no alert box");
+  // Fills say what they did; the equity chart takes a log scale.
+  await page.click("#history tr[data-id] .reopen >> nth=0");
+  await page.waitForFunction(() => document.getElementById("results").dataset.ready);
+  const labels = await page.$$eval("#trades tbody tr td:nth-child(2)", (c) => c.map((x) => x.textContent));
+  assert.ok(labels.length > 0 && labels.every((l) => /^(buy|sell) to (open|close)$|^liquidation$/.test(l)), labels.join("|"));
+  await page.check("#equity-log");
+  assert.equal(await page.evaluate(() => window.__view.charts[1].priceScale("right").options().mode), 1, "log scale");
 });
 
 await browser.close();

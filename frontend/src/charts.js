@@ -362,6 +362,12 @@ export class RunView {
     tip.style.top = `${param.point.y + 12}px`;
   }
 
+  /// The equity chart on a logarithmic scale (a run that doubled or halved reads as such) or a
+  /// linear one.
+  logScale(on) {
+    this.charts[1].priceScale("right").applyOptions({ mode: on ? 1 : 0 });
+  }
+
   /// Zooms all three charts to `[from, to]` (ms).
   zoom(from, to) {
     this.charts[0].timeScale().setVisibleRange({ from: seconds(from), to: seconds(to) });

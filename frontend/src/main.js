@@ -342,6 +342,13 @@ function time(ms) {
   return new Date(ms).toISOString().replace("T", " ").slice(0, 16);
 }
 
+/// What a fill did: buy to open, sell to close, sell to open (a short), buy to close, liquidation.
+function fillLabel(t) {
+  if (t.action === "liquidation") return "liquidation";
+  const opens = (t.action === "buy") === (t.position_type === "long");
+  return `${t.action} to ${opens ? "open" : "close"}`;
+}
+
 /// Fills the server sends a page, and the trades table's window into them: the table pages
 /// through the run's `trades_total` fills, fetching the server page that holds the rows shown.
 const SERVER_PAGE = 5000;
@@ -379,7 +386,7 @@ async function renderTrades() {
       const pnl = Number(t.pnl);
       const tag = t.tag ? escapeHtml(t.tag) : "";
       const amb = t.ambiguous ? ' <span class="amb" title="filled in an ambiguous bar: the order of the high and the low decided it">≈</span>' : "";
-      return `<tr><td>${time(t.timestamp)}${amb}</td><td>${t.action}</td><td>${t.order_type || "market"}</td><td>${t.quantity}</td><td>${t.price}</td><td>${Number(t.leverage).toFixed(2)}</td><td>${Number(t.fee).toFixed(4)}</td><td>${t.position_type}</td><td class="${pnl > 0 ? "pos" : pnl < 0 ? "neg" : ""}">${pnl.toFixed(2)}</td><td>${tag}</td></tr>`;
+      return `<tr><td>${time(t.timestamp)}${amb}</td><td>${fillLabel(t)}</td><td>${t.order_type || "market"}</td><td>${t.quantity}</td><td>${t.price}</td><td>${Number(t.leverage).toFixed(2)}</td><td>${Number(t.fee).toFixed(4)}</td><td>${t.position_type}</td><td class="${pnl > 0 ? "pos" : pnl < 0 ? "neg" : ""}">${pnl.toFixed(2)}</td><td>${tag}</td></tr>`;
     })
     .join("");
   table.dataset.rows = String(total);
@@ -508,6 +515,8 @@ async function showResult(run) {
   );
   window.__view = view;
   $("whole-run").onclick = () => view.fit();
+  view.logScale($("equity-log").checked);
+  $("equity-log").onchange = () => view.logScale($("equity-log").checked);
   $("trades-total").textContent = String(run.trades_total ?? (run.trades || []).length);
   if (covered) {
     try {
