@@ -55,7 +55,13 @@ pub fn strategy_name(code: &str, params: &crate::Params) -> String {
         .and_then(|l| l.strip_prefix("--"))
         .map(|l| l.trim_start_matches('-').trim())
         .unwrap_or("");
-    let cut = comment.find([':', '.']).map_or(comment, |i| &comment[..i]).trim();
+    // The name ends at a colon, or at a full stop that ends a sentence (followed by a space or
+    // the end) — not at a decimal point (`RSI 30.5 bounce`).
+    let bytes = comment.as_bytes();
+    let end = comment.char_indices().find(|&(i, c)| {
+        c == ':' || (c == '.' && bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace()))
+    });
+    let cut = end.map_or(comment, |(i, _)| &comment[..i]).trim();
     if cut.is_empty() {
         "untitled".to_owned()
     } else {
@@ -333,4 +339,19 @@ pub trait ResultStore: Send + Sync {
     /// # Errors
     /// [`StoreError::NotFound`] or [`StoreError::Io`].
     fn delete(&self, id: &BacktestId) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_is_named_by_its_first_comment_up_to_a_colon_or_a_sentence_end() {
+        let name = |code: &str| strategy_name(code, &crate::Params::new());
+        assert_eq!(name("-- SMA crossover: long while above"), "SMA crossover");
+        assert_eq!(name("-- RSI 30.5 bounce. Buys dips"), "RSI 30.5 bounce");
+        assert_eq!(name("-- Threshold 0.5"), "Threshold 0.5");
+        assert_eq!(name("-- Ends here."), "Ends here");
+        assert_eq!(name("function on_data(b) end"), "untitled");
+    }
 }
