@@ -61,7 +61,8 @@ fn write(args: &ReportArgs) -> Result<PathBuf, String> {
     let query = BarQuery::of(c);
     // Without the market data the report still has everything but the candles.
     let bars: Vec<_> = market.bars(&query).map(|b| b.iter().copied().collect()).unwrap_or_default();
-    let html = cryptobt_report::render(&run, &equity, &bars);
+    let plots = store.plots(&id).unwrap_or_default();
+    let html = cryptobt_report::render(&run, &equity, &bars, &plots);
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("report-{id}.html")));
     cryptobt_data::write_atomic(&out, html.as_bytes()).map_err(|e| e.to_string())?;
     Ok(out)

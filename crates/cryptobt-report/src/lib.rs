@@ -157,7 +157,12 @@ fn candle_chart(title: &str, candles: &[Candle], fills: &[(i64, f64, bool)]) -> 
 
 /// The report of `run`: `equity` is its whole equity curve, `bars` the run's bars.
 #[must_use]
-pub fn render(run: &StoredRun, equity: &[(i64, Decimal)], bars: &[Bar]) -> String {
+pub fn render(
+    run: &StoredRun,
+    equity: &[(i64, Decimal)],
+    bars: &[Bar],
+    plots: &[cryptobt_domain::PlotSeries],
+) -> String {
     let c = &run.record.config;
     let file = ConfigFile::from_record(&run.record);
     let metrics = serde_json::to_value(&run.metrics).unwrap_or_default();
@@ -247,6 +252,16 @@ pre{{background:#f5f6f8;padding:10px;overflow-x:auto;font-size:12px}}
             &[("drawdown", "#ef5350", thin(&times, &drawdown, first, last, ms))],
             160,
         ));
+        // The strategy's own `plot` series, each thinned as the chart view thins them.
+        for series in plots {
+            let (t, v): (Vec<i64>, Vec<f64>) = series.points.iter().copied().unzip();
+            let title = format!("Plot: {} ({} pane)", series.name, series.pane.as_str());
+            html.push_str(&line_chart(
+                &title,
+                &[(series.name.as_str(), "#8e24aa", thin(&t, &v, first, last, ms))],
+                160,
+            ));
+        }
     }
     html.push_str(r#"<h2>Metrics</h2><dl class="metrics">"#);
     let mut group = None;

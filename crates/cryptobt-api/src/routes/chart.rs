@@ -186,7 +186,9 @@ pub(crate) async fn report(
             .bars(&query)
             .map(|b| b.iter().copied().collect())
             .unwrap_or_default();
-        Ok(cryptobt_report::render(&run, &equity, &bars))
+        // A damaged plots.csv leaves the plots out of the report, as it does of the chart.
+        let plots = store.plots(&id2).unwrap_or_default();
+        Ok(cryptobt_report::render(&run, &equity, &bars, &plots))
     })
     .await??;
     Ok(HttpResponse::Ok()

@@ -951,6 +951,8 @@ fn chart_views_reports_and_the_history_over_http() {
     let total = run["metrics"]["total_return"].as_f64().unwrap();
     assert!(html.contains(&format!("data-metric=\"total_return\" data-raw=\"{total}\"")));
     assert!(html.contains("<svg") && !html.contains("<script"), "charts without script");
+    // The strategy's plot is in the report too.
+    assert!(html.contains("Plot: close (price pane)"), "the plot series");
     // Fill marks are thinned as the chart view thins them, and the count says so.
     let fills = run["trades_total"].as_u64().unwrap();
     assert!(fills > 1_000, "{fills}");
