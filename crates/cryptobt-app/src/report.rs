@@ -53,14 +53,25 @@ fn write(args: &ReportArgs) -> Result<PathBuf, String> {
         })?;
         (FileResultStore::new(&args.results_dir), id)
     };
-    let run = store.load(&id, 2).map_err(|e| e.to_string())?;
+    let run = store.load(&id, 2).map_err(|e| {
+        format!("{e} (looked in {}; --results-dir sets where)", args.results_dir.display())
+    })?;
     let equity = store.equity(&id).map_err(|e| e.to_string())?;
     let settings = cryptobt_app::Settings { data_dir: args.data_dir.clone(), ..Default::default() };
     let market = cryptobt_app::market_data(&settings, std::sync::Arc::default());
     let c = &run.record.config;
     let query = BarQuery::of(c);
-    // Without the market data the report still has everything but the candles.
-    let bars: Vec<_> = market.bars(&query).map(|b| b.iter().copied().collect()).unwrap_or_default();
+    // Without the market data the report still has everything but the candles, and says why.
+    let bars: Vec<_> = match market.bars(&query) {
+        Ok(b) => b.iter().copied().collect(),
+        Err(e) => {
+            eprintln!(
+                "note: no price chart: {e} (looked in {}; --data-dir sets where)",
+                args.data_dir.display()
+            );
+            Vec::new()
+        }
+    };
     let plots = store.plots(&id).unwrap_or_default();
     let html = cryptobt_report::render(&run, &equity, &bars, &plots);
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("report-{id}.html")));
