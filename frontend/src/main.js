@@ -637,7 +637,7 @@ async function loadHistory() {
   const num = (v) => (v === null || v === undefined ? "—" : Number(v).toFixed(2));
   body.innerHTML = list.items
     .map(
-      (r) => `<tr data-id="${r.backtest_id}"><td><input type="checkbox" class="pick" aria-label="compare ${r.backtest_id}"></td>
+      (r) => `<tr data-id="${r.backtest_id}"><td><input type="checkbox" class="pick" aria-label="compare ${r.backtest_id}"${picked.has(r.backtest_id) ? " checked" : ""}></td>
         <td><a href="#/runs/${r.backtest_id}" class="run-link" title="${r.backtest_id}">${escapeHtml(r.name || "untitled")}</a></td>
         <td>${r.trading_mode} ${r.symbol} ${r.timeframe}</td><td>${r.start_date} → ${r.end_date}</td>
         <td class="mono">${escapeHtml(paramsText(r.params))}</td>
@@ -699,13 +699,23 @@ $("undo-button").addEventListener("click", () => {
 });
 $("refresh").addEventListener("click", loadHistory);
 
+/// Runs picked for a comparison, kept across filtering, sorting and paging of the history.
+const picked = new Set();
+$("history").addEventListener("change", (e) => {
+  const box = e.target.closest(".pick");
+  if (!box) return;
+  const id = box.closest("tr").dataset.id;
+  if (box.checked) picked.add(id);
+  else picked.delete(id);
+});
+
 /// A message under the history (no alert box): what a compare or a delete needs or what failed.
 function historyMessage(text) {
   $("history-message").textContent = text;
   $("history-message").hidden = !text;
 }
 $("compare").addEventListener("click", async () => {
-  const ids = [...document.querySelectorAll("#history .pick:checked")].map((c) => c.closest("tr").dataset.id);
+  const ids = [...picked];
   if (ids.length < 2 || ids.length > 5) return historyMessage("Select two to five runs to compare.");
   historyMessage("");
   const names = new Map([...document.querySelectorAll("#history .pick:checked")].map((c) => {
@@ -722,7 +732,7 @@ $("compare").addEventListener("click", async () => {
   const lowerIsBetter = new Set(["max_drawdown_duration_days", "volatility", "annualized_volatility", "total_fees", "liquidations", "liquidation_losses", "max_consecutive_losses", "ambiguous_bars"]);
   const neutral = new Set(["total_trades", "round_trips", "avg_bars_held", "exposure", "avg_leverage", "max_leverage", "benchmark_return", "final_equity"]);
   $("compare-table").innerHTML =
-    `<tr><th>metric</th>${runs.map((r) => `<th class="run-label">${escapeHtml(runLabel(r))}</th>`).join("")}</tr>` +
+    `<tr><th>metric</th>${runs.map((r) => `<th class="run-label">${escapeHtml(runLabel(r))}<br><span class="muted small">${escapeHtml(`${r.config.trading_mode} ${r.config.symbol} ${r.config.timeframe} · ${r.config.start_date} → ${r.config.end_date}`)}</span></th>`).join("")}</tr>` +
     METRICS.map((m) => {
       const values = runs.map((r) => (r.metrics ? r.metrics[m.key] : null));
       const numbers = values.filter((v) => v !== null && v !== undefined).map(Number);
