@@ -109,6 +109,16 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// A server failure's source is the failure under it; a refused request has none.
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Internal { cause: Some(cause), .. } => Some(cause.as_ref()),
+            _ => None,
+        }
+    }
+}
+
 impl ApiError {
     /// A server failure caused by `error` (kept, with its sources, for the log).
     pub(crate) fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
@@ -117,10 +127,9 @@ impl ApiError {
 
     /// For a server failure, its message and every cause under it, as the log shows them.
     pub(crate) fn chain(&self) -> Option<String> {
-        let Self::Internal { message, cause } = self else { return None };
+        let Self::Internal { message, .. } = self else { return None };
         let mut detail = message.clone();
-        let mut next: Option<&(dyn std::error::Error + 'static)> =
-            cause.as_deref().and_then(std::error::Error::source);
+        let mut next = std::error::Error::source(self).and_then(std::error::Error::source);
         while let Some(e) = next {
             detail.push_str(" ← ");
             detail.push_str(&e.to_string());
@@ -251,5 +260,15 @@ mod tests {
         );
         // The client sees none of it.
         assert_eq!(error.body().message, "the server failed to handle the request");
+        // Any error reporter finds the same chain through `Error::source`.
+        let under = std::error::Error::source(&error).expect("the store error");
+        assert_eq!(under.to_string(), "result storage failed: trades.csv of bt_x");
+        assert_eq!(under.source().expect("the OS error").to_string(), "no space left on device");
+    }
+
+    #[test]
+    fn a_refused_request_has_no_source() {
+        let error = ApiError::NoData("no bars for 2020-01-01".into());
+        assert!(std::error::Error::source(&error).is_none());
     }
 }

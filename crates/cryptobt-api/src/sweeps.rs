@@ -157,10 +157,10 @@ impl Sweeps {
     pub(crate) fn table(&self, id: &SweepId) -> Result<Arc<SweepTable>, ServiceError> {
         self.tables
             .try_get_with(id.to_string(), || {
-                self.store.table(id).map(Arc::new).map_err(|e| ServiceError {
-                    code: ErrorCode::StorageError,
-                    message: e.to_string(),
-                })
+                self.store
+                    .table(id)
+                    .map(Arc::new)
+                    .map_err(|e| ServiceError::caused_by(ErrorCode::StorageError, e.to_string(), e))
             })
             .map_err(|e| ServiceError::clone(&e))
     }
@@ -289,10 +289,9 @@ impl Sweeps {
         // sweep "running".
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let outcome = self.service.run(request, None, job)?;
-            self.store.save(id, &outcome).map_err(|e| ServiceError {
-                code: ErrorCode::StorageError,
-                message: e.to_string(),
-            })?;
+            self.store
+                .save(id, &outcome)
+                .map_err(|e| ServiceError::caused_by(ErrorCode::StorageError, e.to_string(), e))?;
             outcome.failure.map_or(Ok(()), Err)
         }));
         match ran {

@@ -44,8 +44,11 @@ impl std::fmt::Debug for RunPipeline {
 /// The error of a run whose files could not be written (the message names no server path).
 #[must_use]
 pub fn storage_error(e: &StoreError) -> RunError {
-    let detail = e.to_string();
-    let cause = detail.rsplit(": ").next().unwrap_or("write failed");
+    let cause = match e {
+        StoreError::Io { source: Some(source), .. } => source.to_string(),
+        StoreError::Io { message, source: None } => message.clone(),
+        StoreError::NotFound { .. } | StoreError::Damaged { .. } => e.to_string(),
+    };
     RunError {
         code: ErrorCode::StorageError,
         message: format!("the run's results could not be written ({cause})"),
@@ -126,5 +129,42 @@ impl RunPipeline {
 
 fn service_error(e: &StoreError) -> ServiceError {
     let error = storage_error(e);
-    ServiceError { code: error.code, message: error.message }
+    ServiceError::caused_by(error.code, error.message, e.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io_error(message: &str, os: Option<&str>) -> StoreError {
+        StoreError::Io {
+            message: message.into(),
+            source: os
+                .map(|os| Arc::new(std::io::Error::other(os.to_string())) as crate::ports::Cause),
+        }
+    }
+
+    #[test]
+    fn a_storage_error_names_the_os_cause_from_the_error_not_from_its_text() {
+        // A message holding ": " of its own used to be cut at its last ": ".
+        let e = io_error("trades.csv of bt_x: write", Some("No space left on device: ENOSPC"));
+        assert_eq!(
+            storage_error(&e).message,
+            "the run's results could not be written (No space left on device: ENOSPC)"
+        );
+        let e = io_error("metrics.json of bt_x", None);
+        assert_eq!(
+            storage_error(&e).message,
+            "the run's results could not be written (metrics.json of bt_x)"
+        );
+    }
+
+    #[test]
+    fn a_service_error_keeps_the_store_error_as_its_source() {
+        let error = service_error(&io_error("trades.csv of bt_x", Some("disk full")));
+        assert_eq!(error.code, ErrorCode::StorageError);
+        let store = std::error::Error::source(&error).expect("the store error");
+        assert_eq!(store.to_string(), "result storage failed: trades.csv of bt_x");
+        assert_eq!(store.source().expect("the OS error").to_string(), "disk full");
+    }
 }

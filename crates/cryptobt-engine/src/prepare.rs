@@ -25,7 +25,7 @@ pub struct Prepared {
 }
 
 fn data_error(message: String) -> ServiceError {
-    ServiceError { code: ErrorCode::DataError, message }
+    ServiceError::new(ErrorCode::DataError, message)
 }
 
 impl Prepared {

@@ -349,6 +349,7 @@ fn all_failed(members: &[SweepMember]) -> Option<ServiceError> {
     let code = first.row.error_code.unwrap_or(ErrorCode::RuntimeError);
     let message = first.message.clone().unwrap_or_else(|| code.to_string());
     Some(ServiceError {
+        source: None,
         code,
         message: format!("every member failed; member {} (the first): {message}", first.row.index),
     })
@@ -431,6 +432,7 @@ impl SweepEngine {
         let summary = summary(&settings, &members, walk_forward, &cancelled);
         let failure = if timed_out.load(Ordering::Relaxed) {
             Some(ServiceError {
+                source: None,
                 code: ErrorCode::TimeLimitExceeded,
                 message: format!(
                     "the sweep ran past its limit of {} s (max_sweep_duration); the files hold \
@@ -474,6 +476,7 @@ impl SweepEngine {
                     first.params_read.join(", ")
                 };
                 return Err(ServiceError {
+                    source: None,
                     code: ErrorCode::InvalidArgument,
                     message: format!(
                         "--grid {}: the strategy never reads {} through params (it reads {reads})",
@@ -531,7 +534,7 @@ impl SweepService for SweepEngine {
         observer: &dyn RunObserver,
     ) -> Result<SweepOutcome, ServiceError> {
         let mut plan = plan(&request.spec, &request.config)
-            .map_err(|e| ServiceError { code: ErrorCode::InvalidArgument, message: e.message })?;
+            .map_err(|e| ServiceError::new(ErrorCode::InvalidArgument, e.message))?;
         if let Some(Shard { part, count }) = shard {
             plan.members.retain(|(index, _)| index % count == part);
         }
@@ -642,7 +645,7 @@ impl SweepEngine {
     ) -> Result<Vec<SweepMember>, ServiceError> {
         let all = self
             .planned(request)
-            .map_err(|e| ServiceError { code: ErrorCode::InvalidArgument, message: e.message })?;
+            .map_err(|e| ServiceError::new(ErrorCode::InvalidArgument, e.message))?;
         let members: Vec<(usize, Params)> =
             indices.iter().filter_map(|i| all.get(*i).cloned()).collect();
         let market = Prepared::load(self.market.as_ref(), &request.config)?;
@@ -666,11 +669,12 @@ impl SweepEngine {
         members.sort_by_key(|m| m.row.index);
         let planned = self
             .planned(request)
-            .map_err(|e| ServiceError { code: ErrorCode::InvalidArgument, message: e.message })?;
+            .map_err(|e| ServiceError::new(ErrorCode::InvalidArgument, e.message))?;
         let complete = members.len() == planned.len()
             && members.iter().enumerate().all(|(k, m)| m.row.index == k);
         if !complete && !request.limits.cancel.is_cancelled() {
             return Err(ServiceError {
+                source: None,
                 code: ErrorCode::InternalError,
                 message: format!(
                     "the parts hold {} members of {}, not each once",

@@ -663,7 +663,7 @@ impl ResultStore for FileResultStore {
         };
         let portfolio_file =
             cryptobt_fs::check_no_links(&self.root, &self.relative(id, "portfolio.csv"))
-                .map_err(|e| e.to_string());
+                .map_err(read::ReadError::from);
         let (portfolio, portfolio_rows) = portfolio_file
             .and_then(|()| read_portfolio(&dir.join("portfolio.csv"), PORTFOLIO_HEADER, max_points))
             .unwrap_or_else(|e| {
@@ -702,7 +702,10 @@ impl ResultStore for FileResultStore {
         cryptobt_fs::check_no_links(&self.root, &relative)
             .map_err(|e| io_error(format!("portfolio.csv of {id}"), e))?;
         read::read_equity(&self.root.join(&relative), PORTFOLIO_HEADER).map_err(|e| {
-            StoreError::Io { message: format!("portfolio.csv of {id}: {e}"), source: None }
+            StoreError::Io {
+                message: format!("portfolio.csv of {id}: {e}"),
+                source: Some(std::sync::Arc::new(e)),
+            }
         })
     }
 
@@ -712,7 +715,7 @@ impl ResultStore for FileResultStore {
             .map_err(|e| io_error(format!("plots.csv of {id}"), e))?;
         read::read_plots(&self.root.join(&relative), PLOTS_HEADER).map_err(|e| StoreError::Io {
             message: format!("plots.csv of {id}: {e}"),
-            source: None,
+            source: Some(std::sync::Arc::new(e)),
         })
     }
 

@@ -77,8 +77,44 @@ impl From<RoundTripRow> for RoundTrip {
     }
 }
 
+/// Why a stored CSV file could not be read back (the message names the row or field).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReadError {
+    /// The file could not be opened or read.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// A row is not CSV or does not fit its columns.
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    /// The first line is not the header the store writes.
+    #[error("header is {found:?}, expected {expected:?}")]
+    Header {
+        /// The header found.
+        found: String,
+        /// The header written.
+        expected: String,
+    },
+    /// The last row has no end of line: the file was cut short.
+    #[error("truncated: the last row has no end of line")]
+    Truncated,
+    /// A field that does not parse.
+    #[error("{what}: {source}")]
+    Field {
+        /// Which field, with its line or its text.
+        what: String,
+        /// The parser's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl ReadError {
+    fn field(what: String, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Field { what, source: Box::new(source) }
+    }
+}
+
 /// Reads `trades.csv`, of this version or of the first (without `order_type,tag,ambiguous`).
-pub(crate) fn trades(text: &str) -> Result<Vec<Trade>, String> {
+pub(crate) fn trades(text: &str) -> Result<Vec<Trade>, ReadError> {
     let first_line = text.lines().next().unwrap_or("");
     let header = if first_line == crate::TRADES_HEADER_V1 {
         crate::TRADES_HEADER_V1
@@ -168,12 +204,12 @@ impl From<PortfolioCsvRow> for PortfolioRow {
 }
 
 /// A reader of `bytes` with `header` checked: the store's own files, nothing else.
-fn reader<R: std::io::Read>(input: R, header: &str) -> Result<csv::Reader<R>, String> {
+fn reader<R: std::io::Read>(input: R, header: &str) -> Result<csv::Reader<R>, ReadError> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(input);
-    let found = reader.headers().map_err(|e| e.to_string())?;
+    let found = reader.headers()?;
     if found.iter().ne(header.split(',')) {
         let found: Vec<&str> = found.iter().collect();
-        return Err(format!("header is {:?}, expected {header:?}", found.join(",")));
+        return Err(ReadError::Header { found: found.join(","), expected: header.to_owned() });
     }
     Ok(reader)
 }
@@ -183,13 +219,13 @@ fn reader<R: std::io::Read>(input: R, header: &str) -> Result<csv::Reader<R>, St
 pub(crate) fn rows<R: DeserializeOwned, T: From<R>>(
     text: &str,
     header: &str,
-) -> Result<Vec<T>, String> {
+) -> Result<Vec<T>, ReadError> {
     if !text.is_empty() && !text.ends_with('\n') {
-        return Err("truncated: the last row has no end of line".to_owned());
+        return Err(ReadError::Truncated);
     }
     reader(text.as_bytes(), header)?
         .deserialize::<R>()
-        .map(|row| row.map(T::from).map_err(|e| e.to_string()))
+        .map(|row| row.map(T::from).map_err(ReadError::from))
         .collect()
 }
 
@@ -200,29 +236,28 @@ pub(crate) fn read_portfolio(
     path: &Path,
     header: &str,
     max_points: usize,
-) -> Result<(Vec<PortfolioRow>, u64), String> {
+) -> Result<(Vec<PortfolioRow>, u64), ReadError> {
     let open = || fs::File::open(path).map(std::io::BufReader::new);
     let first = match open() {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
     let mut record = csv::ByteRecord::new();
     let mut counting = reader(first, header)?;
     let mut rows = 0u64;
-    while counting.read_byte_record(&mut record).map_err(|e| e.to_string())? {
+    while counting.read_byte_record(&mut record)? {
         rows += 1;
     }
     let max = max_points.max(2) as u64;
     let step = rows.div_ceil(max).max(1);
     let mut out = Vec::with_capacity(rows.min(max) as usize + 1);
-    let mut reading = reader(open().map_err(|e| e.to_string())?, header)?;
-    let headers = reading.byte_headers().map_err(|e| e.to_string())?.clone();
+    let mut reading = reader(open()?, header)?;
+    let headers = reading.byte_headers()?.clone();
     let mut i = 0u64;
-    while reading.read_byte_record(&mut record).map_err(|e| e.to_string())? {
+    while reading.read_byte_record(&mut record)? {
         if i.is_multiple_of(step) || i + 1 == rows {
-            let row: PortfolioCsvRow =
-                record.deserialize(Some(&headers)).map_err(|e| e.to_string())?;
+            let row: PortfolioCsvRow = record.deserialize(Some(&headers))?;
             out.push(row.into());
         }
         i += 1;
@@ -231,20 +266,22 @@ pub(crate) fn read_portfolio(
 }
 
 /// Every row's time and equity of `portfolio.csv` (the first two columns), streamed.
-pub(crate) fn read_equity(path: &Path, header: &str) -> Result<Vec<(i64, Decimal)>, String> {
+pub(crate) fn read_equity(path: &Path, header: &str) -> Result<Vec<(i64, Decimal)>, ReadError> {
     let file = match fs::File::open(path) {
         Ok(file) => std::io::BufReader::with_capacity(1 << 16, file),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
     let mut reading = reader(file, header)?;
     let mut record = csv::ByteRecord::new();
     let mut out = Vec::new();
-    while reading.read_byte_record(&mut record).map_err(|e| e.to_string())? {
+    while reading.read_byte_record(&mut record)? {
         let field = |i: usize| std::str::from_utf8(record.get(i).unwrap_or_default()).unwrap_or("");
-        let time = field(0).parse::<i64>().map_err(|e| format!("timestamp {:?}: {e}", field(0)))?;
+        let time = field(0)
+            .parse::<i64>()
+            .map_err(|e| ReadError::field(format!("timestamp {:?}", field(0)), e))?;
         let equity = Decimal::from_str_exact(field(1))
-            .map_err(|e| format!("portfolio_value {:?}: {e}", field(1)))?;
+            .map_err(|e| ReadError::field(format!("portfolio_value {:?}", field(1)), e))?;
         out.push((time, equity));
     }
     Ok(out)
@@ -254,16 +291,16 @@ pub(crate) fn read_equity(path: &Path, header: &str) -> Result<Vec<(i64, Decimal
 pub(crate) fn read_plots(
     path: &Path,
     header: &str,
-) -> Result<Vec<cryptobt_domain::PlotSeries>, String> {
+) -> Result<Vec<cryptobt_domain::PlotSeries>, ReadError> {
     let file = match fs::File::open(path) {
         Ok(file) => std::io::BufReader::with_capacity(1 << 16, file),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
     let mut reading = reader(file, header)?;
     let mut out: Vec<cryptobt_domain::PlotSeries> = Vec::new();
     let mut record = csv::StringRecord::new();
-    while reading.read_record(&mut record).map_err(|e| e.to_string())? {
+    while reading.read_record(&mut record)? {
         let name = record.get(0).unwrap_or_default();
         let pane = match record.get(1) {
             Some("own") => cryptobt_domain::PlotPane::Own,
@@ -274,12 +311,12 @@ pub(crate) fn read_plots(
             .get(2)
             .unwrap_or_default()
             .parse()
-            .map_err(|e| format!("line {line}: timestamp: {e}"))?;
+            .map_err(|e| ReadError::field(format!("line {line}: timestamp"), e))?;
         let value: f64 = record
             .get(3)
             .unwrap_or_default()
             .parse()
-            .map_err(|e| format!("line {line}: value: {e}"))?;
+            .map_err(|e| ReadError::field(format!("line {line}: value"), e))?;
         match out.last_mut() {
             Some(series) if series.name == name => series.points.push((time, value)),
             _ => out.push(cryptobt_domain::PlotSeries {
@@ -320,7 +357,7 @@ mod tests {
         assert_eq!((t[1].order_type, t[1].tag.as_deref()), (OrderType::Limit, None));
         let bad =
             format!("{}\n1,buy,BTCUSDT,1,1,1,0,long,0,iceberg,,false\n", crate::TRADES_HEADER);
-        assert!(trades(&bad).unwrap_err().contains("iceberg"));
+        assert!(trades(&bad).unwrap_err().to_string().contains("iceberg"));
     }
 
     #[test]
@@ -339,14 +376,16 @@ mod tests {
         assert_eq!(t[0].fee.to_string(), "9.468638179000000001");
         assert_eq!(t[0].pnl.to_string(), "-0.000000000001");
         let bad = format!("{header}\n1,hold,BTCUSDT,0.5,42000,10,10.5,long,-10.5\n");
-        assert!(rows::<TradeRow, Trade>(&bad, header).unwrap_err().contains("hold"));
+        assert!(rows::<TradeRow, Trade>(&bad, header).unwrap_err().to_string().contains("hold"));
         let short = format!("{header}\n1,buy,BTCUSDT,0.5\n");
         assert!(rows::<TradeRow, Trade>(&short, header).is_err());
-        assert!(rows::<TradeRow, Trade>("a,b\n", header)
-            .unwrap_err()
-            .contains("header is \"a,b\""));
-        assert!(rows::<TradeRow, Trade>(&text[..text.len() - 1], header)
-            .unwrap_err()
-            .contains("truncated"));
+        assert!(matches!(
+            rows::<TradeRow, Trade>("a,b\n", header),
+            Err(ReadError::Header { found, .. }) if found == "a,b"
+        ));
+        assert!(matches!(
+            rows::<TradeRow, Trade>(&text[..text.len() - 1], header),
+            Err(ReadError::Truncated)
+        ));
     }
 }

@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use super::strategy::StrategyLimits;
+use super::{strategy::StrategyLimits, Cause};
 use crate::{BacktestConfig, BacktestReport, ErrorCode, Snapshot};
 
 /// One backtest to run.
@@ -57,14 +57,42 @@ impl SnapshotSink for () {
 }
 
 /// Why a run could not start (a run that starts and then fails is a report with status failed).
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, Error)]
 #[error("{code}: {message}")]
 pub struct ServiceError {
     /// The stable code (`data_error`, `syntax_error`, ...).
     pub code: ErrorCode,
-    /// What went wrong.
+    /// What went wrong, as the user is told it.
     pub message: String,
+    /// The failure under it (a store's or a loader's error with its own causes), for logs.
+    #[source]
+    pub source: Option<Cause>,
 }
+
+impl ServiceError {
+    /// An error of `code` with no cause under it.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), source: None }
+    }
+
+    /// An error of `code` caused by `source` (kept for [`std::error::Error::source`]).
+    pub fn caused_by(
+        code: ErrorCode,
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self { code, message: message.into(), source: Some(std::sync::Arc::new(source)) }
+    }
+}
+
+/// Two errors are equal when the user is told the same thing (the causes are for logs).
+impl PartialEq for ServiceError {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code && self.message == other.message
+    }
+}
+
+impl Eq for ServiceError {}
 
 /// Runs backtests: loads the bars, builds the strategy, replays and measures.
 pub trait BacktestService: Send + Sync {
