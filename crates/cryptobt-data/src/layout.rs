@@ -129,7 +129,8 @@ pub(crate) fn display(path: &Path) -> String {
     path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
-/// The bytes of `root/relative`, `None` when it does not exist (a missing funding month, say).
+/// The bytes of `root/relative` (through any link the operator placed), `None` when it does not
+/// exist (a missing funding month, say).
 ///
 /// # Errors
 /// A [`crate::DataError`] naming the file when it cannot be read.
@@ -137,7 +138,7 @@ pub(crate) fn read_to_bytes(
     root: &std::path::Path,
     relative: &std::path::Path,
 ) -> Result<Option<Vec<u8>>, crate::DataError> {
-    match cryptobt_fs::read_no_links(root, relative) {
+    match std::fs::read(root.join(relative)) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(crate::DataError::io(display(relative), &e)),

@@ -256,9 +256,9 @@ fn the_shipped_data_is_discovered_and_loads() {
 }
 
 /// A day file larger than a day of its timeframe can take is refused before it is read, naming
-/// the file and its size; one that is a symbolic link is never followed.
+/// the file and its size; a day file or data-set folder the operator linked in is followed.
 #[test]
-fn oversized_and_linked_day_files_are_refused() {
+fn oversized_day_files_are_refused_and_linked_ones_followed() {
     let dir = tempfile::tempdir().unwrap();
     let d = day(2025, 1, 1);
     let row = "1735689600000,93576,95151.15,92888,94591.79,10373.32613\n";
@@ -279,19 +279,27 @@ fn oversized_and_linked_day_files_are_refused() {
         let file = dir.path().join("binance/spot/BTCUSDT/1d/BTCUSDT_1d_2025-01-01.csv");
         std::fs::remove_file(&file).unwrap();
         std::os::unix::fs::symlink(&real, &file).unwrap();
+        // The operator's link is followed: the day is read from where it points.
         let (data, _) = loader(dir.path());
-        let err = data.load(&query(Timeframe::D1, d, d)).unwrap_err().to_string();
-        assert!(err.contains("symbolic link"), "{err}");
-        // A linked data-set folder likewise.
+        let bars: Vec<_> =
+            data.bars(&query(Timeframe::D1, d, d)).unwrap().iter().copied().collect();
+        assert_eq!(bars.len(), 1);
+        assert_eq!(bars[0].close, dec!(94591.79));
+        // A data-set folder kept on another disk likewise (`…/BTCUSDT/1d` a link to it).
         std::fs::remove_file(&file).unwrap();
         let tf = dir.path().join("binance/spot/BTCUSDT/1d");
         std::fs::remove_dir(&tf).unwrap();
         std::fs::create_dir_all(outside.path().join("1d")).unwrap();
-        std::fs::copy(&real, outside.path().join("1d/BTCUSDT_1d_2025-01-01.csv")).unwrap();
+        let moved =
+            "timestamp,open,high,low,close,volume\n1735689600000,93576,95151.15,92888,94000,1\n";
+        std::fs::write(outside.path().join("1d/BTCUSDT_1d_2025-01-01.csv"), moved).unwrap();
         std::os::unix::fs::symlink(outside.path().join("1d"), &tf).unwrap();
         let (data, _) = loader(dir.path());
-        let err = data.load(&query(Timeframe::D1, d, d)).unwrap_err().to_string();
-        assert!(err.contains("symbolic link"), "{err}");
+        let bars: Vec<_> =
+            data.bars(&query(Timeframe::D1, d, d)).unwrap().iter().copied().collect();
+        assert_eq!(bars[0].close, dec!(94000));
+        let listed = cryptobt_data::discover(dir.path()).unwrap();
+        assert!(listed.iter().any(|set| set.timeframe == Timeframe::D1), "{listed:?}");
     }
 }
 
