@@ -35,7 +35,7 @@ pub fn market_data(settings: &Settings, stats: Arc<CacheStats>) -> CsvMarketData
         settings.cache_mb.saturating_mul(1 << 20),
         vec![stats, Arc::new(TracingObserver)],
     );
-    CsvMarketData::new(&settings.data_dir, cache)
+    CsvMarketData::new(&settings.data_dir, cache).with_sidecars(settings.sidecars)
 }
 
 /// The engine over `settings`' market data and the Lua sandbox.

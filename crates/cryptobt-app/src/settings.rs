@@ -47,6 +47,9 @@ pub struct Settings {
     pub max_strategy_kb: usize,
     /// Bar cache in MiB (`CRYPTOBT_CACHE_MB`, default 512).
     pub cache_mb: u64,
+    /// Whether day files keep binary sidecars under `DATA/.cache/` (`CRYPTOBT_SIDECARS`,
+    /// `true` or `false`, default `true`).
+    pub sidecars: bool,
     /// Wall-clock limit of a whole sweep in seconds (`CRYPTOBT_MAX_SWEEP_DURATION`, default
     /// 21600).
     pub max_sweep_duration_secs: u64,
@@ -76,6 +79,7 @@ impl Default for Settings {
             max_runs: 10_000,
             max_strategy_kb: 256,
             cache_mb: 512,
+            sidecars: true,
             max_sweep_duration_secs: api.max_sweep_duration.as_secs(),
             max_sweeps: api.max_sweeps,
         }
@@ -103,6 +107,7 @@ struct FileSettings {
     max_runs: Option<usize>,
     max_strategy_kb: Option<usize>,
     cache_mb: Option<u64>,
+    sidecars: Option<bool>,
     max_sweep_duration: Option<u64>,
     max_sweeps: Option<usize>,
 }
@@ -195,6 +200,9 @@ impl Settings {
         if let Some(v) = f.cache_mb {
             self.cache_mb = v;
         }
+        if let Some(v) = f.sidecars {
+            self.sidecars = v;
+        }
         if let Some(v) = f.max_sweep_duration {
             self.max_sweep_duration_secs = v;
         }
@@ -236,6 +244,7 @@ impl Settings {
             "MAX_RUNS" => self.max_runs = parse(&key, src, value)?,
             "MAX_STRATEGY_KB" => self.max_strategy_kb = parse(&key, src, value)?,
             "CACHE_MB" => self.cache_mb = parse(&key, src, value)?,
+            "SIDECARS" => self.sidecars = parse(&key, src, value)?,
             "CONFIG" | "LOG" => {}
             _ => return Err(format!("{src}: unknown setting {key}")),
         }
@@ -305,6 +314,14 @@ mod tests {
         assert_eq!(s.allowed_timeframes, [Timeframe::H1, Timeframe::H4]);
         assert_eq!(s.max_leverage, Decimal::from(20));
         assert_eq!(s.data_dir, PathBuf::from("data"));
+        assert!(s.sidecars, "on by default");
+        let off = Settings::load(Some(("cryptobt.toml", "sidecars = false")), []).unwrap();
+        assert!(!off.sidecars);
+        let env = [("CRYPTOBT_SIDECARS".to_owned(), "false".to_owned())];
+        assert!(!Settings::load(None, env).unwrap().sidecars);
+        let env = [("CRYPTOBT_SIDECARS".to_owned(), "no".to_owned())];
+        let e = Settings::load(None, env).unwrap_err();
+        assert_eq!(e, "environment: CRYPTOBT_SIDECARS = \"no\" is not valid");
     }
 
     #[test]

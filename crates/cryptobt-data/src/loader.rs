@@ -33,6 +33,9 @@ pub struct CsvMarketData {
     /// The last discovery and when it was made: listing ~20 directories on every request of a
     /// busy server costs more than the request.
     datasets: Arc<parking_lot::Mutex<Option<Discovery>>>,
+    /// Whether day files are also read from and written to binary sidecars under
+    /// `DATA/.cache/` (docs/data.md); on unless switched off.
+    sidecars: bool,
 }
 
 /// A discovery and when it was made.
@@ -45,7 +48,16 @@ impl CsvMarketData {
     /// Reads from `root` (e.g. `data`) through `cache`.
     #[must_use]
     pub fn new(root: impl Into<std::path::PathBuf>, cache: BarCache) -> Self {
-        Self { layout: DataLayout::new(root), cache, datasets: Arc::default() }
+        Self { layout: DataLayout::new(root), cache, datasets: Arc::default(), sidecars: true }
+    }
+
+    /// The same data with the binary sidecars on or off. Off, every day file not in the
+    /// in-memory cache is parsed from its CSV, and nothing is written under `DATA/.cache/` (a
+    /// read-only data folder, or a disk without room for the copy).
+    #[must_use]
+    pub fn with_sidecars(mut self, on: bool) -> Self {
+        self.sidecars = on;
+        self
     }
 
     /// Reads from `root` (e.g. `data`) with a cache of 256 MiB and no observer: what a Rust user
@@ -129,7 +141,8 @@ impl CsvMarketData {
     fn dataset(&self, mode: TradingMode, symbol: Symbol, timeframe: Timeframe) -> Dataset {
         let relative = display(&DataLayout::dataset_dir(mode, symbol, timeframe));
         let dir = DatasetDir::open(self.layout.root(), Path::new(&relative));
-        Dataset { dir, relative, symbol, timeframe, root: self.layout.root().to_path_buf() }
+        let sidecars = self.sidecars.then(|| self.layout.root().to_path_buf());
+        Dataset { dir, relative, symbol, timeframe, sidecars }
     }
 
     /// The funding rates of `symbol` for the whole months covering `start..=end`, filtered to
@@ -181,8 +194,9 @@ struct Dataset {
     relative: String,
     symbol: Symbol,
     timeframe: Timeframe,
-    /// The data directory (its `.cache/` holds the day files' binary sidecars).
-    root: std::path::PathBuf,
+    /// The data directory, whose `.cache/` holds the day files' binary sidecars; `None` when
+    /// they are switched off.
+    sidecars: Option<std::path::PathBuf>,
 }
 
 impl Dataset {
@@ -225,8 +239,8 @@ impl Dataset {
         let key = CacheKey { path: file, modified, len };
         let bars = cache.get_or_load(&key, || {
             // The binary sidecar while the CSV is unchanged; else parse, check, and write it.
-            let sidecar = bin_cache::sidecar(&self.root, &key.path);
-            if let Some(bars) = bin_cache::read(&sidecar, len, modified) {
+            let sidecar = self.sidecars.as_ref().map(|root| bin_cache::sidecar(root, &key.path));
+            if let Some(bars) = sidecar.as_ref().and_then(|s| bin_cache::read(s, len, modified)) {
                 return Ok(bars);
             }
             let bytes = self
@@ -235,7 +249,9 @@ impl Dataset {
                 .map_err(|e| DataError::io(key.path.clone(), &e))?;
             let bars =
                 read_day(&bytes, DayFile { name: &key.path, day, timeframe: self.timeframe })?;
-            bin_cache::write(&sidecar, len, modified, &bars);
+            if let Some(sidecar) = &sidecar {
+                bin_cache::write(sidecar, len, modified, &bars);
+            }
             Ok(bars)
         });
         *path = key.path;

@@ -304,6 +304,26 @@ fn oversized_day_files_are_refused_and_linked_ones_followed() {
 }
 
 #[test]
+fn sidecars_switched_off_are_neither_written_nor_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = day_csv(Timeframe::H4, day(2025, 1, 1));
+    write_day(dir.path(), TradingMode::Spot, Timeframe::H4, day(2025, 1, 1), &csv);
+    let q = query(Timeframe::H4, day(2025, 1, 1), day(2025, 1, 1));
+    let off = |root: &std::path::Path| loader(root).0.with_sidecars(false);
+    let bars: Vec<_> = off(dir.path()).bars(&q).unwrap().iter().copied().collect();
+    assert_eq!(bars.len(), 6);
+    assert!(!dir.path().join(".cache").exists(), "nothing written under .cache/");
+    // A sidecar left by an earlier process (on) is not read while they are off.
+    let first: Vec<_> = loader(dir.path()).0.bars(&q).unwrap().iter().copied().collect();
+    let sidecar = dir.path().join(".cache/binance/spot/BTCUSDT/4h/BTCUSDT_4h_2025-01-01.csv.bars");
+    let mut bytes = std::fs::read(&sidecar).unwrap();
+    bytes[32 + 56..32 + 72].copy_from_slice(&dec!(12345).serialize());
+    std::fs::write(&sidecar, &bytes).unwrap();
+    let again: Vec<_> = off(dir.path()).bars(&q).unwrap().iter().copied().collect();
+    assert_eq!(again, first, "read from the CSV, not the planted sidecar");
+}
+
+#[test]
 fn a_second_process_reads_the_binary_sidecar_and_a_changed_csv_is_checked_again() {
     let dir = tempfile::tempdir().unwrap();
     let csv = day_csv(Timeframe::H4, day(2025, 1, 1));
