@@ -73,8 +73,9 @@ pub(crate) struct RunArgs {
     #[arg(long, default_value = "64")]
     pub(crate) memory_limit_mb: usize,
     /// The market data directory.
-    #[arg(long, default_value = "data")]
-    pub(crate) data_dir: PathBuf,
+    /// (default: the `data_dir` setting, `data`).
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -206,8 +207,10 @@ pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
         Some(dir) => dir.clone(),
         None => PathBuf::from("results/backtests").join(id.as_str()),
     };
-    let settings =
-        cryptobt_app::Settings { data_dir: args.run.data_dir.clone(), ..Default::default() };
+    let settings = match cryptobt_app::Settings::with_data_dir(args.run.data_dir.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return usage_error(args.json, "invalid_argument", &e),
+    };
     let engine = Arc::new(cryptobt_app::engine(&settings));
     let request = BacktestRequest { config: config.clone(), strategy_code: source.clone(), limits };
     let bar = ProgressBar::new(0).with_style(
@@ -228,7 +231,7 @@ pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
     let report = match outcome.report {
         Ok(report) => report,
         Err(e) if e.code == cryptobt_domain::ErrorCode::DataError => {
-            let hint = data_hint(&args.run.data_dir, &config);
+            let hint = data_hint(&settings.data_dir, &config);
             return usage_error(args.json, e.code.as_str(), &format!("{}{hint}", e.message));
         }
         Err(e) => return usage_error(args.json, e.code.as_str(), &e.message),

@@ -82,9 +82,9 @@ pub(crate) struct ConvertArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
-    /// The data directory.
-    #[arg(long, default_value = "data")]
-    data_dir: PathBuf,
+    /// The data directory (default: the `data_dir` setting, `data`).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// Only this market (spot or futures); needs --symbol.
     #[arg(long, requires = "symbol")]
     market: Option<TradingMode>,
@@ -244,7 +244,14 @@ fn run_convert(args: &ConvertArgs) -> ExitCode {
 
 fn run_verify(args: &VerifyArgs) -> ExitCode {
     let only = args.market.zip(args.symbol);
-    let report = match verify(&args.data_dir, only) {
+    let data_dir = match cryptobt_app::Settings::with_data_dir(args.data_dir.as_deref()) {
+        Ok(settings) => settings.data_dir,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = match verify(&data_dir, only) {
         Ok(report) => report,
         Err(e) => {
             eprintln!("error: {e}");
@@ -263,7 +270,7 @@ fn run_verify(args: &VerifyArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         if report.sets.is_empty() {
-            eprintln!("error: no data sets under {}", args.data_dir.display());
+            eprintln!("error: no data sets under {}", data_dir.display());
         }
         ExitCode::from(1)
     }

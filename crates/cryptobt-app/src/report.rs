@@ -22,8 +22,9 @@ pub(crate) struct ReportArgs {
     #[arg(long, default_value = "results")]
     results_dir: PathBuf,
     /// The market data directory (for the price chart).
-    #[arg(long, default_value = "data")]
-    data_dir: PathBuf,
+    /// (default: the `data_dir` setting, `data`).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: &ReportArgs) -> ExitCode {
@@ -57,7 +58,7 @@ fn write(args: &ReportArgs) -> Result<PathBuf, String> {
         format!("{e} (looked in {}; --results-dir sets where)", args.results_dir.display())
     })?;
     let equity = store.equity(&id).map_err(|e| e.to_string())?;
-    let settings = cryptobt_app::Settings { data_dir: args.data_dir.clone(), ..Default::default() };
+    let settings = cryptobt_app::Settings::with_data_dir(args.data_dir.as_deref())?;
     let market = cryptobt_app::market_data(&settings, std::sync::Arc::default());
     let c = &run.record.config;
     let query = BarQuery::of(c);
@@ -67,7 +68,7 @@ fn write(args: &ReportArgs) -> Result<PathBuf, String> {
         Err(e) => {
             eprintln!(
                 "note: no price chart: {e} (looked in {}; --data-dir sets where)",
-                args.data_dir.display()
+                settings.data_dir.display()
             );
             Vec::new()
         }

@@ -25,33 +25,13 @@ pub(crate) struct ServeArgs {
 }
 
 pub(crate) fn run(args: &ServeArgs) -> ExitCode {
-    let path = args
-        .config
-        .clone()
-        .or_else(|| std::env::var_os("CRYPTOBT_CONFIG").map(PathBuf::from))
-        .or_else(|| {
-            let default = PathBuf::from("cryptobt.toml");
-            default.exists().then_some(default)
-        });
-    let text = match &path {
-        Some(p) => match std::fs::read_to_string(p) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", p.display());
-                return ExitCode::from(2);
-            }
-        },
-        None => None,
+    let mut settings = match Settings::for_command(args.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
     };
-    let source = path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-    let mut settings =
-        match Settings::load(text.as_deref().map(|t| (source.as_str(), t)), std::env::vars()) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        };
     if let Some(v) = &args.host {
         settings.host.clone_from(v);
     }

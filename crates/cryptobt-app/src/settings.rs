@@ -125,6 +125,47 @@ fn decimal(key: &str, source: &str, v: f64) -> Result<Decimal, String> {
 }
 
 impl Settings {
+    /// What every command reads before its own flags: the defaults, then the settings file
+    /// (`config`, else `$CRYPTOBT_CONFIG`, else `./cryptobt.toml` when it exists), then the
+    /// `CRYPTOBT_*` variables of this process.
+    ///
+    /// # Errors
+    /// An unreadable settings file, or the first bad key or value, naming where it came from.
+    pub fn for_command(config: Option<&std::path::Path>) -> Result<Self, String> {
+        Self::from_file_and_env(config)
+    }
+
+    /// [`Settings::for_command`] with a command's `--data-dir`, when given, on top.
+    ///
+    /// # Errors
+    /// As [`Settings::for_command`].
+    pub fn with_data_dir(data_dir: Option<&std::path::Path>) -> Result<Self, String> {
+        let mut settings = Self::from_file_and_env(None)?;
+        if let Some(dir) = data_dir {
+            settings.data_dir = dir.to_path_buf();
+        }
+        Ok(settings)
+    }
+
+    fn from_file_and_env(config: Option<&std::path::Path>) -> Result<Self, String> {
+        let path = config
+            .map(std::path::Path::to_path_buf)
+            .or_else(|| std::env::var_os("CRYPTOBT_CONFIG").map(PathBuf::from))
+            .or_else(|| {
+                let default = PathBuf::from("cryptobt.toml");
+                default.exists().then_some(default)
+            });
+        let text = match &path {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+            ),
+            None => None,
+        };
+        let source = path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        Self::load(text.as_deref().map(|t| (source.as_str(), t)), std::env::vars())
+    }
+
     /// Defaults, then the TOML text (if any, named `source` in messages), then the
     /// `CRYPTOBT_*` variables among `env`.
     ///

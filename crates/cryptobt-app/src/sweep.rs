@@ -223,7 +223,10 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
             Err(e) => return fail(&e),
         },
     };
-    let settings = cryptobt_app::Settings { data_dir: run.data_dir.clone(), ..Default::default() };
+    let settings = match cryptobt_app::Settings::with_data_dir(run.data_dir.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
     let market = Arc::new(cryptobt_app::market_data(&settings, Arc::default()));
     let engine =
         cryptobt_engine::SweepEngine::new(market, Arc::new(cryptobt_sandbox::LuaStrategyFactory));

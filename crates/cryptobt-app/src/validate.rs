@@ -31,8 +31,9 @@ pub(crate) struct ValidateArgs {
     #[arg(long, default_value = "spot")]
     mode: TradingMode,
     /// The market data directory (for --run).
-    #[arg(long, default_value = "data")]
-    data_dir: PathBuf,
+    /// (default: the `data_dir` setting, `data`).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// Print one JSON object per file: {"file", "valid", "error_code", "message", "line"}.
     #[arg(long)]
     json: bool,
@@ -60,7 +61,7 @@ fn trial(source: &str, args: &ValidateArgs) -> Result<Outcome, String> {
         .max_leverage(leverage.into())
         .build()
         .map_err(|e| e.to_string())?;
-    let settings = cryptobt_app::Settings { data_dir: args.data_dir.clone(), ..Default::default() };
+    let settings = cryptobt_app::Settings::with_data_dir(args.data_dir.as_deref())?;
     let engine = cryptobt_app::engine(&settings);
     let request = BacktestRequest {
         config,
@@ -68,7 +69,7 @@ fn trial(source: &str, args: &ValidateArgs) -> Result<Outcome, String> {
         limits: StrategyLimits::default(),
     };
     let report = engine.run(&request, &(), &mut ()).map_err(|e| {
-        format!("--run needs the shipped data ({}): {}", args.data_dir.display(), e.message)
+        format!("--run needs the shipped data ({}): {}", settings.data_dir.display(), e.message)
     })?;
     if report.status == RunStatus::Completed {
         let refused: u64 = report.rejections.values().sum();

@@ -186,3 +186,42 @@ fn json_carries_the_run_id_and_where_its_files_went() {
     assert_eq!(config["backtest_id"].as_str(), Some(id));
     assert_eq!((v["rejections"].as_u64(), v["queued_at_end"].as_u64()), (Some(0), Some(0)));
 }
+
+/// `backtest` reads the settings `serve` reads (the settings file, then `CRYPTOBT_*`), and its
+/// own `--data-dir` goes on top.
+#[test]
+fn backtest_reads_the_settings_file_and_environment_and_its_flag_wins() {
+    let run = |env: &[(&str, &str)], extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cryptobt"))
+            .current_dir(crate::common::root())
+            .args([&["backtest"], &sma()[..], &["--json"], extra].concat())
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_default();
+        (out.status.code().unwrap_or(-1), json, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let empty = tempfile::tempdir().unwrap();
+    let empty_dir = empty.path().to_str().unwrap();
+    // The environment's data folder is the one read (it holds nothing: a data error).
+    let (code, json, _) = run(&[("CRYPTOBT_DATA_DIR", empty_dir)], &[]);
+    assert_eq!((code, json["error_code"].as_str()), (2, Some("data_error")), "{json}");
+    // The settings file likewise.
+    let file = empty.path().join("settings.toml");
+    std::fs::write(&file, format!("data_dir = {empty_dir:?}\n")).unwrap();
+    let (code, json, _) = run(&[("CRYPTOBT_CONFIG", file.to_str().unwrap())], &[]);
+    assert_eq!((code, json["error_code"].as_str()), (2, Some("data_error")), "{json}");
+    // --data-dir wins over both.
+    let results = tempfile::tempdir().unwrap();
+    let (code, json, err) = run(
+        &[("CRYPTOBT_DATA_DIR", empty_dir)],
+        &["--data-dir", "data", "--out", results.path().to_str().unwrap()],
+    );
+    assert_eq!((code, json["status"].as_str()), (0, Some("completed")), "{json}{err}");
+    // A bad setting is named, exit 2.
+    let (code, json, _) = run(&[("CRYPTOBT_CACHE_MB", "lots")], &[]);
+    assert_eq!(code, 2);
+    let message = json["error_message"].as_str().unwrap_or_default();
+    assert!(message.contains("CRYPTOBT_CACHE_MB = \"lots\""), "{json}");
+}
