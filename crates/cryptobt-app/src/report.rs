@@ -7,7 +7,7 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::Args;
 use cryptobt_domain::{
     ports::{BarQuery, MarketData, ResultStore},
-    BacktestId, ConfigFile,
+    BacktestId,
 };
 use cryptobt_store::FileResultStore;
 
@@ -43,11 +43,17 @@ pub(crate) fn run(args: &ReportArgs) -> ExitCode {
 fn write(args: &ReportArgs) -> Result<PathBuf, String> {
     let folder = PathBuf::from(&args.run);
     let (store, id) = if folder.join("config.json").is_file() {
-        let text = cryptobt_app::read_text(&folder.join("config.json")).map_err(|e| e.chain())?;
-        let file: ConfigFile = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: {e}", folder.join("config.json").display()))?;
-        let id = BacktestId::parse(&file.backtest_id).map_err(|e| e.to_string())?;
-        (FileResultStore::single_folder(&folder), id)
+        // A `--out` folder: its one run is the one its config.json names.
+        let store = FileResultStore::open(&folder);
+        let listed = store.list().map_err(|e| e.to_string())?;
+        let Some(run) = listed.first() else {
+            return Err(format!(
+                "{}: not a run's config.json",
+                folder.join("config.json").display()
+            ));
+        };
+        let id = run.backtest_id.clone();
+        (store, id)
     } else {
         let id = BacktestId::parse(&args.run).map_err(|e| {
             format!("{e} (RUN is a run id under --results-dir, or a folder with a config.json)")

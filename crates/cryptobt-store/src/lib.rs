@@ -404,33 +404,63 @@ impl PortfolioSink for PortfolioWriter {
     }
 }
 
-/// The store: one directory per run under `{root}/backtests/`.
+/// How a store's folder holds its runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One folder per run under `{root}/backtests/{id}/` (the server's and the CLI's results).
+    Runs,
+    /// One run's files straight in the folder (`cryptobt backtest --out DIR`): the run is the
+    /// one its `config.json` names.
+    OneRun,
+}
+
+/// The store: one directory per run under `{root}/backtests/`, or one run's folder.
 #[derive(Debug, Clone)]
 pub struct FileResultStore {
     root: PathBuf,
     index: std::sync::Arc<index::Index>,
-    /// A store of one folder (`cryptobt backtest --out DIR`): every run's files go there.
-    single: bool,
+    layout: Layout,
 }
 
 impl FileResultStore {
     /// Results under `root` (e.g. `results`).
     #[must_use]
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into(), index: std::sync::Arc::default(), single: false }
+        Self::with_layout(root, Layout::Runs)
+    }
+
+    /// A store over `root` laid out as `layout`.
+    #[must_use]
+    pub fn with_layout(root: impl Into<PathBuf>, layout: Layout) -> Self {
+        Self { root: root.into(), index: std::sync::Arc::default(), layout }
+    }
+
+    /// The store in `dir`: one run's folder when it holds a `config.json` (a `--out` folder),
+    /// else a results folder. Either way its runs can be listed and loaded.
+    #[must_use]
+    pub fn open(dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        let layout = if dir.join("config.json").is_file() { Layout::OneRun } else { Layout::Runs };
+        Self::with_layout(dir, layout)
+    }
+
+    /// How this store's folder holds its runs.
+    #[must_use]
+    pub fn layout(&self) -> Layout {
+        self.layout
     }
 
     /// A store whose runs are written straight into `dir` (no `backtests/{id}/` below it): the
     /// `--out DIR` of `cryptobt backtest`.
     #[must_use]
     pub fn single_folder(dir: impl Into<PathBuf>) -> Self {
-        Self { root: dir.into(), index: std::sync::Arc::default(), single: true }
+        Self::with_layout(dir, Layout::OneRun)
     }
 
     /// The files of run `id` (a validated id: the path cannot leave the root).
     #[must_use]
     pub fn files(&self, id: &BacktestId) -> RunFiles {
-        if self.single {
+        if self.layout == Layout::OneRun {
             return RunFiles::new(&self.root);
         }
         RunFiles::new(self.root.join("backtests").join(id.as_str()))
@@ -441,7 +471,7 @@ impl FileResultStore {
     /// The listing from the in-memory index (see `index`).
     fn listed(&self) -> (Vec<std::sync::Arc<cryptobt_domain::ports::RunListing>>, Vec<DamagedRun>) {
         self.index.list(
-            &self.root.join("backtests"),
+            &self.runs_dir(),
             || self.run_ids(),
             |id| Ok((self.read_record(id)?, self.read_figures(id))),
         )
@@ -472,12 +502,25 @@ impl FileResultStore {
         let damaged = |message: String| StoreError::Damaged { file: "config.json", message };
         let config: ConfigFile =
             serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
-        config.to_record().map_err(|e| damaged(e.0))
+        let record = config.to_record().map_err(|e| damaged(e.0))?;
+        if record.backtest_id != *id {
+            // A one-run folder holds only the run its config.json names.
+            return Err(StoreError::NotFound { id: id.clone() });
+        }
+        Ok(record)
+    }
+
+    /// The folder whose entries are the runs (`backtests/`, or the one-run folder itself).
+    fn runs_dir(&self) -> PathBuf {
+        match self.layout {
+            Layout::Runs => self.root.join("backtests"),
+            Layout::OneRun => self.root.clone(),
+        }
     }
 
     /// `backtests/{id}/{file}` below the root.
     fn relative(&self, id: &BacktestId, file: &str) -> PathBuf {
-        if self.single {
+        if self.layout == Layout::OneRun {
             return PathBuf::from(file);
         }
         Path::new("backtests").join(id.as_str()).join(file)
@@ -491,6 +534,15 @@ impl FileResultStore {
 
     /// The ids of the run folders (real directories named like an id; links are not followed).
     fn run_ids(&self) -> Vec<BacktestId> {
+        if self.layout == Layout::OneRun {
+            let Ok(bytes) = cryptobt_fs::read_no_links(&self.root, Path::new("config.json")) else {
+                return Vec::new();
+            };
+            let id = serde_json::from_slice::<ConfigFile>(&bytes)
+                .ok()
+                .and_then(|file| BacktestId::parse(&file.backtest_id).ok());
+            return id.into_iter().collect();
+        }
         let Ok(entries) = fs::read_dir(self.root.join("backtests")) else { return Vec::new() };
         entries
             .flatten()
@@ -576,7 +628,7 @@ impl ResultStore for FileResultStore {
     }
 
     fn list(&self) -> Result<Vec<RunRecord>, StoreError> {
-        let dir = self.root.join("backtests");
+        let dir = self.runs_dir();
         if let Err(e) = fs::read_dir(&dir) {
             if e.kind() == std::io::ErrorKind::NotFound {
                 return Ok(Vec::new());
@@ -589,7 +641,7 @@ impl ResultStore for FileResultStore {
     fn listing(
         &self,
     ) -> Result<Vec<std::sync::Arc<cryptobt_domain::ports::RunListing>>, StoreError> {
-        if let Err(e) = fs::metadata(self.root.join("backtests")) {
+        if let Err(e) = fs::metadata(self.runs_dir()) {
             if e.kind() == std::io::ErrorKind::NotFound {
                 return Ok(Vec::new());
             }
@@ -733,6 +785,10 @@ impl ResultStore for FileResultStore {
     }
 
     fn delete(&self, id: &BacktestId) -> Result<(), StoreError> {
+        if self.layout == Layout::OneRun {
+            // Another run's id never takes the folder with it.
+            self.read_record(id)?;
+        }
         let files = self.files(id);
         let removed = match fs::symlink_metadata(files.dir()) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

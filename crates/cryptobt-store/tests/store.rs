@@ -98,3 +98,32 @@ fn damaged_runs_are_listed_not_dropped() {
     assert_eq!(store.list_damaged().len(), 2);
     assert!(store.list().unwrap().is_empty());
 }
+
+/// A `--out` folder (one run's files, no `backtests/`) is opened as what it is: its run is
+/// listed and loaded, and another run's id neither finds nor deletes it.
+#[test]
+fn a_one_run_folder_is_listed_and_reopened() {
+    use cryptobt_store::Layout;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let written = FileResultStore::single_folder(&out);
+    written.save(&record(3, RunStatus::Completed), None).unwrap();
+    assert!(out.join("config.json").is_file() && !out.join("backtests").exists());
+
+    let store = FileResultStore::open(&out);
+    assert_eq!(store.layout(), Layout::OneRun);
+    let listed = store.list().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].backtest_id.as_str(), "bt_20260101_000003_run003");
+    assert_eq!(store.listing().unwrap().len(), 1);
+    let loaded = store.load(&listed[0].backtest_id, 10).unwrap();
+    assert_eq!(loaded.record.strategy_code, "-- strategy 3\nfunction on_data(b) end");
+
+    let other = record(4, RunStatus::Completed).backtest_id;
+    assert!(store.record(&other).is_err(), "another id is not this folder's run");
+    assert!(store.delete(&other).is_err());
+    assert!(out.join("config.json").is_file(), "and never deletes it");
+
+    // A results folder opens as one.
+    assert_eq!(FileResultStore::open(dir.path()).layout(), Layout::Runs);
+}

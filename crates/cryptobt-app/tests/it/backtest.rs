@@ -225,3 +225,30 @@ fn backtest_reads_the_settings_file_and_environment_and_its_flag_wins() {
     let message = json["error_message"].as_str().unwrap_or_default();
     assert!(message.contains("CRYPTOBT_CACHE_MB = \"lots\""), "{json}");
 }
+
+/// `cryptobt report DIR` reopens the folder `backtest --out DIR` wrote (its one run, named by
+/// its config.json) and draws it with its candles.
+#[test]
+fn report_reopens_a_backtest_out_folder() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("run");
+    let (code, stdout, stderr) =
+        backtest(&[&sma()[..], &["--out", dir.to_str().unwrap(), "--json"]].concat());
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let html = out.path().join("report.html");
+    let (code, stdout, stderr) = crate::common::cryptobt(&[
+        "report",
+        dir.to_str().unwrap(),
+        "--out",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!stderr.contains("no price chart"), "{stderr}");
+    let text = std::fs::read_to_string(&html).unwrap();
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    let id = serde_json::from_str::<serde_json::Value>(&config).unwrap()["backtest_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(text.contains(&id), "the report names its run");
+}
