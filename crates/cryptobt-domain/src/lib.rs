@@ -31,6 +31,11 @@ pub mod testkit;
 mod trade;
 pub mod views;
 
+/// The types the public API takes, re-exported so that a user needs no version of their own:
+/// money and quantities are [`Decimal`]s, ranges are [`NaiveDate`]s, times [`DateTime<Utc>`].
+pub use chrono::{DateTime, NaiveDate, Utc};
+pub use rust_decimal::Decimal;
+
 pub use crate::{
     config::{
         BacktestConfig, BacktestConfigBuilder, ConfigPolicy, ConfigRanges, FillMode, Intrabar,

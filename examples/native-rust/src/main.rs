@@ -7,17 +7,16 @@
 //! cargo run --manifest-path examples/native-rust/Cargo.toml -- data /tmp/results
 //! ```
 
-use chrono::{NaiveDate, Utc};
 use cryptobt_data::CsvMarketData;
 use cryptobt_domain::{
     money::decimal_to_f64,
     ports::{BarQuery, MarketData, ResultStore, RunRecord, SharedContext, Strategy, StrategyError},
-    BacktestConfig, BacktestId, Bar, ExitKind, OrderSide, RunStatus, Symbol, Timeframe,
+    BacktestConfig, BacktestId, Bar, Decimal, ExitKind, NaiveDate, OrderSide, RunStatus, Symbol,
+    Timeframe, Utc,
 };
 use cryptobt_engine::Backtest;
 use cryptobt_indicators::{Rsi, Sma};
 use cryptobt_store::FileResultStore;
-use rust_decimal::Decimal;
 
 /// Long while SMA(10) is above SMA(30) and RSI(14) is below 70; each entry carries a stop-loss
 /// 2 % under its close.
