@@ -63,12 +63,10 @@ fn scan(bytes: &[u8], file: DayFile<'_>, strict: bool) -> Result<DayScan, DataEr
         ));
     }
     if record.iter().ne(BAR_HEADER.split(',').map(str::as_bytes)) {
-        let got: Vec<_> = record.iter().map(String::from_utf8_lossy).collect();
-        let got: String = got.join(",").chars().take(120).collect();
         return Err(DataError::row(
             file.name,
             1,
-            format!("header is {got:?}, expected {BAR_HEADER:?}"),
+            crate::error::header_issue(record.iter(), BAR_HEADER),
         ));
     }
     let duration = file.timeframe.duration_ms();

@@ -97,3 +97,28 @@ impl From<DataError> for MarketDataError {
         }
     }
 }
+
+/// What is wrong with a header that is not `expected`, naming the first column that differs and
+/// never echoing the file's text (a data file may be a link to anything).
+pub(crate) fn header_issue<'a>(found: impl Iterator<Item = &'a [u8]>, expected: &str) -> String {
+    let found: Vec<&[u8]> = found.collect();
+    let want: Vec<&str> = expected.split(',').collect();
+    let column = want
+        .iter()
+        .zip(found.iter())
+        .position(|(w, f)| w.as_bytes() != *f)
+        .unwrap_or_else(|| want.len().min(found.len()));
+    let columns = |n: usize| format!("{n} column{}", if n == 1 { "" } else { "s" });
+    match want.get(column) {
+        Some(name) => format!(
+            "the header is not {expected:?}: column {} should be {name:?} ({} found)",
+            column + 1,
+            columns(found.len())
+        ),
+        None => format!(
+            "the header is not {expected:?}: {} found, {} expected",
+            columns(found.len()),
+            want.len()
+        ),
+    }
+}

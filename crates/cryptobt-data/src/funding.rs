@@ -66,11 +66,10 @@ pub(crate) fn parse_funding(bytes: &[u8], name: &str) -> Result<Vec<FundingRate>
         line = record.position().map_or(line + 1, csv::Position::line);
         if line == 1 {
             if record.iter().ne(FUNDING_HEADER.split(',').map(str::as_bytes)) {
-                let got: Vec<_> = record.iter().map(String::from_utf8_lossy).collect();
                 return Err(DataError::row(
                     name,
                     1,
-                    format!("header is {:?}, expected {FUNDING_HEADER:?}", got.join(",")),
+                    crate::error::header_issue(record.iter(), FUNDING_HEADER),
                 ));
             }
             continue;

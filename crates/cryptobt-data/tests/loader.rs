@@ -98,7 +98,14 @@ fn check_bad(line: usize, replacement: &str, expect: &str) {
 #[test]
 fn every_rule_of_design_3_names_file_line_and_value() {
     // 2025-01-02 00:00 = 1735776000000; 04:00 = +14400000.
-    check_bad(1, "time,open,high,low,close,volume", "header is \"time,open,high,low,close,volume\", expected \"timestamp,open,high,low,close,volume\"");
+    // The header's text is never echoed (a linked file may hold anything): the column is named.
+    check_bad(1, "time,open,high,low,close,volume", "the header is not \"timestamp,open,high,low,close,volume\": column 1 should be \"timestamp\" (6 columns found)");
+    check_bad(
+        1,
+        "timestamp,open,high,low,close,volume,secret",
+        "the header is not \"timestamp,open,high,low,close,volume\": 7 columns found, 6 expected",
+    );
+    check_bad(1, "root:x:0:0:root:/root:/bin/bash", "the header is not \"timestamp,open,high,low,close,volume\": column 1 should be \"timestamp\" (1 column found)");
     check_bad(3, "1735790400000,101,103,100,0,1", "close \"0\" is not a positive plain decimal");
     check_bad(
         3,
