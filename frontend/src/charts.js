@@ -25,6 +25,22 @@ export const ORDER_STYLE = {
   liquidation: { color: "#ff9800", label: "LIQ" },
 };
 
+/// The time axis of every chart. An hour label ("12:00") is shown only while the view spans less
+/// than two days: in a view of weeks it would stand between two dates as if it were one.
+function timeAxis(chartOf) {
+  return {
+    timeVisible: true,
+    secondsVisible: false,
+    minBarSpacing: 0.001,
+    tickMarkFormatter: (time, type) => {
+      if (type < 3) return null; // year, month, day: the library's own labels
+      const range = chartOf()?.timeScale().getVisibleRange();
+      if (range && Number(range.to) - Number(range.from) >= 2 * 86400) return "";
+      return null;
+    },
+  };
+}
+
 export class Charts {
   constructor() {
     this.charts = [];
@@ -36,7 +52,8 @@ export class Charts {
   }
 
   make(el) {
-    const chart = createChart(el, { autoSize: true, ...theme(), timeScale: { timeVisible: true, secondsVisible: false, minBarSpacing: 0.001 } });
+    let chart = null;
+    chart = createChart(el, { autoSize: true, ...theme(), timeScale: timeAxis(() => chart) });
     this.charts.push(chart);
     return chart;
   }
@@ -66,7 +83,9 @@ export class RunView {
     this.charts = [els.price, els.equity, els.drawdown].map((el) => {
       el.innerHTML = "";
       // A bar may get thinner than a pixel: "fit" then shows every point of the view, however many.
-      return createChart(el, { autoSize: true, ...theme(), timeScale: { timeVisible: true, secondsVisible: false, minBarSpacing: 0.001 }, rightPriceScale: { minimumWidth: 80 } });
+      let chart = null;
+      chart = createChart(el, { autoSize: true, ...theme(), timeScale: timeAxis(() => chart), rightPriceScale: { minimumWidth: 80 } });
+      return chart;
     });
     const [price, equity, drawdown] = this.charts;
     this.candles = price.addSeries(CandlestickSeries, { upColor: "#26a69a", downColor: "#ef5350", borderVisible: false, wickUpColor: "#26a69a", wickDownColor: "#ef5350" });
