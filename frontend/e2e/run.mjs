@@ -410,6 +410,11 @@ await step("a 1m run over the whole futures range shows all of it, with its plot
   const lastRow = await page.textContent("#trades tbody tr:last-child td:first-child");
   const lastStamp = stamps[stamps.length - 1];
   assert.ok(lastRow.includes(new Date(lastStamp).toISOString().slice(0, 16).replace("T", " ")), `the last fill ${lastRow}`);
+  // Prices at the futures BTCUSDT tick (0.1), sizes at its step (0.001); the exact value is the title.
+  const lastCsv = csv.trim().split("\n").at(-1).split(",");
+  const [qtyCell, priceCell] = await page.$$eval("#trades tbody tr:last-child td", (tds) => [tds[3], tds[4]].map((td) => ({ text: td.textContent, title: td.title })));
+  assert.deepEqual(priceCell, { text: Number(lastCsv[4]).toFixed(1), title: lastCsv[4] }, "price at the tick");
+  assert.deepEqual(qtyCell, { text: Number(lastCsv[3]).toFixed(3), title: lastCsv[3] }, "size at the step");
   await page.click("#whole-run");
   await page.waitForFunction((w) => Number(document.getElementById("view-range").dataset.from) === w.from && Number(document.getElementById("view-range").dataset.to) === w.to, whole, { timeout: 10000 });
   await page.waitForTimeout(300);

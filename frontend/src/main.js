@@ -354,6 +354,22 @@ function fillLabel(t) {
 const SERVER_PAGE = 5000;
 let tradeRows = { page: 1, rows: [] };
 
+/// Binance's price tick and quantity step (as decimal places) by market and symbol: prices and
+/// sizes are shown at them; the files and the API keep the exact values.
+const FILTERS = {
+  "spot BTCUSDT": { tick: 2, step: 5 },
+  "spot ETHUSDT": { tick: 2, step: 4 },
+  "futures BTCUSDT": { tick: 1, step: 3 },
+  "futures ETHUSDT": { tick: 2, step: 3 },
+};
+
+/// `value` at the current run's tick (`kind` "price") or step (`kind` "size").
+function atFilter(value, kind) {
+  const f = (current && FILTERS[`${current.config.trading_mode} ${current.config.symbol}`]) || { tick: 2, step: 6 };
+  const n = Number(value);
+  return Number.isFinite(n) ? n.toFixed(kind === "price" ? f.tick : f.step) : String(value);
+}
+
 async function renderTrades() {
   if (!current) return;
   const total = current.trades_total ?? (current.trades || []).length;
@@ -386,7 +402,7 @@ async function renderTrades() {
       const pnl = Number(t.pnl);
       const tag = t.tag ? escapeHtml(t.tag) : "";
       const amb = t.ambiguous ? ' <span class="amb" title="filled in an ambiguous bar: the order of the high and the low decided it">≈</span>' : "";
-      return `<tr><td>${time(t.timestamp)}${amb}</td><td>${fillLabel(t)}</td><td>${t.order_type || "market"}</td><td>${t.quantity}</td><td>${t.price}</td><td>${Number(t.leverage).toFixed(2)}</td><td>${Number(t.fee).toFixed(4)}</td><td>${t.position_type}</td><td class="${pnl > 0 ? "pos" : pnl < 0 ? "neg" : ""}">${pnl.toFixed(2)}</td><td>${tag}</td></tr>`;
+      return `<tr><td>${time(t.timestamp)}${amb}</td><td>${fillLabel(t)}</td><td>${t.order_type || "market"}</td><td title="${t.quantity}">${atFilter(t.quantity, "size")}</td><td title="${t.price}">${atFilter(t.price, "price")}</td><td>${Number(t.leverage).toFixed(2)}</td><td>${Number(t.fee).toFixed(4)}</td><td>${t.position_type}</td><td class="${pnl > 0 ? "pos" : pnl < 0 ? "neg" : ""}">${pnl.toFixed(2)}</td><td>${tag}</td></tr>`;
     })
     .join("");
   table.dataset.rows = String(total);
@@ -427,12 +443,12 @@ async function renderTrips() {
   const table = $("round-trips");
   table.querySelector("thead").innerHTML =
     "<tr>" + TRIP_COLUMNS.map((c) => `<th data-key="${c}">${c.replaceAll("_", " ")}${c === key ? (dir > 0 ? " ▲" : " ▼") : ""}</th>`).join("") + "</tr>";
-  const price = (p) => Number(p).toFixed(2);
+  const price = (p) => atFilter(p, "price");
   table.querySelector("tbody").innerHTML = rows
     .map((r) => {
       const pnl = Number(r.pnl);
       const tone = pnl > 0 ? "pos" : pnl < 0 ? "neg" : "";
-      return `<tr><td>${time(r.entry_time)}</td><td>${time(r.exit_time)}</td><td>${r.side}</td><td>${r.max_size}</td><td>${price(r.entry_price)}</td><td>${price(r.exit_price)}</td><td>${Number(r.fees).toFixed(4)}</td><td>${Number(r.funding).toFixed(4)}</td><td class="${tone}">${pnl.toFixed(2)}</td><td class="${tone}">${Number.isFinite(r.return_pct) ? r.return_pct.toFixed(2) : "—"}</td><td>${r.bars_held}</td><td>${r.exit_reason}</td></tr>`;
+      return `<tr><td>${time(r.entry_time)}</td><td>${time(r.exit_time)}</td><td>${r.side}</td><td title="${r.max_size}">${atFilter(r.max_size, "size")}</td><td>${price(r.entry_price)}</td><td>${price(r.exit_price)}</td><td>${Number(r.fees).toFixed(4)}</td><td>${Number(r.funding).toFixed(4)}</td><td class="${tone}">${pnl.toFixed(2)}</td><td class="${tone}">${Number.isFinite(r.return_pct) ? r.return_pct.toFixed(2) : "—"}</td><td>${r.bars_held}</td><td>${r.exit_reason}</td></tr>`;
     })
     .join("") || `<tr><td colspan="${TRIP_COLUMNS.length}">none${current && current.open_at_end ? " finished (a position is still open at the end)" : ""}</td></tr>`;
   table.dataset.rows = String(total);
@@ -461,7 +477,7 @@ function renderFunding(run) {
   const table = $("funding");
   table.querySelector("thead").innerHTML = "<tr><th>time</th><th>rate</th><th>price</th><th>size</th><th>amount</th></tr>";
   table.querySelector("tbody").innerHTML = run.funding
-    .map((f) => `<tr><td>${time(f.timestamp)}</td><td>${f.rate}</td><td>${f.price}</td><td>${f.position_size}</td><td class="${Number(f.amount) >= 0 ? "pos" : "neg"}">${Number(f.amount).toFixed(4)}</td></tr>`)
+    .map((f) => `<tr><td>${time(f.timestamp)}</td><td>${f.rate}</td><td>${atFilter(f.price, "price")}</td><td>${atFilter(f.position_size, "size")}</td><td class="${Number(f.amount) >= 0 ? "pos" : "neg"}">${Number(f.amount).toFixed(4)}</td></tr>`)
     .join("") || '<tr><td colspan="5">none</td></tr>';
 }
 
