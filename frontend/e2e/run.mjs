@@ -590,6 +590,11 @@ await step("a 390 px wide phone has no horizontal scroll", async () => {
   await phone.waitForFunction((x) => document.getElementById("results").dataset.ready === x, id, { timeout: 20000 });
   const { scroll, client } = await phone.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
   assert.ok(scroll <= client, `scrollWidth ${scroll} > clientWidth ${client}`);
+  // The history keeps each run's return and its Open and Delete buttons inside the screen.
+  for (const sel of [`#history tr[data-id="${id}"] td:nth-child(7)`, `#history tr[data-id="${id}"] .reopen`, `#history tr[data-id="${id}"] .delete`]) {
+    const box = await phone.locator(sel).boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${sel} is at ${JSON.stringify(box)} on a 390 px screen`);
+  }
   await phone.screenshot({ path: `${shots}/mobile.png`, fullPage: true });
   await phone.locator("#history").screenshot({ path: `${shots}/phone-history.png` });
   await phone.locator("#round-trips").screenshot({ path: `${shots}/phone-round-trips.png` });
