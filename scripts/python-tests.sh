@@ -14,7 +14,7 @@ fi
 "$venv/bin/pip" install --quiet --force-reinstall --no-deps ./crates/cryptobt-py
 export RAY_USAGE_STATS_ENABLED=0
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
-export CRYPTOBT_BIN="$PWD/target/debug/cryptobt"
+export PYTEST_CRYPTOBT_BIN="$PWD/target/debug/cryptobt"
 cargo build --quiet --locked -p cryptobt-app
 (cd crates/cryptobt-py && "../../$venv/bin/python" -m pytest -q tests)
 "$venv/bin/python" examples/python/notebook.py > /dev/null

@@ -1,7 +1,7 @@
 """The Python package against the `cryptobt` command line, and on a local Ray cluster.
 
 Run by the README's test command in a venv of its own (`pip install ./crates/cryptobt-py`,
-pytest). The CLI binary is `$CRYPTOBT_BIN`, else the workspace's `target/debug/cryptobt`.
+pytest). The CLI binary is `$PYTEST_CRYPTOBT_BIN`, else the workspace's `target/debug/cryptobt`.
 Ray stays on this machine: usage statistics off, every node bound to 127.0.0.1.
 """
 
@@ -22,7 +22,7 @@ import pytest  # noqa: E402
 import cryptobt  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-BIN = os.environ.get("CRYPTOBT_BIN", os.path.join(ROOT, "target", "debug", "cryptobt"))
+BIN = os.environ.get("PYTEST_CRYPTOBT_BIN", os.path.join(ROOT, "target", "debug", "cryptobt"))
 SMA = os.path.join(ROOT, "static", "strategies", "sma_crossover.lua")
 DATA = os.path.join(ROOT, "data")
 FILES = ("sweep.parquet", "returns.parquet", "sweep.json")
