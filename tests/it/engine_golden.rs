@@ -40,7 +40,7 @@ impl Strategy for Script {
         for a in self.actions.get(&i).into_iter().flatten() {
             let kind = a[0].as_str().unwrap();
             let exit = |k: ExitKind| {
-                let _ = ctx.set_exit(k, (!a[1].is_null()).then(|| dec(&a[1])));
+                let _ = ctx.set_exit(ctx.symbol(), k, (!a[1].is_null()).then(|| dec(&a[1])));
             };
             match kind {
                 "buy_limit" | "sell_limit" | "buy_stop" | "sell_stop" => {
@@ -63,7 +63,7 @@ impl Strategy for Script {
                         price: dec(&a[2]),
                         options,
                     };
-                    let _ = ctx.place_order(request);
+                    let _ = ctx.place_order(ctx.symbol(), request);
                 }
                 "cancel" => {
                     ctx.cancel_order(a[1].as_u64().unwrap());
@@ -77,9 +77,9 @@ impl Strategy for Script {
                 _ => {
                     let lev = a.get(2).map_or(Decimal::ONE, dec);
                     let _ = match kind {
-                        "buy" => ctx.submit(OrderSide::Buy, dec(&a[1]), lev),
-                        "sell" => ctx.submit(OrderSide::Sell, dec(&a[1]), lev),
-                        _ => ctx.close_position(dec(&a[1])),
+                        "buy" => ctx.submit(ctx.symbol(), OrderSide::Buy, dec(&a[1]), lev),
+                        "sell" => ctx.submit(ctx.symbol(), OrderSide::Sell, dec(&a[1]), lev),
+                        _ => ctx.close_position(ctx.symbol(), dec(&a[1])),
                     };
                 }
             }

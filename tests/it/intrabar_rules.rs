@@ -60,9 +60,9 @@ fn flat_bar(p: Decimal) -> [Decimal; 4] {
 fn the_nearer_extreme_comes_first_and_a_straddled_bar_is_ambiguous() {
     // Long 1 at 100 (spot, fee 0.001), stop-loss 95, take-profit 105.
     let bracket = |ctx: &SharedContext| {
-        ctx.submit(OrderSide::Buy, dec!(1), Decimal::ONE).unwrap();
-        ctx.set_exit(ExitKind::StopLoss, Some(dec!(95))).unwrap();
-        ctx.set_exit(ExitKind::TakeProfit, Some(dec!(105))).unwrap();
+        ctx.submit(ctx.symbol(), OrderSide::Buy, dec!(1), Decimal::ONE).unwrap();
+        ctx.set_exit(ctx.symbol(), ExitKind::StopLoss, Some(dec!(95))).unwrap();
+        ctx.set_exit(ctx.symbol(), ExitKind::TakeProfit, Some(dec!(105))).unwrap();
     };
     // (100, 106, 92, 99): H − O = 6 < O − L = 8, so the high comes first: take-profit at 105,
     // a maker fill (spot maker fee 0.001): fee 0.105, pnl (105 − 100) − 0.105 = 4.895.
@@ -113,9 +113,12 @@ fn a_gap_through_a_sell_stop_fills_at_the_open() {
         None,
         |i, ctx| {
             if i == 0 {
-                ctx.submit(OrderSide::Buy, dec!(1), dec!(2)).unwrap();
-                ctx.place_order(order(OrderSide::Sell, OrderKind::Stop, dec!(1), dec!(95)))
-                    .unwrap();
+                ctx.submit(ctx.symbol(), OrderSide::Buy, dec!(1), dec!(2)).unwrap();
+                ctx.place_order(
+                    ctx.symbol(),
+                    order(OrderSide::Sell, OrderKind::Stop, dec!(1), dec!(95)),
+                )
+                .unwrap();
             }
         },
     );
@@ -145,8 +148,8 @@ fn a_two_percent_trailing_stop_follows_the_peak() {
         None,
         |i, ctx| {
             if i == 0 {
-                ctx.submit(OrderSide::Buy, dec!(1), Decimal::ONE).unwrap();
-                ctx.set_exit(ExitKind::Trailing, Some(dec!(0.02))).unwrap();
+                ctx.submit(ctx.symbol(), OrderSide::Buy, dec!(1), Decimal::ONE).unwrap();
+                ctx.set_exit(ctx.symbol(), ExitKind::Trailing, Some(dec!(0.02))).unwrap();
             }
         },
     );
@@ -173,7 +176,7 @@ fn a_stop_entry_reaches_its_take_profit_on_the_same_leg() {
                 let mut o = order(OrderSide::Buy, OrderKind::Stop, dec!(2), dec!(102));
                 o.options.leverage = Some(dec!(5));
                 o.options.take_profit = Some(dec!(105));
-                ctx.place_order(o).unwrap();
+                ctx.place_order(ctx.symbol(), o).unwrap();
             }
         },
     );
@@ -198,8 +201,8 @@ fn liquidation_comes_before_a_stop_loss_set_beyond_it() {
         None,
         |i, ctx| {
             if i == 0 {
-                ctx.submit(OrderSide::Buy, dec!(10), dec!(20)).unwrap();
-                ctx.set_exit(ExitKind::StopLoss, Some(dec!(95))).unwrap();
+                ctx.submit(ctx.symbol(), OrderSide::Buy, dec!(10), dec!(20)).unwrap();
+                ctx.set_exit(ctx.symbol(), ExitKind::StopLoss, Some(dec!(95))).unwrap();
             }
         },
     );
@@ -227,11 +230,11 @@ fn reduce_only_is_cut_to_the_position_and_cancelled_without_one() {
             let mut o = order(OrderSide::Sell, OrderKind::Limit, dec!(2), dec!(104));
             o.options.reduce_only = true;
             if i == 0 {
-                ctx.submit(OrderSide::Buy, dec!(0.5), dec!(2)).unwrap();
-                ctx.place_order(o).unwrap();
+                ctx.submit(ctx.symbol(), OrderSide::Buy, dec!(0.5), dec!(2)).unwrap();
+                ctx.place_order(ctx.symbol(), o).unwrap();
             } else if i == 1 {
                 o.price = dec!(106.5);
-                ctx.place_order(o).unwrap();
+                ctx.place_order(ctx.symbol(), o).unwrap();
             }
         },
     );
@@ -254,8 +257,11 @@ fn a_refusal_at_the_fill_cancels_the_order() {
         None,
         |i, ctx| {
             if i == 0 {
-                ctx.place_order(order(OrderSide::Buy, OrderKind::Limit, dec!(20), dec!(95)))
-                    .unwrap();
+                ctx.place_order(
+                    ctx.symbol(),
+                    order(OrderSide::Buy, OrderKind::Limit, dec!(20), dec!(95)),
+                )
+                .unwrap();
             }
         },
     );
@@ -283,7 +289,11 @@ fn a_limit_pays_the_maker_fee_on_the_path_and_the_taker_fee_at_a_gap() {
         |i, ctx| {
             let price = if i == 0 { dec!(98) } else { dec!(96.5) };
             if i < 2 {
-                ctx.place_order(order(OrderSide::Buy, OrderKind::Limit, dec!(1), price)).unwrap();
+                ctx.place_order(
+                    ctx.symbol(),
+                    order(OrderSide::Buy, OrderKind::Limit, dec!(1), price),
+                )
+                .unwrap();
             }
         },
     );
@@ -332,9 +342,9 @@ fn one_minute_bars_decide_a_bar_the_coarse_rule_gets_wrong() {
         .collect();
     let bracket = |i: usize, ctx: &SharedContext| {
         if i == 0 {
-            ctx.submit(OrderSide::Buy, dec!(1), Decimal::ONE).unwrap();
-            ctx.set_exit(ExitKind::StopLoss, Some(dec!(95))).unwrap();
-            ctx.set_exit(ExitKind::TakeProfit, Some(dec!(104))).unwrap();
+            ctx.submit(ctx.symbol(), OrderSide::Buy, dec!(1), Decimal::ONE).unwrap();
+            ctx.set_exit(ctx.symbol(), ExitKind::StopLoss, Some(dec!(95))).unwrap();
+            ctx.set_exit(ctx.symbol(), ExitKind::TakeProfit, Some(dec!(104))).unwrap();
         }
     };
     let coarse = run(
@@ -376,7 +386,7 @@ fn a_fill_on_the_path_whose_liquidation_price_is_the_fill_liquidates_at_once() {
             if i == 0 {
                 let mut buy = order(OrderSide::Buy, OrderKind::Limit, dec!(0.00012347), e);
                 buy.options.leverage = Some(dec!(50));
-                ctx.place_order(buy).unwrap();
+                ctx.place_order(ctx.symbol(), buy).unwrap();
             }
         },
     );

@@ -35,6 +35,7 @@ fn run_lua(
     let spec = StrategySpec {
         source: source.to_owned(),
         symbol: config.symbol(),
+        symbols: config.symbols().to_vec(),
         params: Params::new(),
         limits: StrategyLimits::default(),
     };
@@ -236,6 +237,7 @@ fn a_run_past_its_fill_limit_fails_clearly() {
     let spec = StrategySpec {
         source: "function on_data(b) for i = 1, 10 do buy(0.001) sell(0.001) end end".into(),
         symbol: config.symbol(),
+        symbols: config.symbols().to_vec(),
         params: Params::new(),
         limits: StrategyLimits::default(),
     };

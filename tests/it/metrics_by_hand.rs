@@ -33,9 +33,9 @@ fn run(
         fn on_bar(&mut self, _: &Bar, ctx: &SharedContext) -> Result<(), StrategyError> {
             for (_, act) in self.1.iter().filter(|(i, _)| *i == self.0) {
                 let _ = match *act {
-                    Act::Buy(q, l) => ctx.submit(OrderSide::Buy, q, l),
-                    Act::Sell(q, l) => ctx.submit(OrderSide::Sell, q, l),
-                    Act::Close(p) => ctx.close_position(p),
+                    Act::Buy(q, l) => ctx.submit(ctx.symbol(), OrderSide::Buy, q, l),
+                    Act::Sell(q, l) => ctx.submit(ctx.symbol(), OrderSide::Sell, q, l),
+                    Act::Close(p) => ctx.close_position(ctx.symbol(), p),
                 };
             }
             self.0 += 1;

@@ -194,6 +194,9 @@ impl ConfigPolicy {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BacktestConfig {
     symbol: Symbol,
+    /// Every symbol of the run, the primary first (docs/design.md#several-symbols).
+    #[serde(skip_serializing_if = "one_symbol")]
+    symbols: Vec<Symbol>,
     timeframe: Timeframe,
     start_date: NaiveDate,
     end_date: NaiveDate,
@@ -223,6 +226,7 @@ impl BacktestConfig {
     ) -> BacktestConfigBuilder {
         BacktestConfigBuilder {
             symbol,
+            symbols: vec![symbol],
             timeframe,
             start_date,
             end_date,
@@ -241,10 +245,15 @@ impl BacktestConfig {
         }
     }
 
-    /// The traded symbol.
+    /// The primary symbol: the run's only one, or the first of several.
     #[must_use]
     pub fn symbol(&self) -> Symbol {
         self.symbol
+    }
+    /// Every symbol of the run, the primary first (1 to [`MAX_SYMBOLS`], no duplicates).
+    #[must_use]
+    pub fn symbols(&self) -> &[Symbol] {
+        &self.symbols
     }
     /// The bar timeframe.
     #[must_use]
@@ -369,6 +378,7 @@ impl BacktestConfig {
 #[derive(Debug, Clone)]
 pub struct BacktestConfigBuilder {
     symbol: Symbol,
+    symbols: Vec<Symbol>,
     timeframe: Timeframe,
     start_date: NaiveDate,
     end_date: NaiveDate,
@@ -387,6 +397,16 @@ pub struct BacktestConfigBuilder {
 }
 
 impl BacktestConfigBuilder {
+    /// Every symbol of the run in order (default: the builder's one symbol); the first becomes
+    /// the primary. `build` refuses an empty list, more than [`MAX_SYMBOLS`] or a duplicate.
+    #[must_use]
+    pub fn symbols(mut self, symbols: Vec<Symbol>) -> Self {
+        if let Some(first) = symbols.first() {
+            self.symbol = *first;
+        }
+        self.symbols = symbols;
+        self
+    }
     /// Starting cash (default 10000).
     #[must_use]
     pub fn initial_capital(mut self, value: Decimal) -> Self {
@@ -549,8 +569,10 @@ impl BacktestConfigBuilder {
         for name in self.params.keys() {
             check_param_name(name)?;
         }
+        check_symbols(&self.symbols)?;
         Ok(BacktestConfig {
             symbol: self.symbol,
+            symbols: self.symbols,
             timeframe: self.timeframe,
             start_date: self.start_date,
             end_date: self.end_date,
@@ -568,6 +590,34 @@ impl BacktestConfigBuilder {
             limits,
         })
     }
+}
+
+/// The most symbols one run trades.
+pub const MAX_SYMBOLS: usize = 8;
+
+fn one_symbol(symbols: &[Symbol]) -> bool {
+    symbols.len() == 1
+}
+
+fn check_symbols(symbols: &[Symbol]) -> Result<(), DomainError> {
+    let shown = || symbols.iter().map(Symbol::as_str).collect::<Vec<_>>().join(",");
+    if symbols.is_empty() || symbols.len() > MAX_SYMBOLS {
+        return Err(DomainError::config(
+            "symbols",
+            shown(),
+            format!("a run trades 1 to {MAX_SYMBOLS} symbols, got {}", symbols.len()),
+        ));
+    }
+    for (i, symbol) in symbols.iter().enumerate() {
+        if symbols[..i].contains(symbol) {
+            return Err(DomainError::config(
+                "symbols",
+                shown(),
+                format!("{symbol} is listed twice"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_param_name(name: &str) -> Result<(), DomainError> {

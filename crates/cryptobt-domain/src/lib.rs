@@ -39,7 +39,7 @@ pub use rust_decimal::Decimal;
 pub use crate::{
     config::{
         BacktestConfig, BacktestConfigBuilder, ConfigPolicy, ConfigRanges, FillMode, Intrabar,
-        Range, TradeLimits,
+        Range, TradeLimits, MAX_SYMBOLS,
     },
     error::DomainError,
     id::BacktestId,
@@ -61,8 +61,8 @@ pub use crate::{
     position::Position,
     record::{ConfigFile, ConfigFileError},
     report::{
-        panic_message, BacktestReport, ErrorCode, Metrics, OpenPosition, RejectionCount,
-        RunCounters, RunError, RunStatus,
+        panic_message, BacktestReport, BySymbol, ErrorCode, Metrics, OpenPosition, RejectionCount,
+        RunCounters, RunError, RunStatus, SymbolMetrics,
     },
     round_trip::{RoundTrip, RoundTrips},
     sweep_spec::{

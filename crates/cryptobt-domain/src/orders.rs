@@ -70,6 +70,8 @@ pub struct OrderRequest {
 pub struct PendingOrder {
     /// Run-wide id: 1, 2, ... in placement order (accepted placements only).
     pub id: u64,
+    /// The symbol it trades.
+    pub symbol: crate::Symbol,
     /// Buy or sell.
     pub side: OrderSide,
     /// Limit or stop.
@@ -198,21 +200,21 @@ pub enum ExitKind {
     Trailing,
 }
 
-/// A run's pending orders (in id order) and the position's exits.
+/// A run's pending orders (in id order, every symbol together) and each position's exits.
 #[derive(Debug, Clone, Default)]
 pub struct OrderBook {
     orders: Vec<PendingOrder>,
     next_id: u64,
-    /// The position's exits.
-    pub exits: Exits,
+    /// The exits of each symbol's position (a symbol with none set may be missing).
+    exits: Vec<(crate::Symbol, Exits)>,
     stamps: u64,
 }
 
 impl OrderBook {
     /// Places `request` for `symbol`: checked against `portfolio` (size, price, leverage,
-    /// options, spot rules, the pending cap) and added with the next id. `price` is the last
-    /// close; without one (in `initialize`) the order is refused. The one placement rule every
-    /// context (the engine's, the test context) follows.
+    /// options, spot rules, the pending cap over every symbol) and added with the next id.
+    /// `price` is the symbol's last close; without one (in `initialize`) the order is refused.
+    /// The one placement rule every context (the engine's, the test context) follows.
     ///
     /// # Errors
     /// The [`Rejection`]; nothing is added then.
@@ -227,11 +229,12 @@ impl OrderBook {
             return Err(Rejection::NoPrice);
         }
         portfolio.check_placement(symbol, &request, self.orders().len())?;
-        Ok(self.add(request))
+        Ok(self.add(symbol, request))
     }
 
-    /// Sets (or with `None` clears) the position's exit `kind` at `value`, checked against the
-    /// position in `portfolio` and the last close `price`; a trailing stop starts from that close.
+    /// Sets (or with `None` clears) the exit `kind` of the position in `symbol` at `value`,
+    /// checked against that position in `portfolio` and the symbol's last close `price`; a
+    /// trailing stop starts from that close.
     ///
     /// # Errors
     /// The [`Rejection`] (no price yet, no position, a level on the wrong side).
@@ -244,22 +247,24 @@ impl OrderBook {
         price: Option<Decimal>,
     ) -> Result<(), Rejection> {
         let Some(value) = value else {
+            let exits = self.exits_mut(symbol);
             match kind {
-                ExitKind::StopLoss => self.exits.stop_loss = None,
-                ExitKind::TakeProfit => self.exits.take_profit = None,
-                ExitKind::Trailing => self.exits.trailing = None,
+                ExitKind::StopLoss => exits.stop_loss = None,
+                ExitKind::TakeProfit => exits.take_profit = None,
+                ExitKind::Trailing => exits.trailing = None,
             }
             return Ok(());
         };
         let price = price.ok_or(Rejection::NoPrice)?;
         let side = portfolio.check_exit(symbol, kind, value, price)?;
         let stamp = self.stamp();
+        let exits = self.exits_mut(symbol);
         match kind {
-            ExitKind::StopLoss => self.exits.stop_loss = Some(Armed { value, stamp }),
-            ExitKind::TakeProfit => self.exits.take_profit = Some(Armed { value, stamp }),
+            ExitKind::StopLoss => exits.stop_loss = Some(Armed { value, stamp }),
+            ExitKind::TakeProfit => exits.take_profit = Some(Armed { value, stamp }),
             ExitKind::Trailing => {
                 let value = Trailing::new(side, value, price);
-                self.exits.trailing = Some(Armed { value, stamp });
+                exits.trailing = Some(Armed { value, stamp });
             }
         }
         Ok(())
@@ -271,10 +276,28 @@ impl OrderBook {
         Self::default()
     }
 
-    /// Whether nothing is armed (no order, no exit): a bar then needs no path.
+    /// Whether nothing is armed for `symbol` (no order, no exit): its bar then needs no path.
     #[must_use]
-    pub fn is_idle(&self) -> bool {
-        self.orders.is_empty() && self.exits.is_empty()
+    pub fn is_idle(&self, symbol: crate::Symbol) -> bool {
+        self.exits(symbol).is_empty() && !self.orders.iter().any(|o| o.symbol == symbol)
+    }
+
+    /// The exits of the position in `symbol`.
+    #[must_use]
+    pub fn exits(&self, symbol: crate::Symbol) -> Exits {
+        self.exits.iter().find(|(s, _)| *s == symbol).map(|(_, e)| *e).unwrap_or_default()
+    }
+
+    /// The exits of the position in `symbol`, to change.
+    pub fn exits_mut(&mut self, symbol: crate::Symbol) -> &mut Exits {
+        let index = match self.exits.iter().position(|(s, _)| *s == symbol) {
+            Some(i) => i,
+            None => {
+                self.exits.push((symbol, Exits::default()));
+                self.exits.len() - 1
+            }
+        };
+        &mut self.exits[index].1
     }
 
     /// The pending orders, in id order.
@@ -295,14 +318,16 @@ impl OrderBook {
         self.stamps + 1
     }
 
-    /// Adds a checked order (see [`crate::Portfolio::check_placement`]) and returns its id.
-    pub fn add(&mut self, request: OrderRequest) -> u64 {
+    /// Adds a checked order for `symbol` (see [`crate::Portfolio::check_placement`]) and
+    /// returns its id.
+    pub fn add(&mut self, symbol: crate::Symbol, request: OrderRequest) -> u64 {
         self.next_id += 1;
         let id = self.next_id;
         let stamp = self.stamp();
         let OrderRequest { side, kind, quantity, price, options } = request;
         self.orders.push(PendingOrder {
             id,
+            symbol,
             side,
             kind,
             amount: quantity,
@@ -330,9 +355,11 @@ impl OrderBook {
         n
     }
 
-    /// Clears the exits (the position became flat or reversed).
-    pub fn clear_exits(&mut self) {
-        self.exits = Exits::default();
+    /// Clears the exits of the position in `symbol` (it became flat or reversed).
+    pub fn clear_exits(&mut self, symbol: crate::Symbol) {
+        if let Some((_, exits)) = self.exits.iter_mut().find(|(s, _)| *s == symbol) {
+            *exits = Exits::default();
+        }
     }
 }
 

@@ -25,8 +25,11 @@ pub struct ConfigFile {
     pub backtest_id: String,
     /// The strategy source.
     pub strategy_code: String,
-    /// The symbol.
+    /// The primary symbol.
     pub symbol: String,
+    /// Every symbol, the primary first: only in a run of several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbols: Option<Vec<String>>,
     /// The timeframe.
     pub timeframe: String,
     /// First day, `YYYY-MM-DD`.
@@ -78,6 +81,8 @@ impl ConfigFile {
             backtest_id: record.backtest_id.to_string(),
             strategy_code: record.strategy_code.clone(),
             symbol: c.symbol().to_string(),
+            symbols: (c.symbols().len() > 1)
+                .then(|| c.symbols().iter().map(ToString::to_string).collect()),
             timeframe: c.timeframe().to_string(),
             start_date: c.start_date().to_string(),
             end_date: c.end_date().to_string(),
@@ -129,6 +134,10 @@ impl ConfigFile {
         .intrabar(intrabar)
         .funding_rate(self.funding_rate)
         .params(self.params.clone());
+        if let Some(symbols) = &self.symbols {
+            let parsed: Result<Vec<Symbol>, _> = symbols.iter().map(|s| s.parse()).collect();
+            builder = builder.symbols(parsed.map_err(|x| e(&x))?);
+        }
         if let Some(maker_fee) = self.maker_fee {
             builder = builder.maker_fee_rate(maker_fee);
         }

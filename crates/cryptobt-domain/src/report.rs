@@ -230,6 +230,70 @@ pub struct Metrics {
     /// Bars whose outcome rested on which extreme came first (docs/design.md#the-bar-loop step 2).
     #[serde(default)]
     pub ambiguous_bars: u64,
+    /// Per symbol, in the run's order: only in a run of several symbols.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_symbol: Option<BySymbol>,
+}
+
+/// The figures of one symbol in a run of several (`metrics.json`'s `by_symbol`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SymbolMetrics {
+    /// Its finished round trips.
+    pub round_trips: u64,
+    /// Share of its round trips with pnl > 0, × 100.
+    pub win_rate: Option<f64>,
+    /// Σ positive / |Σ negative| of its round-trip pnl.
+    pub profit_factor: Option<f64>,
+    /// Σ pnl of its finished round trips.
+    #[serde(with = "crate::money::f64_number")]
+    pub net_pnl: Decimal,
+    /// Σ fees of its fills other than liquidations (an open position's included).
+    #[serde(with = "crate::money::f64_number")]
+    pub total_fees: Decimal,
+    /// Σ its funding payments (an open position's included).
+    #[serde(with = "crate::money::f64_number")]
+    pub funding: Decimal,
+    /// Its ambiguous bars.
+    pub ambiguous_bars: u64,
+}
+
+/// [`SymbolMetrics`] for each symbol of a run, in the run's order; a JSON object keyed by
+/// symbol (in that order).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BySymbol(pub Vec<(crate::Symbol, SymbolMetrics)>);
+
+impl Serialize for BySymbol {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (symbol, metrics) in &self.0 {
+            map.serialize_entry(symbol.as_str(), metrics)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for BySymbol {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = BySymbol;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object keyed by symbol")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((symbol, metrics)) = map.next_entry()? {
+                    entries.push((symbol, metrics));
+                }
+                Ok(BySymbol(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
 }
 
 /// The end-of-run counters of `run.json` and the API besides the metrics.

@@ -11,6 +11,9 @@ use crate::{ActionType, OrderType, PositionType, Trade};
 /// (a close, a liquidation, or the closing part of a flip). The columns of `round_trips.csv`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoundTrip {
+    /// The symbol traded (files of one-symbol runs have no such column: `None` when read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<crate::Symbol>,
     /// Bar time of the opening fill, Unix ms.
     pub entry_time: i64,
     /// Bar time of the fill that made the position flat, Unix ms.
@@ -110,6 +113,7 @@ impl RoundTrips {
         if trip.size <= Decimal::ZERO {
             let trip = self.open.take().unwrap_or_else(|| unreachable!("checked above"));
             self.closed.push(RoundTrip {
+                symbol: Some(trade.symbol),
                 entry_time: trip.entry_time,
                 exit_time: trade.timestamp,
                 side: trip.side,

@@ -128,14 +128,14 @@ impl crate::ports::StrategyContext for Desk {
     fn timestamp(&self) -> Option<i64> {
         self.bar.get().map(|b| b.timestamp)
     }
-    fn current_price(&self) -> Option<Decimal> {
-        self.bar.get().map(|b| b.close)
+    fn bar(&self, symbol: Symbol) -> Option<Bar> {
+        self.bar.get().filter(|_| symbol == btc())
     }
     fn rules(&self) -> crate::PortfolioRules {
         self.portfolio.borrow().rules().clone()
     }
-    fn position_size(&self) -> Decimal {
-        self.portfolio.borrow().position_size(btc())
+    fn position_size(&self, symbol: Symbol) -> Decimal {
+        self.portfolio.borrow().position_size(symbol)
     }
     fn cash(&self) -> Decimal {
         self.portfolio.borrow().cash()
@@ -143,32 +143,37 @@ impl crate::ports::StrategyContext for Desk {
     fn equity(&self) -> Decimal {
         self.portfolio.borrow().equity()
     }
-    fn unrealized_pnl(&self) -> Decimal {
-        self.portfolio.borrow().unrealized_pnl()
+    fn unrealized_pnl(&self, symbol: Symbol) -> Decimal {
+        self.portfolio.borrow().unrealized_pnl_of(symbol)
     }
-    fn entry_price(&self) -> Option<Decimal> {
-        self.portfolio.borrow().position(btc()).map(crate::Position::entry_price)
+    fn entry_price(&self, symbol: Symbol) -> Option<Decimal> {
+        self.portfolio.borrow().position(symbol).map(crate::Position::entry_price)
     }
-    fn leverage(&self) -> Decimal {
-        self.portfolio.borrow().leverage(btc())
+    fn leverage(&self, symbol: Symbol) -> Decimal {
+        self.portfolio.borrow().leverage(symbol)
     }
-    fn margin_ratio(&self) -> Option<Decimal> {
-        self.portfolio.borrow().margin_ratio()
+    fn margin_ratio(&self, symbol: Symbol) -> Option<Decimal> {
+        self.portfolio.borrow().margin_ratio_of(symbol)
     }
     fn submit(
         &self,
+        symbol: Symbol,
         side: crate::OrderSide,
         quantity: Decimal,
         leverage: Decimal,
     ) -> Result<(), crate::Rejection> {
-        self.fill(|p, bar| p.submit(btc(), side, quantity, leverage, bar.close, bar.timestamp))
+        self.fill(|p, bar| p.submit(symbol, side, quantity, leverage, bar.close, bar.timestamp))
     }
-    fn close_position(&self, percentage: Decimal) -> Result<(), crate::Rejection> {
-        self.fill(|p, bar| p.close_position(btc(), percentage, bar.close, bar.timestamp))
+    fn close_position(&self, symbol: Symbol, percentage: Decimal) -> Result<(), crate::Rejection> {
+        self.fill(|p, bar| p.close_position(symbol, percentage, bar.close, bar.timestamp))
     }
-    fn place_order(&self, request: crate::OrderRequest) -> Result<u64, crate::Rejection> {
-        let price = self.bar.get().map(|b| b.close);
-        let placed = self.book.borrow_mut().place(&self.portfolio.borrow(), btc(), request, price);
+    fn place_order(
+        &self,
+        symbol: Symbol,
+        request: crate::OrderRequest,
+    ) -> Result<u64, crate::Rejection> {
+        let price = self.bar(symbol).map(|b| b.close);
+        let placed = self.book.borrow_mut().place(&self.portfolio.borrow(), symbol, request, price);
         if let Err(r) = &placed {
             self.rejections.borrow_mut().push(r.code().to_owned());
         }
@@ -185,11 +190,12 @@ impl crate::ports::StrategyContext for Desk {
     }
     fn set_exit(
         &self,
+        symbol: Symbol,
         kind: crate::ExitKind,
         value: Option<Decimal>,
     ) -> Result<(), crate::Rejection> {
-        let price = self.bar.get().map(|b| b.close);
-        self.book.borrow_mut().set_exit(&self.portfolio.borrow(), btc(), kind, value, price)
+        let price = self.bar(symbol).map(|b| b.close);
+        self.book.borrow_mut().set_exit(&self.portfolio.borrow(), symbol, kind, value, price)
     }
     fn plot(
         &self,

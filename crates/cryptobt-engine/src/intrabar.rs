@@ -53,6 +53,7 @@ pub(crate) fn extremes(bar: &Bar) -> (Decimal, Decimal) {
 /// Walks one bar's path for a run context.
 pub(crate) struct Path<'a> {
     ctx: &'a RunContext,
+    symbol: cryptobt_domain::Symbol,
     timestamp: i64,
     levels: &'a mut Vec<Level>,
     /// Whether `levels` may be out of date (a fill or a trailing move since they were gathered).
@@ -61,9 +62,14 @@ pub(crate) struct Path<'a> {
 }
 
 impl<'a> Path<'a> {
-    /// A path for the bar at `timestamp`; `levels` is a buffer reused from bar to bar.
-    pub(crate) fn new(ctx: &'a RunContext, timestamp: i64, levels: &'a mut Vec<Level>) -> Self {
-        Self { ctx, timestamp, levels, stale: true, ambiguous: false }
+    /// A path for `symbol`'s bar at `timestamp`; `levels` is a buffer reused from bar to bar.
+    pub(crate) fn new(
+        ctx: &'a RunContext,
+        symbol: cryptobt_domain::Symbol,
+        timestamp: i64,
+        levels: &'a mut Vec<Level>,
+    ) -> Self {
+        Self { ctx, symbol, timestamp, levels, stale: true, ambiguous: false }
     }
 
     /// Walks `parts` (the bar itself, or its 1m bars in order); returns whether the bar is
@@ -101,7 +107,7 @@ impl<'a> Path<'a> {
                 // Nothing can fire inside this bar: only the trailing stop's extreme moves, to
                 // the bar's high (a long's peak) or low (a short's trough).
                 if let (Some(t), Some(armed)) =
-                    (trailed, self.ctx.book.borrow_mut().exits.trailing.as_mut())
+                    (trailed, self.ctx.book.borrow_mut().exits_mut(self.symbol).trailing.as_mut())
                 {
                     self.stale |= armed.value.level != t.level;
                     armed.value = t;
@@ -125,10 +131,10 @@ impl<'a> Path<'a> {
         self.levels.clear();
         let ctx = self.ctx;
         let portfolio = ctx.portfolio.borrow();
-        let side = side_of(&portfolio, ctx.symbol);
+        let side = side_of(&portfolio, self.symbol);
         if let Some(side) = side {
             let long = side == PositionType::Long;
-            if let Some(liq) = portfolio.liquidation_trigger(ctx.symbol) {
+            if let Some(liq) = portfolio.liquidation_trigger(self.symbol) {
                 self.levels.push(Level {
                     trigger: Trigger::Liquidation,
                     price: liq,
@@ -136,7 +142,7 @@ impl<'a> Path<'a> {
                     stamp: 0,
                 });
             }
-            let exits = ctx.book.borrow().exits;
+            let exits = ctx.book.borrow().exits(self.symbol);
             if let Some(sl) = exits.stop_loss {
                 self.levels.push(Level {
                     trigger: Trigger::StopLoss,
@@ -162,7 +168,7 @@ impl<'a> Path<'a> {
                 });
             }
         }
-        for order in ctx.book.borrow().orders() {
+        for order in ctx.book.borrow().orders().iter().filter(|o| o.symbol == self.symbol) {
             self.levels.push(Level {
                 trigger: Trigger::Order(order.id),
                 price: order.price,
@@ -174,8 +180,8 @@ impl<'a> Path<'a> {
 
     /// The trailing stop's level after following `part`'s high and low (without moving it).
     fn trailed(&self, part: &Bar) -> Option<Trailing> {
-        let mut trailing = self.ctx.book.borrow().exits.trailing?.value;
-        let side = side_of(&self.ctx.portfolio.borrow(), self.ctx.symbol)?;
+        let mut trailing = self.ctx.book.borrow().exits(self.symbol).trailing?.value;
+        let side = side_of(&self.ctx.portfolio.borrow(), self.symbol)?;
         let extreme = match side {
             PositionType::Long => part.high,
             PositionType::Short => part.low,
@@ -187,8 +193,8 @@ impl<'a> Path<'a> {
     /// Moves the trailing stop's extreme to a path point.
     fn follow(&mut self, price: Decimal) {
         let mut book = self.ctx.book.borrow_mut();
-        if let Some(trailing) = book.exits.trailing.as_mut() {
-            if let Some(side) = side_of(&self.ctx.portfolio.borrow(), self.ctx.symbol) {
+        if let Some(trailing) = book.exits_mut(self.symbol).trailing.as_mut() {
+            if let Some(side) = side_of(&self.ctx.portfolio.borrow(), self.symbol) {
                 let before = trailing.value.level;
                 trailing.value.follow(side, price);
                 self.stale |= trailing.value.level != before;
@@ -253,7 +259,7 @@ impl<'a> Path<'a> {
     fn fire(&mut self, trigger: Trigger, at: Decimal, on_path: bool) {
         self.stale = true;
         let ctx = self.ctx;
-        let symbol = ctx.symbol;
+        let symbol = self.symbol;
         let ts = self.timestamp;
         let before = side_of(&ctx.portfolio.borrow(), symbol);
         let rules = ctx.portfolio.borrow().rules().clone();
@@ -308,10 +314,10 @@ impl<'a> Path<'a> {
                 push_fills(ctx, trades, order_type, tag.as_deref());
                 if !filled {
                     // An exit left over on a flat position: drop it so the path moves on.
-                    ctx.book.borrow_mut().clear_exits();
+                    ctx.book.borrow_mut().clear_exits(symbol);
                     return;
                 }
-                ctx.after_fill(before);
+                ctx.after_fill(symbol, before);
                 if let Some((side, stop_loss, take_profit)) = armed_opts {
                     self.arm_options(side, stop_loss, take_profit);
                 }
@@ -320,7 +326,7 @@ impl<'a> Path<'a> {
                 if matches!(trigger, Trigger::Order(_)) {
                     ctx.records.borrow_mut().reject(&rejection);
                 } else {
-                    ctx.book.borrow_mut().clear_exits();
+                    ctx.book.borrow_mut().clear_exits(symbol);
                 }
             }
         }
@@ -335,17 +341,17 @@ impl<'a> Path<'a> {
         take_profit: Option<Decimal>,
     ) {
         let ctx = self.ctx;
-        if side_of(&ctx.portfolio.borrow(), ctx.symbol) != Some(side.opens()) {
+        if side_of(&ctx.portfolio.borrow(), self.symbol) != Some(side.opens()) {
             return;
         }
         let mut book = ctx.book.borrow_mut();
         if let Some(value) = stop_loss {
             let stamp = book.stamp();
-            book.exits.stop_loss = Some(cryptobt_domain::Armed { value, stamp });
+            book.exits_mut(self.symbol).stop_loss = Some(cryptobt_domain::Armed { value, stamp });
         }
         if let Some(value) = take_profit {
             let stamp = book.stamp();
-            book.exits.take_profit = Some(cryptobt_domain::Armed { value, stamp });
+            book.exits_mut(self.symbol).take_profit = Some(cryptobt_domain::Armed { value, stamp });
         }
     }
 }

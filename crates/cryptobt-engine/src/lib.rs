@@ -17,8 +17,8 @@ pub mod sweeper;
 
 pub use crate::{
     metrics::return_statistics,
-    prepare::Prepared,
-    run::{failed_before_start, funding_times, Backtest, FUNDING_INTERVAL_MS},
+    prepare::{Prepared, PreparedFeed},
+    run::{failed_before_start, funding_times, Backtest, Feed, FUNDING_INTERVAL_MS},
     service::{check_minutes, Engine, MissingMinute},
     sweeper::SweepEngine,
 };

@@ -3,7 +3,8 @@
 //! in f64. Undefined values are `None`, never NaN or infinity.
 
 use cryptobt_domain::{
-    money::decimal_to_f64, ActionType, Bar, FundingPayment, Metrics, RoundTrip, Trade,
+    money::decimal_to_f64, ActionType, Bar, BySymbol, FundingPayment, Metrics, RoundTrip, Symbol,
+    SymbolMetrics, Trade,
 };
 use rust_decimal::Decimal;
 
@@ -168,7 +169,7 @@ impl Accumulator {
         trades: &[Trade],
         funding: &[FundingPayment],
         trips: &[RoundTrip],
-        bars: Option<(&Bar, &Bar)>,
+        bars: &[(Bar, Bar)],
     ) -> (Metrics, Vec<f64>) {
         self.end_series();
         let initial = self.initial;
@@ -258,13 +259,62 @@ impl Accumulator {
                 .map(|t| t.fee)
                 .sum(),
             total_funding: funding.iter().map(|f| f.amount).sum(),
-            benchmark_return: bars
-                .and_then(|(first, last)| percent_change(last.close, first.close)),
+            benchmark_return: benchmark(bars),
             exposure: (self.count > 0).then(|| self.exposed as f64 / self.count as f64 * 100.0),
             ambiguous_bars: 0,
+            by_symbol: None,
         };
         (metrics, returns)
     }
+}
+
+/// Buy and hold: the mean over the symbols of `(last close / first close − 1) × 100`, from each
+/// symbol's first and last bar processed; `None` before the first bar.
+fn benchmark(bars: &[(Bar, Bar)]) -> Option<f64> {
+    if bars.is_empty() {
+        return None;
+    }
+    let changes: Option<Vec<f64>> =
+        bars.iter().map(|(first, last)| percent_change(last.close, first.close)).collect();
+    changes.map(|c| c.iter().sum::<f64>() / c.len() as f64)
+}
+
+/// The figures of each symbol of a run of several (docs/metrics.md#by-symbol).
+pub(crate) fn by_symbol(
+    symbols: &[Symbol],
+    trades: &[Trade],
+    funding: &[FundingPayment],
+    trips: &[RoundTrip],
+    ambiguous: &[u64],
+) -> BySymbol {
+    let entries = symbols
+        .iter()
+        .zip(ambiguous)
+        .map(|(symbol, ambiguous_bars)| {
+            let pnls: Vec<Decimal> =
+                trips.iter().filter(|t| t.symbol == Some(*symbol)).map(|t| t.pnl).collect();
+            let wins: Decimal = pnls.iter().filter(|p| **p > Decimal::ZERO).copied().sum();
+            let losses: Vec<Decimal> =
+                pnls.iter().filter(|p| **p < Decimal::ZERO).copied().collect();
+            let won = pnls.iter().filter(|p| **p > Decimal::ZERO).count();
+            let metrics = SymbolMetrics {
+                round_trips: pnls.len() as u64,
+                win_rate: (!pnls.is_empty()).then(|| won as f64 / pnls.len() as f64 * 100.0),
+                profit_factor: (!losses.is_empty())
+                    .then(|| decimal_to_f64(wins / losses.iter().copied().sum::<Decimal>().abs())),
+                net_pnl: pnls.iter().copied().sum(),
+                total_fees: trades
+                    .iter()
+                    .filter(|t| t.symbol == *symbol && t.action != ActionType::Liquidation)
+                    .map(|t| t.fee)
+                    .sum(),
+                funding: funding.iter().filter(|f| f.symbol == *symbol).map(|f| f.amount).sum(),
+                ambiguous_bars: *ambiguous_bars,
+            };
+            (*symbol, metrics)
+        })
+        .collect();
+    BySymbol(entries)
 }
 
 #[cfg(test)]

@@ -8,14 +8,14 @@ use cryptobt_domain::{
         StrategyLimits,
     },
     BacktestConfig, BacktestReport, Bar, ErrorCode, FillMode, FundingRate, OpenPosition, Portfolio,
-    RunError, RunStatus, TradingMode,
+    RunError, RunStatus, Symbol, TradingMode,
 };
 use rust_decimal::Decimal;
 
 use crate::{
-    context::RunContext,
+    context::{index_of, History, RunContext},
     intrabar::{Minutes, Path},
-    metrics::Accumulator,
+    metrics::{by_symbol, Accumulator},
 };
 
 /// Funding times fall every 8 hours from the epoch: 00:00, 08:00 and 16:00 UTC.
@@ -39,8 +39,8 @@ pub fn funding_times(previous: i64, current: i64) -> impl Iterator<Item = i64> {
 /// struct BuyOnce;
 /// impl Strategy for BuyOnce {
 ///     fn on_bar(&mut self, _bar: &Bar, ctx: &SharedContext) -> Result<(), StrategyError> {
-///         if ctx.position_size().is_zero() {
-///             let _ = ctx.submit(OrderSide::Buy, rust_decimal::Decimal::ONE, rust_decimal::Decimal::ONE);
+///         if ctx.position_size(ctx.symbol()).is_zero() {
+///             let _ = ctx.submit(ctx.symbol(), OrderSide::Buy, rust_decimal::Decimal::ONE, rust_decimal::Decimal::ONE);
 ///         }
 ///         Ok(())
 ///     }
@@ -55,41 +55,83 @@ pub fn funding_times(previous: i64, current: i64) -> impl Iterator<Item = i64> {
 #[derive(Debug, Clone)]
 pub struct Backtest<'a> {
     config: &'a BacktestConfig,
-    bars: &'a BarSeries,
-    funding: Option<&'a [FundingRate]>,
-    minutes: Option<&'a BarSeries>,
+    feeds: Vec<Feed<'a>>,
     cancel: CancelToken,
     max_fills: usize,
 }
 
+/// One symbol's market in a run: its bars of the run's timeframe, its published funding rates
+/// (futures) and its 1m bars (`intrabar = 1m`).
+#[derive(Debug, Clone, Copy)]
+pub struct Feed<'a> {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// Its bars, one per step of the run.
+    pub bars: &'a BarSeries,
+    /// Its published funding rates; without them every funding time uses the config's
+    /// `funding_rate`, and so does a funding time the rates do not list.
+    pub funding: Option<&'a [FundingRate]>,
+    /// Its 1m bars, for `intrabar = 1m`: each bar's path is then its minutes, each walked by the
+    /// `O → X → Y → C` rule. Every bar must have all its minutes.
+    pub minutes: Option<&'a BarSeries>,
+}
+
+impl<'a> Feed<'a> {
+    /// `symbol`'s `bars`, without funding rates or minutes.
+    #[must_use]
+    pub fn new(symbol: Symbol, bars: &'a BarSeries) -> Self {
+        Self { symbol, bars, funding: None, minutes: None }
+    }
+}
+
 impl<'a> Backtest<'a> {
-    /// A backtest of `config` over `bars`.
+    /// A backtest of `config` over `bars`, the bars of its primary symbol (add the other
+    /// symbols of a run of several with [`feed`](Self::feed)).
     #[must_use]
     pub fn new(config: &'a BacktestConfig, bars: &'a BarSeries) -> Self {
         Self {
             config,
-            bars,
-            funding: None,
-            minutes: None,
+            feeds: vec![Feed::new(config.symbol(), bars)],
             cancel: CancelToken::new(),
             max_fills: StrategyLimits::default().max_fills,
         }
     }
 
-    /// Published funding rates (futures); without them every funding time uses the config's
-    /// `funding_rate`, and so does a funding time the rates do not list.
+    /// A backtest of `config` over one feed per symbol of the config, in its order.
     #[must_use]
-    pub fn funding(mut self, rates: &'a [FundingRate]) -> Self {
-        self.funding = Some(rates);
+    pub fn over(config: &'a BacktestConfig, feeds: Vec<Feed<'a>>) -> Self {
+        Self {
+            config,
+            feeds,
+            cancel: CancelToken::new(),
+            max_fills: StrategyLimits::default().max_fills,
+        }
+    }
+
+    /// Adds the feed of one more symbol of the config (or replaces the feed of its symbol).
+    #[must_use]
+    pub fn feed(mut self, feed: Feed<'a>) -> Self {
+        match self.feeds.iter_mut().find(|f| f.symbol == feed.symbol) {
+            Some(f) => *f = feed,
+            None => self.feeds.push(feed),
+        }
         self
     }
 
-    /// The run's 1m bars, for `intrabar = 1m`: each bar's path is then its minutes, each
-    /// walked by the `O → X → Y → C` rule. Every bar of the run must have all its minutes (the
-    /// [`Engine`](crate::Engine) checks them as it loads them).
+    /// Published funding rates of the primary symbol (futures); without them every funding
+    /// time uses the config's `funding_rate`, and so does a funding time the rates do not list.
+    #[must_use]
+    pub fn funding(mut self, rates: &'a [FundingRate]) -> Self {
+        self.feeds[0].funding = Some(rates);
+        self
+    }
+
+    /// The primary symbol's 1m bars, for `intrabar = 1m`: each bar's path is then its minutes,
+    /// each walked by the `O → X → Y → C` rule. Every bar of the run must have all its minutes
+    /// (the [`Engine`](crate::Engine) checks them as it loads them).
     #[must_use]
     pub fn minutes(mut self, minutes: &'a BarSeries) -> Self {
-        self.minutes = Some(minutes);
+        self.feeds[0].minutes = Some(minutes);
         self
     }
 
@@ -107,26 +149,46 @@ impl<'a> Backtest<'a> {
         self
     }
 
-    /// The funding rate at `time`: the published one, or `None` when the rates do not list it
-    /// (the caller then uses the config's `funding_rate` and counts the fallback).
-    fn listed_rate(&self, time: i64) -> Option<Decimal> {
-        self.funding.and_then(|rates| {
-            rates.binary_search_by_key(&time, |r| r.timestamp).ok().map(|i| rates[i].rate)
-        })
-    }
-
     /// Runs `strategy` over every bar and measures the result, keeping every snapshot in the
     /// report. A strategy error or a cancellation ends the run early; the report then carries
     /// what was recorded up to there.
     pub fn run(&self, strategy: &mut dyn Strategy, observer: &dyn RunObserver) -> BacktestReport {
-        let mut snapshots = Vec::with_capacity(self.bars.len());
+        let mut snapshots = Vec::with_capacity(self.feeds[0].bars.len());
         let mut report = self.run_into(strategy, observer, &mut snapshots);
         report.snapshots = snapshots;
         report
     }
 
+    /// The feeds in the config's symbol order, or why they do not fit it.
+    fn ordered(&self) -> Result<Vec<Feed<'a>>, RunError> {
+        let symbols = self.config.symbols();
+        let mut ordered = Vec::with_capacity(symbols.len());
+        for symbol in symbols {
+            let feed = self.feeds.iter().find(|f| f.symbol == *symbol).ok_or_else(|| RunError {
+                code: ErrorCode::DataError,
+                message: format!("no bars were given for {symbol}"),
+                line: None,
+            })?;
+            if feed.bars.len() != self.feeds[0].bars.len() {
+                return Err(RunError {
+                    code: ErrorCode::DataError,
+                    message: format!(
+                        "{symbol} has {} bars, {} has {}: every symbol needs a bar at every step",
+                        feed.bars.len(),
+                        self.feeds[0].symbol,
+                        self.feeds[0].bars.len()
+                    ),
+                    line: None,
+                });
+            }
+            ordered.push(*feed);
+        }
+        Ok(ordered)
+    }
+
     /// Like [`run`](Self::run), but hands each snapshot to `sink` as it is taken instead of
     /// keeping it (the report's `snapshots` stay empty): a long run then holds no per-bar data.
+    #[allow(clippy::too_many_lines)]
     pub fn run_into(
         &self,
         strategy: &mut dyn Strategy,
@@ -134,24 +196,42 @@ impl<'a> Backtest<'a> {
         sink: &mut dyn SnapshotSink,
     ) -> BacktestReport {
         let config = self.config;
-        let symbol = config.symbol();
+        let (feeds, mut stop) = match self.ordered() {
+            Ok(feeds) => (feeds, None),
+            Err(e) => (vec![Feed::new(config.symbol(), self.feeds[0].bars)], Some(e)),
+        };
+        let symbols: Vec<Symbol> = feeds.iter().map(|f| f.symbol).collect();
         let futures = config.trading_mode() == TradingMode::Futures;
-        let ctx = Rc::new(RunContext::new(symbol, config.fill(), Portfolio::new(config)));
+        let history =
+            History::new(config.timeframe(), feeds.iter().map(|f| f.bars.clone()).collect());
+        let ctx = Rc::new(RunContext::new(
+            symbols.clone(),
+            config.fill(),
+            Portfolio::new(config),
+            history,
+        ));
         let shared: SharedContext = ctx.clone();
-        let total = self.bars.len();
+        let total = feeds[0].bars.len();
         let step = (total / 200).max(1_000);
         let mut measured = Accumulator::new(config.initial_capital());
         let wants_snapshots = sink.wants_snapshots();
         let mut processed = 0u64;
-        let mut stop: Option<RunError> = strategy.initialize(&shared).err().map(RunError::from);
+        if stop.is_none() {
+            stop = strategy.initialize(&shared).err().map(RunError::from);
+        }
         let mut previous_open: Option<i64> = None;
         let mut funding_fallbacks = 0u64;
-        let (mut first, mut last): (Option<&Bar>, Option<&Bar>) = (None, None);
-        let mut minutes = self.minutes.map(Minutes::new);
+        let mut first: Vec<Bar> = Vec::new();
+        let mut last: Vec<&Bar> = Vec::new();
+        let mut minutes: Vec<Option<Minutes>> =
+            feeds.iter().map(|f| f.minutes.map(Minutes::new)).collect();
         let mut levels = Vec::with_capacity(8);
         let bar_ms = config.timeframe().duration_ms();
+        let mut others: Vec<_> = feeds[1..].iter().map(|f| f.bars.iter()).collect();
+        let mut bars: Vec<&Bar> = Vec::with_capacity(feeds.len());
+        let mut ambiguous = vec![false; feeds.len()];
 
-        for (i, bar) in self.bars.iter().enumerate() {
+        for (i, bar) in feeds[0].bars.iter().enumerate() {
             if stop.is_some() {
                 break;
             }
@@ -163,72 +243,113 @@ impl<'a> Backtest<'a> {
                 });
                 break;
             }
-            first.get_or_insert(bar);
-            last = Some(bar);
-            ctx.bar.set(None);
+            bars.clear();
+            bars.push(bar);
+            for (k, iter) in others.iter_mut().enumerate() {
+                match iter.next() {
+                    Some(other) if other.timestamp == bar.timestamp => bars.push(other),
+                    found => {
+                        stop = Some(RunError {
+                            code: ErrorCode::DataError,
+                            message: format!(
+                                "{} has no bar at {} (found {})",
+                                symbols[k + 1],
+                                bar.timestamp,
+                                found
+                                    .map_or_else(|| "none".to_owned(), |b| b.timestamp.to_string())
+                            ),
+                            line: None,
+                        });
+                    }
+                }
+            }
+            if stop.is_some() {
+                break;
+            }
+            if first.is_empty() {
+                first = bars.iter().map(|b| **b).collect();
+            }
+            last.clone_from(&bars);
+            ctx.show_bars(None);
             let bar_start = ctx.records.borrow().trades.len();
             if config.fill() == FillMode::NextOpen {
                 let queued = std::mem::take(&mut *ctx.queue.borrow_mut());
-                for order in queued {
+                for (symbol, order) in queued {
+                    let own = bars[index_of(&symbols, symbol)];
                     // A refusal at the fill is recorded (by `execute`), not returned.
-                    let _ = ctx.execute(order, bar.open, bar.timestamp);
+                    let _ = ctx.execute(symbol, order, own.open, own.timestamp);
                 }
             }
-            if futures {
-                let mut portfolio = ctx.portfolio.borrow_mut();
-                if let Some(previous) = previous_open {
-                    for time in funding_times(previous, bar.timestamp) {
-                        let rate = self.listed_rate(time).unwrap_or_else(|| {
-                            funding_fallbacks += 1;
-                            config.funding_rate()
-                        });
-                        if rate.is_zero() {
-                            continue;
-                        }
-                        if let Some(payment) =
-                            portfolio.settle_funding(symbol, time, bar.open, rate)
-                        {
-                            let mut records = ctx.records.borrow_mut();
-                            // The fills before it (at this open) belong to the trip it pays.
-                            records.absorb(i as u64);
-                            records.trips.on_funding(payment.amount);
-                            records.funding.push(payment);
-                        }
-                    }
-                }
-            }
-            let ambiguous = if ctx.book.borrow().is_idle() {
-                // Nothing but the liquidation price is armed: the path reaches it exactly when
-                // the bar's extreme does.
+            for (k, feed) in feeds.iter().enumerate() {
+                let symbol = feed.symbol;
+                let own = bars[k];
                 if futures {
-                    let liquidation = ctx.portfolio.borrow_mut().liquidate_if_reached(
-                        symbol,
-                        bar.low,
-                        bar.high,
-                        bar.timestamp,
-                    );
-                    if let Some(liquidation) = liquidation {
-                        ctx.records.borrow_mut().trades.push(liquidation);
+                    if let Some(previous) = previous_open {
+                        for time in funding_times(previous, own.timestamp) {
+                            let rate = listed_rate(feed.funding, time).unwrap_or_else(|| {
+                                funding_fallbacks += 1;
+                                config.funding_rate()
+                            });
+                            if rate.is_zero() {
+                                continue;
+                            }
+                            let payment = ctx
+                                .portfolio
+                                .borrow_mut()
+                                .settle_funding(symbol, time, own.open, rate);
+                            if let Some(payment) = payment {
+                                let mut records = ctx.records.borrow_mut();
+                                // The fills before it (at this open) belong to the trip it pays.
+                                records.absorb(i as u64);
+                                records.on_funding(k, payment.amount);
+                                records.funding.push(payment);
+                            }
+                        }
                     }
                 }
-                false
-            } else {
-                let path = Path::new(&ctx, bar.timestamp, &mut levels);
-                match minutes.as_mut() {
-                    Some(m) => path.walk(m.take(bar.timestamp, bar.timestamp + bar_ms)),
-                    None => path.walk(std::slice::from_ref(bar)),
+                ambiguous[k] = if ctx.book.borrow().is_idle(symbol) {
+                    // Nothing but the liquidation price is armed: the path reaches it exactly
+                    // when the bar's extreme does.
+                    if futures {
+                        let liquidation = ctx.portfolio.borrow_mut().liquidate_if_reached(
+                            symbol,
+                            own.low,
+                            own.high,
+                            own.timestamp,
+                        );
+                        if let Some(liquidation) = liquidation {
+                            ctx.records.borrow_mut().trades.push(liquidation);
+                        }
+                    }
+                    false
+                } else {
+                    let path = Path::new(&ctx, symbol, own.timestamp, &mut levels);
+                    match minutes[k].as_mut() {
+                        Some(m) => path.walk(m.take(own.timestamp, own.timestamp + bar_ms)),
+                        None => path.walk(std::slice::from_ref(own)),
+                    }
+                };
+            }
+            {
+                let mut portfolio = ctx.portfolio.borrow_mut();
+                for (symbol, own) in symbols.iter().zip(&bars) {
+                    portfolio.mark(*symbol, own.close);
                 }
-            };
-            ctx.portfolio.borrow_mut().mark(symbol, bar.close);
-            ctx.bar.set(Some(*bar));
+            }
+            ctx.show_bars(Some(&bars));
+            ctx.history.step.set(Some(i));
             if let Err(e) = strategy.on_bar(bar, &shared) {
                 stop = Some(RunError::from(e));
             }
-            if ambiguous {
+            if ambiguous.contains(&true) {
                 let mut records = ctx.records.borrow_mut();
-                records.ambiguous_bars += 1;
+                for (count, flag) in records.ambiguous_bars.iter_mut().zip(&ambiguous) {
+                    *count += u64::from(*flag);
+                }
                 for trade in &mut records.trades[bar_start..] {
-                    trade.ambiguous = true;
+                    if ambiguous[index_of(&symbols, trade.symbol)] {
+                        trade.ambiguous = true;
+                    }
                 }
             }
             let fills = {
@@ -261,30 +382,43 @@ impl<'a> Backtest<'a> {
                 observer.on_progress((i + 1) as u64, total as u64);
             }
         }
-        ctx.bar.set(None);
+        ctx.show_bars(None);
         observer.on_progress(processed, total as u64);
 
         let mut records = std::mem::take(&mut *ctx.records.borrow_mut());
-        let round_trips = std::mem::take(&mut records.trips).into_closed();
+        let round_trips = records.take_round_trips();
         let dropped_orders = ctx.queue.borrow().len() as u64;
         let pending_at_end = ctx.book.borrow().orders().len() as u64;
         let open_at_end = ctx.portfolio.borrow().positions().next().is_some();
         let open_positions: Vec<OpenPosition> = {
             let portfolio = ctx.portfolio.borrow();
-            let close = last.map(|b| b.close);
             portfolio
                 .positions()
-                .map(|p| OpenPosition {
-                    symbol: p.symbol(),
-                    size: p.size(),
-                    entry_price: p.entry_price(),
-                    unrealized_pnl: close.map_or(Decimal::ZERO, |c| p.unrealized_pnl(c)),
+                .map(|p| {
+                    let close = last.get(index_of(&symbols, p.symbol())).map(|b| b.close);
+                    OpenPosition {
+                        symbol: p.symbol(),
+                        size: p.size(),
+                        entry_price: p.entry_price(),
+                        unrealized_pnl: close.map_or(Decimal::ZERO, |c| p.unrealized_pnl(c)),
+                    }
                 })
                 .collect()
         };
+        let ends: Vec<(Bar, Bar)> = first.iter().copied().zip(last.iter().map(|b| **b)).collect();
         let (mut metrics, daily_returns) =
-            measured.finish(&records.trades, &records.funding, &round_trips, first.zip(last));
-        metrics.ambiguous_bars = records.ambiguous_bars;
+            measured.finish(&records.trades, &records.funding, &round_trips, &ends);
+        let ambiguous_bars: u64 = records.ambiguous_bars.iter().sum();
+        metrics.ambiguous_bars = ambiguous_bars;
+        if symbols.len() > 1 {
+            metrics.by_symbol = Some(by_symbol(
+                &symbols,
+                &records.trades,
+                &records.funding,
+                &round_trips,
+                &records.ambiguous_bars,
+            ));
+        }
         let status = match &stop {
             None => RunStatus::Completed,
             Some(e) if e.code == ErrorCode::Cancelled => RunStatus::Cancelled,
@@ -300,12 +434,12 @@ impl<'a> Backtest<'a> {
             round_trips,
             snapshots: Vec::new(),
             bars: processed,
-            covered: first.zip(last).map(|(f, l)| (f.timestamp, l.timestamp)),
+            covered: ends.first().map(|(f, l)| (f.timestamp, l.timestamp)),
             funding: records.funding,
             rejections: records.rejections,
             dropped_orders,
             pending_at_end,
-            ambiguous_bars: records.ambiguous_bars,
+            ambiguous_bars,
             open_at_end,
             open_positions,
             funding_fallbacks,
@@ -318,6 +452,14 @@ impl<'a> Backtest<'a> {
             daily_returns,
         }
     }
+}
+
+/// The published funding rate at `time`, or `None` when `rates` do not list it (the caller then
+/// uses the config's `funding_rate` and counts the fallback).
+fn listed_rate(rates: Option<&[FundingRate]>, time: i64) -> Option<Decimal> {
+    rates.and_then(|rates| {
+        rates.binary_search_by_key(&time, |r| r.timestamp).ok().map(|i| rates[i].rate)
+    })
 }
 
 /// A run that failed before its first bar (the strategy did not load).

@@ -444,7 +444,7 @@ impl SweepEngine {
         } else {
             all_failed(&members)
         };
-        Ok(SweepOutcome { names: spec.names(), members, summary, bars: market.bars.len(), failure })
+        Ok(SweepOutcome { names: spec.names(), members, summary, bars: market.steps(), failure })
     }
 
     /// The members, the first alone first.
@@ -686,7 +686,7 @@ impl SweepEngine {
         let (walk_forward, bars) = match request.spec.walk_forward {
             Some(_) => {
                 let market = Prepared::load(self.market.as_ref(), &request.config)?;
-                let bars = market.bars.len();
+                let bars = market.steps();
                 (walk_forward_of(self, request, &market, &planned), bars)
             }
             None => (None, 0),

@@ -124,17 +124,20 @@ impl Random {
             take_profit: p.tp_bp.map(at),
             tag: Some("p".into()),
         };
-        let _ = ctx.place_order(OrderRequest {
-            side: if p.buy { OrderSide::Buy } else { OrderSide::Sell },
-            kind: if p.stop { OrderKind::Stop } else { OrderKind::Limit },
-            quantity: Decimal::new(i64::from(p.qty), 4),
-            price: at(p.offset_bp),
-            options,
-        });
+        let _ = ctx.place_order(
+            ctx.symbol(),
+            OrderRequest {
+                side: if p.buy { OrderSide::Buy } else { OrderSide::Sell },
+                kind: if p.stop { OrderKind::Stop } else { OrderKind::Limit },
+                quantity: Decimal::new(i64::from(p.qty), 4),
+                price: at(p.offset_bp),
+                options,
+            },
+        );
     }
 
     fn exit(ctx: &SharedContext, price: Decimal, kind: u8, bp: Option<u32>) {
-        let long = ctx.position_size() > Decimal::ZERO;
+        let long = ctx.position_size(ctx.symbol()) > Decimal::ZERO;
         let kind = [ExitKind::StopLoss, ExitKind::TakeProfit, ExitKind::Trailing][kind as usize];
         let value = bp.map(|x| {
             let f = Decimal::new(i64::from(x), 4);
@@ -146,7 +149,7 @@ impl Random {
                 ExitKind::TakeProfit => price * (Decimal::ONE - f),
             }
         });
-        let _ = ctx.set_exit(kind, value);
+        let _ = ctx.set_exit(ctx.symbol(), kind, value);
     }
 }
 
@@ -157,10 +160,15 @@ impl RunStrategy for Random {
             match c {
                 Call::Market { buy, qty, lev } => {
                     let side = if *buy { OrderSide::Buy } else { OrderSide::Sell };
-                    let _ = ctx.submit(side, Decimal::new(i64::from(*qty), 4), Decimal::from(*lev));
+                    let _ = ctx.submit(
+                        ctx.symbol(),
+                        side,
+                        Decimal::new(i64::from(*qty), 4),
+                        Decimal::from(*lev),
+                    );
                 }
                 Call::Close { pct } => {
-                    let _ = ctx.close_position(Decimal::from(*pct));
+                    let _ = ctx.close_position(ctx.symbol(), Decimal::from(*pct));
                 }
                 Call::Place(p) => Self::place(ctx, price, p),
                 Call::Cancel { id } => {

@@ -8,15 +8,19 @@ use std::{
 };
 
 use cryptobt_domain::{
-    money::decimal_from_f64, ports::SharedContext, ExitKind, OrderKind, OrderOptions, OrderRequest,
-    OrderSide, PlotPane, PlotRefusal, PortfolioRules, Rejection, MAX_TAG_BYTES,
+    money::decimal_from_f64,
+    ports::{HistoryRefusal, SharedContext, MAX_HISTORY},
+    Bar, ExitKind, OrderKind, OrderOptions, OrderRequest, OrderSide, PlotPane, PlotRefusal,
+    PortfolioRules, Rejection, Symbol, Timeframe, MAX_TAG_BYTES,
 };
-use mlua::{Lua, MultiValue, Table, Value, Variadic};
+use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value, Variadic};
 use rust_decimal::Decimal;
 
 /// The run's side of the API: the context (set when the engine hands it over), the cached rules
 /// and the per-run caps the sandbox enforces itself.
 pub(crate) struct Host {
+    /// The run's symbols, the primary first (the global functions act on the primary).
+    symbols: Vec<Symbol>,
     ctx: RefCell<Option<SharedContext>>,
     rules: RefCell<Option<PortfolioRules>>,
     orders_this_bar: Cell<u32>,
@@ -29,8 +33,9 @@ pub(crate) struct Host {
 }
 
 impl Host {
-    pub(crate) fn new(max_orders_per_bar: u32, max_log_bytes: usize) -> Self {
+    pub(crate) fn new(symbols: Vec<Symbol>, max_orders_per_bar: u32, max_log_bytes: usize) -> Self {
         Self {
+            symbols,
             ctx: RefCell::new(None),
             rules: RefCell::new(None),
             orders_this_bar: Cell::new(0),
@@ -62,8 +67,19 @@ impl Host {
         self.ctx.borrow().clone()
     }
 
+    /// The primary symbol.
+    fn primary(&self) -> Symbol {
+        self.symbols[0]
+    }
+
     /// `buy`/`sell`: `(true)` or `(false, reason)`.
-    fn order(&self, side: OrderSide, amount: &Value, leverage: &Value) -> (bool, Option<String>) {
+    fn order(
+        &self,
+        symbol: Symbol,
+        side: OrderSide,
+        amount: &Value,
+        leverage: &Value,
+    ) -> (bool, Option<String>) {
         let Some(ctx) = self.ctx() else {
             return refused(&Rejection::NoPrice);
         };
@@ -87,7 +103,7 @@ impl Host {
             Ok((quantity, leverage))
         });
         match checked {
-            Ok((quantity, leverage)) => outcome(ctx.submit(side, quantity, leverage)),
+            Ok((quantity, leverage)) => outcome(ctx.submit(symbol, side, quantity, leverage)),
             Err(rejection) => {
                 ctx.record_rejection(&rejection);
                 refused(&rejection)
@@ -96,7 +112,7 @@ impl Host {
     }
 
     /// `close_position([percentage])`.
-    fn close(&self, percentage: &Value) -> (bool, Option<String>) {
+    fn close(&self, symbol: Symbol, percentage: &Value) -> (bool, Option<String>) {
         let Some(ctx) = self.ctx() else {
             return refused(&Rejection::NoPrice);
         };
@@ -110,7 +126,7 @@ impl Host {
             ),
         });
         match checked {
-            Ok(pct) => outcome(ctx.close_position(pct)),
+            Ok(pct) => outcome(ctx.close_position(symbol, pct)),
             Err(rejection) => {
                 ctx.record_rejection(&rejection);
                 refused(&rejection)
@@ -121,6 +137,7 @@ impl Host {
     /// `buy_limit`/`sell_limit`/`buy_stop`/`sell_stop`: `(id)` or `(false, reason)`.
     fn place(
         &self,
+        symbol: Symbol,
         side: OrderSide,
         kind: OrderKind,
         amount: &Value,
@@ -148,7 +165,7 @@ impl Host {
             Ok(OrderRequest { side, kind, quantity, price, options })
         });
         let result = match checked {
-            Ok(request) => ctx.place_order(request),
+            Ok(request) => ctx.place_order(symbol, request),
             Err(rejection) => {
                 ctx.record_rejection(&rejection);
                 Err(rejection)
@@ -161,7 +178,7 @@ impl Host {
     }
 
     /// `set_stop_loss`/`set_take_profit`/`set_trailing_stop`: `true` or `(false, reason)`.
-    fn set_exit(&self, kind: ExitKind, value: &Value) -> (bool, Option<String>) {
+    fn set_exit(&self, symbol: Symbol, kind: ExitKind, value: &Value) -> (bool, Option<String>) {
         let Some(ctx) = self.ctx() else {
             return refused(&Rejection::NoPosition);
         };
@@ -184,7 +201,7 @@ impl Host {
                 }),
             },
         };
-        outcome(parsed.and_then(|v| ctx.set_exit(kind, v)))
+        outcome(parsed.and_then(|v| ctx.set_exit(symbol, kind, v)))
     }
 
     /// `cancel_order(id)`.
@@ -262,8 +279,9 @@ impl Host {
         let list = lua.create_table_with_capacity(orders.len(), 0)?;
         let f = cryptobt_domain::money::decimal_to_f64;
         for (i, o) in orders.iter().enumerate() {
-            let t = lua.create_table_with_capacity(0, 8)?;
+            let t = lua.create_table_with_capacity(0, 9)?;
             t.raw_set("id", i64::try_from(o.id).unwrap_or(i64::MAX))?;
+            t.raw_set("symbol", o.symbol.as_str())?;
             t.raw_set("side", o.side.to_string())?;
             t.raw_set(
                 "type",
@@ -293,8 +311,140 @@ impl Host {
         Ok(())
     }
 
-    fn figure(&self, read: impl Fn(&SharedContext) -> Option<Decimal>, flat: f64) -> f64 {
-        self.ctx().and_then(|c| read(&c)).map_or(flat, cryptobt_domain::money::decimal_to_f64)
+    fn figure(
+        &self,
+        symbol: Symbol,
+        read: impl Fn(&SharedContext, Symbol) -> Option<Decimal>,
+        flat: f64,
+    ) -> f64 {
+        self.ctx()
+            .and_then(|c| read(&c, symbol))
+            .map_or(flat, cryptobt_domain::money::decimal_to_f64)
+    }
+
+    /// The symbol a handle names: its `symbol` field, which must be one of the run's.
+    fn handle_symbol(&self, handle: &Value, call: &str) -> mlua::Result<Symbol> {
+        let name = match handle {
+            Value::Table(t) => t.raw_get::<Value>("symbol")?,
+            _ => Value::Nil,
+        };
+        let Value::String(name) = name else {
+            return Err(mlua::Error::runtime(format!(
+                "{call} is a method of a market handle: call it as m:{call}(...)"
+            )));
+        };
+        self.symbol_named(&name.to_string_lossy())
+    }
+
+    /// One of the run's symbols by name; an error naming the run's symbols otherwise.
+    fn symbol_named(&self, name: &str) -> mlua::Result<Symbol> {
+        self.symbols.iter().copied().find(|s| s.as_str() == name).ok_or_else(|| {
+            let known: Vec<&str> = self.symbols.iter().map(Symbol::as_str).collect();
+            let shown: String = name.chars().take(40).collect();
+            mlua::Error::runtime(format!(
+                "{shown:?} is not a symbol of this run (its symbols: {})",
+                known.join(", ")
+            ))
+        })
+    }
+
+    /// `history(n [, timeframe])` of `symbol`: an array of fresh bar tables, oldest first.
+    fn history(
+        &self,
+        lua: &Lua,
+        symbol: Symbol,
+        n: &Value,
+        timeframe: &Value,
+    ) -> mlua::Result<Table> {
+        let count = match n {
+            Value::Integer(i) if (1..=MAX_HISTORY as i64).contains(i) => *i as usize,
+            Value::Number(x) if x.fract() == 0.0 && *x >= 1.0 && *x <= MAX_HISTORY as f64 => {
+                *x as usize
+            }
+            other => {
+                let shown = match other {
+                    Value::Integer(i) => i.to_string(),
+                    Value::Number(x) => x.to_string(),
+                    v => type_or_value(v),
+                };
+                return Err(mlua::Error::runtime(HistoryRefusal::Count(shown).to_string()));
+            }
+        };
+        let timeframe = match timeframe {
+            Value::Nil => None,
+            Value::String(s) => {
+                let text = s.to_string_lossy();
+                Some(text.parse::<Timeframe>().map_err(|_| {
+                    let shown: String = text.chars().take(20).collect();
+                    mlua::Error::runtime(format!(
+                        "history: unknown timeframe {shown:?} (known: 1m, 5m, 15m, 1h, 4h, 1d)"
+                    ))
+                })?)
+            }
+            other => {
+                return Err(mlua::Error::runtime(format!(
+                    "history: timeframe must be a string such as \"4h\", got {}",
+                    type_or_value(other)
+                )))
+            }
+        };
+        let bars = match self.ctx() {
+            Some(ctx) => ctx
+                .history(symbol, count, timeframe)
+                .map_err(|e| mlua::Error::runtime(e.to_string()))?,
+            None => Vec::new(),
+        };
+        let list = lua.create_table_with_capacity(bars.len(), 0)?;
+        for (i, bar) in bars.iter().enumerate() {
+            list.raw_set(i + 1, bar_table(lua, bar)?)?;
+        }
+        Ok(list)
+    }
+
+    /// This step's bar of `symbol` as a fresh table; `nil` before the first bar.
+    fn bar(&self, lua: &Lua, symbol: Symbol) -> mlua::Result<Value> {
+        match self.ctx().and_then(|c| c.bar(symbol)) {
+            Some(bar) => Ok(Value::Table(bar_table(lua, &bar)?)),
+            None => Ok(Value::Nil),
+        }
+    }
+
+    /// `size_for_equity(pct [, leverage [, price]])`: `equity × pct / 100 × leverage / price`.
+    fn size_for_equity(
+        &self,
+        symbol: Symbol,
+        pct: &Value,
+        leverage: &Value,
+        price: &Value,
+    ) -> mlua::Result<f64> {
+        let pct = argument("size_for_equity", "pct", pct)?;
+        let leverage = match leverage {
+            Value::Nil => 1.0,
+            other => argument("size_for_equity", "leverage", other)?,
+        };
+        let price = match price {
+            Value::Nil => self
+                .ctx()
+                .and_then(|c| c.bar(symbol))
+                .map(|b| cryptobt_domain::money::decimal_to_f64(b.close))
+                .ok_or_else(|| {
+                    mlua::Error::runtime("size_for_equity: no price before the first bar; pass one")
+                })?,
+            other => argument("size_for_equity", "price", other)?,
+        };
+        Ok(self.equity() * pct / 100.0 * leverage / price)
+    }
+
+    /// `size_for_risk(pct, entry, stop)`: `equity × pct / 100 / |entry − stop|`.
+    fn size_for_risk(&self, pct: &Value, entry: &Value, stop: &Value) -> mlua::Result<f64> {
+        let pct = argument("size_for_risk", "pct", pct)?;
+        let entry = argument("size_for_risk", "entry", entry)?;
+        let stop = argument("size_for_risk", "stop", stop)?;
+        Ok(self.equity() * pct / 100.0 / (entry - stop).abs())
+    }
+
+    fn equity(&self) -> f64 {
+        self.figure(self.primary(), |c, _| Some(c.equity()), 0.0)
     }
 
     /// `log(...)`: the arguments as text, tab-separated, within the run's byte cap; past it one
@@ -318,6 +468,29 @@ impl Host {
             None => self.pending.borrow_mut().push(line),
         }
     }
+}
+
+/// A number argument of a sizing helper; an error naming it otherwise.
+fn argument(call: &str, name: &str, value: &Value) -> mlua::Result<f64> {
+    number(value).ok_or_else(|| {
+        mlua::Error::runtime(format!(
+            "{call}: {name} must be a number, got {}",
+            type_or_value(value)
+        ))
+    })
+}
+
+/// A bar as the table `on_data` gets.
+fn bar_table(lua: &Lua, bar: &Bar) -> mlua::Result<Table> {
+    let f = cryptobt_domain::money::decimal_to_f64;
+    let t = lua.create_table_with_capacity(0, 6)?;
+    t.raw_set("timestamp", bar.timestamp)?;
+    t.raw_set("open", f(bar.open))?;
+    t.raw_set("high", f(bar.high))?;
+    t.raw_set("low", f(bar.low))?;
+    t.raw_set("close", f(bar.close))?;
+    t.raw_set("volume", f(bar.volume))?;
+    Ok(t)
 }
 
 fn refused(rejection: &Rejection) -> (bool, Option<String>) {
@@ -431,42 +604,188 @@ fn display(value: &Value) -> String {
     }
 }
 
+/// A call of the API that acts on one symbol: a global function on the primary, a method of a
+/// `market(sym)` handle on the handle's.
+#[derive(Debug, Clone, Copy)]
+enum Call {
+    Order(OrderSide),
+    Close,
+    Place(OrderSide, OrderKind),
+    Exit(ExitKind),
+    Figure(Figure),
+    History,
+    SizeForEquity,
+    SizeForRisk,
+}
+
+/// A figure of one position.
+#[derive(Debug, Clone, Copy)]
+enum Figure {
+    Size,
+    Entry,
+    Unrealized,
+    Leverage,
+    MarginRatio,
+}
+
+/// Every per-symbol call by its Lua name.
+const CALLS: [(&str, Call); 18] = [
+    ("buy", Call::Order(OrderSide::Buy)),
+    ("sell", Call::Order(OrderSide::Sell)),
+    ("close_position", Call::Close),
+    ("buy_limit", Call::Place(OrderSide::Buy, OrderKind::Limit)),
+    ("sell_limit", Call::Place(OrderSide::Sell, OrderKind::Limit)),
+    ("buy_stop", Call::Place(OrderSide::Buy, OrderKind::Stop)),
+    ("sell_stop", Call::Place(OrderSide::Sell, OrderKind::Stop)),
+    ("set_stop_loss", Call::Exit(ExitKind::StopLoss)),
+    ("set_take_profit", Call::Exit(ExitKind::TakeProfit)),
+    ("set_trailing_stop", Call::Exit(ExitKind::Trailing)),
+    ("get_position_size", Call::Figure(Figure::Size)),
+    ("get_entry_price", Call::Figure(Figure::Entry)),
+    ("get_unrealized_pnl", Call::Figure(Figure::Unrealized)),
+    ("get_leverage", Call::Figure(Figure::Leverage)),
+    ("get_margin_ratio", Call::Figure(Figure::MarginRatio)),
+    ("history", Call::History),
+    ("size_for_equity", Call::SizeForEquity),
+    ("size_for_risk", Call::SizeForRisk),
+];
+
+impl Host {
+    /// Runs `call` on `symbol` with the Lua arguments `args`.
+    fn dispatch(
+        &self,
+        lua: &Lua,
+        call: Call,
+        symbol: Symbol,
+        args: &MultiValue,
+    ) -> mlua::Result<MultiValue> {
+        let arg = |i: usize| args.get(i).unwrap_or(&Value::Nil);
+        match call {
+            Call::Order(side) => self.order(symbol, side, arg(0), arg(1)).into_lua_multi(lua),
+            Call::Close => self.close(symbol, arg(0)).into_lua_multi(lua),
+            Call::Place(side, kind) => {
+                self.place(symbol, side, kind, arg(0), arg(1), arg(2)).into_lua_multi(lua)
+            }
+            Call::Exit(kind) => self.set_exit(symbol, kind, arg(0)).into_lua_multi(lua),
+            Call::Figure(figure) => {
+                let value = match figure {
+                    Figure::Size => self.figure(symbol, |c, s| Some(c.position_size(s)), 0.0),
+                    Figure::Entry => self.figure(symbol, |c, s| c.entry_price(s), 0.0),
+                    Figure::Unrealized => {
+                        self.figure(symbol, |c, s| Some(c.unrealized_pnl(s)), 0.0)
+                    }
+                    Figure::Leverage => self.figure(symbol, |c, s| Some(c.leverage(s)), 0.0),
+                    Figure::MarginRatio => {
+                        self.figure(symbol, |c, s| c.margin_ratio(s), f64::INFINITY)
+                    }
+                };
+                value.into_lua_multi(lua)
+            }
+            Call::History => self.history(lua, symbol, arg(0), arg(1))?.into_lua_multi(lua),
+            Call::SizeForEquity => {
+                self.size_for_equity(symbol, arg(0), arg(1), arg(2))?.into_lua_multi(lua)
+            }
+            Call::SizeForRisk => self.size_for_risk(arg(0), arg(1), arg(2))?.into_lua_multi(lua),
+        }
+    }
+}
+
 /// Registers the API in `globals` (before the VM is sealed).
 pub(crate) fn register(lua: &Lua, globals: &Table, host: &Rc<Host>) -> mlua::Result<()> {
-    for (name, side) in [("buy", OrderSide::Buy), ("sell", OrderSide::Sell)] {
+    let methods = lua.create_table()?;
+    for (name, call) in CALLS {
         let h = Rc::clone(host);
-        let f = lua.create_function(move |_, (amount, leverage): (Value, Value)| {
-            Ok(h.order(side, &amount, &leverage))
+        let global = lua.create_function(move |lua, args: MultiValue| {
+            h.dispatch(lua, call, h.primary(), &args)
         })?;
-        globals.raw_set(name, f)?;
+        globals.raw_set(name, global)?;
+        let h = Rc::clone(host);
+        let method = lua.create_function(move |lua, mut args: MultiValue| {
+            let handle = args.pop_front().unwrap_or(Value::Nil);
+            let symbol = h.handle_symbol(&handle, name)?;
+            h.dispatch(lua, call, symbol, &args)
+        })?;
+        methods.raw_set(name, method)?;
     }
-    let h = Rc::clone(host);
-    globals
-        .raw_set("close_position", lua.create_function(move |_, pct: Value| Ok(h.close(&pct)))?)?;
 
-    let placements = [
-        ("buy_limit", OrderSide::Buy, OrderKind::Limit),
-        ("sell_limit", OrderSide::Sell, OrderKind::Limit),
-        ("buy_stop", OrderSide::Buy, OrderKind::Stop),
-        ("sell_stop", OrderSide::Sell, OrderKind::Stop),
-    ];
-    for (name, side, kind) in placements {
-        let h = Rc::clone(host);
-        let f = lua.create_function(move |_, (amount, price, opts): (Value, Value, Value)| {
-            Ok(h.place(side, kind, &amount, &price, &opts))
-        })?;
-        globals.raw_set(name, f)?;
-    }
-    let exits = [
-        ("set_stop_loss", ExitKind::StopLoss),
-        ("set_take_profit", ExitKind::TakeProfit),
-        ("set_trailing_stop", ExitKind::Trailing),
-    ];
-    for (name, kind) in exits {
-        let h = Rc::clone(host);
-        let f = lua.create_function(move |_, value: Value| Ok(h.set_exit(kind, &value)))?;
-        globals.raw_set(name, f)?;
-    }
+    // `market(sym)`: one handle per symbol, its `bar` read when asked.
+    let handles = lua.create_table()?;
+    let meta = lua.create_table()?;
+    let h = Rc::clone(host);
+    let index = lua.create_function(move |lua, (handle, key): (Table, Value)| {
+        if let Value::String(k) = &key {
+            if k.as_bytes().as_ref() == b"bar" {
+                let symbol = h.handle_symbol(&Value::Table(handle), "bar")?;
+                return h.bar(lua, symbol);
+            }
+        }
+        methods.raw_get::<Value>(key)
+    })?;
+    meta.raw_set("__index", index)?;
+    meta.raw_set(
+        "__newindex",
+        lua.create_function(|_, ()| -> mlua::Result<()> {
+            Err(mlua::Error::runtime("a market handle is read-only"))
+        })?,
+    )?;
+    meta.raw_set("__metatable", false)?;
+    let h = Rc::clone(host);
+    let market = lua.create_function(move |lua, name: Value| {
+        let Value::String(text) = &name else {
+            return Err(mlua::Error::runtime(format!(
+                "market(sym): sym must be a symbol name, got {}",
+                type_or_value(&name)
+            )));
+        };
+        let symbol = h.symbol_named(&text.to_string_lossy())?;
+        if let Value::Table(handle) = handles.raw_get::<Value>(symbol.as_str())? {
+            return Ok(handle);
+        }
+        let handle = lua.create_table_with_capacity(0, 1)?;
+        handle.raw_set("symbol", symbol.as_str())?;
+        handle.set_metatable(Some(meta.clone()))?;
+        handles.raw_set(symbol.as_str(), &handle)?;
+        Ok(handle)
+    })?;
+    globals.raw_set("market", market)?;
+
+    // `bars`: each symbol's bar of the step, built when read.
+    let bars = lua.create_table()?;
+    let bars_meta = lua.create_table()?;
+    let h = Rc::clone(host);
+    bars_meta.raw_set(
+        "__index",
+        lua.create_function(move |lua, (_, key): (Value, Value)| match &key {
+            Value::String(name) => match h.symbol_named(&name.to_string_lossy()) {
+                Ok(symbol) => h.bar(lua, symbol),
+                Err(_) => Ok(Value::Nil),
+            },
+            _ => Ok(Value::Nil),
+        })?,
+    )?;
+    bars_meta.raw_set(
+        "__newindex",
+        lua.create_function(|_, ()| -> mlua::Result<()> {
+            Err(mlua::Error::runtime("bars is read-only"))
+        })?,
+    )?;
+    let h = Rc::clone(host);
+    let entries = lua.create_function(move |lua, ()| {
+        let all = lua.create_table()?;
+        for symbol in &h.symbols {
+            all.raw_set(symbol.as_str(), h.bar(lua, *symbol)?)?;
+        }
+        Ok(all)
+    })?;
+    bars_meta.raw_set("__metatable", false)?;
+    bars.set_metatable(Some(bars_meta.clone()))?;
+    let proxy: Table = lua
+        .load(BARS)
+        .set_name("=host")
+        .set_mode(mlua::chunk::ChunkMode::Text)
+        .call((bars, bars_meta, entries))?;
+    globals.raw_set("bars", proxy)?;
+
     let h = Rc::clone(host);
     globals.raw_set("cancel_order", lua.create_function(move |_, id: Value| Ok(h.cancel(&id)))?)?;
     let h = Rc::clone(host);
@@ -485,24 +804,17 @@ pub(crate) fn register(lua: &Lua, globals: &Table, host: &Rc<Host>) -> mlua::Res
             Ok(h.plot(&name, &value, &opts))
         })?,
     )?;
-
-    type Read = fn(&SharedContext) -> Option<Decimal>;
-    let figures: [(&str, Read, f64); 6] = [
-        ("get_position_size", |c| Some(c.position_size()), 0.0),
-        ("get_cash", |c| Some(c.cash()), 0.0),
-        ("get_equity", |c| Some(c.equity()), 0.0),
-        ("get_unrealized_pnl", |c| Some(c.unrealized_pnl()), 0.0),
-        ("get_entry_price", |c| c.entry_price(), 0.0),
-        ("get_leverage", |c| Some(c.leverage()), 0.0),
-    ];
-    for (name, read, flat) in figures {
+    for (name, portfolio) in [("get_cash", true), ("get_equity", false)] {
         let h = Rc::clone(host);
-        globals.raw_set(name, lua.create_function(move |_, ()| Ok(h.figure(read, flat)))?)?;
+        let f = lua.create_function(move |_, ()| {
+            Ok(h.figure(
+                h.primary(),
+                |c, _| Some(if portfolio { c.cash() } else { c.equity() }),
+                0.0,
+            ))
+        })?;
+        globals.raw_set(name, f)?;
     }
-    let h = Rc::clone(host);
-    let ratio =
-        lua.create_function(move |_, ()| Ok(h.figure(|c| c.margin_ratio(), f64::INFINITY)))?;
-    globals.raw_set("get_margin_ratio", ratio)?;
     for name in ["log", "print"] {
         let h = Rc::clone(host);
         globals.raw_set(
@@ -515,3 +827,20 @@ pub(crate) fn register(lua: &Lua, globals: &Table, host: &Rc<Host>) -> mlua::Res
     }
     Ok(())
 }
+
+/// `pairs(bars)` and `for sym, bar in bars` list every symbol's bar (the table itself is empty:
+/// its bars are built when read).
+const BARS: &str = r#"
+local bars, meta, entries = ...
+local wrappedpairs, wrappednext = pairs, next
+meta.__iter = function()
+    return wrappednext, entries()
+end
+pairs = function(t)
+    if rawequal(t, bars) then
+        return wrappednext, entries(), nil
+    end
+    return wrappedpairs(t)
+end
+return bars
+"#;

@@ -37,7 +37,21 @@ impl LuaStrategy {
         params: &Params,
         limits: &StrategyLimits,
     ) -> Result<Self, StrategyError> {
-        Ok(Self { vm: vm::build(source, symbol, params, limits)? })
+        Self::load_symbols(source, &[symbol], params, limits)
+    }
+
+    /// Loads `source` for a run on `symbols` (the first is the primary): see
+    /// [`load`](Self::load).
+    ///
+    /// # Errors
+    /// As [`load`](Self::load); also an empty `symbols`.
+    pub fn load_symbols(
+        source: &str,
+        symbols: &[Symbol],
+        params: &Params,
+        limits: &StrategyLimits,
+    ) -> Result<Self, StrategyError> {
+        Ok(Self { vm: vm::build(source, symbols, params, limits)? })
     }
 
     /// Bytes the run holds now: the VM's heap and what the host holds for it.
@@ -122,7 +136,9 @@ pub struct LuaStrategyFactory;
 
 impl StrategyFactory for LuaStrategyFactory {
     fn create(&self, spec: &StrategySpec) -> Result<Box<dyn Strategy>, StrategyError> {
-        Ok(Box::new(LuaStrategy::load(&spec.source, spec.symbol, &spec.params, &spec.limits)?))
+        let symbols =
+            if spec.symbols.is_empty() { vec![spec.symbol] } else { spec.symbols.clone() };
+        Ok(Box::new(LuaStrategy::load_symbols(&spec.source, &symbols, &spec.params, &spec.limits)?))
     }
 
     fn validate(&self, source: &str) -> Result<(), StrategyError> {

@@ -124,13 +124,19 @@ fn fail(e: &mlua::Error, guard: &Guard) -> StrategyError {
 /// Builds the VM, loads `source` (running its top level) and finds its entry points.
 pub(crate) fn build(
     source: &str,
-    symbol: Symbol,
+    symbols: &[Symbol],
     params: &Params,
     limits: &StrategyLimits,
 ) -> Result<Vm, StrategyError> {
     let guard =
         Rc::new(Guard::new(limits.max_duration, limits.memory_bytes, limits.cancel.clone()));
-    let host = Rc::new(Host::new(limits.max_orders_per_bar, limits.max_log_bytes));
+    let symbols = if symbols.is_empty() {
+        return Err(error(ErrorCode::RuntimeError, "a strategy needs at least one symbol"));
+    } else {
+        symbols.to_vec()
+    };
+    let symbol = symbols[0];
+    let host = Rc::new(Host::new(symbols, limits.max_orders_per_bar, limits.max_log_bytes));
     let libs = StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8 | StdLib::BIT;
     let lua = Lua::new_with(libs, LuaOptions::new()).map_err(|e| fail(&e, &guard))?;
     // A GC goal of 400 % (Luau's default is 200 %): a per-bar strategy allocates a bar table per

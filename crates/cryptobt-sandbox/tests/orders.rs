@@ -181,9 +181,9 @@ fn exits_need_a_position_and_the_right_side_of_the_price() {
     assert_eq!(log[5], "true\ttrue\ttrue\tnil");
     assert!(log[6].starts_with("false\tfalse\tfalse\tfalse\tstop_loss must be"), "{}", log[6]);
     let book = desk.book.borrow();
-    assert_eq!(book.exits.stop_loss.map(|a| a.value), Some(dec!(95)));
-    assert_eq!(book.exits.take_profit.map(|a| a.value), Some(dec!(110)));
-    assert_eq!(book.exits.trailing.map(|a| a.value.level), Some(dec!(98)));
+    assert_eq!(book.exits(testkit::btc()).stop_loss.map(|a| a.value), Some(dec!(95)));
+    assert_eq!(book.exits(testkit::btc()).take_profit.map(|a| a.value), Some(dec!(110)));
+    assert_eq!(book.exits(testkit::btc()).trailing.map(|a| a.value.level), Some(dec!(98)));
     // Refused set_* calls are not rejections.
     assert!(desk.rejections.borrow().is_empty(), "{:?}", desk.rejections.borrow());
     let _ = testkit::btc();

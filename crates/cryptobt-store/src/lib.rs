@@ -47,6 +47,8 @@ pub const PORTFOLIO_HEADER: &str =
     "timestamp,portfolio_value,cash,unrealized_pnl,realized_pnl,margin_used,leverage_ratio";
 /// The header of `round_trips.csv`.
 pub const ROUND_TRIPS_HEADER: &str = "entry_time,exit_time,side,max_size,entry_price,exit_price,fees,funding,pnl,bars_held,exit_reason";
+/// The header of `round_trips.csv` in a run of several symbols: `symbol` first.
+pub const ROUND_TRIPS_SYMBOL_HEADER: &str = "symbol,entry_time,exit_time,side,max_size,entry_price,exit_price,fees,funding,pnl,bars_held,exit_reason";
 /// The header of `plots.csv`.
 pub const PLOTS_HEADER: &str = "series,pane,timestamp,value";
 /// The header of `funding.csv`.
@@ -229,9 +231,17 @@ impl RunFiles {
                     writeln!(out, "{},{},{rate},{price},{size},{amount}", f.timestamp, f.symbol);
             });
             write_atomic(&self.dir.join("funding.csv"), funding.as_bytes())?;
-            let trips = csv_text(ROUND_TRIPS_HEADER, &report.round_trips, |out, r| {
+            let several = record.config.symbols().len() > 1;
+            let header = if several { ROUND_TRIPS_SYMBOL_HEADER } else { ROUND_TRIPS_HEADER };
+            let trips = csv_text(header, &report.round_trips, |out, r| {
                 let (size, entry, exit) = (n(&r.max_size), n(&r.entry_price), n(&r.exit_price));
                 let (fees, funding, pnl) = (n(&r.fees), n(&r.funding), n(&r.pnl));
+                if several {
+                    if let Some(symbol) = &r.symbol {
+                        out.push_str(symbol.as_str());
+                    }
+                    out.push(',');
+                }
                 let _ = writeln!(
                     out,
                     "{},{},{},{size},{entry},{exit},{fees},{funding},{pnl},{},{}",
@@ -706,7 +716,12 @@ impl ResultStore for FileResultStore {
         };
         let round_trips = match text("round_trips.csv")? {
             Some(t) => {
-                read::rows::<read::RoundTripRow, _>(&t, ROUND_TRIPS_HEADER).unwrap_or_else(|e| {
+                let header = if t.starts_with("symbol,") {
+                    ROUND_TRIPS_SYMBOL_HEADER
+                } else {
+                    ROUND_TRIPS_HEADER
+                };
+                read::rows::<read::RoundTripRow, _>(&t, header).unwrap_or_else(|e| {
                     note("round_trips.csv", &e);
                     Vec::new()
                 })

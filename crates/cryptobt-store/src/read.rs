@@ -40,6 +40,9 @@ pub(crate) struct TradeRow {
 /// A row of `round_trips.csv`.
 #[derive(Deserialize)]
 pub(crate) struct RoundTripRow {
+    /// Only in a run of several symbols.
+    #[serde(default)]
+    symbol: Option<Symbol>,
     entry_time: i64,
     exit_time: i64,
     side: PositionType,
@@ -62,6 +65,7 @@ pub(crate) struct RoundTripRow {
 impl From<RoundTripRow> for RoundTrip {
     fn from(r: RoundTripRow) -> Self {
         Self {
+            symbol: r.symbol,
             entry_time: r.entry_time,
             exit_time: r.exit_time,
             side: r.side,

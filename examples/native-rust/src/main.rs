@@ -32,14 +32,14 @@ impl Strategy for Crossover {
         let (fast, slow, rsi) =
             (self.fast.update(close), self.slow.update(close), self.rsi.update(close));
         let (Some(fast), Some(slow), Some(rsi)) = (fast, slow, rsi) else { return Ok(()) };
-        let held = !ctx.position_size().is_zero();
+        let held = !ctx.position_size(ctx.symbol()).is_zero();
         if fast > slow && rsi < 70.0 && !held {
-            if ctx.submit(OrderSide::Buy, Decimal::new(1, 2), Decimal::ONE).is_ok() {
+            if ctx.submit(ctx.symbol(), OrderSide::Buy, Decimal::new(1, 2), Decimal::ONE).is_ok() {
                 let stop = bar.close * Decimal::new(98, 2);
-                let _ = ctx.set_exit(ExitKind::StopLoss, Some(stop));
+                let _ = ctx.set_exit(ctx.symbol(), ExitKind::StopLoss, Some(stop));
             }
         } else if fast < slow && held {
-            let _ = ctx.close_position(Decimal::ONE_HUNDRED);
+            let _ = ctx.close_position(ctx.symbol(), Decimal::ONE_HUNDRED);
         }
         Ok(())
     }

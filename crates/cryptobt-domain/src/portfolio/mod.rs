@@ -350,6 +350,20 @@ impl Portfolio {
     pub fn unrealized_pnl(&self) -> Decimal {
         self.state.unrealized_pnl()
     }
+    /// Unrealized PnL of the position in `symbol` at its mark (0 when flat).
+    #[must_use]
+    pub fn unrealized_pnl_of(&self, symbol: Symbol) -> Decimal {
+        self.state
+            .positions
+            .get(&symbol)
+            .map_or(Decimal::ZERO, |m| m.position.unrealized_pnl(m.mark))
+    }
+    /// `equity / margin` of the position in `symbol`; `None` when flat (or its margin is 0).
+    #[must_use]
+    pub fn margin_ratio_of(&self, symbol: Symbol) -> Option<Decimal> {
+        let margin = self.position(symbol)?.margin();
+        (!margin.is_zero()).then(|| self.equity() / margin)
+    }
     /// `cash + margin_used + unrealized_pnl`.
     #[must_use]
     pub fn equity(&self) -> Decimal {

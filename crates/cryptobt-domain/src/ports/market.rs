@@ -24,12 +24,18 @@ pub struct BarQuery {
 }
 
 impl BarQuery {
-    /// The bars of a run: its market, symbol, timeframe and days.
+    /// The bars of a run's primary symbol: its market, symbol, timeframe and days.
     #[must_use]
     pub fn of(config: &crate::BacktestConfig) -> Self {
+        Self::of_symbol(config, config.symbol())
+    }
+
+    /// The bars of `symbol` in a run: its market, timeframe and days.
+    #[must_use]
+    pub fn of_symbol(config: &crate::BacktestConfig, symbol: Symbol) -> Self {
         Self {
             mode: config.trading_mode(),
-            symbol: config.symbol(),
+            symbol,
             timeframe: config.timeframe(),
             start: config.start_date(),
             end: config.end_date(),
@@ -66,6 +72,23 @@ impl BarSeries {
     #[must_use]
     pub fn chunks(&self) -> &[Arc<[Bar]>] {
         &self.chunks
+    }
+    /// The bars at indexes `from..to` (0-based over every chunk), in order.
+    pub fn range(&self, from: usize, to: usize) -> impl Iterator<Item = &Bar> + '_ {
+        let mut skip = from;
+        let mut first = self.chunks.len();
+        for (i, chunk) in self.chunks.iter().enumerate() {
+            if skip < chunk.len() {
+                first = i;
+                break;
+            }
+            skip -= chunk.len();
+        }
+        self.chunks[first.min(self.chunks.len())..]
+            .iter()
+            .flat_map(|c| c.iter())
+            .skip(skip)
+            .take(to.saturating_sub(from))
     }
     /// Every bar in order.
     pub fn iter(&self) -> impl Iterator<Item = &Bar> + '_ {

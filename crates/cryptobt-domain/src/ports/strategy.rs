@@ -74,8 +74,10 @@ impl Default for StrategyLimits {
 pub struct StrategySpec {
     /// The strategy's source code.
     pub source: String,
-    /// The traded symbol (the `symbol` global).
+    /// The primary symbol (the `symbol` global).
     pub symbol: Symbol,
+    /// Every symbol of the run, the primary first.
+    pub symbols: Vec<Symbol>,
     /// Parameters (the `params` table).
     pub params: Params,
     /// The run's limits.
@@ -100,70 +102,121 @@ impl From<StrategyError> for RunError {
     }
 }
 
-/// What a strategy may see and do while it runs: the current bar's facts, the portfolio's
-/// figures, orders and the log.
+/// The most bars one `history` call returns.
+pub const MAX_HISTORY: usize = 1_000;
+
+/// Why a `history` call was refused (the strategy gets it as an error).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum HistoryRefusal {
+    /// `n` is outside `1..=1000` or not an integer.
+    #[error("history: n must be an integer from 1 to {MAX_HISTORY}, got {0}")]
+    Count(String),
+    /// A timeframe shorter than the run's (or not a multiple of it).
+    #[error("history: timeframe {asked} is not a multiple of the run's {run}")]
+    Timeframe {
+        /// The timeframe asked for.
+        asked: crate::Timeframe,
+        /// The run's timeframe.
+        run: crate::Timeframe,
+    },
+    /// A symbol the run does not trade.
+    #[error("{0} is not a symbol of this run")]
+    Symbol(Symbol),
+}
+
+/// What a strategy may see and do while it runs: each symbol's bar and history, the
+/// portfolio's figures, orders and the log.
+///
+/// A run trades one or several symbols (docs/design.md#several-symbols); the first is the
+/// primary, [`symbol`](Self::symbol). Calls about a position or an order name the symbol;
+/// cash, equity and the pending orders are the portfolio's.
 ///
 /// The engine hands one context to a run's strategy, shared ([`SharedContext`]), so that a
 /// strategy can keep it (a Lua VM's host functions capture it once instead of being rebuilt per
 /// bar). Every method takes `&self`; implementations use interior mutability and are called on
 /// the run's own thread only.
 pub trait StrategyContext {
-    /// The traded symbol.
+    /// The primary symbol.
     fn symbol(&self) -> Symbol;
-    /// Open time of the current bar; `None` in `initialize`.
+    /// Every symbol of the run, the primary first.
+    fn symbols(&self) -> Vec<Symbol> {
+        vec![self.symbol()]
+    }
+    /// Open time of the current step; `None` in `initialize`.
     fn timestamp(&self) -> Option<i64>;
-    /// Close of the current bar; `None` in `initialize`.
-    fn current_price(&self) -> Option<Decimal>;
+    /// This step's bar of `symbol`; `None` in `initialize` or for a symbol not in the run.
+    fn bar(&self, symbol: Symbol) -> Option<Bar>;
+    /// The last `n` closed bars of `symbol` in `timeframe` (the run's when `None`), oldest
+    /// first, this step's bar included (docs/design.md#history); fewer near the run's start.
+    ///
+    /// # Errors
+    /// A bad `n`, a timeframe that is not a multiple of the run's, a symbol not in the run.
+    fn history(
+        &self,
+        symbol: Symbol,
+        n: usize,
+        timeframe: Option<crate::Timeframe>,
+    ) -> Result<Vec<Bar>, HistoryRefusal> {
+        let _ = (symbol, n, timeframe);
+        Ok(Vec::new())
+    }
     /// The rules orders are checked against (for converting a strategy's numbers).
     fn rules(&self) -> PortfolioRules;
-    /// Signed position size (0 when flat).
-    fn position_size(&self) -> Decimal;
+    /// Signed size of the position in `symbol` (0 when flat).
+    fn position_size(&self, symbol: Symbol) -> Decimal;
     /// Free cash.
     fn cash(&self) -> Decimal;
-    /// `cash + margin_used + unrealized_pnl` at the last close.
+    /// `cash + Σ margin_used + Σ unrealized_pnl` at the last closes.
     fn equity(&self) -> Decimal;
-    /// Unrealized PnL at the last close.
-    fn unrealized_pnl(&self) -> Decimal;
-    /// Average entry price; `None` when flat.
-    fn entry_price(&self) -> Option<Decimal>;
-    /// Effective leverage `|size| × entry / margin` (0 when flat).
-    fn leverage(&self) -> Decimal;
-    /// `equity / margin_used`; `None` when flat.
-    fn margin_ratio(&self) -> Option<Decimal>;
-    /// A market order (or, with `fill = next_open`, queues one).
+    /// Unrealized PnL of the position in `symbol` at its last close.
+    fn unrealized_pnl(&self, symbol: Symbol) -> Decimal;
+    /// Average entry price of the position in `symbol`; `None` when flat.
+    fn entry_price(&self, symbol: Symbol) -> Option<Decimal>;
+    /// Effective leverage `|size| × entry / margin` of the position in `symbol` (0 when flat).
+    fn leverage(&self, symbol: Symbol) -> Decimal;
+    /// The portfolio's equity / the margin of the position in `symbol`; `None` when flat.
+    fn margin_ratio(&self, symbol: Symbol) -> Option<Decimal>;
+    /// A market order in `symbol` (or, with `fill = next_open`, queues one).
     ///
     /// # Errors
     /// The [`Rejection`]; nothing changed.
     fn submit(
         &self,
+        symbol: Symbol,
         side: OrderSide,
         quantity: Decimal,
         leverage: Decimal,
     ) -> Result<(), Rejection>;
-    /// Closes `percentage` of the position.
+    /// Closes `percentage` of the position in `symbol`.
     ///
     /// # Errors
     /// The [`Rejection`]; nothing changed.
-    fn close_position(&self, percentage: Decimal) -> Result<(), Rejection>;
-    /// Places a limit or stop order (docs/design.md#pending-orders-and-exits), armed from the next bar's path; its id
-    /// (1, 2, ... per run).
+    fn close_position(&self, symbol: Symbol, percentage: Decimal) -> Result<(), Rejection>;
+    /// Places a limit or stop order in `symbol` (docs/design.md#pending-orders-and-exits),
+    /// armed from the next step's path; its id (1, 2, ... per run, over every symbol).
     ///
     /// # Errors
     /// The [`Rejection`] of the placement checks (counted); nothing changed.
-    fn place_order(&self, request: OrderRequest) -> Result<u64, Rejection>;
+    fn place_order(&self, symbol: Symbol, request: OrderRequest) -> Result<u64, Rejection>;
     /// Cancels the pending order `id`; `false` when no such order is pending.
     fn cancel_order(&self, id: u64) -> bool;
-    /// Cancels every pending order; how many there were.
+    /// Cancels every pending order of every symbol; how many there were.
     fn cancel_all_orders(&self) -> usize;
-    /// The pending orders, in id order.
+    /// The pending orders of every symbol, in id order.
     fn open_orders(&self) -> Vec<PendingOrder>;
-    /// Sets (`Some`) or clears (`None`) one of the position's exits: a stop-loss or
-    /// take-profit level, or a trailing distance (`0 < d < 1`). Clearing while flat succeeds.
+    /// Sets (`Some`) or clears (`None`) one of the exits of the position in `symbol`: a
+    /// stop-loss or take-profit level, or a trailing distance (`0 < d < 1`). Clearing while flat
+    /// succeeds.
     ///
     /// # Errors
     /// Flat, a level on the wrong side of the last close, a bad distance (not counted as
     /// rejections).
-    fn set_exit(&self, kind: ExitKind, value: Option<Decimal>) -> Result<(), Rejection>;
+    fn set_exit(
+        &self,
+        symbol: Symbol,
+        kind: ExitKind,
+        value: Option<Decimal>,
+    ) -> Result<(), Rejection>;
     /// Counts an order the strategy's side refused before it reached the portfolio (an amount
     /// that is not a number, the orders-per-bar cap), like any other rejection.
     fn record_rejection(&self, rejection: &Rejection);

@@ -42,21 +42,29 @@ impl Strategy for SmaCrossover {
             return Ok(());
         };
         let above = fast > slow;
+        let symbol = ctx.symbol();
         if self.above.is_some_and(|was| was != above) {
             // A refused order is an event of the run, not an error of the strategy.
-            let _ = if above && ctx.position_size().is_zero() {
-                let entered = ctx.submit(OrderSide::Buy, self.quantity, Decimal::ONE);
+            let _ = if above && ctx.position_size(symbol).is_zero() {
+                let entered = ctx.submit(symbol, OrderSide::Buy, self.quantity, Decimal::ONE);
                 if let (Ok(()), Some((stop, target))) = (&entered, self.bracket) {
                     let price = bar.close;
-                    let _ = ctx.set_exit(ExitKind::StopLoss, Some(price * (Decimal::ONE - stop)));
-                    let _ =
-                        ctx.set_exit(ExitKind::TakeProfit, Some(price * (Decimal::ONE + target)));
+                    let _ = ctx.set_exit(
+                        symbol,
+                        ExitKind::StopLoss,
+                        Some(price * (Decimal::ONE - stop)),
+                    );
+                    let _ = ctx.set_exit(
+                        symbol,
+                        ExitKind::TakeProfit,
+                        Some(price * (Decimal::ONE + target)),
+                    );
                 }
                 entered
             } else if above {
                 Ok(())
-            } else if ctx.position_size() > Decimal::ZERO {
-                ctx.close_position(Decimal::ONE_HUNDRED)
+            } else if ctx.position_size(symbol) > Decimal::ZERO {
+                ctx.close_position(symbol, Decimal::ONE_HUNDRED)
             } else {
                 Ok(())
             };
