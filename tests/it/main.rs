@@ -10,3 +10,4 @@ mod intrabar_rules;
 mod ledger_contract;
 mod metric_docs;
 mod metrics_by_hand;
+mod several_symbols;

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use cryptobt_domain::{
     BacktestConfig, ConfigPolicy, DomainError, FillMode, Intrabar, ParamValue, Params, Symbol,
-    Timeframe, TradingMode,
+    Timeframe, TradingMode, MAX_SYMBOLS,
 };
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -18,6 +18,7 @@ use crate::ApiError;
 const FIELDS: &[&str] = &[
     "strategy_code",
     "symbol",
+    "symbols",
     "timeframe",
     "start_date",
     "end_date",
@@ -165,6 +166,47 @@ fn date(body: &Map<String, Value>, field: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| bad())
 }
 
+/// The run's symbols: `symbol` (one) or `symbols` (a list of 1 to 8), never both.
+fn symbols(body: &Map<String, Value>) -> Result<Vec<Symbol>, ApiError> {
+    let list = match body.get("symbols") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(items),
+        Some(other) => {
+            return Err(ApiError::field(
+                "symbols",
+                format!("symbols must be an array of symbol names, got {}", kind(other)),
+            ))
+        }
+    };
+    let Some(items) = list else {
+        return Ok(vec![Symbol::new(required(body, "symbol")?).map_err(domain_error)?]);
+    };
+    if text(body, "symbol")?.is_some() {
+        return Err(ApiError::field("symbols", "give symbol (one) or symbols (a list), not both"));
+    }
+    if items.is_empty() || items.len() > MAX_SYMBOLS {
+        return Err(ApiError::field(
+            "symbols",
+            format!("symbols must list 1 to {MAX_SYMBOLS} symbols, got {}", items.len()),
+        ));
+    }
+    let mut symbols = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::String(name) = item else {
+            return Err(ApiError::field(
+                "symbols",
+                format!("symbols must be strings, got {}", kind(item)),
+            ));
+        };
+        let symbol = Symbol::new(name).map_err(|e| ApiError::field("symbols", e.to_string()))?;
+        if symbols.contains(&symbol) {
+            return Err(ApiError::field("symbols", format!("{symbol} is listed twice")));
+        }
+        symbols.push(symbol);
+    }
+    Ok(symbols)
+}
+
 fn domain_error(e: DomainError) -> ApiError {
     let field = match &e {
         DomainError::InvalidConfig { field, .. } => field,
@@ -211,11 +253,11 @@ pub(crate) fn parse(
         ));
     }
     let strategy_code = strategy_code(whole, max_code_bytes)?;
-    let symbol = Symbol::new(required(body, "symbol")?).map_err(domain_error)?;
+    let symbols = symbols(body)?;
     let timeframe = Timeframe::from_str(required(body, "timeframe")?).map_err(domain_error)?;
     let start = date(body, "start_date")?;
     let end = date(body, "end_date")?;
-    let mut builder = BacktestConfig::builder(symbol, timeframe, start, end);
+    let mut builder = BacktestConfig::builder(symbols[0], timeframe, start, end).symbols(symbols);
     if let Some(mode) = text(body, "trading_mode")? {
         builder = builder.trading_mode(TradingMode::from_str(mode).map_err(domain_error)?);
     }

@@ -22,9 +22,10 @@ pub(crate) struct RunArgs {
     /// The Lua strategy file.
     #[arg(long)]
     pub(crate) strategy: PathBuf,
-    /// Symbol, e.g. BTCUSDT.
-    #[arg(long)]
-    pub(crate) symbol: Symbol,
+    /// Symbol, e.g. BTCUSDT; several (1 to 8) repeated or comma-separated, the first the
+    /// primary: --symbol BTCUSDT,ETHUSDT.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub(crate) symbol: Vec<Symbol>,
     /// Bar timeframe: 1m 5m 15m 1h 4h 1d.
     #[arg(long)]
     pub(crate) timeframe: Timeframe,
@@ -152,7 +153,10 @@ fn params(raw: &[String]) -> Result<Params, String> {
 
 /// The run's settings from the flags, with `raw_params` (`NAME=VALUE`).
 pub(crate) fn config(args: &RunArgs, raw_params: &[String]) -> Result<BacktestConfig, String> {
-    let mut builder = BacktestConfig::builder(args.symbol, args.timeframe, args.start, args.end)
+    let primary =
+        args.symbol.first().copied().ok_or_else(|| "--symbol: give at least one".to_owned())?;
+    let mut builder = BacktestConfig::builder(primary, args.timeframe, args.start, args.end)
+        .symbols(args.symbol.clone())
         .initial_capital(args.capital)
         .trading_mode(args.mode)
         .max_leverage(args.max_leverage)

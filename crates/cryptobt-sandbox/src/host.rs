@@ -600,6 +600,11 @@ fn display(value: &Value) -> String {
         Value::Integer(i) => i.to_string(),
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.to_string_lossy(),
+        // An error caught by `pcall` from a host function: its message.
+        Value::Error(e) => match e.as_ref() {
+            mlua::Error::RuntimeError(message) => message.clone(),
+            other => other.to_string(),
+        },
         other => other.type_name().to_owned(),
     }
 }
