@@ -17,6 +17,17 @@ use rust_decimal::Decimal;
 use cryptobt_tests::workspace_root;
 
 fn run(file: &str, mode: TradingMode, max_leverage: u32, params: Params) -> BacktestReport {
+    run_on(file, mode, max_leverage, params, &["BTCUSDT"], Timeframe::H1)
+}
+
+fn run_on(
+    file: &str,
+    mode: TradingMode,
+    max_leverage: u32,
+    params: Params,
+    symbols: &[&str],
+    timeframe: Timeframe,
+) -> BacktestReport {
     let root = workspace_root();
     let source = std::fs::read_to_string(root.join("static/strategies").join(file)).unwrap();
     let (start, end) = match mode {
@@ -29,13 +40,14 @@ fn run(file: &str, mode: TradingMode, max_leverage: u32, params: Params) -> Back
             NaiveDate::from_ymd_opt(2025, 6, 23).unwrap(),
         ),
     };
-    let config =
-        BacktestConfig::builder(Symbol::new("BTCUSDT").unwrap(), Timeframe::H1, start, end)
-            .trading_mode(mode)
-            .max_leverage(Decimal::from(max_leverage))
-            .params(params)
-            .build()
-            .unwrap();
+    let symbols: Vec<Symbol> = symbols.iter().map(|s| Symbol::new(s).unwrap()).collect();
+    let config = BacktestConfig::builder(symbols[0], timeframe, start, end)
+        .symbols(symbols)
+        .trading_mode(mode)
+        .max_leverage(Decimal::from(max_leverage))
+        .params(params)
+        .build()
+        .unwrap();
     let market = Arc::new(CsvMarketData::new(root.join("data"), BarCache::new(1 << 26, vec![])));
     let engine = Engine::new(market, Arc::new(LuaStrategyFactory));
     let request =
@@ -63,11 +75,13 @@ fn every_example_has_a_header_and_is_covered_here() {
         "limit_grid.lua",
         "liquidated_futures.lua",
         "never_trades.lua",
+        "pairs_spread.lua",
         "params_driven.lua",
         "rsi_bracket.lua",
         "rsi_mean_reversion.lua",
         "runtime_error.lua",
         "sma_crossover.lua",
+        "trend_filter_4h.lua",
     ];
     assert_eq!(files(), covered, "a new example needs its promise checked here");
     for name in files() {
@@ -225,4 +239,48 @@ fn limit_grid_fills_only_limits_at_the_maker_fee_inside_the_bar() {
         }
     }
     assert!(makers * 2 > r.trades.len(), "most grid fills are made on the path");
+}
+
+/// The pairs example trades both legs of the futures data: round trips on BTC and on ETH, and a
+/// run on BTC alone fails naming the run's symbols.
+#[test]
+fn pairs_spread_trades_both_symbols() {
+    let report = run_on(
+        "pairs_spread.lua",
+        TradingMode::Futures,
+        1,
+        Params::new(),
+        &["BTCUSDT", "ETHUSDT"],
+        Timeframe::H1,
+    );
+    assert_eq!(report.status, RunStatus::Completed, "{:?}", report.error);
+    let by = report.metrics.by_symbol.as_ref().unwrap();
+    assert_eq!(by.0.len(), 2);
+    for (symbol, m) in &by.0 {
+        assert!(m.round_trips > 0, "{symbol} made no round trip");
+    }
+    let alone = run("pairs_spread.lua", TradingMode::Futures, 1, Params::new());
+    assert_eq!(alone.status, RunStatus::Failed);
+    let error = alone.error.unwrap();
+    assert!(error.message.contains("its symbols: BTCUSDT"), "{}", error.message);
+}
+
+/// The 4h trend filter on 15m bars enters with stop-losses set.
+#[test]
+fn trend_filter_enters_with_stops() {
+    let report = run_on(
+        "trend_filter_4h.lua",
+        TradingMode::Spot,
+        1,
+        Params::new(),
+        &["BTCUSDT"],
+        Timeframe::M15,
+    );
+    assert_eq!(report.status, RunStatus::Completed, "{:?}", report.error);
+    let entries = report.trades.iter().filter(|t| t.action == ActionType::Buy).count();
+    assert!(entries > 0, "no entry");
+    assert!(
+        report.trades.iter().any(|t| t.order_type == OrderType::StopLoss),
+        "no stop-loss fired"
+    );
 }

@@ -30,14 +30,27 @@ pub(crate) struct BenchArgs {
     /// The strategy to run.
     #[arg(long, default_value = "static/strategies/sma_crossover.lua")]
     strategy: PathBuf,
+    /// Symbols in the run: 1 (BTCUSDT) or 2 (BTCUSDT and ETHUSDT, two synthetic series of the
+    /// same length; the strategy trades the first).
+    #[arg(long, default_value = "1", value_parser = clap::value_parser!(u8).range(1..=2))]
+    symbols: u8,
 }
 
-/// Writes `days` days of a seeded random walk (spot BTCUSDT 1m) unless already there.
-fn synthesize(root: &Path, start: NaiveDate, days: u32) -> Result<(), String> {
-    let symbol = Symbol::new("BTCUSDT").map_err(|e| e.to_string())?;
-    let dir = root.join("binance/spot/BTCUSDT/1m");
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut cents: i64 = 3_000_000;
+/// The bench's symbols with the seed and the first price (in cents) of each series.
+const SERIES: [(&str, u64, i64); 2] =
+    [("BTCUSDT", 0x9e37_79b9_7f4a_7c15, 3_000_000), ("ETHUSDT", 0x2545_f491_4f6c_dd1d, 300_000)];
+
+/// Writes `days` days of a seeded random walk (spot 1m) of `name` unless already there.
+fn synthesize(
+    root: &Path,
+    start: NaiveDate,
+    days: u32,
+    (name, seed, first): (&str, u64, i64),
+) -> Result<(), String> {
+    let symbol = Symbol::new(name).map_err(|e| e.to_string())?;
+    let dir = root.join(format!("binance/spot/{name}/1m"));
+    let mut state = seed;
+    let mut cents: i64 = first;
     let mut text = String::with_capacity(1_440 * 60);
     for d in 0..days {
         let day = start + Days::days(i64::from(d));
@@ -86,10 +99,15 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
     let end = start + Days::days(i64::from(args.days.max(1)) - 1);
     let data = args.dir.join("data");
     eprintln!("synthesizing {} days of 1m bars under {} (once) ...", args.days, data.display());
-    if let Err(e) = synthesize(&data, start, args.days) {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
+    let series = &SERIES[..usize::from(args.symbols)];
+    for market in series {
+        if let Err(e) = synthesize(&data, start, args.days, *market) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
     }
+    let symbols: Vec<Symbol> =
+        series.iter().filter_map(|(name, _, _)| Symbol::new(name).ok()).collect();
     let source = match cryptobt_app::read_text(&args.strategy) {
         Ok(s) => s,
         Err(e) => {
@@ -99,6 +117,7 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
     };
     let symbol = Symbol::new("BTCUSDT").unwrap_or_else(|_| unreachable!("valid symbol"));
     let config = match BacktestConfig::builder(symbol, Timeframe::M1, start, end)
+        .symbols(symbols.clone())
         .trading_mode(TradingMode::Spot)
         .build()
     {
@@ -142,10 +161,12 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
                 "bar loop alone: {loop_bars} bars in {loop_secs:.3} s = {:.0} bars/s (from the first progress report to the last)",
                 loop_bars as f64 / loop_secs.max(f64::EPSILON),
             );
+            let names: Vec<&str> = symbols.iter().map(Symbol::as_str).collect();
             println!(
-                "lua {} over {} 1m bars: status {}, {} fills; load + run + metrics + files in {:.3} s = {:.0} bars/s; peak memory {:.0} MB (before the run {:.0} MB)",
+                "lua {} over {} 1m bars of {}: status {}, {} fills; load + run + metrics + files in {:.3} s = {:.0} bars/s; peak memory {:.0} MB (before the run {:.0} MB)",
                 args.strategy.display(),
                 report.bars,
+                names.join(" and "),
                 report.status,
                 report.trades.len(),
                 elapsed.as_secs_f64(),
