@@ -5,48 +5,26 @@
 //! cargo run -p cryptobt-engine --example sma_crossover
 //! ```
 //!
-//! The engine does no IO, so this example reads the CSV files itself (the `cryptobt-data` crate
-//! does it properly, with validation and a cache) and hands the bars over as a `BarSeries`.
+//! The engine does no IO, so this example reads the CSV files itself (`support/bars.rs`) and
+//! hands the bars over as a `BarSeries`.
 
 #![allow(clippy::unwrap_used, reason = "an example fails loudly")]
 
+#[path = "support/bars.rs"]
+mod bars;
 #[path = "support/sma_crossover.rs"]
 mod sma_crossover;
 
-use std::{path::Path, sync::Arc};
-
 use chrono::NaiveDate;
-use cryptobt_domain::{ports::BarSeries, BacktestConfig, Bar, Symbol, Timeframe, TradingMode};
+use cryptobt_domain::{BacktestConfig, Symbol, Timeframe, TradingMode};
 use cryptobt_engine::Backtest;
 use rust_decimal::Decimal;
 use sma_crossover::SmaCrossover;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/binance/spot/BTCUSDT/1h");
     let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
     let end = NaiveDate::from_ymd_opt(2025, 1, 31).unwrap();
-    let mut days = Vec::new();
-    for day in start.iter_days().take_while(|d| *d <= end) {
-        let text = std::fs::read_to_string(dir.join(format!("BTCUSDT_1h_{day}.csv"))).unwrap();
-        let bars: Vec<Bar> = text
-            .lines()
-            .skip(1)
-            .map(|line| {
-                let f: Vec<&str> = line.split(',').collect();
-                let d = |i: usize| f[i].parse::<Decimal>().unwrap();
-                Bar {
-                    timestamp: f[0].parse().unwrap(),
-                    open: d(1),
-                    high: d(2),
-                    low: d(3),
-                    close: d(4),
-                    volume: d(5),
-                }
-            })
-            .collect();
-        days.push(Arc::from(bars));
-    }
-    let bars = BarSeries::new(days);
+    let bars = bars::read("spot", "BTCUSDT", "1h", start, end);
     let config =
         BacktestConfig::builder(Symbol::new("BTCUSDT").unwrap(), Timeframe::H1, start, end)
             .trading_mode(TradingMode::Spot)
