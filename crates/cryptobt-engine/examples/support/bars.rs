@@ -8,7 +8,7 @@ use cryptobt_domain::{ports::BarSeries, Bar};
 use rust_decimal::Decimal;
 
 /// The bars of `market/symbol/timeframe` under the shipped `data/binance`, days `start..=end`.
-pub fn read(
+pub(crate) fn read(
     market: &str,
     symbol: &str,
     timeframe: &str,
