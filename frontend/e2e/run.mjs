@@ -134,6 +134,31 @@ await step("a futures example with liquidations shows liquidation markers", asyn
   assert.equal(Number(await page.getAttribute("#price-chart", "data-markers")), run.trades.length);
 });
 
+await step("a run of two symbols: the price chart switches symbol with its own fills, the by-symbol table", async () => {
+  // The example names its market, symbols and timeframe; picking it sets them in the form.
+  const pairs = await runExample("pairs_spread");
+  await page.selectOption("#f-more", []);
+  const run = await (await page.request.get(`${base}/api/backtest/${pairs}`)).json();
+  assert.equal(run.status, "completed", JSON.stringify(run.error_message));
+  assert.deepEqual(run.config.symbols, ["BTCUSDT", "ETHUSDT"]);
+  assert.match(await page.textContent("#result-title"), /BTCUSDT\+ETHUSDT/);
+  const by = run.metrics.by_symbol;
+  const rows = await page.$$eval("#by-symbol tbody tr", (r) => r.map((x) => [x.dataset.symbol, Number(x.children[1].textContent)]));
+  assert.deepEqual(rows, Object.entries(by).map(([s, m]) => [s, m.round_trips]));
+  assert.ok(await page.isVisible("#chart-symbol"), "the chart's symbol picker is shown");
+  const csv = (await (await page.request.get(`${base}/api/backtest/${pairs}/files/trades.csv`)).text()).trim().split("\n").slice(1);
+  assert.equal(csv.length, run.trades_total);
+  const fillsOf = (symbol) => csv.filter((row) => row.split(",")[2] === symbol).length;
+  const inView = async () => Number(await page.getAttribute("#fills-in-view", "data-in-view"));
+  assert.equal(await inView(), fillsOf("BTCUSDT"), "the whole run's BTC fills");
+  const range = await page.getAttribute("#view-range", "data-from");
+  await page.selectOption("#chart-symbol", "ETHUSDT");
+  await page.waitForFunction((n) => Number(document.getElementById("fills-in-view").dataset.inView) === n, fillsOf("ETHUSDT"), { timeout: 10000 });
+  assert.notEqual(fillsOf("ETHUSDT"), 0);
+  assert.equal(await page.getAttribute("#view-range", "data-from"), range, "the same whole-run view");
+  await page.screenshot({ path: `${shots}/two-symbols.png`, fullPage: false });
+});
+
 await step("the bracket example marks its exits by order type, with the fill in the tooltip", async () => {
   await page.selectOption("#f-intrabar", "bar");
   const id = await runExample("rsi_bracket");

@@ -106,6 +106,11 @@ function updateDates(e) {
     if (!$("f-end").value || $("f-end").value > set.last_day || $("f-end").value < set.first_day) $("f-end").value = set.last_day;
   }
   if (mode === "spot") $("f-leverage").value = "1";
+  // More symbols: those the data has in this market and timeframe, other than the primary.
+  const primary = $("f-symbol").value;
+  const chosen = new Set([...$("f-more").selectedOptions].map((o) => o.value));
+  const others = [...new Set(datasets.filter((d) => d.trading_mode === mode && d.timeframe === $("f-timeframe").value && d.symbol !== primary).map((d) => d.symbol))];
+  $("f-more").innerHTML = others.map((s) => `<option value="${s}"${chosen.has(s) ? " selected" : ""}>${s}</option>`).join("");
 }
 
 function clearErrors() {
@@ -135,6 +140,11 @@ function readForm() {
     fill: value("fill"),
     intrabar: value("intrabar"),
   };
+  const more = [...$("f-more").selectedOptions].map((o) => o.value);
+  if (more.length) {
+    body.symbols = [body.symbol, ...more];
+    delete body.symbol;
+  }
   let ok = true;
   const bad = (field, message) => {
     fieldError(field, message);
@@ -279,6 +289,25 @@ function renderMonthly(full, initial) {
     .map(([month, equity, change]) => `<tr><td>${month}</td><td>${equity.toFixed(2)}</td><td class="${change > 0 ? "pos" : change < 0 ? "neg" : ""}">${change === null ? "—" : change.toFixed(2)}</td></tr>`)
     .join("");
   table.dataset.months = String(rows.length);
+}
+
+/// The run's symbols as text: `BTCUSDT` or `BTCUSDT+ETHUSDT`.
+function symbolsOf(config) {
+  return (config.symbols || [config.symbol]).join("+");
+}
+
+/// A run of several symbols: each symbol's round trips, win rate, profit factor, net P&L, fees,
+/// funding and ambiguous bars (metrics.json's by_symbol).
+function renderBySymbol(run) {
+  const by = (run.metrics && run.metrics.by_symbol) || null;
+  $("by-symbol-wrap").hidden = !by;
+  if (!by) return;
+  const num = (v, digits = 2) => (v === null || v === undefined ? "—" : Number(v).toFixed(digits));
+  const table = $("by-symbol");
+  table.querySelector("thead").innerHTML = "<tr><th>symbol</th><th>round trips</th><th>win rate %</th><th>profit factor</th><th>net P&amp;L</th><th>fees</th><th>funding</th><th>ambiguous bars</th></tr>";
+  table.querySelector("tbody").innerHTML = Object.entries(by)
+    .map(([symbol, m]) => `<tr data-symbol="${escapeHtml(symbol)}"><td>${escapeHtml(symbol)}</td><td>${m.round_trips}</td><td>${num(m.win_rate, 1)}</td><td>${num(m.profit_factor)}</td><td class="${m.net_pnl > 0 ? "pos" : m.net_pnl < 0 ? "neg" : ""}">${num(m.net_pnl)}</td><td>${num(m.total_fees)}</td><td>${num(m.funding, 4)}</td><td>${m.ambiguous_bars}</td></tr>`)
+    .join("");
 }
 
 /// The answer first, under the title: return against buy and hold, Sharpe, drawdown, round trips,
@@ -484,7 +513,7 @@ function renderFunding(run) {
 async function showResult(run) {
   current = run;
   $("results").hidden = false;
-  $("result-title").textContent = `${run.backtest_id} · ${run.config.trading_mode} ${run.config.symbol} ${run.config.timeframe} · ${run.status}`;
+  $("result-title").textContent = `${run.backtest_id} · ${run.config.trading_mode} ${symbolsOf(run.config)} ${run.config.timeframe} · ${run.status}`;
   $("results").dataset.status = run.status;
   const unused = run.unused_params || [];
   $("params-warning").hidden = unused.length === 0;
@@ -505,9 +534,16 @@ async function showResult(run) {
   $("coverage-note").textContent = covered && !covered.complete
     ? `The run stopped early (${run.status}): its metrics and charts cover only ${time(covered.first_bar)} to ${time(covered.last_bar)} UTC (${covered.bars} bars), not ${c.start_date} to ${c.end_date}.`
     : "";
+  // A run of several symbols: the price chart shows one at a time (its fills and round trips);
+  // equity and drawdown stay the portfolio's.
+  const symbols = c.symbols || [c.symbol];
+  $("chart-symbol-label").hidden = symbols.length < 2;
+  $("chart-symbol").innerHTML = symbols.map((s) => `<option value="${s}">${s}</option>`).join("");
+  $("chart-symbol").onchange = () => view && view.load();
+  renderBySymbol(run);
   view = new RunView(
     { price: $("price-chart"), equity: $("equity-chart"), drawdown: $("drawdown-chart"), tip: $("tip") },
-    (q) => api.chart(run.backtest_id, q),
+    (q) => api.chart(run.backtest_id, symbols.length > 1 ? { ...q, symbol: $("chart-symbol").value } : q),
     {
       initial: Number(c.initial_capital),
       onView: (v) => {
@@ -598,6 +634,8 @@ function restoreForm(run) {
   updateDates();
   set("f-timeframe", c.timeframe);
   updateDates();
+  const more = new Set((c.symbols || []).slice(1));
+  for (const o of $("f-more").options) o.selected = more.has(o.value);
   set("f-start", c.start_date);
   set("f-end", c.end_date);
   const f = $("run-form");
@@ -655,7 +693,7 @@ async function loadHistory() {
     .map(
       (r) => `<tr data-id="${r.backtest_id}"><td><input type="checkbox" class="pick" aria-label="compare ${r.backtest_id}"${picked.has(r.backtest_id) ? " checked" : ""}></td>
         <td><a href="#/runs/${r.backtest_id}" class="run-link" title="${r.backtest_id}">${escapeHtml(r.name || "untitled")}</a></td>
-        <td>${r.trading_mode} ${r.symbol} ${r.timeframe}</td><td>${r.start_date} → ${r.end_date}</td>
+        <td>${r.trading_mode} ${symbolsOf(r)} ${r.timeframe}</td><td>${r.start_date} → ${r.end_date}</td>
         <td class="mono">${escapeHtml(paramsText(r.params))}</td>
         <td>${r.status}${r.error_code ? ` (${r.error_code})` : ""}</td>
         <td class="${Number(r.total_return) > 0 ? "pos" : Number(r.total_return) < 0 ? "neg" : ""}">${pct(r.total_return)}</td><td>${num(r.sharpe_ratio)}</td>
@@ -748,7 +786,7 @@ $("compare").addEventListener("click", async () => {
   const lowerIsBetter = new Set(["max_drawdown_duration_days", "volatility", "annualized_volatility", "total_fees", "liquidations", "liquidation_losses", "max_consecutive_losses", "ambiguous_bars"]);
   const neutral = new Set(["total_trades", "round_trips", "avg_bars_held", "exposure", "avg_leverage", "max_leverage", "benchmark_return", "final_equity"]);
   $("compare-table").innerHTML =
-    `<tr><th>metric</th>${runs.map((r) => `<th class="run-label">${escapeHtml(runLabel(r))}<br><span class="muted small">${escapeHtml(`${r.config.trading_mode} ${r.config.symbol} ${r.config.timeframe} · ${r.config.start_date} → ${r.config.end_date}`)}</span></th>`).join("")}</tr>` +
+    `<tr><th>metric</th>${runs.map((r) => `<th class="run-label">${escapeHtml(runLabel(r))}<br><span class="muted small">${escapeHtml(`${r.config.trading_mode} ${symbolsOf(r.config)} ${r.config.timeframe} · ${r.config.start_date} → ${r.config.end_date}`)}</span></th>`).join("")}</tr>` +
     METRICS.map((m) => {
       const values = runs.map((r) => (r.metrics ? r.metrics[m.key] : null));
       const numbers = values.filter((v) => v !== null && v !== undefined).map(Number);
@@ -788,11 +826,23 @@ async function start() {
       editor.mark(null);
       const mode = /--mode futures/.test(ex.code) ? "futures" : "spot";
       $("f-mode").value = mode;
+      // An example that names its symbols (`--symbol BTCUSDT,ETHUSDT`) or timeframe gets them.
+      const symbols = ex.code.match(/--symbol ([A-Z0-9,]+)/);
+      const timeframe = ex.code.match(/--timeframe (\w+)/);
+      if (symbols) $("f-symbol").value = symbols[1].split(",")[0];
+      updateDates();
+      if (timeframe) {
+        $("f-timeframe").value = timeframe[1];
+        updateDates();
+      }
+      if (symbols) {
+        const more = new Set(symbols[1].split(",").slice(1));
+        for (const o of $("f-more").options) o.selected = more.has(o.value);
+      }
       if (mode === "futures") {
         const lev = ex.code.match(/--max-leverage (\d+)/);
-        updateDates();
         if (lev) $("f-leverage").value = lev[1];
-      } else updateDates();
+      }
     }
   });
   setOptions($("h-symbol"), ["", ...symbols.symbols], false);

@@ -1,4 +1,5 @@
--- Pairs: trade the BTC/ETH spread back to its mean (run it with symbols BTCUSDT,ETHUSDT, futures).
+-- Pairs: trade the BTC/ETH spread back to its mean.
+-- Run: --mode futures --symbol BTCUSDT,ETHUSDT --timeframe 1h
 -- Shows: market(sym) handles, history(n) of two symbols, size_for_equity, two legs in one cash.
 -- Params: lookback (bars, default 48), entry (log-spread distance, default 0.02),
 --         exit (default 0.005), share (percent of equity per leg, default 40).

@@ -1,5 +1,6 @@
 -- Trend filter: 15m breakout entries only while the last closed 4h bar closed above its
--- 4h SMA, each sized to risk 1 % of equity at its stop (run it on 15m bars).
+-- 4h SMA, each sized to risk 1 % of equity at its stop.
+-- Run: --timeframe 15m
 -- Shows: history(n, "4h") of closed higher-timeframe bars, size_for_risk, set_stop_loss.
 -- Params: trend (4h bars in the SMA, default 12), breakout (15m bars, default 16),
 --         risk (percent of equity lost at the stop, default 1), stop (fraction, default 0.01).

@@ -13,8 +13,11 @@ use crate::ErrorBody;
 pub(crate) struct SubmitRequest {
     /// The Lua strategy (at most 256 KiB by default).
     strategy_code: String,
-    /// e.g. `BTCUSDT`.
-    symbol: String,
+    /// e.g. `BTCUSDT`: the run's one symbol (give this or `symbols`).
+    symbol: Option<String>,
+    /// 1 to 8 symbols of one market traded in one run with one cash balance, the first the
+    /// primary (give this or `symbol`, never both).
+    symbols: Option<Vec<String>>,
     /// `1m`, `5m`, `15m`, `1h`, `4h` or `1d`.
     timeframe: String,
     /// `YYYY-MM-DD`, UTC, inclusive.
@@ -268,7 +271,9 @@ fn validate() {}
 fn examples() {}
 #[utoipa::path(get, path = "/api/health", responses((status = 200)))]
 fn health() {}
-#[utoipa::path(get, path = "/api/backtest/{id}/chart", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/backtest/{id}/chart", params(("id" = String, Path),
+    ("from" = Option<i64>, Query), ("to" = Option<i64>, Query), ("points" = Option<usize>, Query),
+    ("symbol" = Option<String>, Query, description = "the symbol whose candles, fills and round trips are shown (a run of several); the primary by default")),
     responses((status = 200, description = "the whole run for the charts: candles, fills, equity and drawdown per bucket, plots"), (status = 404, body = ErrorBody)))]
 fn chart() {}
 #[utoipa::path(get, path = "/api/backtest/{id}/report", params(("id" = String, Path)),

@@ -67,20 +67,23 @@ fn write(args: &ReportArgs) -> Result<PathBuf, String> {
     let settings = cryptobt_app::Settings::with_data_dir(args.data_dir.as_deref())?;
     let market = cryptobt_app::market_data(&settings, std::sync::Arc::default());
     let c = &run.record.config;
-    let query = BarQuery::of(c);
     // Without the market data the report still has everything but the candles, and says why.
-    let bars: Vec<_> = match market.bars(&query) {
-        Ok(b) => b.iter().copied().collect(),
-        Err(e) => {
-            eprintln!(
-                "note: no price chart: {e} (looked in {}; --data-dir sets where)",
-                settings.data_dir.display()
-            );
-            Vec::new()
-        }
-    };
+    let markets: Vec<_> = c
+        .symbols()
+        .iter()
+        .map(|symbol| match market.bars(&BarQuery::of_symbol(c, *symbol)) {
+            Ok(b) => (*symbol, b.iter().copied().collect()),
+            Err(e) => {
+                eprintln!(
+                    "note: no price chart of {symbol}: {e} (looked in {}; --data-dir sets where)",
+                    settings.data_dir.display()
+                );
+                (*symbol, Vec::new())
+            }
+        })
+        .collect();
     let plots = store.plots(&id).unwrap_or_default();
-    let html = cryptobt_report::render(&run, &equity, &bars, &plots);
+    let html = cryptobt_report::render(&run, &equity, &markets, &plots);
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("report-{id}.html")));
     cryptobt_data::write_atomic(&out, html.as_bytes()).map_err(|e| e.to_string())?;
     Ok(out)

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use cryptobt_domain::{
-    money::decimal_to_f64, ports::StoredRun, Bar, ConfigFile, MetricUnit, METRICS,
+    money::decimal_to_f64, ports::StoredRun, Bar, ConfigFile, MetricUnit, Symbol, METRICS,
 };
 use rust_decimal::Decimal;
 
@@ -155,14 +155,20 @@ fn candle_chart(title: &str, candles: &[Candle], fills: &[(i64, f64, bool)]) -> 
     svg
 }
 
-/// The report of `run`: `equity` is its whole equity curve, `bars` the run's bars.
+/// The bars of each symbol of a run, in its order (the primary first); a symbol whose bars could
+/// not be read has none (its price chart is left out).
+pub type MarketBars = [(Symbol, Vec<Bar>)];
+
+/// The report of `run`: `equity` is its whole equity curve, `markets` each symbol's bars.
 #[must_use]
 pub fn render(
     run: &StoredRun,
     equity: &[(i64, Decimal)],
-    bars: &[Bar],
+    markets: &MarketBars,
     plots: &[cryptobt_domain::PlotSeries],
 ) -> String {
+    let no_bars: Vec<Bar> = Vec::new();
+    let bars: &[Bar] = markets.first().map_or(&no_bars, |(_, b)| b);
     let c = &run.record.config;
     let file = ConfigFile::from_record(&run.record);
     let metrics = serde_json::to_value(&run.metrics).unwrap_or_default();
@@ -186,7 +192,7 @@ pre{{background:#f5f6f8;padding:10px;overflow-x:auto;font-size:12px}}
         id = esc(run.record.backtest_id.as_str()),
         name = esc(&name),
         mode = c.trading_mode(),
-        symbol = c.symbol(),
+        symbol = c.symbols().iter().map(Symbol::as_str).collect::<Vec<_>>().join("+"),
         tf = c.timeframe(),
         start = c.start_date(),
         end = c.end_date(),
@@ -206,28 +212,38 @@ pre{{background:#f5f6f8;padding:10px;overflow-x:auto;font-size:12px}}
             );
         }
         let (ms, label) = bucket_for(last - first, c.timeframe().duration_ms(), POINTS);
+        let several = markets.len() > 1;
+        for (symbol, symbol_bars) in markets {
+            if symbol_bars.is_empty() {
+                continue;
+            }
+            let candles = aggregate(symbol_bars.iter(), first, last, ms);
+            let trades: Vec<&cryptobt_domain::Trade> =
+                run.trades.iter().filter(|t| t.symbol == *symbol).collect();
+            // Marks thinned evenly as the chart view thins them (a 144,000-fill run draws 1,000).
+            let fills: Vec<(i64, f64, bool)> = spread(&trades, MAX_MARKS)
+                .into_iter()
+                .map(|t| {
+                    (
+                        t.timestamp.div_euclid(ms) * ms,
+                        decimal_to_f64(t.price),
+                        t.action == cryptobt_domain::ActionType::Buy,
+                    )
+                })
+                .collect();
+            let marked = if trades.len() > fills.len() {
+                format!(", {} of {} fills marked", fills.len(), trades.len())
+            } else {
+                String::new()
+            };
+            let whose = if several { format!("{symbol}: price") } else { "Price".to_owned() };
+            html.push_str(&candle_chart(
+                &format!("{whose} ({label} candles) and fills{marked}"),
+                &candles,
+                &fills,
+            ));
+        }
         let candles = aggregate(bars.iter(), first, last, ms);
-        // Marks thinned evenly as the chart view thins them (a 144,000-fill run draws 1,000).
-        let fills: Vec<(i64, f64, bool)> = spread(&run.trades, MAX_MARKS)
-            .into_iter()
-            .map(|t| {
-                (
-                    t.timestamp.div_euclid(ms) * ms,
-                    decimal_to_f64(t.price),
-                    t.action == cryptobt_domain::ActionType::Buy,
-                )
-            })
-            .collect();
-        let marked = if run.trades.len() > fills.len() {
-            format!(", {} of {} fills marked", fills.len(), run.trades.len())
-        } else {
-            String::new()
-        };
-        html.push_str(&candle_chart(
-            &format!("Price ({label} candles) and fills{marked}"),
-            &candles,
-            &fills,
-        ));
         let times: Vec<i64> = equity.iter().map(|e| e.0).collect();
         let values: Vec<f64> = equity.iter().map(|e| decimal_to_f64(e.1)).collect();
         let initial = decimal_to_f64(c.initial_capital());
@@ -281,6 +297,24 @@ pre{{background:#f5f6f8;padding:10px;overflow-x:auto;font-size:12px}}
         );
     }
     html.push_str("</dl>");
+    if let Some(by) = &run.metrics.as_ref().and_then(|m| m.by_symbol.clone()) {
+        html.push_str("<h2>By symbol</h2><div class=\"wrap\"><table><tr><th>symbol</th><th>round trips</th><th>win rate %</th><th>profit factor</th><th>net pnl</th><th>fees</th><th>funding</th><th>ambiguous bars</th></tr>");
+        let opt = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |x| format!("{x:.2}"));
+        for (symbol, m) in &by.0 {
+            let _ = write!(
+                html,
+                r#"<tr data-symbol="{symbol}"><td>{symbol}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.4}</td><td>{}</td></tr>"#,
+                m.round_trips,
+                opt(m.win_rate),
+                opt(m.profit_factor),
+                m.net_pnl,
+                m.total_fees,
+                m.funding,
+                m.ambiguous_bars
+            );
+        }
+        html.push_str("</table></div>");
+    }
     let _ = write!(html, "<h2>Round trips ({})</h2><div class=\"wrap\"><table><tr><th>entry</th><th>exit</th><th>side</th><th>max size</th><th>entry price</th><th>exit price</th><th>fees</th><th>funding</th><th>pnl</th><th>bars</th><th>exit reason</th></tr>", run.round_trips.len());
     for r in run.round_trips.iter().take(MAX_TRIPS) {
         let class = if r.pnl > Decimal::ZERO {

@@ -543,16 +543,17 @@ pub(crate) async fn history(
             let c = &l.record.config;
             let matches =
                 |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-            matches(&q.symbol, c.symbol().as_str())
+            q.symbol.as_deref().is_none_or(|w| c.symbols().iter().any(|s| s.as_str() == w))
                 && matches(&q.trading_mode, c.trading_mode().as_str())
                 && matches(&q.timeframe, c.timeframe().as_str())
                 && (q.status.is_none() || matches(&q.status, status_of(&l.record).as_str()))
                 && (words.is_empty() || {
+                    let symbols: Vec<&str> = c.symbols().iter().map(|s| s.as_str()).collect();
                     let hay = format!(
                         "{} {} {} {}",
                         l.name,
                         l.record.backtest_id,
-                        c.symbol(),
+                        symbols.join(" "),
                         params_text(&l.record)
                     )
                     .to_lowercase();
@@ -588,18 +589,19 @@ pub(crate) async fn history(
             let r = &l.record;
             let c = &r.config;
             json!({
-                "backtest_id": r.backtest_id.as_str(),
-                "name": l.name,
-                "status": status_of(r),
-                "created_at": r.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-                "symbol": c.symbol(), "timeframe": c.timeframe(), "trading_mode": c.trading_mode(),
-                "start_date": c.start_date().to_string(), "end_date": c.end_date().to_string(),
-                "initial_capital": c.initial_capital(), "max_leverage": c.max_leverage(),
-                "params": c.params(),
-                "total_return": l.total_return,
-                "sharpe_ratio": l.sharpe_ratio,
-                "error_code": r.error.as_ref().map(|e| e.code),
-            })
+                        "backtest_id": r.backtest_id.as_str(),
+                        "name": l.name,
+                        "status": status_of(r),
+                        "created_at": r.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "symbol": c.symbol(), "symbols": c.symbols(),
+            "timeframe": c.timeframe(), "trading_mode": c.trading_mode(),
+            "start_date": c.start_date().to_string(), "end_date": c.end_date().to_string(),
+            "initial_capital": c.initial_capital(), "max_leverage": c.max_leverage(),
+                        "params": c.params(),
+                        "total_return": l.total_return,
+                        "sharpe_ratio": l.sharpe_ratio,
+                        "error_code": r.error.as_ref().map(|e| e.code),
+                    })
         })
         .collect();
     // Runs whose config.json cannot be read, named with the file (never silently dropped).

@@ -33,6 +33,8 @@ pub(crate) struct ChartQuery {
     from: Option<i64>,
     to: Option<i64>,
     points: Option<usize>,
+    /// The symbol whose candles, fills and round trips the view shows (the primary by default).
+    symbol: Option<String>,
 }
 
 /// A run's full equity curve and drawdown, as the charts draw them (f64, computed exactly as the
@@ -71,9 +73,10 @@ pub(crate) async fn chart(
     let id = parse_id(&path)?;
     let points = query.points.unwrap_or(DEFAULT_POINTS).clamp(10, MAX_POINTS);
     let (from, to) = (query.from, query.to);
+    let symbol = query.symbol.clone();
     let st = state.clone();
     let id2 = id.clone();
-    let body = blocking(move || view(&st, &id2, from, to, points)).await??;
+    let body = blocking(move || view(&st, &id2, from, to, points, symbol.as_deref())).await??;
     Ok(HttpResponse::Ok().content_type("application/json").body(body))
 }
 
@@ -83,6 +86,7 @@ fn view(
     from: Option<i64>,
     to: Option<i64>,
     points: usize,
+    symbol: Option<&str>,
 ) -> Result<Vec<u8>, ApiError> {
     let store = &state.services.store;
     let run: Arc<StoredRun> = match state.finished.get(id) {
@@ -120,6 +124,22 @@ fn view(
         return Ok(serde_json::to_vec(&json!({"empty": true})).unwrap_or_default());
     };
     let c = &run.record.config;
+    let symbol = match symbol {
+        None => c.symbol(),
+        Some(name) => {
+            c.symbols().iter().copied().find(|s| s.as_str() == name).ok_or_else(|| {
+                let known: Vec<&str> = c.symbols().iter().map(|s| s.as_str()).collect();
+                let shown: String = name.chars().take(40).collect();
+                ApiError::field(
+                    "symbol",
+                    format!(
+                        "{shown:?} is not a symbol of this run (its symbols: {})",
+                        known.join(", ")
+                    ),
+                )
+            })?
+        }
+    };
     let bar_ms = c.timeframe().duration_ms();
     let from = from.unwrap_or(first).clamp(first, last);
     let to = to.unwrap_or(last).clamp(from, last);
@@ -128,15 +148,23 @@ fn view(
     // (exclusive) of the bucket holding `to`. Candles, curves and fills are those of exactly that
     // range, so the fills counted are the fills the candles show.
     let (start, end) = (from.div_euclid(ms) * ms, to.div_euclid(ms) * ms + ms);
-    let query = BarQuery::of(c);
+    let query = BarQuery::of_symbol(c, symbol);
     let bars = state.services.market.bars(&query).map_err(ApiError::internal)?;
     let candles = aggregate(bars.iter(), start, end - 1, ms);
     let equity = thin(&series.times, &series.equity, start, end - 1, ms);
     let drawdown = thin(&series.times, &series.drawdown, start, end - 1, ms);
-    let fills: Vec<_> =
-        run.trades.iter().filter(|t| t.timestamp >= start && t.timestamp < end).collect();
-    let trips: Vec<_> =
-        run.round_trips.iter().filter(|r| r.exit_time >= start && r.entry_time < end).collect();
+    let fills: Vec<_> = run
+        .trades
+        .iter()
+        .filter(|t| t.symbol == symbol && t.timestamp >= start && t.timestamp < end)
+        .collect();
+    // A one-symbol run's round_trips.csv has no symbol column: every trip is the run's symbol.
+    let trips: Vec<_> = run
+        .round_trips
+        .iter()
+        .filter(|r| r.symbol.is_none_or(|s| s == symbol))
+        .filter(|r| r.exit_time >= start && r.entry_time < end)
+        .collect();
     let first_close = bars.iter().next().map(|b| decimal_to_f64(b.close));
     let plots: Vec<_> = series
         .plots
@@ -147,6 +175,8 @@ fn view(
         .collect();
     let body = json!({
         "backtest_id": id.as_str(),
+        "symbol": symbol,
+        "symbols": c.symbols(),
         "from": from, "to": to, "first_bar": first, "last_bar": last,
         "range_from": start, "range_to": end,
         "bucket_ms": ms, "bucket": label,
@@ -179,16 +209,22 @@ pub(crate) async fn report(
         let run = store.load(&id2, 2).map_err(|e| store_error(&id2, e))?;
         let equity = store.equity(&id2).map_err(|e| store_error(&id2, e))?;
         let c = &run.record.config;
-        let query = BarQuery::of(c);
-        let bars: Vec<Bar> = st
-            .services
-            .market
-            .bars(&query)
-            .map(|b| b.iter().copied().collect())
-            .unwrap_or_default();
+        let markets: Vec<(cryptobt_domain::Symbol, Vec<Bar>)> = c
+            .symbols()
+            .iter()
+            .map(|symbol| {
+                let bars = st
+                    .services
+                    .market
+                    .bars(&BarQuery::of_symbol(c, *symbol))
+                    .map(|b| b.iter().copied().collect())
+                    .unwrap_or_default();
+                (*symbol, bars)
+            })
+            .collect();
         // A damaged plots.csv leaves the plots out of the report, as it does of the chart.
         let plots = store.plots(&id2).unwrap_or_default();
-        Ok(cryptobt_report::render(&run, &equity, &bars, &plots))
+        Ok(cryptobt_report::render(&run, &equity, &markets, &plots))
     })
     .await??;
     Ok(HttpResponse::Ok()
