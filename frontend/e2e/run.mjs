@@ -156,6 +156,11 @@ await step("a run of two symbols: the price chart switches symbol with its own f
   await page.waitForFunction((n) => Number(document.getElementById("fills-in-view").dataset.inView) === n, fillsOf("ETHUSDT"), { timeout: 10000 });
   assert.notEqual(fillsOf("ETHUSDT"), 0);
   assert.equal(await page.getAttribute("#view-range", "data-from"), range, "the same whole-run view");
+  // The candles are ETH's (about 2,500 USDT), not BTC's (about 100,000).
+  const shown = await page.evaluate(() => ({ symbol: window.__view.view.symbol, close: window.__view.view.candles[0].c }));
+  assert.equal(shown.symbol, "ETHUSDT");
+  assert.ok(shown.close < 10000, `first candle close ${shown.close}`);
+  await page.waitForTimeout(300); // let the charts paint before the screenshot
   await page.screenshot({ path: `${shots}/two-symbols.png`, fullPage: false });
 });
 

@@ -85,7 +85,7 @@ pub(crate) async fn submit(
         error_code: None,
         error_message: None,
         name: strategy_name(&sub.run.strategy_code, c.params()),
-        symbol: c.symbol().to_string(),
+        symbol: c.symbols().iter().map(|s| s.as_str()).collect::<Vec<_>>().join("+"),
         timeframe: c.timeframe().to_string(),
         trading_mode: c.trading_mode().to_string(),
         start_date: c.start_date().to_string(),

@@ -304,8 +304,6 @@ fn member_metrics(path: &Path) -> Vec<Vec<(String, Option<f64>)>> {
 /// funding rate (futures). Before members were prepared as runs are, they walked bar paths.
 #[test]
 fn a_member_with_every_run_setting_is_the_plain_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("sweep");
     let settings = [
         "--strategy",
         "static/strategies/limit_grid.lua",
@@ -334,17 +332,48 @@ fn a_member_with_every_run_setting_is_the_plain_run() {
         "--max-leverage",
         "5",
     ];
+    members_are_plain_runs(&settings, "step", &["0.005", "0.01"]);
+}
+
+/// A member of a sweep over a run of two symbols is that run with its params.
+#[test]
+fn a_member_of_two_symbols_is_the_plain_run() {
+    let settings = [
+        "--strategy",
+        "static/strategies/pairs_spread.lua",
+        "--symbol",
+        "BTCUSDT,ETHUSDT",
+        "--mode",
+        "futures",
+        "--timeframe",
+        "1h",
+        "--start",
+        "2025-05-05",
+        "--end",
+        "2025-05-25",
+        "--fill",
+        "next_open",
+    ];
+    members_are_plain_runs(&settings, "entry", &["0.015", "0.02"]);
+}
+
+/// Sweeps `name` over `values` with the run `settings`, then runs each value as a plain run:
+/// every metric of each member is the plain run's.
+fn members_are_plain_runs(settings: &[&str], name: &str, values: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
     let mut args = vec!["sweep"];
     args.extend(settings);
-    args.extend(["--grid", "step=0.005,0.01", "--out", out.to_str().unwrap()]);
+    let grid = format!("{name}={}", values.join(","));
+    args.extend(["--grid", &grid, "--out", out.to_str().unwrap()]);
     let (code, stdout, stderr) = cryptobt(&args);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let members = member_metrics(&out.join("sweep.parquet"));
-    assert_eq!(members.len(), 2);
-    for (member, step) in members.iter().zip(["0.005", "0.01"]) {
+    assert_eq!(members.len(), values.len());
+    for (member, value) in members.iter().zip(values) {
         let mut args = vec!["backtest"];
         args.extend(settings);
-        let param = format!("step={step}");
+        let param = format!("{name}={value}");
         args.extend(["--param", &param, "--json"]);
         let (code, stdout, stderr) = cryptobt(&args);
         assert_eq!(code, 0, "{stdout}{stderr}");
@@ -353,11 +382,11 @@ fn a_member_with_every_run_setting_is_the_plain_run() {
         for (key, value) in member {
             let Some(want) = plain["metrics"].get(key) else { continue };
             let want = want.as_f64().or_else(|| want.as_str().and_then(|s| s.parse().ok()));
-            assert_eq!(*value, want, "step {step}: {key}");
+            assert_eq!(*value, want, "{param}: {key}");
             compared += 1;
         }
         assert!(compared >= 20, "only {compared} metrics compared");
-        assert!(plain["metrics"]["total_trades"].as_u64().unwrap() > 0, "the grid trades");
+        assert!(plain["metrics"]["total_trades"].as_u64().unwrap() > 0, "{param} trades");
     }
 }
 

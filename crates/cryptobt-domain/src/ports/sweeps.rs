@@ -290,7 +290,7 @@ pub struct SweepMeta {
     pub error_message: Option<String>,
     /// The strategy's name.
     pub name: String,
-    /// The symbol.
+    /// The symbol, or the symbols of a run of several joined by `+` (`BTCUSDT+ETHUSDT`).
     pub symbol: String,
     /// The timeframe.
     pub timeframe: String,
