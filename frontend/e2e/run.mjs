@@ -153,7 +153,8 @@ await step("a run of two symbols: the price chart switches symbol with its own f
   assert.equal(await inView(), fillsOf("BTCUSDT"), "the whole run's BTC fills");
   const range = await page.getAttribute("#view-range", "data-from");
   await page.selectOption("#chart-symbol", "ETHUSDT");
-  await page.waitForFunction((n) => Number(document.getElementById("fills-in-view").dataset.inView) === n, fillsOf("ETHUSDT"), { timeout: 10000 });
+  await page.waitForFunction(() => window.__view.view && window.__view.view.symbol === "ETHUSDT", null, { timeout: 10000 });
+  assert.equal(await inView(), fillsOf("ETHUSDT"), "the whole run's ETH fills");
   assert.notEqual(fillsOf("ETHUSDT"), 0);
   assert.equal(await page.getAttribute("#view-range", "data-from"), range, "the same whole-run view");
   // The candles are ETH's (about 2,500 USDT), not BTC's (about 100,000).
