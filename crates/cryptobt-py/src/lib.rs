@@ -98,10 +98,14 @@ fn config_of(spec: &RunSpec) -> PyResult<(BacktestConfig, StrategyLimits)> {
     if let Some(unknown) = spec.settings.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(bad(unknown, "is not a run setting"));
     }
-    let [symbol] = spec.symbols.as_slice() else {
-        return Err(bad("symbols", "this version runs one symbol"));
+    let symbols: Vec<Symbol> = spec
+        .symbols
+        .iter()
+        .map(|s| Symbol::new(s).map_err(|e| bad("symbols", e)))
+        .collect::<PyResult<_>>()?;
+    let Some(&symbol) = symbols.first() else {
+        return Err(bad("symbols", "give at least one symbol"));
     };
-    let symbol = Symbol::new(symbol).map_err(|e| bad("symbols", e))?;
     let timeframe: Timeframe = parse("timeframe", &spec.timeframe)?;
     let start: chrono::NaiveDate = parse("start", &spec.start)?;
     let end: chrono::NaiveDate = parse("end", &spec.end)?;
@@ -120,6 +124,7 @@ fn config_of(spec: &RunSpec) -> PyResult<(BacktestConfig, StrategyLimits)> {
         parse(key, &setting(&spec.settings, key).unwrap_or_else(|| default.to_owned()))
     };
     let mut builder = BacktestConfig::builder(symbol, timeframe, start, end)
+        .symbols(symbols)
         .initial_capital(decimal("capital", "10000")?)
         .trading_mode(parse::<TradingMode>("mode", &spec.mode)?)
         .max_leverage(decimal("max_leverage", "1")?)

@@ -61,6 +61,23 @@ def test_a_backtest_equals_the_clis_json():
     assert run.trades.column("price").type == pa.float64()
 
 
+def test_a_run_of_two_symbols_equals_the_clis():
+    pairs = os.path.join(ROOT, "static", "strategies", "pairs_spread.lua")
+    run = cryptobt.backtest(strategy=pairs, symbols=["BTCUSDT", "ETHUSDT"], timeframe="1h",
+                            start="2025-05-05", end="2025-05-25", mode="futures", data_dir=DATA)
+    code, out, err = cli("backtest", "--strategy", pairs, "--symbol", "BTCUSDT,ETHUSDT",
+                         "--timeframe", "1h", "--start", "2025-05-05", "--end", "2025-05-25",
+                         "--mode", "futures", "--json", "--out", tempfile.mkdtemp())
+    assert code == 0, err
+    plain = json.loads(out)
+    assert run.status == "completed"
+    assert run.round_trips.column_names[0] == "symbol"
+    assert set(run.round_trips.column("symbol").to_pylist()) == {"BTCUSDT", "ETHUSDT"}
+    assert run.metrics["by_symbol"] == plain["metrics"]["by_symbol"]
+    assert list(run.metrics["by_symbol"]) == ["BTCUSDT", "ETHUSDT"]
+    assert run.metrics["total_return"] == plain["metrics"]["total_return"]
+
+
 def test_a_syntax_error_raises_with_its_code():
     with pytest.raises(cryptobt.Error) as caught:
         cryptobt.backtest(code="function on_data(bar) x = end", start="2025-01-01", end="2025-01-02",
