@@ -406,3 +406,50 @@ fn handles_bars_and_open_orders() {
     assert_eq!(report.log[4], "20\t10");
     assert!(report.log[5].contains("call it as m:buy(...)"), "{}", report.log[5]);
 }
+
+/// Ambiguity is per symbol: BTC's bar reaches both its stop (95) and its target (105) from the
+/// open, ETH's bar none of its exits. The step counts one ambiguous bar — BTC's — and only BTC's
+/// fills of that step are flagged, `on_data`'s included; ETH's fill in the same step is not.
+#[test]
+fn ambiguity_is_counted_and_flagged_per_symbol() {
+    let source = r#"
+        local eth = market("ETHUSDT")
+        function on_data(bar)
+            if bar.timestamp == 0 then
+                buy(1)
+                set_stop_loss(95)
+                set_take_profit(105)
+                eth:buy(1)
+                eth:set_stop_loss(40)
+            elseif bar.timestamp == 3600000 then
+                buy(1)
+                eth:buy(1)
+            end
+        end
+    "#;
+    let config = config(TradingMode::Futures, Timeframe::H1, &["BTCUSDT", "ETHUSDT"]);
+    let btc = vec![
+        testkit::bar(0, dec!(100), dec!(100), dec!(100), dec!(100)),
+        testkit::bar(HOUR, dec!(100), dec!(106), dec!(94), dec!(100)),
+    ];
+    let report = run(source, &config, &[(btc, None), (flat(2, dec!(50)), None)]);
+    assert_eq!(report.ambiguous_bars, 1);
+    assert_eq!(report.metrics.ambiguous_bars, 1);
+    let by = report.metrics.by_symbol.as_ref().unwrap();
+    let counts: Vec<u64> = by.0.iter().map(|(_, m)| m.ambiguous_bars).collect();
+    assert_eq!(counts, [1, 0]);
+    let flags: Vec<(String, i64, bool)> =
+        report.trades.iter().map(|t| (t.symbol.to_string(), t.timestamp, t.ambiguous)).collect();
+    assert_eq!(
+        flags,
+        [
+            ("BTCUSDT".into(), 0, false),
+            ("ETHUSDT".into(), 0, false),
+            // Both extremes 6 from the open: a tie goes low first, so the stop fires.
+            ("BTCUSDT".into(), HOUR, true),
+            ("BTCUSDT".into(), HOUR, true),
+            ("ETHUSDT".into(), HOUR, false),
+        ]
+    );
+    assert_eq!(report.trades[2].order_type, OrderType::StopLoss);
+}
