@@ -132,6 +132,10 @@ await step("a futures example with liquidations shows liquidation markers", asyn
   const run = await (await page.request.get(`${base}/api/backtest/${liq}`)).json();
   assert.ok(run.metrics.liquidations >= 1);
   assert.equal(Number(await page.getAttribute("#price-chart", "data-markers")), run.trades.length);
+  // Room at both ends of the whole run: a LIQ label on the first or last bar is not clipped.
+  const logical = await page.evaluate(() => window.__view.charts.map((c) => c.timeScale().getVisibleLogicalRange()));
+  const bars = await page.evaluate(() => window.__view.view.candles.length);
+  for (const r of logical) assert.ok(r.from <= -1 && r.to >= bars, `logical range ${JSON.stringify(r)} of ${bars} bars`);
 });
 
 await step("a run of two symbols: the price chart switches symbol with its own fills, the by-symbol table", async () => {
@@ -165,6 +169,11 @@ await step("a run of two symbols: the price chart switches symbol with its own f
   await page.screenshot({ path: `${shots}/two-symbols.png`, fullPage: false });
 });
 
+await step("plot() guide lines: the RSI pane has its 30 and 70 levels", async () => {
+  await runExample("rsi_mean_reversion");
+  assert.equal(await page.getAttribute("#price-chart", "data-plot-levels"), "rsi:30/70");
+});
+
 await step("the bracket example marks its exits by order type, with the fill in the tooltip", async () => {
   await page.selectOption("#f-intrabar", "bar");
   const id = await runExample("rsi_bracket");
@@ -180,6 +189,13 @@ await step("the bracket example marks its exits by order type, with the fill in 
   assert.equal(await page.isHidden("#ambiguous-note"), run.ambiguous_bars === 0);
   const orderTypes = await page.$$eval("#trades tbody tr td:nth-child(3)", (c) => c.map((x) => x.textContent));
   assert.ok(orderTypes.some((t) => t === "stop_loss" || t === "take_profit"), "exit rows");
+  // Round trips carry their opening fill's tag and whether a fill of theirs was ambiguous.
+  const tripHead = await page.$$eval("#round-trips thead th", (h) => h.map((x) => x.dataset.key));
+  assert.ok(tripHead.includes("tag") && tripHead.includes("ambiguous") && tripHead.includes("return_pct"), `${tripHead}`);
+  const shownTrips = run.round_trips.slice(0, 50);
+  const flagged = await page.$$eval('#round-trips td[data-ambiguous="true"]', (c) => c.length);
+  assert.equal(flagged, shownTrips.filter((r) => r.ambiguous).length, "ambiguous round trips on the first page");
+  assert.ok(shownTrips.every((r) => typeof r.ambiguous === "boolean"), "the API flags every round trip");
 });
 
 await step("refused orders are counted by reason on the page", async () => {

@@ -74,6 +74,9 @@ export class Charts {
 /// The three charts of one run — price, equity (with buy & hold), drawdown — on one time axis,
 /// fed by the server's views (`GET /api/backtest/{id}/chart`): at fit the whole run in coarse
 /// buckets, refined as the user zooms in. Zoom, pan and crosshair move all three together.
+/// Bars of empty room left at each end of the whole-run view.
+const EDGE_BARS = 2;
+
 export class RunView {
   constructor(els, fetchView, { initial, onView } = {}) {
     this.els = els;
@@ -147,7 +150,13 @@ export class RunView {
     clearTimeout(this.pending);
     this.syncing = true;
     if (this.full && this.view !== this.full) this.show(this.full);
-    for (const chart of this.charts) chart.timeScale().fitContent();
+    for (const chart of this.charts) {
+      chart.timeScale().fitContent();
+      // Two bars of room at each end, so that a marker on the first or the last bar (a LIQ
+      // label is wider than its bar) is drawn whole, not cut by the chart's edge.
+      const r = chart.timeScale().getVisibleLogicalRange();
+      if (r) chart.timeScale().setVisibleLogicalRange({ from: r.from - EDGE_BARS, to: r.to + EDGE_BARS });
+    }
     this.lastWanted = null;
     this.fittedAt = performance.now();
     this.syncing = false;
@@ -241,9 +250,14 @@ export class RunView {
         else points.push({ time, value: v });
       }
       s.setData(points);
+      // `opts.levels`: guide lines across the series' pane (RSI's 30 and 70).
+      for (const level of p.levels || []) {
+        s.createPriceLine({ price: level, color: "#9e9e9e", lineWidth: 1, lineStyle: 2, axisLabelVisible: true, title: "" });
+      }
       this.plotSeries.push(s);
     });
     this.els.price.dataset.plots = (view.plots || []).map((p) => `${p.name}:${p.pane}:${p.points.length}`).join(",");
+    this.els.price.dataset.plotLevels = (view.plots || []).map((p) => `${p.name}:${(p.levels || []).join("/")}`).join(",");
   }
 
   drawTrips(view) {

@@ -438,7 +438,7 @@ async function renderTrades() {
   $("page").textContent = `${page + 1} / ${pages}`;
 }
 // ---- round trips --------------------------------------------------------------------------
-const TRIP_COLUMNS = ["entry_time", "exit_time", "side", "max_size", "entry_price", "exit_price", "fees", "funding", "pnl", "return_pct", "bars_held", "exit_reason"];
+const TRIP_COLUMNS = ["symbol", "entry_time", "exit_time", "side", "max_size", "entry_price", "exit_price", "fees", "funding", "pnl", "return_pct", "bars_held", "exit_reason", "tag", "ambiguous"];
 let tripPage = 0;
 let tripSort = { key: "exit_time", dir: 1 };
 
@@ -477,7 +477,8 @@ async function renderTrips() {
     .map((r) => {
       const pnl = Number(r.pnl);
       const tone = pnl > 0 ? "pos" : pnl < 0 ? "neg" : "";
-      return `<tr><td>${time(r.entry_time)}</td><td>${time(r.exit_time)}</td><td>${r.side}</td><td title="${r.max_size}">${atFilter(r.max_size, "size")}</td><td>${price(r.entry_price)}</td><td>${price(r.exit_price)}</td><td>${Number(r.fees).toFixed(4)}</td><td>${Number(r.funding).toFixed(4)}</td><td class="${tone}">${pnl.toFixed(2)}</td><td class="${tone}">${Number.isFinite(r.return_pct) ? r.return_pct.toFixed(2) : "—"}</td><td>${r.bars_held}</td><td>${r.exit_reason}</td></tr>`;
+      const flag = r.ambiguous ? '<span title="a fill of this round trip rested on the path rule (the nearer extreme first), not on the data">yes</span>' : "";
+      return `<tr><td>${escapeHtml(r.symbol || current.config.symbol)}</td><td>${time(r.entry_time)}</td><td>${time(r.exit_time)}</td><td>${r.side}</td><td title="${r.max_size}">${atFilter(r.max_size, "size")}</td><td>${price(r.entry_price)}</td><td>${price(r.exit_price)}</td><td>${Number(r.fees).toFixed(4)}</td><td>${Number(r.funding).toFixed(4)}</td><td class="${tone}">${pnl.toFixed(2)}</td><td class="${tone}">${Number.isFinite(r.return_pct) ? r.return_pct.toFixed(2) : "—"}</td><td>${r.bars_held}</td><td>${r.exit_reason}</td><td>${escapeHtml(r.tag || "")}</td><td data-ambiguous="${r.ambiguous ? "true" : "false"}">${flag}</td></tr>`;
     })
     .join("") || `<tr><td colspan="${TRIP_COLUMNS.length}">none${current && current.open_at_end ? " finished (a position is still open at the end)" : ""}</td></tr>`;
   table.dataset.rows = String(total);

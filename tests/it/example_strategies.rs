@@ -121,6 +121,9 @@ fn rsi_mean_reversion_trades_on_the_bands() {
     assert_eq!(r.status, RunStatus::Completed);
     assert!(!r.trades.is_empty());
     assert!(r.log.iter().any(|l| l.contains(": buy ")), "{:?}", r.log);
+    // The RSI in its own pane with the bands as guide lines.
+    let rsi = r.plots.iter().find(|p| p.name == "rsi").unwrap();
+    assert_eq!(rsi.levels, [30.0, 70.0]);
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use chrono::{NaiveDate, Utc};
 use clap::Args;
+use cryptobt_app::AppError;
 use cryptobt_data::{BarCache, CsvMarketData};
 use cryptobt_domain::{
     ports::{BacktestRequest, ResultStore, RunObserver, RunRecord, StrategyLimits},
@@ -141,20 +142,24 @@ fn data_hint(data_dir: &std::path::Path, config: &BacktestConfig) -> String {
     }
 }
 
-fn params(raw: &[String]) -> Result<Params, String> {
+fn params(raw: &[String]) -> Result<Params, AppError> {
     let mut out = Params::new();
     for p in raw {
-        let (name, value) =
-            p.split_once('=').ok_or_else(|| format!("--param {p:?} is not NAME=VALUE"))?;
+        let (name, value) = p
+            .split_once('=')
+            .ok_or_else(|| AppError::argument("--param", format!("{p:?} is not NAME=VALUE")))?;
         out.insert(name.to_owned(), ParamValue::parse(value));
     }
     Ok(out)
 }
 
 /// The run's settings from the flags, with `raw_params` (`NAME=VALUE`).
-pub(crate) fn config(args: &RunArgs, raw_params: &[String]) -> Result<BacktestConfig, String> {
-    let primary =
-        args.symbol.first().copied().ok_or_else(|| "--symbol: give at least one".to_owned())?;
+pub(crate) fn config(args: &RunArgs, raw_params: &[String]) -> Result<BacktestConfig, AppError> {
+    let primary = args
+        .symbol
+        .first()
+        .copied()
+        .ok_or_else(|| AppError::argument("--symbol", "give at least one"))?;
     let mut builder = BacktestConfig::builder(primary, args.timeframe, args.start, args.end)
         .symbols(args.symbol.clone())
         .initial_capital(args.capital)
@@ -172,7 +177,7 @@ pub(crate) fn config(args: &RunArgs, raw_params: &[String]) -> Result<BacktestCo
     if let Some(fee) = args.fee {
         builder = builder.fee_rate(fee);
     }
-    builder.build().map_err(|e| e.to_string())
+    Ok(builder.build()?)
 }
 
 /// An indicatif bar on stderr, drawn only for runs long enough to need one (and only on a
@@ -191,7 +196,7 @@ impl RunObserver for Progress {
 pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
     let config = match config(&args.run, &args.params) {
         Ok(config) => config,
-        Err(message) => return usage_error(args.json, INVALID, &message),
+        Err(e) => return usage_error(args.json, INVALID, &e.chain()),
     };
     let source = match cryptobt_app::read_text(&args.run.strategy) {
         Ok(source) => source,
@@ -213,7 +218,7 @@ pub(crate) fn run(args: &BacktestArgs) -> ExitCode {
     };
     let settings = match cryptobt_app::Settings::with_data_dir(args.run.data_dir.as_deref()) {
         Ok(s) => s,
-        Err(e) => return usage_error(args.json, "invalid_argument", &e),
+        Err(e) => return usage_error(args.json, INVALID, &e.to_string()),
     };
     let engine = Arc::new(cryptobt_app::engine(&settings));
     let request = BacktestRequest { config: config.clone(), strategy_code: source.clone(), limits };

@@ -46,8 +46,8 @@ fn synthesize(
     start: NaiveDate,
     days: u32,
     (name, seed, first): (&str, u64, i64),
-) -> Result<(), String> {
-    let symbol = Symbol::new(name).map_err(|e| e.to_string())?;
+) -> Result<(), cryptobt_app::AppError> {
+    let symbol = Symbol::new(name)?;
     let dir = root.join(format!("binance/spot/{name}/1m"));
     let mut state = seed;
     let mut cents: i64 = first;
@@ -82,7 +82,7 @@ fn synthesize(
                 1 + state % 50
             );
         }
-        write_atomic(&path, text.as_bytes()).map_err(|e| e.to_string())?;
+        write_atomic(&path, text.as_bytes())?;
     }
     Ok(())
 }
@@ -102,7 +102,7 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
     let series = &SERIES[..usize::from(args.symbols)];
     for market in series {
         if let Err(e) = synthesize(&data, start, args.days, *market) {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", e.chain());
             return ExitCode::from(2);
         }
     }

@@ -1,5 +1,6 @@
 //! `cryptobt data verify|convert|download`.
 
+use cryptobt_app::AppError;
 use std::{path::PathBuf, process::ExitCode};
 
 use chrono::NaiveDate;
@@ -177,15 +178,13 @@ fn run_download(args: DownloadArgs) -> ExitCode {
     }
 }
 
-fn convert_options(args: &ConvertArgs) -> Result<ConvertOptions, String> {
+fn convert_options(args: &ConvertArgs) -> Result<ConvertOptions, AppError> {
     let first = args.inputs[0].file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let symbol = match args.symbol {
         Some(s) => s,
-        None => first
-            .split('-')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("cannot tell the symbol from {first:?}; pass --symbol"))?,
+        None => first.split('-').next().and_then(|s| s.parse().ok()).ok_or_else(|| {
+            AppError::argument("--symbol", format!("cannot tell the symbol from {first:?}"))
+        })?,
     };
     let guessed = InputKind::from_file_name(first);
     let kind = match (args.kind.as_deref(), args.interval) {
@@ -195,13 +194,19 @@ fn convert_options(args: &ConvertArgs) -> Result<ConvertOptions, String> {
         (Some(_), None) => match guessed {
             Some(InputKind::Klines(tf)) => InputKind::Klines(tf),
             _ => {
-                return Err(format!(
-                    "cannot tell the kline interval from {first:?}; pass --interval"
+                return Err(AppError::argument(
+                    "--interval",
+                    format!("cannot tell the kline interval from {first:?}"),
                 ))
             }
         },
         (None, None) => guessed.ok_or_else(|| {
-            format!("cannot tell what {first:?} holds; pass --kind and, for klines, --interval")
+            AppError::argument(
+                "--kind",
+                format!(
+                    "cannot tell what {first:?} holds; pass --kind and, for klines, --interval"
+                ),
+            )
         })?,
     };
     Ok(ConvertOptions { market: args.market, symbol, kind, out_root: args.out.clone() })
@@ -210,8 +215,8 @@ fn convert_options(args: &ConvertArgs) -> Result<ConvertOptions, String> {
 fn run_convert(args: &ConvertArgs) -> ExitCode {
     let options = match convert_options(args) {
         Ok(options) => options,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(e) => {
+            eprintln!("error: {}", e.chain());
             return ExitCode::from(2);
         }
     };

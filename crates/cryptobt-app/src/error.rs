@@ -40,6 +40,89 @@ pub enum AppError {
     /// A run that could not start.
     #[error(transparent)]
     Service(#[from] ServiceError),
+    /// The settings file or a `CRYPTOBT_*` variable.
+    #[error(transparent)]
+    Settings(#[from] crate::SettingsError),
+    /// A command-line argument that cannot be used, named with its flag.
+    #[error("{flag}: {message}")]
+    Argument {
+        /// The flag, e.g. `--param`.
+        flag: &'static str,
+        /// What is wrong with it, naming the value.
+        message: String,
+    },
+    /// An HTTP request of the load and soak tools that got no answer.
+    #[error("{method} {url}")]
+    Http {
+        /// The method.
+        method: String,
+        /// The URL asked.
+        url: String,
+        /// Why there was no answer.
+        #[source]
+        source: Box<ureq::Error>,
+    },
+    /// An HTTP answer the load and soak tools did not expect.
+    #[error("{method} {url} answered {status}: {body}")]
+    Answer {
+        /// The method.
+        method: String,
+        /// The URL asked.
+        url: String,
+        /// The status code.
+        status: u16,
+        /// The start of the body.
+        body: String,
+    },
+    /// Something looked for in a place the user can change (`--results-dir`, `--data-dir`).
+    #[error("{what} (looked in {}; {hint})", place.display())]
+    Lookup {
+        /// What was looked for.
+        what: String,
+        /// Where.
+        place: PathBuf,
+        /// The flag that sets the place.
+        hint: &'static str,
+        /// Why it was not found.
+        #[source]
+        source: Box<AppError>,
+    },
+    /// A file the tools write could not be written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl AppError {
+    /// A request of the load and soak tools that got no answer.
+    pub fn http(method: &str, url: &str, source: impl Into<ureq::Error>) -> Self {
+        Self::Http {
+            method: method.to_owned(),
+            url: url.to_owned(),
+            source: Box::new(source.into()),
+        }
+    }
+
+    /// An answer the load and soak tools did not expect (`body` cut to 300 characters).
+    #[must_use]
+    pub fn answer(method: &str, url: &str, status: u16, body: &str) -> Self {
+        Self::Answer {
+            method: method.to_owned(),
+            url: url.to_owned(),
+            status,
+            body: body.chars().take(300).collect(),
+        }
+    }
+
+    /// A refused command-line argument.
+    pub fn argument(flag: &'static str, message: impl Into<String>) -> Self {
+        Self::Argument { flag, message: message.into() }
+    }
 }
 
 impl AppError {

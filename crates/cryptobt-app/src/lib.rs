@@ -16,7 +16,7 @@ use cryptobt_store::FileResultStore;
 
 pub use crate::{
     error::{read_text, AppError},
-    settings::Settings,
+    settings::{Settings, SettingsError},
 };
 
 struct CacheStatsSource(Arc<CacheStats>);

@@ -2,6 +2,7 @@
 //! `GET /api/backtest/{id}` from 32 keep-alive connections while a backtest runs — measured
 //! against a running server on loopback, reported as p50/p95/p99. Bounded in time and count.
 
+use cryptobt_app::AppError;
 use std::{
     process::ExitCode,
     time::{Duration, Instant},
@@ -32,14 +33,15 @@ pub(crate) fn agent() -> ureq::Agent {
         .into()
 }
 
-fn post(agent: &ureq::Agent, url: &str, body: &Value) -> Result<Value, String> {
+fn post(agent: &ureq::Agent, url: &str, body: &Value) -> Result<Value, AppError> {
     let mut r = agent
         .post(url)
         .header("content-type", "application/json")
         .send(body.to_string())
-        .map_err(|e| e.to_string())?;
-    let text = r.body_mut().read_to_string().map_err(|e| e.to_string())?;
-    serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))
+        .map_err(|e| AppError::http("POST", url, e))?;
+    let text = r.body_mut().read_to_string().map_err(|e| AppError::http("POST", url, e))?;
+    serde_json::from_str(&text)
+        .map_err(|_| AppError::answer("POST", url, r.status().as_u16(), &text))
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -73,7 +75,7 @@ pub(crate) fn run(args: &LoadArgs) -> ExitCode {
             d["backtest_id"].as_str().unwrap_or_default().to_owned(),
         ),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: cannot submit: {e}");
+            eprintln!("error: cannot submit: {}", e.chain());
             return ExitCode::from(1);
         }
     };

@@ -2,6 +2,7 @@
 //! (charts, metrics with their definitions, round trips, fills, settings, strategy code) that
 //! opens offline in any browser.
 
+use cryptobt_app::AppError;
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::Args;
@@ -34,36 +35,42 @@ pub(crate) fn run(args: &ReportArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", e.chain());
             ExitCode::from(2)
         }
     }
 }
 
-fn write(args: &ReportArgs) -> Result<PathBuf, String> {
+fn write(args: &ReportArgs) -> Result<PathBuf, AppError> {
     let folder = PathBuf::from(&args.run);
     let (store, id) = if folder.join("config.json").is_file() {
         // A `--out` folder: its one run is the one its config.json names.
         let store = FileResultStore::open(&folder);
-        let listed = store.list().map_err(|e| e.to_string())?;
+        let listed = store.list()?;
         let Some(run) = listed.first() else {
-            return Err(format!(
-                "{}: not a run's config.json",
-                folder.join("config.json").display()
+            return Err(AppError::argument(
+                "RUN",
+                format!("{}: not a run's config.json", folder.join("config.json").display()),
             ));
         };
         let id = run.backtest_id.clone();
         (store, id)
     } else {
         let id = BacktestId::parse(&args.run).map_err(|e| {
-            format!("{e} (RUN is a run id under --results-dir, or a folder with a config.json)")
+            AppError::argument(
+                "RUN",
+                format!("{e} (a run id under --results-dir, or a folder with a config.json)"),
+            )
         })?;
         (FileResultStore::new(&args.results_dir), id)
     };
-    let run = store.load(&id, 2).map_err(|e| {
-        format!("{e} (looked in {}; --results-dir sets where)", args.results_dir.display())
+    let run = store.load(&id, 2).map_err(|e| AppError::Lookup {
+        what: format!("run {id}"),
+        place: args.results_dir.clone(),
+        hint: "--results-dir sets where",
+        source: Box::new(e.into()),
     })?;
-    let equity = store.equity(&id).map_err(|e| e.to_string())?;
+    let equity = store.equity(&id)?;
     let settings = cryptobt_app::Settings::with_data_dir(args.data_dir.as_deref())?;
     let market = cryptobt_app::market_data(&settings, std::sync::Arc::default());
     let c = &run.record.config;
@@ -85,6 +92,6 @@ fn write(args: &ReportArgs) -> Result<PathBuf, String> {
     let plots = store.plots(&id).unwrap_or_default();
     let html = cryptobt_report::render(&run, &equity, &markets, &plots);
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("report-{id}.html")));
-    cryptobt_data::write_atomic(&out, html.as_bytes()).map_err(|e| e.to_string())?;
+    cryptobt_data::write_atomic(&out, html.as_bytes())?;
     Ok(out)
 }

@@ -112,16 +112,68 @@ struct FileSettings {
     max_sweeps: Option<usize>,
 }
 
-fn parse<T: FromStr>(key: &str, source: &str, raw: &str) -> Result<T, String> {
-    raw.trim().parse().map_err(|_| format!("{source}: {key} = {raw:?} is not valid"))
+/// A setting that cannot be used, named with its key and where it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The settings file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The settings file is not valid TOML or has an unknown key.
+    #[error("{origin}: {source}")]
+    Toml {
+        /// The file.
+        origin: String,
+        /// What the TOML reader found.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A value that does not parse.
+    #[error("{origin}: {key} = {value:?} is not valid")]
+    Invalid {
+        /// The file, or `environment`.
+        origin: String,
+        /// The key or variable.
+        key: String,
+        /// The value as given.
+        value: String,
+    },
+    /// A `CRYPTOBT_*` variable no setting has.
+    #[error("environment: unknown setting {0}")]
+    Unknown(String),
+    /// Values that parse but cannot be used together or at all.
+    #[error("{key} {rule}")]
+    OutOfRange {
+        /// The setting.
+        key: &'static str,
+        /// The rule it breaks, with the value.
+        rule: String,
+    },
 }
 
-fn timeframes(key: &str, source: &str, raw: &[String]) -> Result<Vec<Timeframe>, String> {
-    raw.iter().map(|t| t.trim().parse().map_err(|e| format!("{source}: {key}: {e}"))).collect()
+fn parse<T: FromStr>(key: &str, origin: &str, raw: &str) -> Result<T, SettingsError> {
+    raw.trim().parse().map_err(|_| SettingsError::Invalid {
+        origin: origin.to_owned(),
+        key: key.to_owned(),
+        value: raw.to_owned(),
+    })
 }
 
-fn decimal(key: &str, source: &str, v: f64) -> Result<Decimal, String> {
-    Decimal::try_from(v).map_err(|_| format!("{source}: {key} = {v} is not valid"))
+fn timeframes(key: &str, origin: &str, raw: &[String]) -> Result<Vec<Timeframe>, SettingsError> {
+    raw.iter().map(|t| parse(key, origin, t)).collect()
+}
+
+fn decimal(key: &str, origin: &str, v: f64) -> Result<Decimal, SettingsError> {
+    Decimal::try_from(v).map_err(|_| SettingsError::Invalid {
+        origin: origin.to_owned(),
+        key: key.to_owned(),
+        value: v.to_string(),
+    })
 }
 
 impl Settings {
@@ -131,7 +183,7 @@ impl Settings {
     ///
     /// # Errors
     /// An unreadable settings file, or the first bad key or value, naming where it came from.
-    pub fn for_command(config: Option<&std::path::Path>) -> Result<Self, String> {
+    pub fn for_command(config: Option<&std::path::Path>) -> Result<Self, SettingsError> {
         Self::from_file_and_env(config)
     }
 
@@ -139,7 +191,7 @@ impl Settings {
     ///
     /// # Errors
     /// As [`Settings::for_command`].
-    pub fn with_data_dir(data_dir: Option<&std::path::Path>) -> Result<Self, String> {
+    pub fn with_data_dir(data_dir: Option<&std::path::Path>) -> Result<Self, SettingsError> {
         let mut settings = Self::from_file_and_env(None)?;
         if let Some(dir) = data_dir {
             settings.data_dir = dir.to_path_buf();
@@ -147,7 +199,7 @@ impl Settings {
         Ok(settings)
     }
 
-    fn from_file_and_env(config: Option<&std::path::Path>) -> Result<Self, String> {
+    fn from_file_and_env(config: Option<&std::path::Path>) -> Result<Self, SettingsError> {
         let path = config
             .map(std::path::Path::to_path_buf)
             .or_else(|| std::env::var_os("CRYPTOBT_CONFIG").map(PathBuf::from))
@@ -158,7 +210,7 @@ impl Settings {
         let text = match &path {
             Some(p) => Some(
                 std::fs::read_to_string(p)
-                    .map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+                    .map_err(|source| SettingsError::Read { path: p.clone(), source })?,
             ),
             None => None,
         };
@@ -174,11 +226,11 @@ impl Settings {
     pub fn load(
         toml_text: Option<(&str, &str)>,
         env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, SettingsError> {
         let mut s = Self::default();
         if let Some((source, text)) = toml_text {
-            let f: FileSettings =
-                toml::from_str(text).map_err(|e| format!("{source}: {}", e.message()))?;
+            let f: FileSettings = toml::from_str(text)
+                .map_err(|e| SettingsError::Toml { origin: source.to_owned(), source: e })?;
             s.apply_file(f, source)?;
         }
         for (key, value) in env {
@@ -189,7 +241,7 @@ impl Settings {
         Ok(s)
     }
 
-    fn apply_file(&mut self, f: FileSettings, src: &str) -> Result<(), String> {
+    fn apply_file(&mut self, f: FileSettings, src: &str) -> Result<(), SettingsError> {
         if let Some(v) = f.host {
             self.host = v;
         }
@@ -253,7 +305,7 @@ impl Settings {
         Ok(())
     }
 
-    fn apply_env(&mut self, name: &str, value: &str) -> Result<(), String> {
+    fn apply_env(&mut self, name: &str, value: &str) -> Result<(), SettingsError> {
         let src = "environment";
         let key = format!("CRYPTOBT_{name}");
         let list = || {
@@ -287,23 +339,27 @@ impl Settings {
             "CACHE_MB" => self.cache_mb = parse(&key, src, value)?,
             "SIDECARS" => self.sidecars = parse(&key, src, value)?,
             "CONFIG" | "LOG" => {}
-            _ => return Err(format!("{src}: unknown setting {key}")),
+            _ => return Err(SettingsError::Unknown(key)),
         }
         Ok(())
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SettingsError> {
+        let out = |key, rule: String| Err(SettingsError::OutOfRange { key, rule });
         if self.workers == 0 {
-            return Err("workers must be at least 1".into());
+            return out("workers", "must be at least 1".into());
         }
         if self.allowed_timeframes.is_empty() {
-            return Err("allowed_timeframes must name at least one timeframe".into());
+            return out("allowed_timeframes", "must name at least one timeframe".into());
         }
         if self.max_leverage < Decimal::ONE || self.max_leverage > Decimal::ONE_HUNDRED {
-            return Err(format!("max_leverage {} must be between 1 and 100", self.max_leverage));
+            return out("max_leverage", format!("{} must be between 1 and 100", self.max_leverage));
         }
-        if self.max_strategy_kb == 0 || self.memory_limit_mb == 0 {
-            return Err("max_strategy_kb and memory_limit_mb must be positive".into());
+        if self.max_strategy_kb == 0 {
+            return out("max_strategy_kb", "must be positive".into());
+        }
+        if self.memory_limit_mb == 0 {
+            return out("memory_limit_mb", "must be positive".into());
         }
         Ok(())
     }
@@ -361,22 +417,26 @@ mod tests {
         let env = [("CRYPTOBT_SIDECARS".to_owned(), "false".to_owned())];
         assert!(!Settings::load(None, env).unwrap().sidecars);
         let env = [("CRYPTOBT_SIDECARS".to_owned(), "no".to_owned())];
-        let e = Settings::load(None, env).unwrap_err();
+        let e = Settings::load(None, env).unwrap_err().to_string();
         assert_eq!(e, "environment: CRYPTOBT_SIDECARS = \"no\" is not valid");
     }
 
     #[test]
     fn bad_values_name_their_key_and_source() {
-        let e = Settings::load(Some(("cryptobt.toml", "colour = 1")), []).unwrap_err();
+        let e = Settings::load(Some(("cryptobt.toml", "colour = 1")), []).unwrap_err().to_string();
         assert!(e.contains("cryptobt.toml") && e.contains("colour"), "{e}");
-        let e =
-            Settings::load(None, [("CRYPTOBT_PORT".to_owned(), "eighty".to_owned())]).unwrap_err();
+        let e = Settings::load(None, [("CRYPTOBT_PORT".to_owned(), "eighty".to_owned())])
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "environment: CRYPTOBT_PORT = \"eighty\" is not valid");
         let e =
             Settings::load(None, [("CRYPTOBT_ALLOWED_TIMEFRAMES".to_owned(), "1h,2h".to_owned())])
-                .unwrap_err();
+                .unwrap_err()
+                .to_string();
         assert!(e.contains("\"2h\""), "{e}");
-        let e = Settings::load(None, [("CRYPTOBT_NOPE".to_owned(), "1".to_owned())]).unwrap_err();
+        let e = Settings::load(None, [("CRYPTOBT_NOPE".to_owned(), "1".to_owned())])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown setting CRYPTOBT_NOPE"), "{e}");
     }
 }

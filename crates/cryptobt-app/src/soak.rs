@@ -4,6 +4,7 @@
 //! memory back within 10 % of its baseline, no file descriptor leaked, no run left queued or
 //! running, and every run's files parse. Bounded in time; exit 1 when a check fails.
 
+use cryptobt_app::AppError;
 use std::{
     io::{BufRead, BufReader, Read, Write},
     path::{Path, PathBuf},
@@ -57,10 +58,12 @@ struct Server {
 }
 
 impl Server {
-    fn start(data_dir: &Path) -> Result<Self, String> {
-        let results = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
+    fn start(data_dir: &Path) -> Result<Self, AppError> {
+        let results = tempfile::tempdir()
+            .map_err(|source| AppError::Write { path: std::env::temp_dir(), source })?;
+        let exe = std::env::current_exe()
+            .map_err(|source| AppError::Read { path: "/proc/self/exe".into(), source })?;
+        let mut child = Command::new(&exe)
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(data_dir)
             .arg("--results-dir")
@@ -89,16 +92,20 @@ impl Server {
             )
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| e.to_string())?;
+            .map_err(|source| AppError::Read { path: exe.clone(), source })?;
         let mut line = String::new();
-        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let stderr = child.stderr.take().ok_or_else(|| {
+            AppError::answer("spawn", "cryptobt serve", 0, "the server has no stderr")
+        })?;
         let mut reader = BufReader::new(stderr);
-        reader.read_line(&mut line).map_err(|e| e.to_string())?;
+        reader
+            .read_line(&mut line)
+            .map_err(|source| AppError::Read { path: "the server's stderr".into(), source })?;
         let base = line
             .split("serving ")
             .nth(1)
             .and_then(|r| r.split_whitespace().next())
-            .ok_or_else(|| format!("unexpected first line {line:?}"))?
+            .ok_or_else(|| AppError::answer("spawn", "cryptobt serve", 0, &line))?
             .trim_end_matches('/')
             .to_owned();
         // Keep draining the server's log so that it never blocks on a full pipe.
@@ -146,7 +153,7 @@ fn client(n: usize, base: &str, stop: Instant, tally: &Tally, only: &[usize]) {
         if !only.is_empty() && !only.contains(&(i % 10)) {
             continue;
         }
-        let outcome: Result<u16, String> = match i % 10 {
+        let outcome: Result<u16, AppError> = match i % 10 {
             0 | 1 => {
                 let code = "local s = ta.sma(20) function on_data(b) local v = s:update(b.close) if v and b.close > v and get_position_size() == 0 then buy(0.01) elseif v and b.close < v and get_position_size() > 0 then close_position() end end";
                 send(
@@ -229,14 +236,14 @@ fn client(n: usize, base: &str, stop: Instant, tally: &Tally, only: &[usize]) {
     }
 }
 
-fn send(a: &ureq::Agent, method: &str, url: &str, body: Option<&str>) -> Result<u16, String> {
+fn send(a: &ureq::Agent, method: &str, url: &str, body: Option<&str>) -> Result<u16, AppError> {
     let request = ureq::http::Request::builder()
         .method(method)
         .uri(url)
         .header("content-type", "application/json")
         .body(body.unwrap_or_default().to_owned())
-        .map_err(|e| e.to_string())?;
-    let mut r = a.run(request).map_err(|e| e.to_string())?;
+        .map_err(|e| AppError::http(method, url, e))?;
+    let mut r = a.run(request).map_err(|e| AppError::http(method, url, e))?;
     let answer = r.body_mut().read_to_string().unwrap_or_default();
     let code = r.status().as_u16();
     if code >= 500 && code != 503 {
@@ -245,10 +252,11 @@ fn send(a: &ureq::Agent, method: &str, url: &str, body: Option<&str>) -> Result<
     Ok(code)
 }
 
-fn get_json(a: &ureq::Agent, url: &str) -> Result<Value, String> {
-    let mut r = a.get(url).call().map_err(|e| e.to_string())?;
-    let text = r.body_mut().read_to_string().map_err(|e| e.to_string())?;
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+fn get_json(a: &ureq::Agent, url: &str) -> Result<Value, AppError> {
+    let mut r = a.get(url).call().map_err(|e| AppError::http("GET", url, e))?;
+    let text = r.body_mut().read_to_string().map_err(|e| AppError::http("GET", url, e))?;
+    serde_json::from_str(&text)
+        .map_err(|_| AppError::answer("GET", url, r.status().as_u16(), &text))
 }
 
 /// Every run folder's files parse: config.json and metrics.json as JSON, each CSV with rows of
@@ -285,7 +293,7 @@ pub(crate) fn run(args: &SoakArgs) -> ExitCode {
     let server = match Server::start(&args.data_dir) {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("error: cannot start the server: {e}");
+            eprintln!("error: cannot start the server: {}", e.chain());
             return ExitCode::from(2);
         }
     };

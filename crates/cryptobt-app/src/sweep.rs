@@ -182,7 +182,7 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
     };
     let config = match crate::backtest::config(run, &[]) {
         Ok(c) => c,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&e.chain()),
     };
     let source = match cryptobt_app::read_text(&run.strategy) {
         Ok(s) => s,
@@ -206,6 +206,10 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
     if shard.is_some() && spec.walk_forward.is_some() {
         return fail("--walk-forward needs every member: run it without --shard");
     }
+    let settings = match cryptobt_app::Settings::with_data_dir(run.data_dir.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
     let request = SweepRequest {
         config,
         strategy_code: source,
@@ -218,14 +222,10 @@ pub(crate) fn run(args: &SweepArgs) -> ExitCode {
         threads: args
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
-        max_duration: match max_sweep_duration(args.max_sweep_duration) {
-            Ok(limit) => limit,
-            Err(e) => return fail(&e),
-        },
-    };
-    let settings = match cryptobt_app::Settings::with_data_dir(run.data_dir.as_deref()) {
-        Ok(s) => s,
-        Err(e) => return fail(&e),
+        // `--max-sweep-duration`, else the setting (`CRYPTOBT_MAX_SWEEP_DURATION`, 6 h).
+        max_duration: Duration::from_secs(
+            args.max_sweep_duration.unwrap_or(settings.max_sweep_duration_secs),
+        ),
     };
     let market = Arc::new(cryptobt_app::market_data(&settings, Arc::default()));
     let engine =
@@ -292,18 +292,5 @@ fn flag_of(field: &str) -> &str {
     match field {
         "walk_forward" => "walk-forward",
         other => other,
-    }
-}
-
-/// `--max-sweep-duration`, else the setting `CRYPTOBT_MAX_SWEEP_DURATION`, else 6 hours.
-fn max_sweep_duration(flag: Option<u64>) -> Result<Duration, String> {
-    if let Some(secs) = flag {
-        return Ok(Duration::from_secs(secs));
-    }
-    match std::env::var("CRYPTOBT_MAX_SWEEP_DURATION") {
-        Ok(text) => text.trim().parse().map(Duration::from_secs).map_err(|_| {
-            format!("CRYPTOBT_MAX_SWEEP_DURATION = {text:?} is not a number of seconds")
-        }),
-        Err(_) => Ok(cryptobt_domain::ports::DEFAULT_MAX_SWEEP_DURATION),
     }
 }

@@ -2,6 +2,7 @@
 //! under the limits), and with `--run` a short backtest over shipped bars to catch the errors
 //! that only show on data.
 
+use cryptobt_app::AppError;
 use std::{path::PathBuf, process::ExitCode};
 
 use chrono::NaiveDate;
@@ -46,7 +47,7 @@ struct Outcome {
 }
 
 /// Runs `source` over the first 312 bars of the shipped data.
-fn trial(source: &str, args: &ValidateArgs) -> Result<Outcome, String> {
+fn trial(source: &str, args: &ValidateArgs) -> Result<Outcome, AppError> {
     let day = |d| NaiveDate::from_ymd_opt(2025, 1, d).unwrap_or_default();
     let (start, end, leverage) = match args.mode {
         TradingMode::Spot => (day(1), day(13), 1),
@@ -55,12 +56,11 @@ fn trial(source: &str, args: &ValidateArgs) -> Result<Outcome, String> {
             (day(5), day(17), 10)
         }
     };
-    let symbol = Symbol::new("BTCUSDT").map_err(|e| e.to_string())?;
+    let symbol = Symbol::new("BTCUSDT")?;
     let config = BacktestConfig::builder(symbol, Timeframe::H1, start, end)
         .trading_mode(args.mode)
         .max_leverage(leverage.into())
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     let settings = cryptobt_app::Settings::with_data_dir(args.data_dir.as_deref())?;
     let engine = cryptobt_app::engine(&settings);
     let request = BacktestRequest {
@@ -68,8 +68,11 @@ fn trial(source: &str, args: &ValidateArgs) -> Result<Outcome, String> {
         strategy_code: source.to_owned(),
         limits: StrategyLimits::default(),
     };
-    let report = engine.run(&request, &(), &mut ()).map_err(|e| {
-        format!("--run needs the shipped data ({}): {}", settings.data_dir.display(), e.message)
+    let report = engine.run(&request, &(), &mut ()).map_err(|e| AppError::Lookup {
+        what: "--run needs the shipped data".to_owned(),
+        place: settings.data_dir.clone(),
+        hint: "--data-dir sets where",
+        source: Box::new(e.into()),
     })?;
     if report.status == RunStatus::Completed {
         let refused: u64 = report.rejections.values().sum();
@@ -92,8 +95,8 @@ fn trial(source: &str, args: &ValidateArgs) -> Result<Outcome, String> {
     Ok(Outcome { error: Some(error), ran: None })
 }
 
-fn check(file: &std::path::Path, args: &ValidateArgs) -> Result<Outcome, String> {
-    let source = cryptobt_app::read_text(file).map_err(|e| e.chain())?;
+fn check(file: &std::path::Path, args: &ValidateArgs) -> Result<Outcome, AppError> {
+    let source = cryptobt_app::read_text(file)?;
     if let Err(e) = LuaStrategyFactory.validate(&source) {
         return Ok(Outcome { error: Some(e), ran: None });
     }
@@ -108,8 +111,8 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
     for file in &args.files {
         let outcome = match check(file, args) {
             Ok(outcome) => outcome,
-            Err(message) => {
-                eprintln!("error: {message}");
+            Err(e) => {
+                eprintln!("error: {}", e.chain());
                 worst = 2;
                 continue;
             }

@@ -52,8 +52,8 @@ pub use crate::{
     params::{ParamValue, Params},
     pipeline::{storage_error, RunOutcome, RunPipeline},
     plot::{
-        PlotPane, PlotRefusal, PlotSeries, Plots, MAX_PLOT_BYTES, MAX_PLOT_NAME_BYTES,
-        MAX_PLOT_POINTS, MAX_PLOT_SERIES,
+        PlotPane, PlotRefusal, PlotSeries, Plots, MAX_PLOT_BYTES, MAX_PLOT_LEVELS,
+        MAX_PLOT_NAME_BYTES, MAX_PLOT_POINTS, MAX_PLOT_SERIES,
     },
     portfolio::{
         liquidation_price, Fill, OrderSide, Portfolio, PortfolioRules, Rejection, SharedPortfolio,
@@ -64,7 +64,7 @@ pub use crate::{
         panic_message, BacktestReport, BySymbol, ErrorCode, Metrics, OpenPosition, RejectionCount,
         RunCounters, RunError, RunStatus, SymbolMetrics,
     },
-    round_trip::{RoundTrip, RoundTrips},
+    round_trip::{trip_marks, RoundTrip, RoundTrips, TripMarks},
     sweep_spec::{
         parse_walk_forward, rank, values_of, Draws, ParamSpace, SweepParam, SweepSpec, SweepText,
         WalkForward, MAX_SWEEP_MEMBERS, MAX_SWEEP_MEMBER_DAYS, SWEEP_BLOCKS,

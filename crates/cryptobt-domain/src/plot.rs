@@ -51,7 +51,13 @@ pub struct PlotSeries {
     pub pane: PlotPane,
     /// (bar open time in ms, value), in time order.
     pub points: Vec<(i64, f64)>,
+    /// Horizontal guide lines drawn with it (`opts.levels`, at most [`MAX_PLOT_LEVELS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<f64>,
 }
+
+/// The most guide lines one series has.
+pub const MAX_PLOT_LEVELS: usize = 8;
 
 /// Why a `plot` call was refused (the strategy gets `false, reason`; the run goes on).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,6 +83,9 @@ pub enum PlotRefusal {
     /// The same name again with another pane.
     #[error("plot {0:?} is already drawn in another pane")]
     Pane(String),
+    /// `levels` is not a list of at most 8 finite numbers.
+    #[error("plot levels must be a list of at most {MAX_PLOT_LEVELS} finite numbers, got {0}")]
+    Levels(String),
 }
 
 /// A run's plot series as they are recorded.
@@ -119,7 +128,12 @@ impl Plots {
             Some(i) => i,
             None if self.series.len() >= MAX_PLOT_SERIES => return Err(PlotRefusal::TooManySeries),
             None => {
-                self.series.push(PlotSeries { name: name.to_owned(), pane, points: Vec::new() });
+                self.series.push(PlotSeries {
+                    name: name.to_owned(),
+                    pane,
+                    points: Vec::new(),
+                    levels: Vec::new(),
+                });
                 self.series.len() - 1
             }
         };
@@ -135,6 +149,46 @@ impl Plots {
                 self.points += 1;
                 self.bytes = bytes;
             }
+        }
+        Ok(())
+    }
+
+    /// [`record`](Self::record), then (with `Some`) [`set_levels`](Self::set_levels): the levels
+    /// are checked first, and a refusal of either records nothing.
+    ///
+    /// # Errors
+    /// The [`PlotRefusal`].
+    pub fn record_with_levels(
+        &mut self,
+        name: &str,
+        value: f64,
+        pane: PlotPane,
+        time: i64,
+        levels: Option<&[f64]>,
+    ) -> Result<(), PlotRefusal> {
+        if let Some(levels) = levels {
+            if levels.len() > MAX_PLOT_LEVELS || levels.iter().any(|l| !l.is_finite()) {
+                return Err(PlotRefusal::Levels(format!("{levels:?}")));
+            }
+        }
+        self.record(name, value, pane, time)?;
+        match levels {
+            Some(levels) => self.set_levels(name, levels),
+            None => Ok(()),
+        }
+    }
+
+    /// Sets the guide lines of the series `name` (one already recorded); a later call replaces
+    /// them.
+    ///
+    /// # Errors
+    /// [`PlotRefusal::Levels`] for more than [`MAX_PLOT_LEVELS`] or a value that is not finite.
+    pub fn set_levels(&mut self, name: &str, levels: &[f64]) -> Result<(), PlotRefusal> {
+        if levels.len() > MAX_PLOT_LEVELS || levels.iter().any(|l| !l.is_finite()) {
+            return Err(PlotRefusal::Levels(format!("{levels:?}")));
+        }
+        if let Some(series) = self.series.iter_mut().find(|s| s.name == name) {
+            series.levels = levels.to_vec();
         }
         Ok(())
     }

@@ -156,9 +156,93 @@ impl RoundTrips {
     }
 }
 
+/// What a round trip's fills say besides its numbers: the tag of its opening fill and whether
+/// any of its fills rested on the path rule (docs/design.md#the-bar-loop).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct TripMarks {
+    /// The opening fill's tag, if it had one.
+    pub tag: Option<String>,
+    /// Whether any of its fills is flagged ambiguous.
+    pub ambiguous: bool,
+}
+
+/// The [`TripMarks`] of each round trip `trades` make, in the order the trips close (the order of
+/// [`RoundTrips::closed`]), built the same way: per symbol, from the fill that opens a position
+/// from flat to the one that makes it flat. The files keep no such columns; the views derive them.
+#[must_use]
+pub fn trip_marks(trades: &[Trade]) -> Vec<TripMarks> {
+    let mut open: Vec<(crate::Symbol, Decimal, TripMarks)> = Vec::new();
+    let mut closed = Vec::new();
+    for trade in trades {
+        let index = open.iter().position(|(s, _, _)| *s == trade.symbol);
+        if !trade.is_closing() {
+            let at = index.unwrap_or_else(|| {
+                let marks = TripMarks { tag: trade.tag.clone(), ambiguous: false };
+                open.push((trade.symbol, Decimal::ZERO, marks));
+                open.len() - 1
+            });
+            let (_, size, marks) = &mut open[at];
+            *size += trade.quantity;
+            marks.ambiguous |= trade.ambiguous;
+            continue;
+        }
+        let Some(at) = index else { continue };
+        let (_, size, marks) = &mut open[at];
+        *size -= trade.quantity;
+        marks.ambiguous |= trade.ambiguous;
+        if *size <= Decimal::ZERO {
+            closed.push(open.remove(at).2);
+        }
+    }
+    closed
+}
+
 fn mean(notional: Decimal, quantity: Decimal) -> Decimal {
     if quantity.is_zero() {
         return Decimal::ZERO;
     }
     notional.checked_div(quantity).unwrap_or(Decimal::ZERO)
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+
+    use super::*;
+    use crate::{testkit, OrderSide};
+
+    /// Long 1 (tagged "in", then an ambiguous add), a sell of 3 that closes it and opens a
+    /// short of 1 (tagged "flip"), a buy that closes the short: two trips, in closing order,
+    /// each with its opening fill's tag; only the first has an ambiguous fill.
+    #[test]
+    fn marks_follow_the_trips_flat_to_flat_including_a_flip() {
+        let mut p = testkit::futures(dec!(100_000));
+        let btc = testkit::btc();
+        let mut trades = Vec::new();
+        for (side, qty) in [
+            (OrderSide::Buy, dec!(1)),
+            (OrderSide::Buy, dec!(1)),
+            (OrderSide::Sell, dec!(3)),
+            (OrderSide::Buy, dec!(1)),
+        ] {
+            trades.extend(p.submit(btc, side, qty, Decimal::ONE, dec!(100), 0).unwrap());
+        }
+        assert_eq!(trades.len(), 5, "the flip is a close and an open");
+        trades[0].tag = Some("in".into());
+        trades[1].ambiguous = true;
+        trades[3].tag = Some("flip".into());
+        let mut trips = RoundTrips::new();
+        for t in &trades {
+            trips.on_fill(t, 0);
+        }
+        let marks = trip_marks(&trades);
+        assert_eq!(marks.len(), trips.closed().len());
+        assert_eq!(
+            marks,
+            [
+                TripMarks { tag: Some("in".into()), ambiguous: true },
+                TripMarks { tag: Some("flip".into()), ambiguous: false },
+            ]
+        );
+    }
 }

@@ -202,9 +202,10 @@ impl crate::ports::StrategyContext for Desk {
         name: &str,
         value: f64,
         pane: crate::PlotPane,
+        levels: Option<&[f64]>,
     ) -> Result<(), crate::PlotRefusal> {
         let time = self.bar.get().map(|b| b.timestamp).ok_or(crate::PlotRefusal::NoBar)?;
-        self.plots.borrow_mut().record(name, value, pane, time)
+        self.plots.borrow_mut().record_with_levels(name, value, pane, time, levels)
     }
     fn record_rejection(&self, rejection: &crate::Rejection) {
         self.rejections.borrow_mut().push(rejection.code().to_owned());

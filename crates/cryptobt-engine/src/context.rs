@@ -383,8 +383,9 @@ impl StrategyContext for RunContext {
         name: &str,
         value: f64,
         pane: cryptobt_domain::PlotPane,
+        levels: Option<&[f64]>,
     ) -> Result<(), cryptobt_domain::PlotRefusal> {
         let time = self.timestamp().ok_or(cryptobt_domain::PlotRefusal::NoBar)?;
-        self.records.borrow_mut().plots.record(name, value, pane, time)
+        self.records.borrow_mut().plots.record_with_levels(name, value, pane, time, levels)
     }
 }

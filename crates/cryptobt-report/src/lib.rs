@@ -272,11 +272,12 @@ pre{{background:#f5f6f8;padding:10px;overflow-x:auto;font-size:12px}}
         for series in plots {
             let (t, v): (Vec<i64>, Vec<f64>) = series.points.iter().copied().unzip();
             let title = format!("Plot: {} ({} pane)", series.name, series.pane.as_str());
-            html.push_str(&line_chart(
-                &title,
-                &[(series.name.as_str(), "#8e24aa", thin(&t, &v, first, last, ms))],
-                160,
-            ));
+            let mut lines = vec![(series.name.as_str(), "#8e24aa", thin(&t, &v, first, last, ms))];
+            // Its guide lines (`opts.levels`) across the whole run.
+            for level in &series.levels {
+                lines.push(("level", "#9e9e9e", vec![(first, *level), (last, *level)]));
+            }
+            html.push_str(&line_chart(&title, &lines, 160));
         }
     }
     html.push_str(r#"<h2>Metrics</h2><dl class="metrics">"#);

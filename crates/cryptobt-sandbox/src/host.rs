@@ -265,9 +265,37 @@ impl Host {
                 )
             }
         };
+        let levels = match opts {
+            Value::Table(t) => match t.raw_get::<Value>("levels") {
+                Ok(Value::Nil) => None,
+                Ok(Value::Table(list)) => {
+                    let mut levels = Vec::new();
+                    for item in list.sequence_values::<Value>() {
+                        match item.ok().as_ref().and_then(number) {
+                            Some(x) => levels.push(x),
+                            None => {
+                                return (
+                                    false,
+                                    Some(
+                                        PlotRefusal::Levels("a list with a non-number".into())
+                                            .to_string(),
+                                    ),
+                                )
+                            }
+                        }
+                    }
+                    Some(levels)
+                }
+                Ok(other) => {
+                    return (false, Some(PlotRefusal::Levels(type_or_value(&other)).to_string()))
+                }
+                Err(_) => return (false, Some("plot options could not be read".to_owned())),
+            },
+            _ => None,
+        };
         let bytes = name.as_bytes();
         let name = String::from_utf8_lossy(&bytes);
-        match ctx.plot(&name, value, pane) {
+        match ctx.plot(&name, value, pane, levels.as_deref()) {
             Ok(()) => (true, None),
             Err(refusal) => (false, Some(refusal.to_string())),
         }

@@ -208,8 +208,10 @@ fn plot_draws_series_and_refuses_bad_values_without_failing() {
         local n = 0
         function on_data(bar)
             n += 1
-            log(plot("close", bar.close), plot("osc", n, { pane = "own" }))
+            log(plot("close", bar.close), plot("osc", n, { pane = "own", levels = { 30, 70 } }))
             if n == 1 then
+                log(plot("osc", 1, { pane = "own", levels = { 1, "x" } }), plot("osc", 1, { pane = "own", levels = 5 }))
+                log(plot("osc", 1, { pane = "own", levels = { 1, 2, 3, 4, 5, 6, 7, 8, 9 } }), plot("osc", 1, { pane = "own", levels = { 0/0 } }))
                 log(plot("nan", 0/0), plot(42, 1), plot("x", "1"), plot("y", 1, { pane = "left" }))
                 log(plot(string.rep("n", 33), 1), plot("z", 1, "own"), plot("close", 1, { pane = "own" }))
                 for i = 1, 20 do plot("s" .. i, i) end
@@ -219,6 +221,9 @@ fn plot_draws_series_and_refuses_bad_values_without_failing() {
     run(src, &desk, &[100.0, 101.5]).unwrap();
     let log = desk.log.borrow();
     assert_eq!(log[0], "true\ttrue\tnil");
+    assert!(log[1].starts_with("false\tfalse\tplot levels must be a list"), "{}", log[1]);
+    assert!(log[2].starts_with("false\tfalse\tplot levels must be a list"), "{}", log[2]);
+    let log: Vec<String> = log[..1].iter().chain(&log[3..]).cloned().collect();
     assert!(log[1].starts_with("false\tfalse\tfalse\tfalse\tplot pane must be"), "{}", log[1]);
     assert!(
         log[2].starts_with("false\tfalse\tfalse\tplot \"close\" is already drawn"),
@@ -230,5 +235,7 @@ fn plot_draws_series_and_refuses_bad_values_without_failing() {
     assert_eq!(plots[0].name, "close");
     assert_eq!(plots[0].points.iter().map(|p| p.1).collect::<Vec<_>>(), [100.0, 101.5]);
     assert_eq!(plots[1].pane, cryptobt_domain::PlotPane::Own);
+    assert_eq!(plots[1].levels, [30.0, 70.0], "refused levels left the first ones");
+    assert_eq!(plots[1].points.iter().map(|p| p.1).collect::<Vec<_>>(), [1.0, 2.0]);
     assert!(desk.rejections.borrow().is_empty(), "plot refusals are not order rejections");
 }

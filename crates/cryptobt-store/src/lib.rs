@@ -55,7 +55,7 @@ pub const PLOTS_HEADER: &str = "series,pane,timestamp,value";
 pub const FUNDING_CSV_HEADER: &str = "timestamp,symbol,rate,price,position_size,amount";
 
 /// `run.json`: what the report holds besides metrics, fills and snapshots.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     /// Bars processed.
     pub bars: u64,
@@ -96,6 +96,9 @@ pub struct RunSummary {
     /// The positions still open after the last bar (absent when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub open_positions: Vec<cryptobt_domain::OpenPosition>,
+    /// The guide lines of the `plot` series that have some, by series name (absent when none).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub plot_levels: std::collections::BTreeMap<String, Vec<f64>>,
     /// Log lines kept.
     pub log_lines: u64,
 }
@@ -291,6 +294,12 @@ impl RunFiles {
                 funding_fallbacks: report.funding_fallbacks,
                 unused_params: report.unused_params.clone(),
                 open_positions: report.open_positions.clone(),
+                plot_levels: report
+                    .plots
+                    .iter()
+                    .filter(|p| !p.levels.is_empty())
+                    .map(|p| (p.name.clone(), p.levels.clone()))
+                    .collect(),
                 log_lines: report.log.len() as u64,
             };
             write_atomic(&self.dir.join("run.json"), json(&summary).as_bytes())?;
@@ -780,10 +789,26 @@ impl ResultStore for FileResultStore {
         let relative = self.relative(id, "plots.csv");
         cryptobt_fs::check_no_links(&self.root, &relative)
             .map_err(|e| io_error(format!("plots.csv of {id}"), e))?;
-        read::read_plots(&self.root.join(&relative), PLOTS_HEADER).map_err(|e| StoreError::Io {
-            message: format!("plots.csv of {id}: {e}"),
-            source: Some(std::sync::Arc::new(e)),
-        })
+        let mut plots =
+            read::read_plots(&self.root.join(&relative), PLOTS_HEADER).map_err(|e| {
+                StoreError::Io {
+                    message: format!("plots.csv of {id}: {e}"),
+                    source: Some(std::sync::Arc::new(e)),
+                }
+            })?;
+        // The guide lines live in run.json; a run without them (or an older file) has none.
+        let levels = self
+            .read_plain(id, "run.json")
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<RunSummary>(&bytes).ok())
+            .map(|s| s.plot_levels)
+            .unwrap_or_default();
+        for series in &mut plots {
+            if let Some(l) = levels.get(&series.name) {
+                series.levels.clone_from(l);
+            }
+        }
+        Ok(plots)
     }
 
     fn read_file(&self, id: &BacktestId, file: ResultFile) -> Result<Vec<u8>, StoreError> {

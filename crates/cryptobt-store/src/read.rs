@@ -324,6 +324,7 @@ pub(crate) fn read_plots(
         match out.last_mut() {
             Some(series) if series.name == name => series.points.push((time, value)),
             _ => out.push(cryptobt_domain::PlotSeries {
+                levels: Vec::new(),
                 name: name.to_owned(),
                 pane,
                 points: vec![(time, value)],

@@ -213,6 +213,27 @@ struct Pages {
     trips: (u64, u64),
 }
 
+/// One page of the round trips, each with its opening fill's `tag` and an `ambiguous` flag (any
+/// of its fills rested on the path rule): derived from the fills, not stored in the CSV.
+fn trip_rows(run: &StoredRun, (page, size): (u64, u64)) -> Vec<Value> {
+    let marks = cryptobt_domain::trip_marks(&run.trades);
+    let trips = page_of(&run.round_trips, page, size);
+    let first = usize::try_from(page.saturating_sub(1).saturating_mul(size)).unwrap_or(usize::MAX);
+    trips
+        .iter()
+        .enumerate()
+        .map(|(i, trip)| {
+            let mut row = serde_json::to_value(trip).unwrap_or(Value::Null);
+            let mark = marks.get(first.saturating_add(i)).cloned().unwrap_or_default();
+            if let Value::Object(fields) = &mut row {
+                fields.insert("tag".into(), mark.tag.map_or(Value::Null, Value::String));
+                fields.insert("ambiguous".into(), Value::Bool(mark.ambiguous));
+            }
+            row
+        })
+        .collect()
+}
+
 /// One page of `items`: the 1-based `page` of `size`.
 fn page_of<T>(items: &[T], page: u64, size: u64) -> &[T] {
     let start = usize::try_from(page.saturating_sub(1).saturating_mul(size)).unwrap_or(usize::MAX);
@@ -243,7 +264,7 @@ fn stored_view(id: &BacktestId, run: &StoredRun, pages: &Pages) -> Value {
     let error = run.record.error.as_ref();
     let total = run.trades.len() as u64;
     let trades = page_of(&run.trades, pages.trades.0, pages.trades.1);
-    let trips = page_of(&run.round_trips, pages.trips.0, pages.trips.1);
+    let trips = trip_rows(run, pages.trips);
     json!({
         "backtest_id": id.as_str(),
         "status": run.record.status,

@@ -44,10 +44,20 @@ pub(crate) struct Series {
     times: Vec<i64>,
     equity: Vec<f64>,
     drawdown: Vec<f64>,
-    /// The strategy's `plot` series: name, pane, times, values.
-    plots: Vec<(String, cryptobt_domain::PlotPane, Vec<i64>, Vec<f64>)>,
+    /// The strategy's `plot` series, their points split into times and values for thinning.
+    plots: Vec<PlotLine>,
     /// Files of the run that could not be read (`plots.csv: ...`): left out, the rest shown.
     damaged: Vec<String>,
+}
+
+/// One `plot` series as the views thin it.
+#[derive(Debug)]
+struct PlotLine {
+    name: String,
+    pane: cryptobt_domain::PlotPane,
+    times: Vec<i64>,
+    values: Vec<f64>,
+    levels: Vec<f64>,
 }
 
 impl Series {
@@ -60,7 +70,9 @@ impl Series {
 
     /// Bytes held, about (the cache weighs by it).
     pub(crate) fn weight(&self) -> usize {
-        self.times.len() * 24 + self.plots.iter().map(|p| p.2.len() * 16 + 64).sum::<usize>() + 64
+        self.times.len() * 24
+            + self.plots.iter().map(|p| p.times.len() * 16 + 64).sum::<usize>()
+            + 64
     }
 }
 
@@ -106,7 +118,7 @@ fn view(
                         .into_iter()
                         .map(|p| {
                             let (times, values) = p.points.into_iter().unzip();
-                            (p.name, p.pane, times, values)
+                            PlotLine { name: p.name, pane: p.pane, times, values, levels: p.levels }
                         })
                         .collect();
                 }
@@ -169,8 +181,11 @@ fn view(
     let plots: Vec<_> = series
         .plots
         .iter()
-        .map(|(name, pane, times, values)| {
-            json!({"name": name, "pane": pane, "points": thin(times, values, start, end - 1, ms)})
+        .map(|p| {
+            json!({
+                "name": p.name, "pane": p.pane, "levels": p.levels,
+                "points": thin(&p.times, &p.values, start, end - 1, ms),
+            })
         })
         .collect();
     let body = json!({

@@ -295,7 +295,7 @@ fn data_validate_examples_health_and_openapi() {
     );
     assert_eq!(v["valid"], true);
     let (_, v) = api.get("/api/strategies/examples");
-    assert_eq!(v["examples"].as_array().unwrap().len(), 10);
+    assert_eq!(v["examples"].as_array().unwrap().len(), 12);
     assert!(v["examples"][0]["code"].as_str().unwrap().contains("function on_data"));
     let (code, v) = api.get("/api/health");
     assert_eq!((code, v["status"].as_str()), (200, Some("ok")));

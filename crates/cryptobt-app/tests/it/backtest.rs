@@ -120,7 +120,7 @@ fn bad_arguments_and_missing_data_exit_2_naming_the_value() {
         (&["--capital", "-5"], "initial_capital -5"),
         (&["--max-leverage", "3"], "max_leverage 3: must be 1 in spot mode"),
         (&["--start", "2024-01-01", "--end", "2024-01-02"], "missing day 2024-01-01"),
-        (&["--param", "nonsense"], "--param \"nonsense\" is not NAME=VALUE"),
+        (&["--param", "nonsense"], "--param: \"nonsense\" is not NAME=VALUE"),
     ];
     for (extra, needle) in cases {
         let mut args: Vec<&str> = sma();

@@ -223,18 +223,19 @@ pub trait StrategyContext {
     /// Appends a line to the run's log.
     fn log(&self, line: &str);
     /// Records `value` for the strategy's series `name` at the current bar (drawn over the price
-    /// or in a pane of its own).
+    /// or in a pane of its own), and with `levels` (`Some`) sets its guide lines.
     ///
     /// # Errors
-    /// The [`PlotRefusal`](crate::PlotRefusal) (bad name or value, too many series or points,
-    /// before the first bar); the run goes on.
+    /// The [`PlotRefusal`](crate::PlotRefusal) (bad name, value or levels, too many series or
+    /// points, before the first bar); the run goes on.
     fn plot(
         &self,
         name: &str,
         value: f64,
         pane: crate::PlotPane,
+        levels: Option<&[f64]>,
     ) -> Result<(), crate::PlotRefusal> {
-        let _ = (name, value, pane);
+        let _ = (name, value, pane, levels);
         Ok(())
     }
 }
