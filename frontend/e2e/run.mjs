@@ -107,7 +107,8 @@ await step("an example runs to completion and the page shows the API's numbers",
   // Round trips: the table, one entry-to-exit line per trip on the price chart, the CSV link.
   assert.equal(Number(await page.getAttribute("#round-trips", "data-rows")), run.round_trips_total);
   assert.ok(run.round_trips_total > 0);
-  assert.ok(Number(await page.getAttribute("#price-chart", "data-trip-points")) >= run.round_trips_total, "trip lines");
+  const tripPoints = Number(await page.getAttribute("#price-chart", "data-trip-points"));
+  assert.ok(tripPoints >= run.round_trips_total, `trip lines: ${tripPoints} points for ${run.round_trips_total} round trips`);
   assert.match(await page.getAttribute("#trips-csv", "href"), /round_trips\.csv$/);
   assert.ok(await page.isHidden("#coverage-note"), "a completed run covers its whole range");
   await page.screenshot({ path: `${shots}/desktop-results.png`, fullPage: true });
@@ -133,6 +134,10 @@ await step("a futures example with liquidations shows liquidation markers", asyn
   assert.ok(run.metrics.liquidations >= 1);
   assert.equal(Number(await page.getAttribute("#price-chart", "data-markers")), run.trades.length);
   // Room at both ends of the whole run: a LIQ label on the first or last bar is not clipped.
+  await page.waitForFunction(() => {
+    const r = window.__view.charts[0].timeScale().getVisibleLogicalRange();
+    return r && r.from < 0;
+  }, null, { timeout: 5000 }).catch(() => {});
   const logical = await page.evaluate(() => window.__view.charts.map((c) => c.timeScale().getVisibleLogicalRange()));
   const bars = await page.evaluate(() => window.__view.view.candles.length);
   for (const r of logical) assert.ok(r.from <= -1 && r.to >= bars, `logical range ${JSON.stringify(r)} of ${bars} bars`);

@@ -76,6 +76,8 @@ export class Charts {
 /// buckets, refined as the user zooms in. Zoom, pan and crosshair move all three together.
 /// Bars of empty room left at each end of the whole-run view.
 const EDGE_BARS = 2;
+/// How long after a fit the charts' own range reports are not taken for the user's moves.
+const FIT_ECHO_MS = 250;
 
 export class RunView {
   constructor(els, fetchView, { initial, onView } = {}) {
@@ -150,13 +152,14 @@ export class RunView {
     clearTimeout(this.pending);
     this.syncing = true;
     if (this.full && this.view !== this.full) this.show(this.full);
-    for (const chart of this.charts) {
-      chart.timeScale().fitContent();
-      // Two bars of room at each end, so that a marker on the first or the last bar (a LIQ
-      // label is wider than its bar) is drawn whole, not cut by the chart's edge.
-      const r = chart.timeScale().getVisibleLogicalRange();
-      if (r) chart.timeScale().setVisibleLogicalRange({ from: r.from - EDGE_BARS, to: r.to + EDGE_BARS });
-    }
+    // Every point of each chart, with two bars of room at each end so that a marker on the
+    // first or the last bar (a LIQ label is wider than its bar) is drawn whole. (The library's
+    // fitContent applies a frame later, so the range is set here directly.)
+    this.charts.forEach((chart, i) => {
+      const n = this.main[i].data().length;
+      if (n > 0) chart.timeScale().setVisibleLogicalRange({ from: -EDGE_BARS, to: n - 1 + EDGE_BARS });
+      else chart.timeScale().fitContent();
+    });
     this.lastWanted = null;
     this.fittedAt = performance.now();
     this.syncing = false;
@@ -284,10 +287,16 @@ export class RunView {
     this.els.price.dataset.tripPoints = String(drawn);
   }
 
+  /// Whether a range change is the charts settling after a fit (they report it a frame later),
+  /// not a zoom or pan of the user's.
+  echoOfFit() {
+    return performance.now() - (this.fittedAt || 0) < FIT_ECHO_MS;
+  }
+
   /// One chart moved: move the others to the same time range, and ask for a finer (or coarser)
   /// view of it once the user stops.
   moved(i, range) {
-    if (!range || this.syncing) return;
+    if (!range || this.syncing || this.echoOfFit()) return;
     const same = (a, b) => a && b && Math.abs(a.from - b.from) < 1 && Math.abs(a.to - b.to) < 1;
     if (same(range, this.lastRange)) return;
     this.lastRange = range;
@@ -308,14 +317,14 @@ export class RunView {
 
   /// The price chart moved: the time range it shows, also past the loaded data.
   logical(logical) {
-    if (!logical || this.syncing || !this.view || !this.view.candles.length) return;
+    if (!logical || this.syncing || this.echoOfFit() || !this.view || !this.view.candles.length) return;
     const first = this.view.candles[0].t, ms = this.view.bucket_ms;
     this.schedule(first + Math.floor(logical.from) * ms, first + Math.ceil(logical.to) * ms);
   }
 
   /// Asks for the view of `[from, to]` (ms) once the user stops moving.
   schedule(from, to) {
-    if (this.full && this.view === this.full && from <= this.full.first_bar && to > this.full.last_bar) {
+    if (this.full && this.view === this.full && from <= this.full.first_bar && to >= this.full.last_bar) {
       clearTimeout(this.pending); // the whole run is what is shown
       return;
     }

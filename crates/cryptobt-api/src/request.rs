@@ -437,14 +437,16 @@ mod tests {
     }
 
     fn base() -> Value {
-        serde_json::json!({
-            "strategy_code": "function on_data(b) end", "symbol": "BTCUSDT", "timeframe": "1h",
-            "start_date": "2025-01-01", "end_date": "2025-01-31",
-        })
+        serde_json::from_str(
+            r#"{"strategy_code": "function on_data(b) end", "symbol": "BTCUSDT", "timeframe": "1h",
+                "start_date": "2025-01-01", "end_date": "2025-01-31"}"#,
+        )
+        .unwrap()
     }
 
     #[track_caller]
-    fn fails(change: Value, field: &str, needle: &str) {
+    fn fails(change: &str, field: &str, needle: &str) {
+        let change: Value = serde_json::from_str(change).unwrap();
         let mut body = base();
         for (k, v) in change.as_object().unwrap() {
             body[k] = v.clone();
@@ -469,32 +471,24 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_named() {
-        fails(serde_json::json!({"symbol": "btc"}), "symbol", "invalid symbol \"btc\"");
-        fails(serde_json::json!({"symbol": 5}), "symbol", "symbol must be a string, got a number");
-        fails(serde_json::json!({"timeframe": "2h"}), "timeframe", "\"2h\"");
+        fails(r#"{"symbol": "btc"}"#, "symbol", "invalid symbol \"btc\"");
+        fails(r#"{"symbol": 5}"#, "symbol", "symbol must be a string, got a number");
+        fails(r#"{"timeframe": "2h"}"#, "timeframe", "\"2h\"");
+        fails(r#"{"end_date": "2024-12-31"}"#, "end_date", "must not be before start_date");
+        fails(r#"{"start_date": "2025-13-01"}"#, "start_date", "YYYY-MM-DD");
+        fails(r#"{"initial_capital": 0}"#, "initial_capital", "initial_capital 0");
+        fails(r#"{"initial_capital": "100"}"#, "initial_capital", "must be a number, got a string");
         fails(
-            serde_json::json!({"end_date": "2024-12-31"}),
-            "end_date",
-            "must not be before start_date",
-        );
-        fails(serde_json::json!({"start_date": "2025-13-01"}), "start_date", "YYYY-MM-DD");
-        fails(serde_json::json!({"initial_capital": 0}), "initial_capital", "initial_capital 0");
-        fails(
-            serde_json::json!({"initial_capital": "100"}),
-            "initial_capital",
-            "must be a number, got a string",
-        );
-        fails(
-            serde_json::json!({"trading_mode": "futures", "max_leverage": 101}),
+            r#"{"trading_mode": "futures", "max_leverage": 101}"#,
             "max_leverage",
             "max_leverage 101",
         );
-        fails(serde_json::json!({"trading_mode": "margin"}), "trading_mode", "\"margin\"");
-        fails(serde_json::json!({"fill": "open"}), "fill", "\"open\"");
-        fails(serde_json::json!({"params": [1]}), "params", "params must be an object");
-        fails(serde_json::json!({"colour": "red"}), "colour", "unknown field \"colour\"");
+        fails(r#"{"trading_mode": "margin"}"#, "trading_mode", "\"margin\"");
+        fails(r#"{"fill": "open"}"#, "fill", "\"open\"");
+        fails(r#"{"params": [1]}"#, "params", "params must be an object");
+        fails(r#"{"colour": "red"}"#, "colour", "unknown field \"colour\"");
         fails(
-            serde_json::json!({"strategy_code": "x".repeat(2_000)}),
+            &format!(r#"{{"strategy_code": "{}"}}"#, "x".repeat(2_000)),
             "strategy_code",
             "limit is 1000",
         );
@@ -502,7 +496,36 @@ mod tests {
         missing.as_object_mut().unwrap().remove("symbol");
         assert!(check(missing).unwrap_err().to_string().contains("missing field symbol"));
         for bad in [" 2025-01-01", "+2025-01-01", "2025-1-01", "2025-01-01 "] {
-            fails(serde_json::json!({"start_date": bad}), "start_date", "YYYY-MM-DD");
+            fails(&format!(r#"{{"start_date": "{bad}"}}"#), "start_date", "YYYY-MM-DD");
+        }
+    }
+
+    #[test]
+    fn symbols_is_a_list_of_one_to_eight_never_with_symbol() {
+        let mut body = base();
+        body.as_object_mut().unwrap().remove("symbol");
+        body["symbols"] = serde_json::from_str(r#"["BTCUSDT", "ETHUSDT"]"#).unwrap();
+        let s = check(body.clone()).unwrap();
+        let names: Vec<&str> = s.config.symbols().iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["BTCUSDT", "ETHUSDT"]);
+        assert_eq!(s.config.symbol().as_str(), "BTCUSDT", "the first is the primary");
+        fails(r#"{"symbols": ["ETHUSDT"]}"#, "symbols", "not both");
+        let mut only = body.clone();
+        for (list, needle) in [
+            (r#"["BTCUSDT", "BTCUSDT"]"#, "BTCUSDT is listed twice"),
+            (r#"[]"#, "1 to 8 symbols, got 0"),
+            (r#"["A1","A2","A3","A4","A5","A6","A7","A8","A9"]"#, "got 9"),
+            (r#"["btc"]"#, "invalid symbol"),
+            (r#"[5]"#, "symbols must be strings, got a number"),
+            (r#""BTCUSDT""#, "must be an array"),
+        ] {
+            only["symbols"] = serde_json::from_str(list).unwrap();
+            let err = check(only.clone()).unwrap_err();
+            assert!(err.to_string().contains(needle), "{list}: {err}");
+            assert!(
+                matches!(err, ApiError::Validation { ref field, .. } if field == "symbols"),
+                "{err:?}"
+            );
         }
     }
 
