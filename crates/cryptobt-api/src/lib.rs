@@ -13,6 +13,7 @@ mod request;
 mod routes;
 mod statics;
 mod sweeps;
+mod views;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 

@@ -6,7 +6,12 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::ErrorBody;
+use crate::{
+    views::{
+        BacktestView, CoveredView, Progress, SubmitResponse, SweepSubmitResponse, ValidateResponse,
+    },
+    ErrorBody,
+};
 
 /// The body of `POST /api/backtest` (the original spec's fields and the docs/design.md#command-line options).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -51,29 +56,10 @@ pub(crate) struct SubmitRequest {
     params: Option<serde_json::Value>,
 }
 
-/// The answer to a submission.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub(crate) struct SubmitResponse {
-    backtest_id: String,
-    /// `queued`.
-    status: String,
-    message: String,
-}
-
 /// The body of `POST /api/strategy/validate`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub(crate) struct ValidateRequest {
     strategy_code: String,
-}
-
-/// The result of a validation.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub(crate) struct ValidateResponse {
-    valid: bool,
-    /// `syntax_error`, `invalid_strategy`, ...
-    error_code: Option<String>,
-    message: Option<String>,
-    line: Option<u32>,
 }
 
 /// `metrics.json`: every metric of docs/metrics.md (null where undefined; money as numbers).
@@ -141,65 +127,6 @@ pub(crate) struct MetricsView {
     liquidation_losses: f64,
 }
 
-/// What a run's metrics and charts cover.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub(crate) struct CoveredView {
-    /// The first bar processed (open time, ms).
-    first_bar: i64,
-    /// The last bar processed (open time, ms).
-    last_bar: i64,
-    /// Bars processed.
-    bars: u64,
-    /// Whether every bar of the range was processed.
-    complete: bool,
-}
-
-/// A run: status, progress, config, metrics, fills, thinned portfolio history, error.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub(crate) struct BacktestView {
-    backtest_id: String,
-    /// `queued`, `running`, `completed`, `failed` or `cancelled`.
-    status: String,
-    #[schema(value_type = Object)]
-    progress: serde_json::Value,
-    created_at: String,
-    #[schema(value_type = Object)]
-    config: serde_json::Value,
-    /// Null while the run is queued or running, or when it failed before its first bar.
-    metrics: Option<MetricsView>,
-    /// One page of the fills (`?page=&page_size=`, 5,000 by default), in time order.
-    #[schema(value_type = Vec<Object>)]
-    trades: Vec<serde_json::Value>,
-    /// Every fill of the run (the pages add up to it).
-    trades_total: u64,
-    /// What the metrics and charts cover; null before the first bar.
-    covered: Option<CoveredView>,
-    /// One page of the round trips (`?trips_page=&trips_page_size=`), in exit order.
-    #[schema(value_type = Vec<Object>)]
-    round_trips: Vec<serde_json::Value>,
-    round_trips_total: u64,
-    #[schema(value_type = Vec<Object>)]
-    funding: Vec<serde_json::Value>,
-    /// At most 5,000 points; the full history is `portfolio.csv`.
-    #[schema(value_type = Vec<Object>)]
-    portfolio_history: Vec<serde_json::Value>,
-    portfolio_rows: u64,
-    #[schema(value_type = Object)]
-    rejections: serde_json::Value,
-    /// Bars whose outcome rested on which extreme came first.
-    ambiguous_bars: u64,
-    /// Limit and stop orders still pending after the last bar (dropped).
-    pending_at_end: u64,
-    /// Market orders still queued (`fill = next_open`) after the last bar (dropped).
-    queued_at_end: u64,
-    /// Whether a position was open after the last bar.
-    open_at_end: bool,
-    log: Vec<String>,
-    error_code: Option<String>,
-    error_message: Option<String>,
-    error_line: Option<u32>,
-}
-
 /// The body of `POST /api/sweeps`: a run's fields (as `POST /api/backtest`) plus the space.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub(crate) struct SweepSubmitRequest {
@@ -221,16 +148,6 @@ pub(crate) struct SweepSubmitRequest {
     walk_forward: Option<String>,
     /// Blocks of the PBO's cross-validation (even; default 16).
     blocks: Option<u64>,
-}
-
-/// The answer to a sweep submission.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub(crate) struct SweepSubmitResponse {
-    sweep_id: String,
-    /// `queued`.
-    status: String,
-    members: u64,
-    message: String,
 }
 
 #[utoipa::path(post, path = "/api/backtest", request_body = SubmitRequest,
@@ -350,6 +267,7 @@ fn sweep_file() {}
         BacktestView,
         MetricsView,
         CoveredView,
+        Progress,
         SweepSubmitRequest,
         SweepSubmitResponse,
         ErrorBody

@@ -20,7 +20,15 @@ use cryptobt_domain::{
 };
 
 use super::{blocking, datasets, parse_id, store_error, stored};
-use crate::{jobs::SubmitError, request, ApiError, AppState};
+use crate::{
+    jobs::SubmitError,
+    request,
+    views::{
+        BacktestView, CoveredView, DamagedRun, Deleted, Progress, RunCancelling, RunListItem,
+        RunsPage, SubmitResponse,
+    },
+    ApiError, AppState,
+};
 
 /// Reads the body up to `cap` bytes within the configured time: 413 at once when the declared
 /// `Content-Length` is over the cap (or as soon as the bytes are), 408 when the body does not
@@ -127,11 +135,11 @@ pub(crate) async fn submit(
     let submission = request::parse(&body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
     check_coverage(&state, &submission.config).await?;
     let id = queue(&state, submission).await?;
-    Ok(HttpResponse::Accepted().json(json!({
-        "backtest_id": id.as_str(),
-        "status": "queued",
-        "message": format!("backtest {id} queued; follow it at /api/backtest/{id}/events"),
-    })))
+    Ok(HttpResponse::Accepted().json(SubmitResponse {
+        backtest_id: id.to_string(),
+        status: "queued".to_owned(),
+        message: format!("backtest {id} queued; follow it at /api/backtest/{id}/events"),
+    }))
 }
 
 /// The body of a submission (a run's or a sweep's): the strategy and 64 KiB of settings at most.
@@ -177,12 +185,6 @@ pub(crate) async fn queue(
     }
 }
 
-pub(crate) fn progress_json(done: u64, total: u64) -> Value {
-    let percent =
-        if total == 0 { 0.0 } else { (done as f64 / total as f64 * 1_000.0).round() / 10.0 };
-    json!({ "done": done, "total": total, "percent": percent })
-}
-
 /// `?page=&page_size=` of the fills and `?trips_page=&trips_page_size=` of the round trips in
 /// `GET /api/backtest/{id}`.
 #[derive(Debug, Deserialize)]
@@ -195,15 +197,15 @@ pub(crate) struct TradesPage {
 
 /// The bars a stored run's metrics cover: the first and last snapshot (a failed or cancelled run
 /// stops before its end date).
-fn covered(run: &StoredRun) -> Value {
+fn covered(run: &StoredRun) -> Option<CoveredView> {
     match (run.portfolio.first(), run.portfolio.last()) {
-        (Some(first), Some(last)) => json!({
-            "first_bar": first.timestamp,
-            "last_bar": last.timestamp,
-            "bars": run.portfolio_rows,
-            "complete": run.record.status == RunStatus::Completed,
+        (Some(first), Some(last)) => Some(CoveredView {
+            first_bar: first.timestamp,
+            last_bar: last.timestamp,
+            bars: run.portfolio_rows,
+            complete: run.record.status == RunStatus::Completed,
         }),
-        _ => Value::Null,
+        _ => None,
     }
 }
 
@@ -259,45 +261,42 @@ pub(crate) fn weight(run: &StoredRun) -> usize {
 }
 
 /// The JSON answer for a stored run, with one page of its fills.
-fn stored_view(id: &BacktestId, run: &StoredRun, pages: &Pages) -> Value {
+fn stored_view<'a>(id: &'a BacktestId, run: &'a StoredRun, pages: &Pages) -> BacktestView<'a> {
     let done = run.portfolio_rows;
     let error = run.record.error.as_ref();
-    let total = run.trades.len() as u64;
-    let trades = page_of(&run.trades, pages.trades.0, pages.trades.1);
-    let trips = trip_rows(run, pages.trips);
-    json!({
-        "backtest_id": id.as_str(),
-        "status": run.record.status,
-        "progress": progress_json(done, done),
-        "created_at": run.record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        "config": ConfigFile::from_record(&run.record),
-        "metrics": run.metrics,
-        "trades": trades,
-        "trades_total": total,
-        "trades_page": pages.trades.0,
-        "trades_page_size": pages.trades.1,
-        "covered": covered(run),
-        "round_trips": trips,
-        "round_trips_total": run.round_trips.len(),
-        "round_trips_page": pages.trips.0,
-        "round_trips_page_size": pages.trips.1,
-        "funding": run.funding,
-        "portfolio_history": run.portfolio,
-        "portfolio_rows": run.portfolio_rows,
-        "rejections": run.rejections,
-        "ambiguous_bars": run.counters.ambiguous_bars,
-        "pending_at_end": run.counters.pending_at_end,
-        "queued_at_end": run.counters.queued_at_end,
-        "open_at_end": run.counters.open_at_end,
-        "funding_fallbacks": run.funding_fallbacks,
-        "unused_params": run.unused_params,
-        "open_positions": run.open_positions,
-        "log": run.log,
-        "error_code": error.map(|e| e.code),
-        "error_message": error.map(|e| e.message.clone()),
-        "error_line": error.and_then(|e| e.line),
-        "damaged": run.damaged,
-    })
+    BacktestView {
+        backtest_id: id.as_str(),
+        status: run.record.status,
+        progress: Progress::new(done, done),
+        created_at: run.record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        config: ConfigFile::from_record(&run.record),
+        metrics: run.metrics.as_ref(),
+        trades: page_of(&run.trades, pages.trades.0, pages.trades.1),
+        trades_total: run.trades.len() as u64,
+        trades_page: pages.trades.0,
+        trades_page_size: pages.trades.1,
+        covered: covered(run),
+        round_trips: trip_rows(run, pages.trips),
+        round_trips_total: run.round_trips.len() as u64,
+        round_trips_page: pages.trips.0,
+        round_trips_page_size: pages.trips.1,
+        funding: &run.funding,
+        portfolio_history: &run.portfolio,
+        portfolio_rows: run.portfolio_rows,
+        rejections: &run.rejections,
+        ambiguous_bars: run.counters.ambiguous_bars,
+        pending_at_end: run.counters.pending_at_end,
+        queued_at_end: run.counters.queued_at_end,
+        open_at_end: run.counters.open_at_end,
+        funding_fallbacks: run.funding_fallbacks,
+        unused_params: &run.unused_params,
+        open_positions: &run.open_positions,
+        log: &run.log,
+        error_code: error.map(|e| e.code),
+        error_message: error.map(|e| e.message.clone()),
+        error_line: error.and_then(|e| e.line),
+        damaged: &run.damaged,
+    }
 }
 
 /// `GET /api/backtest/{id}[?page=1&page_size=5000]`: the run, with one page of its fills
@@ -325,16 +324,40 @@ pub(crate) async fn get(
         if matches!(s.status, RunStatus::Queued | RunStatus::Running)
             || s.error_code == Some(ErrorCode::StorageError)
         {
-            return Ok(HttpResponse::Ok().json(json!({
-                "backtest_id": id.as_str(),
-                "status": s.status,
-                "progress": progress_json(s.done, s.total),
-                "created_at": record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-                "config": ConfigFile::from_record(&record),
-                "metrics": null, "trades": [], "trades_total": 0, "round_trips": [], "round_trips_total": 0, "funding": [], "portfolio_history": [], "portfolio_rows": 0,
-                "rejections": {}, "ambiguous_bars": 0, "pending_at_end": 0, "queued_at_end": 0, "open_at_end": false, "funding_fallbacks": 0, "log": [], "damaged": [],
-                "error_code": s.error_code, "error_message": s.error_message, "error_line": null,
-            })));
+            let no_rejections = std::collections::BTreeMap::new();
+            return Ok(HttpResponse::Ok().json(BacktestView {
+                backtest_id: id.as_str(),
+                status: s.status,
+                progress: Progress::new(s.done, s.total),
+                created_at: record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                config: ConfigFile::from_record(&record),
+                metrics: None,
+                trades: &[],
+                trades_total: 0,
+                trades_page: pages.trades.0,
+                trades_page_size: pages.trades.1,
+                covered: None,
+                round_trips: Vec::new(),
+                round_trips_total: 0,
+                round_trips_page: pages.trips.0,
+                round_trips_page_size: pages.trips.1,
+                funding: &[],
+                portfolio_history: &[],
+                portfolio_rows: 0,
+                rejections: &no_rejections,
+                ambiguous_bars: 0,
+                pending_at_end: 0,
+                queued_at_end: 0,
+                open_at_end: false,
+                funding_fallbacks: 0,
+                unused_params: &[],
+                open_positions: &[],
+                log: &[],
+                error_code: s.error_code,
+                error_message: s.error_message.clone(),
+                error_line: None,
+                damaged: &[],
+            }));
         }
     }
     let points = state.config.max_chart_points;
@@ -395,7 +418,11 @@ pub(crate) async fn delete(
     })
     .await?
     .map_err(|e| store_error(&id, e))?;
-    Ok(HttpResponse::Ok().json(json!({ "backtest_id": id.as_str(), "deleted": true })))
+    Ok(HttpResponse::Ok().json(Deleted {
+        backtest_id: Some(id.as_str()),
+        sweep_id: None,
+        deleted: true,
+    }))
 }
 
 /// `POST /api/backtest/{id}/cancel`.
@@ -407,9 +434,11 @@ pub(crate) async fn cancel(
     match state.jobs.get(&id) {
         Some(job) if matches!(job.state().status, RunStatus::Queued | RunStatus::Running) => {
             job.cancel();
-            Ok(HttpResponse::Accepted().json(json!({
-                "backtest_id": id.as_str(), "status": job.state().status, "message": "cancellation requested",
-            })))
+            Ok(HttpResponse::Accepted().json(RunCancelling {
+                backtest_id: id.as_str(),
+                status: job.state().status,
+                message: "cancellation requested",
+            }))
         }
         _ => {
             let record = stored(&state, &id, |store, id| store.record(id)).await?;
@@ -440,7 +469,7 @@ pub(crate) async fn events(
                 }
                 let s = rx.borrow_and_update().clone();
                 let data = json!({
-                    "backtest_id": id, "status": s.status, "progress": progress_json(s.done, s.total),
+                    "backtest_id": id, "status": s.status, "progress": Progress::new(s.done, s.total),
                     "error_code": s.error_code, "error_message": s.error_message,
                 });
                 let last = !matches!(s.status, RunStatus::Queued | RunStatus::Running);
@@ -602,42 +631,43 @@ pub(crate) async fn history(
     let total = runs.len();
     // A page past the end is empty, however large the number (no overflow, no wrap-around).
     let skip = (page - 1).saturating_mul(size);
-    let items: Vec<Value> = runs
+    let items: Vec<RunListItem> = runs
         .iter()
         .skip(skip)
         .take(size)
         .map(|l| {
             let r = &l.record;
             let c = &r.config;
-            json!({
-                        "backtest_id": r.backtest_id.as_str(),
-                        "name": l.name,
-                        "status": status_of(r),
-                        "created_at": r.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-            "symbol": c.symbol(), "symbols": c.symbols(),
-            "timeframe": c.timeframe(), "trading_mode": c.trading_mode(),
-            "start_date": c.start_date().to_string(), "end_date": c.end_date().to_string(),
-            "initial_capital": c.initial_capital(), "max_leverage": c.max_leverage(),
-                        "params": c.params(),
-                        "total_return": l.total_return,
-                        "sharpe_ratio": l.sharpe_ratio,
-                        "error_code": r.error.as_ref().map(|e| e.code),
-                    })
+            RunListItem {
+                backtest_id: r.backtest_id.as_str(),
+                name: &l.name,
+                status: status_of(r),
+                created_at: r.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                symbol: c.symbol(),
+                symbols: c.symbols(),
+                timeframe: c.timeframe(),
+                trading_mode: c.trading_mode(),
+                start_date: c.start_date().to_string(),
+                end_date: c.end_date().to_string(),
+                initial_capital: c.initial_capital(),
+                max_leverage: c.max_leverage(),
+                params: c.params(),
+                total_return: l.total_return,
+                sharpe_ratio: l.sharpe_ratio,
+                error_code: r.error.as_ref().map(|e| e.code),
+            }
         })
         .collect();
     // Runs whose config.json cannot be read, named with the file (never silently dropped).
-    let damaged: Vec<Value> = damaged
+    let damaged: Vec<DamagedRun> = damaged
         .iter()
-        .map(|d| {
-            json!({
-                "backtest_id": d.backtest_id.as_str(), "status": "damaged",
-                "damaged": format!("{}: {}", d.file, d.message),
-            })
+        .map(|d| DamagedRun {
+            backtest_id: d.backtest_id.as_str(),
+            status: "damaged",
+            damaged: format!("{}: {}", d.file, d.message),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(
-        json!({ "items": items, "total": total, "page": page, "page_size": size, "damaged": damaged }),
-    ))
+    Ok(HttpResponse::Ok().json(RunsPage { items, total, page, page_size: size, damaged }))
 }
 
 /// A parameter's value as text (for the history's filter).

@@ -14,10 +14,13 @@ use cryptobt_domain::{
     BacktestId, Bar,
 };
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{blocking, parse_id, store_error};
-use crate::{error::ApiError, AppState};
+use crate::{
+    error::ApiError,
+    views::{ChartView, EmptyChart, PlotView},
+    AppState,
+};
 
 /// Candles a view holds by default, and at most.
 const DEFAULT_POINTS: usize = 1_500;
@@ -133,7 +136,7 @@ fn view(
         }
     };
     let (Some(&first), Some(&last)) = (series.times.first(), series.times.last()) else {
-        return Ok(serde_json::to_vec(&json!({"empty": true})).unwrap_or_default());
+        return Ok(serde_json::to_vec(&EmptyChart { empty: true }).unwrap_or_default());
     };
     let c = &run.record.config;
     let symbol = match symbol {
@@ -178,36 +181,41 @@ fn view(
         .filter(|r| r.exit_time >= start && r.entry_time < end)
         .collect();
     let first_close = bars.iter().next().map(|b| decimal_to_f64(b.close));
-    let plots: Vec<_> = series
+    let plots: Vec<PlotView> = series
         .plots
         .iter()
-        .map(|p| {
-            json!({
-                "name": p.name, "pane": p.pane, "levels": p.levels,
-                "points": thin(&p.times, &p.values, start, end - 1, ms),
-            })
+        .map(|p| PlotView {
+            name: &p.name,
+            pane: p.pane,
+            levels: &p.levels,
+            points: thin(&p.times, &p.values, start, end - 1, ms),
         })
         .collect();
-    let body = json!({
-        "backtest_id": id.as_str(),
-        "symbol": symbol,
-        "symbols": c.symbols(),
-        "from": from, "to": to, "first_bar": first, "last_bar": last,
-        "range_from": start, "range_to": end,
-        "bucket_ms": ms, "bucket": label,
-        "timeframe": c.timeframe(),
-        "aggregated": ms > bar_ms,
-        "candles": candles,
-        "equity": equity,
-        "drawdown": drawdown,
-        "benchmark_base": first_close,
-        "fills": spread(&fills, MAX_FILLS),
-        "fills_total": fills.len(),
-        "round_trips": spread(&trips, MAX_TRIPS),
-        "round_trips_total": trips.len(),
-        "plots": plots,
-        "damaged": series.damaged,
-    });
+    let body = ChartView {
+        backtest_id: id.as_str(),
+        symbol,
+        symbols: c.symbols(),
+        from,
+        to,
+        first_bar: first,
+        last_bar: last,
+        range_from: start,
+        range_to: end,
+        bucket_ms: ms,
+        bucket: label,
+        timeframe: c.timeframe(),
+        aggregated: ms > bar_ms,
+        candles,
+        equity,
+        drawdown,
+        benchmark_base: first_close,
+        fills_total: fills.len(),
+        fills: spread(&fills, MAX_FILLS).into_iter().copied().collect(),
+        round_trips_total: trips.len(),
+        round_trips: spread(&trips, MAX_TRIPS).into_iter().copied().collect(),
+        plots,
+        damaged: &series.damaged,
+    };
     Ok(serde_json::to_vec(&body).unwrap_or_default())
 }
 

@@ -4,9 +4,11 @@ use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use cryptobt_domain::{money::decimal_to_f64, ports::BarQuery, Symbol, Timeframe, TradingMode};
 use serde::Deserialize;
-use serde_json::json;
 
-use crate::{ApiError, AppState};
+use crate::{
+    views::{DatasetView, PriceHistory, SymbolsView},
+    ApiError, AppState,
+};
 
 /// `GET /api/data/symbols`: `{symbols, trading_modes, datasets}`.
 pub(crate) async fn symbols(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -14,26 +16,28 @@ pub(crate) async fn symbols(state: web::Data<AppState>) -> Result<HttpResponse, 
     let mut symbols: Vec<&str> = sets.iter().map(|d| d.symbol.as_str()).collect();
     symbols.sort_unstable();
     symbols.dedup();
-    let datasets: Vec<_> = sets
+    let datasets: Vec<DatasetView> = sets
         .iter()
-        .map(|d| {
-            json!({
-                "trading_mode": d.mode, "symbol": d.symbol, "timeframe": d.timeframe,
-                "first_day": d.first_day.to_string(), "last_day": d.last_day.to_string(), "days": d.days,
-            })
+        .map(|d| DatasetView {
+            trading_mode: d.mode,
+            symbol: d.symbol,
+            timeframe: d.timeframe,
+            first_day: d.first_day.to_string(),
+            last_day: d.last_day.to_string(),
+            days: d.days,
         })
         .collect();
     let allowed: Vec<&str> =
         state.config.policy.allowed_timeframes.iter().map(|t| t.as_str()).collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "symbols": symbols,
-        "trading_modes": ["spot", "futures"],
-        "timeframes": allowed,
-        "max_leverage": state.config.policy.max_leverage,
-        "limits": state.config.policy.ranges(),
-        "max_strategy_bytes": state.config.max_strategy_bytes,
-        "datasets": datasets,
-    })))
+    Ok(HttpResponse::Ok().json(SymbolsView {
+        symbols,
+        trading_modes: ["spot", "futures"],
+        timeframes: allowed,
+        max_leverage: state.config.policy.max_leverage,
+        limits: state.config.policy.ranges(),
+        max_strategy_bytes: state.config.max_strategy_bytes,
+        datasets,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,10 +145,15 @@ pub(crate) async fn history(
             volume: decimal_to_f64(b.volume),
         })
         .collect();
-    let body = json!({
-        "symbol": symbol, "timeframe": timeframe, "trading_mode": set.mode,
-        "start_date": start.to_string(), "end_date": end.to_string(), "truncated": skip > 0, "data": data,
-    });
+    let body = PriceHistory {
+        symbol,
+        timeframe,
+        trading_mode: set.mode,
+        start_date: start.to_string(),
+        end_date: end.to_string(),
+        truncated: skip > 0,
+        data: &data,
+    };
     let bytes = web::Bytes::from(serde_json::to_vec(&body).map_err(ApiError::internal)?);
     state.history.insert(key, bytes.clone());
     Ok(HttpResponse::Ok().content_type("application/json").body(bytes))

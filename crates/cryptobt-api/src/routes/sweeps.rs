@@ -13,12 +13,16 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    backtests::{check_coverage, progress_json, queue, run_limits, submission_body},
+    backtests::{check_coverage, queue, run_limits, submission_body},
     blocking, sse, sse_frame,
 };
 use crate::{
     request,
     sweeps::{SweepJob, SWEEP_QUEUE},
+    views::{
+        Deleted, HeatmapView, MemberRun, Progress, SweepCancelling, SweepList, SweepRowView,
+        SweepSubmitResponse, SweepTablePage,
+    },
     ApiError, AppState,
 };
 
@@ -48,8 +52,9 @@ fn listing(job: &SweepJob) -> Value {
     if let Some(map) = v.as_object_mut() {
         map.remove("request");
         let s = job.state();
-        map.insert("status".into(), json!(s.status));
-        map.insert("progress".into(), progress_json(s.done, s.total));
+        map.insert("status".into(), serde_json::to_value(s.status).unwrap_or_default());
+        let progress = Progress::new(s.done, s.total);
+        map.insert("progress".into(), serde_json::to_value(progress).unwrap_or_default());
     }
     v
 }
@@ -124,12 +129,14 @@ pub(crate) async fn submit(
     let job =
         blocking(move || sweeps.submit(id2, meta, request)).await?.map_err(ApiError::internal)?;
     match job {
-        Some(_) => Ok(HttpResponse::Accepted().json(json!({
-            "sweep_id": id,
-            "status": "queued",
-            "members": members,
-            "message": format!("sweep {id} of {members} members queued; follow it at /api/sweeps/{id}/events"),
-        }))),
+        Some(_) => Ok(HttpResponse::Accepted().json(SweepSubmitResponse {
+            sweep_id: id.to_string(),
+            status: "queued".to_owned(),
+            members: members as u64,
+            message: format!(
+                "sweep {id} of {members} members queued; follow it at /api/sweeps/{id}/events"
+            ),
+        })),
         None => Err(ApiError::SweepQueueFull { waiting: SWEEP_QUEUE, retry_after_secs: 30 }),
     }
 }
@@ -137,8 +144,8 @@ pub(crate) async fn submit(
 /// `GET /api/sweeps`: every sweep, newest first.
 pub(crate) async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let sweeps: Vec<Value> = state.sweeps.list().iter().map(|j| listing(j)).collect();
-    Ok(HttpResponse::Ok()
-        .json(json!({ "sweeps": sweeps, "total": sweeps.len(), "queue": SWEEP_QUEUE })))
+    let total = sweeps.len();
+    Ok(HttpResponse::Ok().json(SweepList { sweeps, total, queue: SWEEP_QUEUE }))
 }
 
 /// `?sort=&order=&page=&page_size=` of `GET /api/sweeps/{id}`.
@@ -150,14 +157,14 @@ pub(crate) struct TableQuery {
     page_size: Option<u64>,
 }
 
-fn row_json(row: &SweepRow) -> Value {
-    json!({
-        "index": row.index,
-        "params": row.params,
-        "metrics": METRICS.iter().zip(&row.metrics).map(|(d, v)| (d.key.to_owned(), json!(v))).collect::<serde_json::Map<_, _>>(),
-        "status": row.status,
-        "error_code": row.error_code,
-    })
+fn row_view(row: &SweepRow) -> SweepRowView<'_> {
+    SweepRowView {
+        index: row.index,
+        params: &row.params,
+        metrics: METRICS.iter().zip(&row.metrics).map(|(d, v)| (d.key, *v)).collect(),
+        status: row.status,
+        error_code: row.error_code,
+    }
 }
 
 /// The table of sweep `id` once it has ended (none while it is queued or running, or when it
@@ -222,12 +229,13 @@ pub(crate) async fn get(
     let s = job.state();
     let mut out = listing(&job);
     out["request"] = meta.request.clone();
-    out["metrics_keys"] = json!(METRICS.iter().map(|d| d.key).collect::<Vec<_>>());
+    let keys: Vec<&str> = METRICS.iter().map(|d| d.key).collect();
+    out["metrics_keys"] = serde_json::to_value(keys).unwrap_or_default();
     // A damaged sweep still answers with its status, and says which file is damaged.
     let table = match table(&state, &id, &job).await {
         Ok(table) => table,
         Err(ApiError::Damaged { message, .. }) => {
-            out["damaged"] = json!([message]);
+            out["damaged"] = Value::Array(vec![Value::String(message)]);
             None
         }
         Err(e) => return Err(e),
@@ -258,20 +266,27 @@ pub(crate) async fn get(
         let start =
             usize::try_from((page - 1).saturating_mul(size)).unwrap_or(usize::MAX).min(rows.len());
         let end = start.saturating_add(usize::try_from(size).unwrap_or(usize::MAX)).min(rows.len());
-        out["summary"] = serde_json::from_str(&table.summary).unwrap_or(Value::Null);
-        out["names"] = json!(table.names);
-        out["rows"] = Value::Array(rows[start..end].iter().map(|r| row_json(r)).collect());
-        out["total_rows"] = json!(rows.len());
-        out["page"] = json!(page);
-        out["page_size"] = json!(size);
-        out["sort"] = json!(sort);
-        out["order"] = json!(if descending { "desc" } else { "asc" });
+        let page = SweepTablePage {
+            summary: serde_json::from_str(&table.summary).unwrap_or(Value::Null),
+            names: &table.names,
+            rows: rows[start..end].iter().map(|r| row_view(r)).collect(),
+            total_rows: rows.len(),
+            page,
+            page_size: size,
+            sort: sort.clone(),
+            order: if descending { "desc" } else { "asc" },
+        };
+        if let (Value::Object(out), Ok(Value::Object(page))) =
+            (&mut out, serde_json::to_value(page))
+        {
+            out.extend(page);
+        }
     } else {
         out["summary"] = Value::Null;
-        out["rows"] = json!([]);
-        out["total_rows"] = json!(0);
+        out["rows"] = Value::Array(Vec::new());
+        out["total_rows"] = Value::from(0);
     }
-    out["progress"] = progress_json(s.done, s.total);
+    out["progress"] = serde_json::to_value(Progress::new(s.done, s.total)).unwrap_or_default();
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -312,16 +327,19 @@ pub(crate) async fn heatmap(
     let minimize = meta.minimize && metric == meta.objective;
     let (x, y) = (query.x.clone(), query.y.clone());
     let map = blocking(move || heatmap_of(&table, &x, &y, k, minimize)).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "x": query.x, "y": query.y, "metric": metric, "minimize": minimize,
-        "xs": map.xs,
-        "ys": map.ys,
-        "values": map.cells.iter().map(|r| r.iter().map(|c| c.map(|c| c.0)).collect::<Vec<_>>()).collect::<Vec<_>>(),
-        "members": map.cells.iter().map(|r| r.iter().map(|c| c.map(|c| c.1)).collect::<Vec<_>>()).collect::<Vec<_>>(),
-        "binned": map.binned,
-        "x_bins": map.x_bins,
-        "y_bins": map.y_bins,
-    })))
+    Ok(HttpResponse::Ok().json(HeatmapView {
+        x: &query.x,
+        y: &query.y,
+        metric,
+        minimize,
+        xs: &map.xs,
+        ys: &map.ys,
+        values: map.cells.iter().map(|r| r.iter().map(|c| c.map(|c| c.0)).collect()).collect(),
+        members: map.cells.iter().map(|r| r.iter().map(|c| c.map(|c| c.1)).collect()).collect(),
+        binned: map.binned,
+        x_bins: &map.x_bins,
+        y_bins: &map.y_bins,
+    }))
 }
 
 /// The most cells a heatmap answer has; beyond, each axis is cut into bins of consecutive values.
@@ -436,13 +454,13 @@ pub(crate) async fn run_member(
     let body = request::member_body(&fields, &row.params)?;
     let submission = request::parse(&body, &cfg.policy, cfg.default_mmr, cfg.max_strategy_bytes)?;
     let backtest_id = queue(&state, submission).await?;
-    Ok(HttpResponse::Accepted().json(json!({
-        "backtest_id": backtest_id.as_str(),
-        "status": "queued",
-        "sweep_id": id,
-        "index": index,
-        "params": row.params,
-    })))
+    Ok(HttpResponse::Accepted().json(MemberRun {
+        backtest_id: backtest_id.as_str(),
+        status: "queued",
+        sweep_id: id.as_str(),
+        index: row.index,
+        params: &row.params,
+    }))
 }
 
 /// `GET /api/sweeps/{id}/events`: progress while it runs, then its final status.
@@ -459,7 +477,7 @@ pub(crate) async fn events(
             }
             let s = rx.borrow_and_update().clone();
             let data = json!({
-                "sweep_id": id, "status": s.status, "progress": progress_json(s.done, s.total),
+                "sweep_id": id, "status": s.status, "progress": Progress::new(s.done, s.total),
                 "error_message": s.error_message,
             });
             let last = !matches!(s.status, RunStatus::Queued | RunStatus::Running);
@@ -488,7 +506,8 @@ pub(crate) async fn cancel(
         });
     }
     job.cancel();
-    Ok(HttpResponse::Accepted().json(json!({ "sweep_id": id, "status": "cancelling" })))
+    Ok(HttpResponse::Accepted()
+        .json(SweepCancelling { sweep_id: id.as_str(), status: "cancelling" }))
 }
 
 /// `DELETE /api/sweeps/{id}`.
@@ -506,7 +525,11 @@ pub(crate) async fn delete(
     }
     let (sweeps, id2) = (state.sweeps.clone(), id.clone());
     blocking(move || sweeps.delete(&id2)).await?.map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().json(json!({ "sweep_id": id, "deleted": true })))
+    Ok(HttpResponse::Ok().json(Deleted {
+        backtest_id: None,
+        sweep_id: Some(id.as_str()),
+        deleted: true,
+    }))
 }
 
 /// `GET /api/sweeps/{id}/files/{name}`: `sweep.parquet`, `returns.parquet` or `sweep.json`.

@@ -1,10 +1,12 @@
 //! Strategy checks and examples, health, and the OpenAPI document.
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
 
 use super::backtests::read_body;
-use crate::{ApiError, AppState};
+use crate::{
+    views::{Example, Examples, Health, MetricList, ValidateResponse},
+    ApiError, AppState,
+};
 
 /// `POST /api/strategy/validate` with `{strategy_code}`: `{valid, error_code, message, line}`
 /// (200 either way; a broken script is an answer, not a failed request).
@@ -23,17 +25,20 @@ pub(crate) async fn validate(
     let strategies = state.services.strategies.clone();
     let result = super::blocking(move || strategies.validate(&code)).await?;
     Ok(HttpResponse::Ok().json(match result {
-        Ok(()) => json!({ "valid": true, "error_code": null, "message": null, "line": null }),
-        Err(e) => {
-            json!({ "valid": false, "error_code": e.code, "message": e.message, "line": e.line })
-        }
+        Ok(()) => ValidateResponse { valid: true, error_code: None, message: None, line: None },
+        Err(e) => ValidateResponse {
+            valid: false,
+            error_code: Some(e.code),
+            message: Some(e.message),
+            line: e.line,
+        },
     }))
 }
 
 /// `GET /api/metrics`: every metric's key, label, group, unit and definition (docs/metrics.md),
 /// for the page's tiles and tooltips.
 pub(crate) async fn metrics() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "metrics": cryptobt_domain::METRICS }))
+    HttpResponse::Ok().json(MetricList { metrics: &cryptobt_domain::METRICS })
 }
 
 /// `GET /api/strategies/examples`: the strategies of `static/strategies/` with their header text.
@@ -51,32 +56,32 @@ pub(crate) async fn examples(state: web::Data<AppState>) -> Result<HttpResponse,
                 .take_while(|l| l.starts_with("--"))
                 .map(|l| l.trim_start_matches('-').trim())
                 .collect();
-            out.push(json!({
-                "name": stem,
-                "file": name,
-                "title": header.first().copied().unwrap_or(stem),
-                "description": header.join("\n"),
-                "code": code,
-            }));
+            out.push(Example {
+                name: stem.to_owned(),
+                title: header.first().copied().unwrap_or(stem).to_owned(),
+                description: header.join("\n"),
+                file: name,
+                code,
+            });
         }
-        out.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+        out.sort_by(|a, b| a.name.cmp(&b.name));
         out
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({ "examples": list })))
+    Ok(HttpResponse::Ok().json(Examples { examples: list }))
 }
 
 /// `GET /api/health`.
 pub(crate) async fn health(state: web::Data<AppState>) -> HttpResponse {
     let (queued, running) = state.jobs.counts();
-    HttpResponse::Ok().json(json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-        "workers": state.jobs.worker_count,
-        "queue_capacity": state.jobs.queue_capacity,
-        "queued": queued,
-        "running": running,
-    }))
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        workers: state.jobs.worker_count,
+        queue_capacity: state.jobs.queue_capacity,
+        queued,
+        running,
+    })
 }
 
 /// `GET /api/openapi.json`.
