@@ -8,7 +8,8 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::{
     views::{
-        BacktestView, CoveredView, Progress, SubmitResponse, SweepSubmitResponse, ValidateResponse,
+        BacktestView, CoveredView, MetricsView, Progress, SubmitResponse, SweepSubmitResponse,
+        ValidateResponse,
     },
     ErrorBody,
 };
@@ -60,71 +61,6 @@ pub(crate) struct SubmitRequest {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub(crate) struct ValidateRequest {
     strategy_code: String,
-}
-
-/// `metrics.json`: every metric of docs/metrics.md (null where undefined; money as numbers).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub(crate) struct MetricsView {
-    /// Total return (docs/metrics.md).
-    total_return: Option<f64>,
-    /// Final equity (docs/metrics.md).
-    final_equity: Option<f64>,
-    /// Annualized return (docs/metrics.md).
-    annualized_return: Option<f64>,
-    /// Buy & hold (docs/metrics.md).
-    benchmark_return: Option<f64>,
-    /// Expectancy (docs/metrics.md).
-    expectancy: Option<f64>,
-    /// Max drawdown (docs/metrics.md).
-    max_drawdown: Option<f64>,
-    /// Longest drawdown (docs/metrics.md).
-    max_drawdown_duration_days: Option<f64>,
-    /// Volatility (daily) (docs/metrics.md).
-    volatility: Option<f64>,
-    /// Volatility (annual) (docs/metrics.md).
-    annualized_volatility: Option<f64>,
-    /// Sharpe (docs/metrics.md).
-    sharpe_ratio: Option<f64>,
-    /// Sortino (docs/metrics.md).
-    sortino_ratio: Option<f64>,
-    /// Calmar (docs/metrics.md).
-    calmar_ratio: Option<f64>,
-    /// Exposure (docs/metrics.md).
-    exposure: Option<f64>,
-    /// Avg leverage (docs/metrics.md).
-    avg_leverage: Option<f64>,
-    /// Max leverage (docs/metrics.md).
-    max_leverage: Option<f64>,
-    /// Round trips (docs/metrics.md).
-    round_trips: u64,
-    /// Win rate (docs/metrics.md).
-    win_rate: Option<f64>,
-    /// Profit factor (docs/metrics.md).
-    profit_factor: Option<f64>,
-    /// Avg win (docs/metrics.md).
-    avg_win: Option<f64>,
-    /// Avg loss (docs/metrics.md).
-    avg_loss: Option<f64>,
-    /// Largest win (docs/metrics.md).
-    largest_win: Option<f64>,
-    /// Largest loss (docs/metrics.md).
-    largest_loss: Option<f64>,
-    /// Avg bars held (docs/metrics.md).
-    avg_bars_held: Option<f64>,
-    /// Losing streak (docs/metrics.md).
-    max_consecutive_losses: u64,
-    /// Fills (docs/metrics.md).
-    total_trades: u64,
-    /// Ambiguous bars (docs/metrics.md).
-    ambiguous_bars: u64,
-    /// Fees paid (docs/metrics.md).
-    total_fees: f64,
-    /// Funding (docs/metrics.md).
-    total_funding: f64,
-    /// Liquidations (docs/metrics.md).
-    liquidations: u64,
-    /// Liquidation losses (docs/metrics.md).
-    liquidation_losses: f64,
 }
 
 /// The body of `POST /api/sweeps`: a run's fields (as `POST /api/backtest`) plus the space.

@@ -63,7 +63,7 @@ pub(crate) struct BacktestView<'a> {
     #[schema(value_type = Object)]
     pub(crate) config: ConfigFile,
     /// Null while the run is queued or running, or when it failed before its first bar.
-    #[schema(value_type = Option<crate::openapi::MetricsView>)]
+    #[schema(value_type = Option<MetricsView>)]
     pub(crate) metrics: Option<&'a Metrics>,
     /// One page of the fills (`?page=&page_size=`, 5,000 by default), in time order.
     #[schema(value_type = Vec<Object>)]
@@ -165,6 +165,72 @@ pub(crate) struct RunsPage<'a> {
     pub(crate) page: usize,
     pub(crate) page_size: usize,
     pub(crate) damaged: Vec<DamagedRun<'a>>,
+}
+
+/// `metrics.json`: every metric of docs/metrics.md (null where undefined; money as numbers).
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code, reason = "the schema of `metrics.json` for the OpenAPI document")]
+pub(crate) struct MetricsView {
+    /// Total return (docs/metrics.md).
+    total_return: Option<f64>,
+    /// Final equity (docs/metrics.md).
+    final_equity: Option<f64>,
+    /// Annualized return (docs/metrics.md).
+    annualized_return: Option<f64>,
+    /// Buy & hold (docs/metrics.md).
+    benchmark_return: Option<f64>,
+    /// Expectancy (docs/metrics.md).
+    expectancy: Option<f64>,
+    /// Max drawdown (docs/metrics.md).
+    max_drawdown: Option<f64>,
+    /// Longest drawdown (docs/metrics.md).
+    max_drawdown_duration_days: Option<f64>,
+    /// Volatility (daily) (docs/metrics.md).
+    volatility: Option<f64>,
+    /// Volatility (annual) (docs/metrics.md).
+    annualized_volatility: Option<f64>,
+    /// Sharpe (docs/metrics.md).
+    sharpe_ratio: Option<f64>,
+    /// Sortino (docs/metrics.md).
+    sortino_ratio: Option<f64>,
+    /// Calmar (docs/metrics.md).
+    calmar_ratio: Option<f64>,
+    /// Exposure (docs/metrics.md).
+    exposure: Option<f64>,
+    /// Avg leverage (docs/metrics.md).
+    avg_leverage: Option<f64>,
+    /// Max leverage (docs/metrics.md).
+    max_leverage: Option<f64>,
+    /// Round trips (docs/metrics.md).
+    round_trips: u64,
+    /// Win rate (docs/metrics.md).
+    win_rate: Option<f64>,
+    /// Profit factor (docs/metrics.md).
+    profit_factor: Option<f64>,
+    /// Avg win (docs/metrics.md).
+    avg_win: Option<f64>,
+    /// Avg loss (docs/metrics.md).
+    avg_loss: Option<f64>,
+    /// Largest win (docs/metrics.md).
+    largest_win: Option<f64>,
+    /// Largest loss (docs/metrics.md).
+    largest_loss: Option<f64>,
+    /// Avg bars held (docs/metrics.md).
+    avg_bars_held: Option<f64>,
+    /// Losing streak (docs/metrics.md).
+    max_consecutive_losses: u64,
+    /// Fills (docs/metrics.md).
+    total_trades: u64,
+    /// Ambiguous bars (docs/metrics.md).
+    ambiguous_bars: u64,
+    /// Fees paid (docs/metrics.md).
+    total_fees: f64,
+    /// Funding (docs/metrics.md).
+    total_funding: f64,
+    /// Liquidations (docs/metrics.md).
+    liquidations: u64,
+    /// Liquidation losses (docs/metrics.md).
+    liquidation_losses: f64,
 }
 
 /// The result of a validation.

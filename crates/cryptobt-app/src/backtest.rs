@@ -357,7 +357,6 @@ fn utc(ms: i64) -> String {
 /// The metrics grouped as docs/metrics.md groups them (returns, risk, trades, costs), each with
 /// its unit and, for money, its sign spelled out.
 fn print_metrics(metrics: &cryptobt_domain::Metrics) {
-    let json = serde_json::to_value(metrics).unwrap_or_default();
     let mut group = None;
     let mut line = String::new();
     for def in &cryptobt_domain::METRICS {
@@ -369,7 +368,7 @@ fn print_metrics(metrics: &cryptobt_domain::Metrics) {
             println!("  {}", def.group.title());
             group = Some(def.group);
         }
-        let value = json.get(def.key).and_then(serde_json::Value::as_f64);
+        let value = metrics.get(def.key);
         let (label, text) = shown(def, value);
         let cell = format!("    {label:<20}{text:>18}");
         if line.is_empty() {
@@ -388,22 +387,16 @@ fn print_metrics(metrics: &cryptobt_domain::Metrics) {
 fn shown(def: &cryptobt_domain::MetricDef, value: Option<f64>) -> (String, String) {
     use cryptobt_domain::MetricUnit;
     let Some(v) = value else { return (def.label.to_owned(), "—".to_owned()) };
-    let money = |x: f64| format!("{x:.2} USDT");
-    let text = match def.unit {
-        MetricUnit::Percent => format!("{v:.2} %"),
+    let money = |x: f64| format!("{} USDT", MetricUnit::Usdt.format(x));
+    match def.unit {
         MetricUnit::Usdt if def.key == "total_funding" => {
-            return if v < 0.0 {
+            if v < 0.0 {
                 ("Funding paid".to_owned(), money(-v))
             } else {
                 ("Funding received".to_owned(), money(v))
-            };
+            }
         }
-        MetricUnit::Usdt => money(v),
-        MetricUnit::Ratio => format!("{v:.3}"),
-        MetricUnit::Count => format!("{v:.0}"),
-        MetricUnit::Times => format!("{v:.2}x"),
-        MetricUnit::Days => format!("{v:.2} days"),
-        MetricUnit::Bars => format!("{v:.1} bars"),
-    };
-    (def.label.to_owned(), text)
+        MetricUnit::Usdt => (def.label.to_owned(), money(v)),
+        unit => (def.label.to_owned(), unit.format(v)),
+    }
 }

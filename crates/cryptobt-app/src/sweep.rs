@@ -3,6 +3,7 @@
 //! `DIR/sweep.parquet` (one row per member), `DIR/returns.parquet` and `DIR/sweep.json` by the
 //! sweep store; `cryptobt sweep merge` joins shards ([`cryptobt_app::sweeps`]).
 
+use cryptobt_domain::MetricUnit;
 use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use clap::{Args, Subcommand};
@@ -95,6 +96,7 @@ fn param_text(v: &ParamValue) -> String {
 fn print_table(members: &[SweepMember], summary: &SweepSummary) {
     let (objective, minimize) = (summary.objective.as_str(), summary.minimize);
     let k = cryptobt_domain::METRICS.iter().position(|d| d.key == objective).unwrap_or(0);
+    let unit = cryptobt_domain::METRICS[k].unit;
     let mut ranked: Vec<(&SweepMember, f64)> = members
         .iter()
         .filter(|m| m.row.status == RunStatus::Completed)
@@ -111,18 +113,18 @@ fn print_table(members: &[SweepMember], summary: &SweepSummary) {
     for (m, v) in ranked.iter().take(10) {
         let params: Vec<String> =
             m.row.params.iter().map(|(k, v)| format!("{k}={}", param_text(v))).collect();
-        println!("  #{:<6} {:>12.4}  {}", m.row.index, v, params.join(" "));
+        println!("  #{:<6} {:>14}  {}", m.row.index, unit.format(*v), params.join(" "));
     }
-    let figure = |p: Option<f64>| p.map_or("—".to_owned(), |p| format!("{p:.3}"));
+    let figure = |p: Option<f64>| p.map_or("—".to_owned(), |p| MetricUnit::Ratio.format(p));
     println!("PBO {}  DSR {}", figure(summary.pbo), figure(summary.dsr));
     if let Some(walk) = &summary.walk_forward {
-        print_walk_forward(walk);
+        print_walk_forward(walk, unit);
     }
 }
 
 /// The walk-forward windows and the stitched out-of-sample result.
-fn print_walk_forward(walk: &cryptobt_domain::ports::WalkForwardReport) {
-    let value = |v: Option<f64>| v.map_or("—".to_owned(), |x| format!("{x:.4}"));
+fn print_walk_forward(walk: &cryptobt_domain::ports::WalkForwardReport, unit: MetricUnit) {
+    let value = |v: Option<f64>| v.map_or("—".to_owned(), |x| unit.format(x));
     println!("walk-forward ({} windows):", walk.windows.len());
     for w in &walk.windows {
         println!(

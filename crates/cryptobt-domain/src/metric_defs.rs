@@ -50,6 +50,23 @@ pub enum MetricUnit {
     Bars,
 }
 
+impl MetricUnit {
+    /// `value` as the CLI, the report and the sweep summary show it: `12.34 %`, `1234.56` (USDT,
+    /// two decimals), `1.234` (a ratio), `7`, `2.00x`, `3.50 days`, `12.5 bars`.
+    #[must_use]
+    pub fn format(self, value: f64) -> String {
+        match self {
+            Self::Percent => format!("{value:.2} %"),
+            Self::Usdt => format!("{value:.2}"),
+            Self::Ratio => format!("{value:.3}"),
+            Self::Count => format!("{value:.0}"),
+            Self::Times => format!("{value:.2}x"),
+            Self::Days => format!("{value:.2} days"),
+            Self::Bars => format!("{value:.1} bars"),
+        }
+    }
+}
+
 /// One metric: its key in `metrics.json`, label, group, unit and definition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct MetricDef {
@@ -132,5 +149,57 @@ mod tests {
         assert_eq!(keys, defined);
         assert!(METRICS.iter().all(|m| !m.definition.is_empty() && !m.label.is_empty()));
         assert_eq!(metric("calmar_ratio").map(|m| m.group), Some(MetricGroup::Risk));
+    }
+
+    /// `Metrics::get` answers every key with the value `metrics.json` holds (a run's metrics
+    /// with every field set to a distinct value, so a crossed arm shows).
+    #[test]
+    fn get_is_the_json_value_of_every_key() {
+        use rust_decimal::Decimal;
+        let d = |n: i64| Some(Decimal::new(n, 2));
+        let m = crate::Metrics {
+            total_return: Some(1.5),
+            final_equity: d(1_000_001),
+            annualized_return: Some(2.5),
+            volatility: Some(3.5),
+            sharpe_ratio: Some(4.5),
+            sortino_ratio: Some(5.5),
+            max_drawdown: Some(-6.5),
+            annualized_volatility: Some(7.5),
+            calmar_ratio: Some(8.5),
+            max_drawdown_duration_days: Some(9.5),
+            total_trades: 10,
+            round_trips: 11,
+            win_rate: Some(12.5),
+            profit_factor: Some(13.5),
+            expectancy: d(1_401),
+            avg_win: d(1_501),
+            avg_loss: d(-1_601),
+            largest_win: d(1_701),
+            largest_loss: d(-1_801),
+            avg_bars_held: Some(19.5),
+            max_consecutive_losses: 20,
+            avg_leverage: d(2_101),
+            max_leverage: d(2_201),
+            liquidations: 23,
+            liquidation_losses: Decimal::new(2_401, 2),
+            total_fees: Decimal::new(2_501, 2),
+            total_funding: Decimal::new(-2_601, 2),
+            benchmark_return: Some(27.5),
+            exposure: Some(28.5),
+            ambiguous_bars: 29,
+            by_symbol: None,
+        };
+        let json = serde_json::to_value(&m).unwrap();
+        for def in &METRICS {
+            assert_eq!(m.get(def.key), json[def.key].as_f64(), "{}", def.key);
+        }
+        let values = m.values();
+        let distinct: std::collections::BTreeSet<u64> =
+            values.iter().map(|v| v.unwrap().to_bits()).collect();
+        assert_eq!(distinct.len(), METRICS.len(), "every key has its own field");
+        assert_eq!(m.get("nope"), None);
+        assert_eq!(MetricUnit::Percent.format(12.345), "12.35 %");
+        assert_eq!(MetricUnit::Bars.format(3.25), "3.2 bars");
     }
 }

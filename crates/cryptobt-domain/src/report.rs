@@ -235,6 +235,55 @@ pub struct Metrics {
     pub by_symbol: Option<BySymbol>,
 }
 
+impl Metrics {
+    /// The value of metric `key` as `metrics.json` writes it (money as its nearest f64, counts
+    /// as numbers); `None` where it is null or `key` is not a metric ([`crate::METRICS`]).
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<f64> {
+        let money = |d: Option<Decimal>| d.map(crate::money::decimal_to_f64);
+        let count = |n: u64| Some(n as f64);
+        match key {
+            "total_return" => self.total_return,
+            "final_equity" => money(self.final_equity),
+            "annualized_return" => self.annualized_return,
+            "benchmark_return" => self.benchmark_return,
+            "expectancy" => money(self.expectancy),
+            "max_drawdown" => self.max_drawdown,
+            "max_drawdown_duration_days" => self.max_drawdown_duration_days,
+            "volatility" => self.volatility,
+            "annualized_volatility" => self.annualized_volatility,
+            "sharpe_ratio" => self.sharpe_ratio,
+            "sortino_ratio" => self.sortino_ratio,
+            "calmar_ratio" => self.calmar_ratio,
+            "exposure" => self.exposure,
+            "avg_leverage" => money(self.avg_leverage),
+            "max_leverage" => money(self.max_leverage),
+            "round_trips" => count(self.round_trips),
+            "win_rate" => self.win_rate,
+            "profit_factor" => self.profit_factor,
+            "avg_win" => money(self.avg_win),
+            "avg_loss" => money(self.avg_loss),
+            "largest_win" => money(self.largest_win),
+            "largest_loss" => money(self.largest_loss),
+            "avg_bars_held" => self.avg_bars_held,
+            "max_consecutive_losses" => count(self.max_consecutive_losses),
+            "total_trades" => count(self.total_trades),
+            "ambiguous_bars" => count(self.ambiguous_bars),
+            "total_fees" => money(Some(self.total_fees)),
+            "total_funding" => money(Some(self.total_funding)),
+            "liquidations" => count(self.liquidations),
+            "liquidation_losses" => money(Some(self.liquidation_losses)),
+            _ => None,
+        }
+    }
+
+    /// Every metric's value in [`crate::METRICS`] order.
+    #[must_use]
+    pub fn values(&self) -> Vec<Option<f64>> {
+        crate::METRICS.iter().map(|def| self.get(def.key)).collect()
+    }
+}
+
 /// The figures of one symbol in a run of several (`metrics.json`'s `by_symbol`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SymbolMetrics {

@@ -371,7 +371,7 @@ pub fn run_members(
 /// The value of metric `key` of `metrics` (null when undefined).
 #[must_use]
 pub fn objective(metrics: &cryptobt_domain::Metrics, key: &str) -> Option<f64> {
-    serde_json::to_value(metrics).ok().and_then(|v| v.get(key).and_then(serde_json::Value::as_f64))
+    metrics.get(key)
 }
 
 /// The best of `candidates` — `(index, objective)` of the completed members with a value, in

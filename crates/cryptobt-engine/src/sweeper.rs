@@ -107,8 +107,7 @@ pub fn plan(spec: &SweepSpec, config: &BacktestConfig) -> Result<Plan, PlanError
 /// The values of `metrics` in [`METRICS`] order (the one place a metric is looked up by key).
 #[must_use]
 pub fn metric_values(metrics: &Metrics) -> Vec<Option<f64>> {
-    let values = serde_json::to_value(metrics).unwrap_or_default();
-    METRICS.iter().map(|def| values[def.key].as_f64()).collect()
+    metrics.values()
 }
 
 /// A member's row: its metrics in [`METRICS`] order (all null for a member that failed before

@@ -42,18 +42,9 @@ fn utc(ms: i64) -> String {
         .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
 }
 
-/// A value of `metrics.json` as the page shows it.
-fn shown(value: &serde_json::Value, unit: MetricUnit) -> String {
-    let Some(v) = value.as_f64() else { return "—".to_owned() };
-    match unit {
-        MetricUnit::Percent => format!("{v:.2} %"),
-        MetricUnit::Usdt => format!("{v:.2}"),
-        MetricUnit::Ratio => format!("{v:.3}"),
-        MetricUnit::Count => format!("{v:.0}"),
-        MetricUnit::Times => format!("{v:.2}x"),
-        MetricUnit::Days => format!("{v:.2} days"),
-        MetricUnit::Bars => format!("{v:.1} bars"),
-    }
+/// A metric's value as the report shows it (`—` when null).
+fn shown(value: Option<f64>, unit: MetricUnit) -> String {
+    value.map_or_else(|| "—".to_owned(), |v| unit.format(v))
 }
 
 /// The value range (right) and time range (bottom) of a chart of size `(w, h)`.
@@ -171,7 +162,7 @@ pub fn render(
     let bars: &[Bar] = markets.first().map_or(&no_bars, |(_, b)| b);
     let c = &run.record.config;
     let file = ConfigFile::from_record(&run.record);
-    let metrics = serde_json::to_value(&run.metrics).unwrap_or_default();
+    let metric = |key: &str| run.metrics.as_ref().and_then(|m| m.get(key));
     let name = cryptobt_domain::ports::strategy_name(&run.record.strategy_code, c.params());
     let (first, last) = (equity.first().map(|e| e.0), equity.last().map(|e| e.0));
     let mut html = String::with_capacity(1 << 20);
@@ -292,8 +283,8 @@ pre{{background:#f5f6f8;padding:10px;overflow-x:auto;font-size:12px}}
             m.group.title(),
             esc(m.label),
             m.key,
-            metrics[m.key].as_f64().map_or_else(String::new, |v| v.to_string()),
-            shown(&metrics[m.key], m.unit),
+            metric(m.key).map_or_else(String::new, |v| v.to_string()),
+            shown(metric(m.key), m.unit),
             esc(m.definition)
         );
     }
