@@ -72,8 +72,8 @@ impl Strategy for Pairs {
 fn main() {
     let start = NaiveDate::from_ymd_opt(2025, 5, 5).unwrap();
     let end = NaiveDate::from_ymd_opt(2025, 6, 23).unwrap();
-    let btc_bars = bars::read("futures", "BTCUSDT", "1h", start, end);
-    let eth_bars = bars::read("futures", "ETHUSDT", "1h", start, end);
+    let btc_bars = bars::read(TradingMode::Futures, "BTCUSDT", Timeframe::H1, start, end);
+    let eth_bars = bars::read(TradingMode::Futures, "ETHUSDT", Timeframe::H1, start, end);
     let (btc, eth) = (Symbol::new("BTCUSDT").unwrap(), Symbol::new("ETHUSDT").unwrap());
     let config = BacktestConfig::builder(btc, Timeframe::H1, start, end)
         .symbols(vec![btc, eth])

@@ -5,8 +5,8 @@
 //! cargo run -p cryptobt-engine --example sma_crossover
 //! ```
 //!
-//! The engine does no IO, so this example reads the CSV files itself (`support/bars.rs`) and
-//! hands the bars over as a `BarSeries`.
+//! The engine does no IO: the bars come through the data crate (`support/bars.rs`,
+//! `CsvMarketData`) and are handed over as a `BarSeries`.
 
 #![allow(clippy::unwrap_used, reason = "an example fails loudly")]
 
@@ -24,7 +24,7 @@ use sma_crossover::SmaCrossover;
 fn main() {
     let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
     let end = NaiveDate::from_ymd_opt(2025, 1, 31).unwrap();
-    let bars = bars::read("spot", "BTCUSDT", "1h", start, end);
+    let bars = bars::read(TradingMode::Spot, "BTCUSDT", Timeframe::H1, start, end);
     let config =
         BacktestConfig::builder(Symbol::new("BTCUSDT").unwrap(), Timeframe::H1, start, end)
             .trading_mode(TradingMode::Spot)
