@@ -156,17 +156,6 @@ fn csv_snapshot(out: &mut String, s: &Snapshot) {
     out.push('\n');
 }
 
-/// A CSV file's text: `header`, then one line per item written by `row`.
-fn csv_text<T>(header: &str, items: &[T], row: impl Fn(&mut String, &T)) -> String {
-    let mut text = String::with_capacity(64 * (items.len() + 1));
-    text.push_str(header);
-    text.push('\n');
-    for item in items {
-        row(&mut text, item);
-    }
-    text
-}
-
 /// The files of one run in one directory.
 #[derive(Debug, Clone)]
 pub struct RunFiles {
@@ -214,44 +203,29 @@ impl RunFiles {
         fs::create_dir_all(&self.dir).map_err(|e| fs_err("results directory", e))?;
         let json = |value: &dyn erased::Json| value.to_json();
         if let Some(report) = report {
-            let n = Decimal::normalize;
-            let trades = csv_text(TRADES_HEADER, &report.trades, |out, t| {
-                let (q, p, l, f, pnl) =
-                    (n(&t.quantity), n(&t.price), n(&t.leverage), n(&t.fee), n(&t.pnl));
-                let (ts, action, symbol, side) = (t.timestamp, t.action, t.symbol, t.position_type);
-                let (kind, tag, amb) =
-                    (t.order_type, csv_field(t.tag.as_deref().unwrap_or("")), t.ambiguous);
-                let _ = writeln!(
-                    out,
-                    "{ts},{action},{symbol},{q},{p},{l},{f},{side},{pnl},{kind},{tag},{amb}"
-                );
-            });
-            write_atomic(&self.dir.join("trades.csv"), trades.as_bytes())?;
-            let funding = csv_text(FUNDING_CSV_HEADER, &report.funding, |out, f| {
-                let (rate, price, size, amount) =
-                    (n(&f.rate), n(&f.price), n(&f.position_size), n(&f.amount));
-                let _ =
-                    writeln!(out, "{},{},{rate},{price},{size},{amount}", f.timestamp, f.symbol);
-            });
-            write_atomic(&self.dir.join("funding.csv"), funding.as_bytes())?;
+            let rows = |name: &'static str, result: Result<Vec<u8>, csv::Error>| {
+                result.map_err(|e| fs_err(name, std::io::Error::other(e)))
+            };
+            let trades = read::write_rows(
+                TRADES_HEADER,
+                report.trades.iter().map(read::TradeRow::from),
+                96 * (report.trades.len() + 1),
+            );
+            write_atomic(&self.dir.join("trades.csv"), &rows("trades.csv", trades)?)?;
+            let funding = read::write_rows(
+                FUNDING_CSV_HEADER,
+                report.funding.iter().map(read::FundingRow::from),
+                64 * (report.funding.len() + 1),
+            );
+            write_atomic(&self.dir.join("funding.csv"), &rows("funding.csv", funding)?)?;
             let several = record.config.symbols().len() > 1;
             let header = if several { ROUND_TRIPS_SYMBOL_HEADER } else { ROUND_TRIPS_HEADER };
-            let trips = csv_text(header, &report.round_trips, |out, r| {
-                let (size, entry, exit) = (n(&r.max_size), n(&r.entry_price), n(&r.exit_price));
-                let (fees, funding, pnl) = (n(&r.fees), n(&r.funding), n(&r.pnl));
-                if several {
-                    if let Some(symbol) = &r.symbol {
-                        out.push_str(symbol.as_str());
-                    }
-                    out.push(',');
-                }
-                let _ = writeln!(
-                    out,
-                    "{},{},{},{size},{entry},{exit},{fees},{funding},{pnl},{},{}",
-                    r.entry_time, r.exit_time, r.side, r.bars_held, r.exit_reason
-                );
-            });
-            write_atomic(&self.dir.join("round_trips.csv"), trips.as_bytes())?;
+            let trips = read::write_rows(
+                header,
+                report.round_trips.iter().map(|r| read::RoundTripRow::of(r, several)),
+                128 * (report.round_trips.len() + 1),
+            );
+            write_atomic(&self.dir.join("round_trips.csv"), &rows("round_trips.csv", trips)?)?;
             let points: usize = report.plots.iter().map(|p| p.points.len()).sum();
             let mut plots = String::with_capacity(32 * (points + 1));
             plots.push_str(PLOTS_HEADER);

@@ -9,25 +9,39 @@ use cryptobt_domain::{
     Trade,
 };
 use rust_decimal::Decimal;
-use serde::{de::DeserializeOwned, Deserialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-/// A row of `trades.csv`, its decimals read exactly as text (never through an f64, which the
-/// csv crate would otherwise infer for `94686.38179`).
-#[derive(Deserialize)]
+/// A decimal column: written in plain notation without trailing zeros (`93576`, `-0.5`), read
+/// exactly as text (never through an f64, which the csv crate would otherwise infer for
+/// `94686.38179`).
+pub(crate) mod plain {
+    use rust_decimal::Decimal;
+
+    pub(crate) fn serialize<S: serde::Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&d.normalize())
+    }
+
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        rust_decimal::serde::str::deserialize(d)
+    }
+}
+
+/// A row of `trades.csv`, written from a [`Trade`] and read back into one.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct TradeRow {
     timestamp: i64,
     action: ActionType,
     symbol: Symbol,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     quantity: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     price: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     leverage: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     fee: Decimal,
     position_type: PositionType,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     pnl: Decimal,
     #[serde(default)]
     order_type: OrderType,
@@ -38,25 +52,25 @@ pub(crate) struct TradeRow {
 }
 
 /// A row of `round_trips.csv`.
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub(crate) struct RoundTripRow {
-    /// Only in a run of several symbols.
-    #[serde(default)]
+    /// Only in a run of several symbols (a one-symbol run's file has no such column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     symbol: Option<Symbol>,
     entry_time: i64,
     exit_time: i64,
     side: PositionType,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     max_size: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     entry_price: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     exit_price: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     fees: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     funding: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     pnl: Decimal,
     bars_held: u64,
     exit_reason: OrderType,
@@ -128,6 +142,75 @@ pub(crate) fn trades(text: &str) -> Result<Vec<Trade>, ReadError> {
     rows::<TradeRow, _>(text, header)
 }
 
+impl From<&Trade> for TradeRow {
+    fn from(t: &Trade) -> Self {
+        Self {
+            timestamp: t.timestamp,
+            action: t.action,
+            symbol: t.symbol,
+            quantity: t.quantity,
+            price: t.price,
+            leverage: t.leverage,
+            fee: t.fee,
+            position_type: t.position_type,
+            pnl: t.pnl,
+            order_type: t.order_type,
+            tag: t.tag.clone(),
+            ambiguous: t.ambiguous,
+        }
+    }
+}
+
+impl From<&FundingPayment> for FundingRow {
+    fn from(f: &FundingPayment) -> Self {
+        Self {
+            timestamp: f.timestamp,
+            symbol: f.symbol,
+            rate: f.rate,
+            price: f.price,
+            position_size: f.position_size,
+            amount: f.amount,
+        }
+    }
+}
+
+impl RoundTripRow {
+    /// The row of `trip`, with its symbol only in a run of `several` symbols.
+    pub(crate) fn of(trip: &RoundTrip, several: bool) -> Self {
+        Self {
+            symbol: trip.symbol.filter(|_| several),
+            entry_time: trip.entry_time,
+            exit_time: trip.exit_time,
+            side: trip.side,
+            max_size: trip.max_size,
+            entry_price: trip.entry_price,
+            exit_price: trip.exit_price,
+            fees: trip.fees,
+            funding: trip.funding,
+            pnl: trip.pnl,
+            bars_held: trip.bars_held,
+            exit_reason: trip.exit_reason,
+        }
+    }
+}
+
+/// `header`, then one line per row, written by the csv crate (a field with a comma, a quote or a
+/// line break is quoted).
+pub(crate) fn write_rows<R: Serialize>(
+    header: &str,
+    rows: impl IntoIterator<Item = R>,
+    capacity: usize,
+) -> Result<Vec<u8>, csv::Error> {
+    let mut text = Vec::with_capacity(capacity);
+    text.extend_from_slice(header.as_bytes());
+    text.push(b'\n');
+    let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(text);
+    for row in rows {
+        writer.serialize(row)?;
+    }
+    writer.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
 impl From<TradeRow> for Trade {
     fn from(r: TradeRow) -> Self {
         Self {
@@ -148,17 +231,17 @@ impl From<TradeRow> for Trade {
 }
 
 /// A row of `funding.csv`.
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub(crate) struct FundingRow {
     timestamp: i64,
     symbol: Symbol,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     rate: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     price: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     position_size: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     amount: Decimal,
 }
 
@@ -179,17 +262,17 @@ impl From<FundingRow> for FundingPayment {
 #[derive(Deserialize)]
 struct PortfolioCsvRow {
     timestamp: i64,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     portfolio_value: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     cash: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     unrealized_pnl: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     realized_pnl: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     margin_used: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "plain")]
     leverage_ratio: Decimal,
 }
 
