@@ -89,35 +89,12 @@ fn shards_split_the_members_by_index() {
 
 #[test]
 fn a_failed_member_is_a_row_not_a_failed_sweep() {
-    let dir = tempfile::tempdir().unwrap();
-    let strategy = dir.path().join("s.lua");
-    std::fs::write(
-        &strategy,
+    let (dir, code, stdout, stderr) = sweep_source(
         "-- Sweep failures\nfunction on_data(bar)\n  if params.k == 2 then error('boom') end\n  if params.k == 3 then while true do end end\n  if get_position_size() == 0 then buy(0.01) end\nend\n",
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let (code, stdout, stderr) = cryptobt(&[
-        "sweep",
-        "--strategy",
-        strategy.to_str().unwrap(),
-        "--symbol",
-        "BTCUSDT",
-        "--timeframe",
-        "1h",
-        "--start",
-        "2025-01-01",
-        "--end",
         "2025-01-05",
-        "--grid",
-        "k=1:4:1",
-        "--max-duration",
-        "1",
-        "--threads",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &["--grid", "k=1:4:1", "--max-duration", "1", "--threads", "2"],
+    );
+    let out = dir.path().join("out");
     assert_eq!(code, 0, "{stdout}{stderr}");
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
@@ -390,6 +367,35 @@ fn members_are_plain_runs(settings: &[&str], name: &str, values: &[&str]) {
     }
 }
 
+/// `cryptobt sweep` of the Lua `source` (written to a file of a new folder) over spot BTCUSDT 1h
+/// from 2025-01-01 to `end`, with `extra` and `--out FOLDER/out`: the folder, exit code, stdout
+/// and stderr.
+fn sweep_source(
+    source: &str,
+    end: &str,
+    extra: &[&str],
+) -> (tempfile::TempDir, i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let strategy = dir.path().join("s.lua");
+    std::fs::write(&strategy, source).unwrap();
+    let out = dir.path().join("out");
+    let mut args = vec!["sweep", "--strategy", strategy.to_str().unwrap()];
+    args.extend([
+        "--symbol",
+        "BTCUSDT",
+        "--timeframe",
+        "1h",
+        "--start",
+        "2025-01-01",
+        "--end",
+        end,
+    ]);
+    args.extend(extra);
+    args.extend(["--out", out.to_str().unwrap()]);
+    let (code, stdout, stderr) = cryptobt(&args);
+    (dir, code, stdout, stderr)
+}
+
 /// `cryptobt sweep` with the SMA run flags and `extra`: exit code and stderr.
 fn sweep_exit(extra: &[&str]) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -423,28 +429,12 @@ fn specs_that_overflow_or_hold_nothing_are_refused_naming_the_flag() {
 
 #[test]
 fn a_sweep_whose_members_all_fail_fails_with_the_first_members_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let strategy = dir.path().join("s.lua");
-    std::fs::write(&strategy, "function on_data(bar)\n  error('boom ' .. params.k)\nend\n")
-        .unwrap();
-    let out = dir.path().join("out");
-    let (code, stdout, stderr) = cryptobt(&[
-        "sweep",
-        "--strategy",
-        strategy.to_str().unwrap(),
-        "--symbol",
-        "BTCUSDT",
-        "--timeframe",
-        "1h",
-        "--start",
-        "2025-01-01",
-        "--end",
+    let (dir, code, stdout, stderr) = sweep_source(
+        "function on_data(bar)\n  error('boom ' .. params.k)\nend\n",
         "2025-01-02",
-        "--grid",
-        "k=1,2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &["--grid", "k=1,2"],
+    );
+    let out = dir.path().join("out");
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(stderr.contains("runtime_error") && stderr.contains("boom 1"), "{stderr}");
     assert!(out.join("sweep.parquet").exists(), "the failed rows are still written");
@@ -452,31 +442,12 @@ fn a_sweep_whose_members_all_fail_fails_with_the_first_members_error() {
 
 #[test]
 fn the_sweep_wide_time_limit_fails_the_sweep_with_the_members_finished() {
-    let dir = tempfile::tempdir().unwrap();
-    let strategy = dir.path().join("slow.lua");
-    std::fs::write(&strategy, SLOW_LUA).unwrap();
-    let out = dir.path().join("out");
-    let (code, stdout, stderr) = cryptobt(&[
-        "sweep",
-        "--strategy",
-        strategy.to_str().unwrap(),
-        "--symbol",
-        "BTCUSDT",
-        "--timeframe",
-        "1h",
-        "--start",
-        "2025-01-01",
-        "--end",
+    let (dir, code, stdout, stderr) = sweep_source(
+        SLOW_LUA,
         "2025-01-31",
-        "--grid",
-        "k=1:2000:1",
-        "--threads",
-        "1",
-        "--max-sweep-duration",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &["--grid", "k=1:2000:1", "--threads", "1", "--max-sweep-duration", "1"],
+    );
+    let out = dir.path().join("out");
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(stderr.contains("time_limit_exceeded"), "{stderr}");
     let summary: Value =
