@@ -4,6 +4,7 @@ import { api, ApiError, followEvents } from "./api.js";
 import { createEditor } from "./editor.js";
 import { Charts, RunView } from "./charts.js";
 import { initSweeps, openSweep } from "./sweeps.js";
+import { escapeHtml } from "./html.js";
 
 const $ = (id) => document.getElementById(id);
 const charts = new Charts();
@@ -362,10 +363,6 @@ function renderMetrics(el, metrics) {
 }
 
 const TRADE_COLUMNS = ["timestamp", "action", "order_type", "quantity", "price", "leverage", "fee", "position_type", "pnl", "tag"];
-
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-}
 
 function time(ms) {
   return new Date(ms).toISOString().replace("T", " ").slice(0, 16);

@@ -2,16 +2,13 @@
 // table, a heatmap over any two parameters (a cell opens that member as a normal run), the
 // walk-forward windows with the stitched equity, and PBO and DSR each with how to read it.
 import { api, followEvents } from "./api.js";
+import { escapeHtml } from "./html.js";
 
 const $ = (id) => document.getElementById(id);
 let ctx = null; // { readForm, follow, metrics: () => METRICS, code: () => string }
 let shown = null; // the sweep shown (GET /api/sweeps/{id})
 let tableState = { page: 1, size: 20, sort: null, order: null };
 let stopEvents = null; // stops following the sweep shown
-
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-}
 
 const fmt = (v, digits = 3) => (v === null || v === undefined ? "—" : Number(v).toFixed(digits));
 
