@@ -10,4 +10,5 @@ mod intrabar_rules;
 mod ledger_contract;
 mod metric_docs;
 mod metrics_by_hand;
+mod page_ids;
 mod several_symbols;
