@@ -180,7 +180,10 @@ fn bad_sweeps_are_refused_naming_the_field_and_a_cancel_keeps_what_finished() {
     let (code, v, _) = api.post("/api/sweeps", &slow_sweep());
     assert_eq!(code, 202, "{v}");
     let id = v["sweep_id"].as_str().unwrap().to_owned();
-    std::thread::sleep(Duration::from_millis(500));
+    // Cancel once the sweep reports that it runs (its events, not a guess at the time).
+    let seen =
+        api.events_until(&format!("/api/sweeps/{id}/events"), |_, d| d["status"] == "running");
+    assert_eq!(seen.last().unwrap().1["status"], "running", "{seen:?}");
     let (code, v, _) = api.post(&format!("/api/sweeps/{id}/cancel"), "");
     assert_eq!(code, 202, "{v}");
     let events = api.events_at(&format!("/api/sweeps/{id}/events"));

@@ -125,6 +125,16 @@ impl Api {
 
     /// Reads the event stream at `path` to its end; returns the events as (name, data).
     pub(crate) fn events_at(&self, path: &str) -> Vec<(String, Value)> {
+        self.events_until(path, |_, _| false)
+    }
+
+    /// Reads the event stream at `path` until an event satisfies `stop` (or the stream ends);
+    /// returns the events read, that one last.
+    pub(crate) fn events_until(
+        &self,
+        path: &str,
+        stop: impl Fn(&str, &Value) -> bool,
+    ) -> Vec<(String, Value)> {
         let r = self.agent.get(&format!("{}{path}", self.base)).call().unwrap();
         assert_eq!(r.headers().get("content-type").unwrap(), "text/event-stream");
         let reader = BufReader::new(r.into_body().into_reader());
@@ -135,7 +145,12 @@ impl Api {
             if let Some(n) = line.strip_prefix("event: ") {
                 name = n.to_owned();
             } else if let Some(d) = line.strip_prefix("data: ") {
-                out.push((name.clone(), serde_json::from_str(d).unwrap()));
+                let data: Value = serde_json::from_str(d).unwrap();
+                let done = stop(&name, &data);
+                out.push((name.clone(), data));
+                if done {
+                    break;
+                }
             }
         }
         out
