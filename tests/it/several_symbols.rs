@@ -453,3 +453,48 @@ fn ambiguity_is_counted_and_flagged_per_symbol() {
     );
     assert_eq!(report.trades[2].order_type, OrderType::StopLoss);
 }
+
+/// `fill = next_open`: market orders queued in one `on_data` fill at the next step's open of their
+/// own symbol, in the order they were placed (ETH's first here although BTC is the primary).
+#[test]
+fn queued_orders_fill_at_their_own_open_in_the_order_placed() {
+    let source = r#"
+        local eth = market("ETHUSDT")
+        function on_data(bar)
+            if bar.timestamp == 0 then
+                log(eth:buy(2), buy(1))
+            end
+        end
+    "#;
+    let day = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+    let config = BacktestConfig::builder(sym("BTCUSDT"), Timeframe::H1, day, day)
+        .symbols(vec![sym("BTCUSDT"), sym("ETHUSDT")])
+        .initial_capital(dec!(1000))
+        .fee_rate(Decimal::ZERO)
+        .maker_fee_rate(Decimal::ZERO)
+        .fill(cryptobt_domain::FillMode::NextOpen)
+        .build()
+        .unwrap();
+    let btc = vec![
+        testkit::bar(0, dec!(100), dec!(100), dec!(100), dec!(100)),
+        testkit::bar(HOUR, dec!(101), dec!(103), dec!(101), dec!(102)),
+    ];
+    let eth = vec![
+        testkit::bar(0, dec!(50), dec!(50), dec!(50), dec!(50)),
+        testkit::bar(HOUR, dec!(49), dec!(49), dec!(47), dec!(48)),
+    ];
+    let report = run(source, &config, &[(btc, None), (eth, None)]);
+    assert_eq!(report.log, ["true\ttrue\tnil"], "queued orders return true");
+    let fills: Vec<(String, i64, Decimal, Decimal)> = report
+        .trades
+        .iter()
+        .map(|t| (t.symbol.to_string(), t.timestamp, t.quantity, t.price))
+        .collect();
+    assert_eq!(
+        fills,
+        [("ETHUSDT".into(), HOUR, dec!(2), dec!(49)), ("BTCUSDT".into(), HOUR, dec!(1), dec!(101))]
+    );
+    // Cash 1000 − 98 − 101 = 801; valued at the closes: 801 + 2 × 48 + 1 × 102 = 999.
+    let last = report.snapshots.last().unwrap();
+    assert_eq!((last.cash, last.portfolio_value), (dec!(801), dec!(999)));
+}
