@@ -498,3 +498,82 @@ fn queued_orders_fill_at_their_own_open_in_the_order_placed() {
     let last = report.snapshots.last().unwrap();
     assert_eq!((last.cash, last.portfolio_value), (dec!(801), dec!(999)));
 }
+
+/// `intrabar = 1m` on two symbols: each symbol's hour is walked through its own minutes, BTC's
+/// first. BTC's first minute of the second hour rises to 106 (its take-profit at 105 fills on the
+/// path), ETH's falls to 44 (its stop at 45 fills); the hour bars alone would have said nothing
+/// about which came first.
+#[test]
+fn each_symbol_walks_its_own_minutes_in_list_order() {
+    let source = r#"
+        local eth = market("ETHUSDT")
+        function on_data(bar)
+            if bar.timestamp == 0 then
+                buy(1)
+                set_stop_loss(95)
+                set_take_profit(105)
+                eth:buy(1)
+                eth:set_stop_loss(45)
+                eth:set_take_profit(55)
+            end
+        end
+    "#;
+    let day = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+    let config = BacktestConfig::builder(sym("BTCUSDT"), Timeframe::H1, day, day)
+        .symbols(vec![sym("BTCUSDT"), sym("ETHUSDT")])
+        .initial_capital(dec!(1000))
+        .fee_rate(Decimal::ZERO)
+        .maker_fee_rate(Decimal::ZERO)
+        .intrabar(cryptobt_domain::Intrabar::OneMinute)
+        .build()
+        .unwrap();
+    let minutes = |price: Decimal, first_of_second_hour: [Decimal; 4]| {
+        let bars: Vec<Bar> = (0..120)
+            .map(|m| {
+                let t = m * 60_000;
+                let [o, h, l, c] =
+                    if m == 60 { first_of_second_hour } else { [price, price, price, price] };
+                testkit::bar(t, o, h, l, c)
+            })
+            .collect();
+        BarSeries::new(vec![Arc::from(bars)])
+    };
+    let btc_minutes = minutes(dec!(100), [dec!(100), dec!(106), dec!(100), dec!(105)]);
+    let eth_minutes = minutes(dec!(50), [dec!(50), dec!(50), dec!(44), dec!(45)]);
+    // The hour bars: BTC's second hour reaches both of its exits, ETH's both of its own.
+    let btc = BarSeries::new(vec![Arc::from(vec![
+        testkit::bar(0, dec!(100), dec!(100), dec!(100), dec!(100)),
+        testkit::bar(HOUR, dec!(100), dec!(106), dec!(94), dec!(100)),
+    ])]);
+    let eth = BarSeries::new(vec![Arc::from(vec![
+        testkit::bar(0, dec!(50), dec!(50), dec!(50), dec!(50)),
+        testkit::bar(HOUR, dec!(50), dec!(56), dec!(44), dec!(50)),
+    ])]);
+    let spec = StrategySpec {
+        source: source.to_owned(),
+        symbol: config.symbol(),
+        symbols: config.symbols().to_vec(),
+        params: Params::new(),
+        limits: StrategyLimits::default(),
+    };
+    let mut strategy = LuaStrategyFactory.create(&spec).unwrap();
+    let feeds = vec![
+        Feed { minutes: Some(&btc_minutes), ..Feed::new(sym("BTCUSDT"), &btc) },
+        Feed { minutes: Some(&eth_minutes), ..Feed::new(sym("ETHUSDT"), &eth) },
+    ];
+    let report = Backtest::over(&config, feeds).run(strategy.as_mut(), &());
+    let exits: Vec<(String, OrderType, Decimal, bool)> = report.trades[2..]
+        .iter()
+        .map(|t| (t.symbol.to_string(), t.order_type, t.price, t.ambiguous))
+        .collect();
+    assert_eq!(
+        exits,
+        [
+            ("BTCUSDT".into(), OrderType::TakeProfit, dec!(105), false),
+            ("ETHUSDT".into(), OrderType::StopLoss, dec!(45), false),
+        ]
+    );
+    assert_eq!(report.ambiguous_bars, 0, "the minutes settle both");
+    // Cash 1000 − 100 − 50 + 105 + 45.
+    assert_eq!(report.snapshots.last().unwrap().cash, dec!(1000));
+}
