@@ -313,6 +313,14 @@ fn data_validate_examples_health_and_openapi() {
     for def in cryptobt_domain::METRICS {
         assert!(metrics[def.key].is_object(), "MetricsView lacks {}", def.key);
     }
+    // The page's run form has an input for every field of a submission (the code is the editor):
+    // the API's list and the form cannot drift apart.
+    let page = std::fs::read_to_string(root().join("static/index.html")).unwrap();
+    let fields = schemas["SubmitRequest"]["properties"].as_object().unwrap();
+    assert!(fields.len() >= 16, "{fields:?}");
+    for field in fields.keys().filter(|f| *f != "strategy_code") {
+        assert!(page.contains(&format!("name=\"{field}\"")), "the run form has no input {field}");
+    }
 }
 
 #[test]
