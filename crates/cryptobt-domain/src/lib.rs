@@ -44,7 +44,7 @@ pub use crate::{
     error::DomainError,
     id::BacktestId,
     market::{Bar, FundingRate, Timeframe, TradingMode},
-    metric_defs::{metric, MetricDef, MetricGroup, MetricUnit, METRICS},
+    metric_defs::{metric, MetricDef, MetricGroup, MetricKey, MetricUnit, METRICS, METRIC_COUNT},
     orders::{
         check_price, check_tag, Armed, ExitKind, Exits, OrderBook, OrderKind, OrderOptions,
         OrderRequest, PendingOrder, Trailing, MAX_PENDING_ORDERS, MAX_TAG_BYTES,

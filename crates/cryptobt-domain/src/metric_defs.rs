@@ -95,44 +95,93 @@ const fn def(
 use MetricGroup::{Costs, Returns, Risk, Trades};
 use MetricUnit::{Bars, Count, Days, Percent, Ratio, Times, Usdt};
 
-/// Every metric of `metrics.json`, in the order shown.
-pub const METRICS: [MetricDef; 30] = [
-    def("total_return", "Total return", Returns, Percent, "(final equity / initial capital − 1) × 100. Negative is a loss. Null when no bar was processed."),
-    def("final_equity", "Final equity", Returns, Usdt, "Cash + margin + unrealized P&L at the last bar's close. Null when no bar was processed."),
-    def("annualized_return", "Annualized return", Returns, Percent, "((final / initial)^(365 / days) − 1) × 100, days = time from the first to the last bar in days. Null when days = 0 or final equity ≤ 0."),
-    def("benchmark_return", "Buy & hold", Returns, Percent, "(last close / first close − 1) × 100: holding the asset from the first bar's close. The buy-and-hold line on the charts uses the same base. Null when no bar was processed."),
-    def("expectancy", "Expectancy", Returns, Usdt, "Mean net P&L per round trip (every fee, clearance and funding payment included). Null without round trips."),
-    def("max_drawdown", "Max drawdown", Risk, Percent, "The worst fall from a running equity high: min over bars of (equity / running max − 1) × 100, the running max starting at the initial capital. ≤ 0. Null when no bar was processed."),
-    def("max_drawdown_duration_days", "Longest drawdown", Risk, Days, "The longest time, in days, from the last bar at an equity high to the first bar back at or above it (or to the last bar if never). 0 when equity never fell below its high."),
-    def("volatility", "Volatility (daily)", Risk, Percent, "Sample standard deviation (n − 1) of daily returns × 100; a day's return compares its last equity with the previous day's (the first day with the initial capital). Null with fewer than two days."),
-    def("annualized_volatility", "Volatility (annual)", Risk, Percent, "Daily volatility × √365. Null when the daily volatility is."),
-    def("sharpe_ratio", "Sharpe", Risk, Ratio, "Mean daily return / its standard deviation × √365, risk-free rate 0. Null with fewer than two days or a deviation of 0."),
-    def("sortino_ratio", "Sortino", Risk, Ratio, "Mean daily return / √(mean of min(return, 0)²) × √365. Null with fewer than two days or no losing day."),
-    def("calmar_ratio", "Calmar", Risk, Ratio, "Annualized return / |max drawdown|. Null when either is null or the drawdown is 0."),
-    def("exposure", "Exposure", Risk, Percent, "Share of bars closing with an open position × 100."),
-    def("avg_leverage", "Avg leverage", Risk, Times, "Mean leverage of the fills that open or add to a position. Null without such fills."),
-    def("max_leverage", "Max leverage", Risk, Times, "Highest leverage of the fills that open or add. Null without such fills."),
-    def("round_trips", "Round trips", Trades, Count, "Positions taken from flat back to flat (closed, liquidated, or the closing part of a reversal). A position still open at the end is not counted."),
-    def("win_rate", "Win rate", Trades, Percent, "Share of round trips with a net P&L > 0, × 100. Null without round trips."),
-    def("profit_factor", "Profit factor", Trades, Ratio, "Sum of winning round trips' net P&L / |sum of losing ones'|. Null when no round trip lost."),
-    def("avg_win", "Avg win", Trades, Usdt, "Mean net P&L of the winning round trips. Null without a winner."),
-    def("avg_loss", "Avg loss", Trades, Usdt, "Mean net P&L of the losing round trips, a negative number. Null without a loser."),
-    def("largest_win", "Largest win", Trades, Usdt, "The best round trip's net P&L. Null unless it is > 0."),
-    def("largest_loss", "Largest loss", Trades, Usdt, "The worst round trip's net P&L, a negative number. Null unless it is < 0."),
-    def("avg_bars_held", "Avg bars held", Trades, Bars, "Mean of exit bar − entry bar over round trips, in bars of the run's timeframe. Null without round trips."),
-    def("max_consecutive_losses", "Losing streak", Trades, Count, "The longest run of round trips with net P&L ≤ 0, in exit order. 0 without round trips."),
-    def("total_trades", "Fills", Trades, Count, "Every fill: opening, adding, reducing, closing and liquidation fills."),
-    def("ambiguous_bars", "Ambiguous bars", Trades, Count, "Bars with an order or exit armed both above and below the open, where which filled first rested on the intrabar rule (open → nearer extreme → other extreme → close), not on the data."),
-    def("total_fees", "Fees paid", Costs, Usdt, "Sum of the trading fees of every fill, a positive amount paid. The liquidation clearance is not a fee here: it is in liquidation losses."),
-    def("total_funding", "Funding", Costs, Usdt, "Sum of the funding payments: positive = received, negative = paid (futures)."),
-    def("liquidations", "Liquidations", Costs, Count, "Number of positions liquidated."),
-    def("liquidation_losses", "Liquidation losses", Costs, Usdt, "Sum of the margins lost to liquidation (each liquidated position loses its whole isolated margin), a positive amount."),
-];
+/// Declares [`MetricKey`] and [`METRICS`] from one list, so that a metric is named once: its
+/// variant, key, label, group, unit and definition.
+macro_rules! metrics {
+    ($($variant:ident => $key:literal, $label:literal, $group:ident, $unit:ident, $definition:literal;)*) => {
+        /// A metric of `metrics.json`, by name; [`MetricKey::def`] is its row of [`METRICS`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum MetricKey {
+            $(
+                #[doc = $label]
+                $variant,
+            )*
+        }
+
+        impl MetricKey {
+            /// Every metric, in the order of [`METRICS`].
+            pub const ALL: [Self; METRIC_COUNT] = [$(Self::$variant),*];
+
+            /// The key in `metrics.json` and the API.
+            #[must_use]
+            pub const fn key(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $key,)*
+                }
+            }
+
+            /// The metric named `key`, if there is one.
+            #[must_use]
+            pub fn parse(key: &str) -> Option<Self> {
+                match key {
+                    $($key => Some(Self::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// Its definition.
+            #[must_use]
+            pub fn def(self) -> &'static MetricDef {
+                &METRICS[self as usize]
+            }
+        }
+
+        /// Every metric of `metrics.json`, in the order shown.
+        pub const METRICS: [MetricDef; METRIC_COUNT] =
+            [$(def($key, $label, $group, $unit, $definition)),*];
+    };
+}
+
+/// How many metrics there are.
+pub const METRIC_COUNT: usize = 30;
+
+metrics! {
+    TotalReturn => "total_return", "Total return", Returns, Percent, "(final equity / initial capital − 1) × 100. Negative is a loss. Null when no bar was processed.";
+    FinalEquity => "final_equity", "Final equity", Returns, Usdt, "Cash + margin + unrealized P&L at the last bar's close. Null when no bar was processed.";
+    AnnualizedReturn => "annualized_return", "Annualized return", Returns, Percent, "((final / initial)^(365 / days) − 1) × 100, days = time from the first to the last bar in days. Null when days = 0 or final equity ≤ 0.";
+    BenchmarkReturn => "benchmark_return", "Buy & hold", Returns, Percent, "(last close / first close − 1) × 100: holding the asset from the first bar's close. The buy-and-hold line on the charts uses the same base. Null when no bar was processed.";
+    Expectancy => "expectancy", "Expectancy", Returns, Usdt, "Mean net P&L per round trip (every fee, clearance and funding payment included). Null without round trips.";
+    MaxDrawdown => "max_drawdown", "Max drawdown", Risk, Percent, "The worst fall from a running equity high: min over bars of (equity / running max − 1) × 100, the running max starting at the initial capital. ≤ 0. Null when no bar was processed.";
+    MaxDrawdownDurationDays => "max_drawdown_duration_days", "Longest drawdown", Risk, Days, "The longest time, in days, from the last bar at an equity high to the first bar back at or above it (or to the last bar if never). 0 when equity never fell below its high.";
+    Volatility => "volatility", "Volatility (daily)", Risk, Percent, "Sample standard deviation (n − 1) of daily returns × 100; a day's return compares its last equity with the previous day's (the first day with the initial capital). Null with fewer than two days.";
+    AnnualizedVolatility => "annualized_volatility", "Volatility (annual)", Risk, Percent, "Daily volatility × √365. Null when the daily volatility is.";
+    SharpeRatio => "sharpe_ratio", "Sharpe", Risk, Ratio, "Mean daily return / its standard deviation × √365, risk-free rate 0. Null with fewer than two days or a deviation of 0.";
+    SortinoRatio => "sortino_ratio", "Sortino", Risk, Ratio, "Mean daily return / √(mean of min(return, 0)²) × √365. Null with fewer than two days or no losing day.";
+    CalmarRatio => "calmar_ratio", "Calmar", Risk, Ratio, "Annualized return / |max drawdown|. Null when either is null or the drawdown is 0.";
+    Exposure => "exposure", "Exposure", Risk, Percent, "Share of bars closing with an open position × 100.";
+    AvgLeverage => "avg_leverage", "Avg leverage", Risk, Times, "Mean leverage of the fills that open or add to a position. Null without such fills.";
+    MaxLeverage => "max_leverage", "Max leverage", Risk, Times, "Highest leverage of the fills that open or add. Null without such fills.";
+    RoundTrips => "round_trips", "Round trips", Trades, Count, "Positions taken from flat back to flat (closed, liquidated, or the closing part of a reversal). A position still open at the end is not counted.";
+    WinRate => "win_rate", "Win rate", Trades, Percent, "Share of round trips with a net P&L > 0, × 100. Null without round trips.";
+    ProfitFactor => "profit_factor", "Profit factor", Trades, Ratio, "Sum of winning round trips' net P&L / |sum of losing ones'|. Null when no round trip lost.";
+    AvgWin => "avg_win", "Avg win", Trades, Usdt, "Mean net P&L of the winning round trips. Null without a winner.";
+    AvgLoss => "avg_loss", "Avg loss", Trades, Usdt, "Mean net P&L of the losing round trips, a negative number. Null without a loser.";
+    LargestWin => "largest_win", "Largest win", Trades, Usdt, "The best round trip's net P&L. Null unless it is > 0.";
+    LargestLoss => "largest_loss", "Largest loss", Trades, Usdt, "The worst round trip's net P&L, a negative number. Null unless it is < 0.";
+    AvgBarsHeld => "avg_bars_held", "Avg bars held", Trades, Bars, "Mean of exit bar − entry bar over round trips, in bars of the run's timeframe. Null without round trips.";
+    MaxConsecutiveLosses => "max_consecutive_losses", "Losing streak", Trades, Count, "The longest run of round trips with net P&L ≤ 0, in exit order. 0 without round trips.";
+    TotalTrades => "total_trades", "Fills", Trades, Count, "Every fill: opening, adding, reducing, closing and liquidation fills.";
+    AmbiguousBars => "ambiguous_bars", "Ambiguous bars", Trades, Count, "Bars with an order or exit armed both above and below the open, where which filled first rested on the intrabar rule (open → nearer extreme → other extreme → close), not on the data.";
+    TotalFees => "total_fees", "Fees paid", Costs, Usdt, "Sum of the trading fees of every fill, a positive amount paid. The liquidation clearance is not a fee here: it is in liquidation losses.";
+    TotalFunding => "total_funding", "Funding", Costs, Usdt, "Sum of the funding payments: positive = received, negative = paid (futures).";
+    Liquidations => "liquidations", "Liquidations", Costs, Count, "Number of positions liquidated.";
+    LiquidationLosses => "liquidation_losses", "Liquidation losses", Costs, Usdt, "Sum of the margins lost to liquidation (each liquidated position loses its whole isolated margin), a positive amount.";
+}
 
 /// The definition of `key`, if it is a metric.
 #[must_use]
 pub fn metric(key: &str) -> Option<&'static MetricDef> {
-    METRICS.iter().find(|m| m.key == key)
+    MetricKey::parse(key).map(MetricKey::def)
 }
 
 #[cfg(test)]
@@ -199,6 +248,10 @@ mod tests {
             values.iter().map(|v| v.unwrap().to_bits()).collect();
         assert_eq!(distinct.len(), METRICS.len(), "every key has its own field");
         assert_eq!(m.get("nope"), None);
+        for (i, key) in MetricKey::ALL.iter().enumerate() {
+            assert_eq!(key.def().key, METRICS[i].key);
+            assert_eq!(MetricKey::parse(key.key()), Some(*key));
+        }
         assert_eq!(MetricUnit::Percent.format(12.345), "12.35 %");
         assert_eq!(MetricUnit::Bars.format(3.25), "3.2 bars");
     }

@@ -240,47 +240,54 @@ impl Metrics {
     /// as numbers); `None` where it is null or `key` is not a metric ([`crate::METRICS`]).
     #[must_use]
     pub fn get(&self, key: &str) -> Option<f64> {
+        crate::MetricKey::parse(key).and_then(|k| self.value(k))
+    }
+
+    /// The value of metric `key` as `metrics.json` writes it (an exhaustive match: a metric
+    /// added to the table needs its value here).
+    #[must_use]
+    pub fn value(&self, key: crate::MetricKey) -> Option<f64> {
+        use crate::MetricKey as K;
         let money = |d: Option<Decimal>| d.map(crate::money::decimal_to_f64);
         let count = |n: u64| Some(n as f64);
         match key {
-            "total_return" => self.total_return,
-            "final_equity" => money(self.final_equity),
-            "annualized_return" => self.annualized_return,
-            "benchmark_return" => self.benchmark_return,
-            "expectancy" => money(self.expectancy),
-            "max_drawdown" => self.max_drawdown,
-            "max_drawdown_duration_days" => self.max_drawdown_duration_days,
-            "volatility" => self.volatility,
-            "annualized_volatility" => self.annualized_volatility,
-            "sharpe_ratio" => self.sharpe_ratio,
-            "sortino_ratio" => self.sortino_ratio,
-            "calmar_ratio" => self.calmar_ratio,
-            "exposure" => self.exposure,
-            "avg_leverage" => money(self.avg_leverage),
-            "max_leverage" => money(self.max_leverage),
-            "round_trips" => count(self.round_trips),
-            "win_rate" => self.win_rate,
-            "profit_factor" => self.profit_factor,
-            "avg_win" => money(self.avg_win),
-            "avg_loss" => money(self.avg_loss),
-            "largest_win" => money(self.largest_win),
-            "largest_loss" => money(self.largest_loss),
-            "avg_bars_held" => self.avg_bars_held,
-            "max_consecutive_losses" => count(self.max_consecutive_losses),
-            "total_trades" => count(self.total_trades),
-            "ambiguous_bars" => count(self.ambiguous_bars),
-            "total_fees" => money(Some(self.total_fees)),
-            "total_funding" => money(Some(self.total_funding)),
-            "liquidations" => count(self.liquidations),
-            "liquidation_losses" => money(Some(self.liquidation_losses)),
-            _ => None,
+            K::TotalReturn => self.total_return,
+            K::FinalEquity => money(self.final_equity),
+            K::AnnualizedReturn => self.annualized_return,
+            K::BenchmarkReturn => self.benchmark_return,
+            K::Expectancy => money(self.expectancy),
+            K::MaxDrawdown => self.max_drawdown,
+            K::MaxDrawdownDurationDays => self.max_drawdown_duration_days,
+            K::Volatility => self.volatility,
+            K::AnnualizedVolatility => self.annualized_volatility,
+            K::SharpeRatio => self.sharpe_ratio,
+            K::SortinoRatio => self.sortino_ratio,
+            K::CalmarRatio => self.calmar_ratio,
+            K::Exposure => self.exposure,
+            K::AvgLeverage => money(self.avg_leverage),
+            K::MaxLeverage => money(self.max_leverage),
+            K::RoundTrips => count(self.round_trips),
+            K::WinRate => self.win_rate,
+            K::ProfitFactor => self.profit_factor,
+            K::AvgWin => money(self.avg_win),
+            K::AvgLoss => money(self.avg_loss),
+            K::LargestWin => money(self.largest_win),
+            K::LargestLoss => money(self.largest_loss),
+            K::AvgBarsHeld => self.avg_bars_held,
+            K::MaxConsecutiveLosses => count(self.max_consecutive_losses),
+            K::TotalTrades => count(self.total_trades),
+            K::AmbiguousBars => count(self.ambiguous_bars),
+            K::TotalFees => money(Some(self.total_fees)),
+            K::TotalFunding => money(Some(self.total_funding)),
+            K::Liquidations => count(self.liquidations),
+            K::LiquidationLosses => money(Some(self.liquidation_losses)),
         }
     }
 
     /// Every metric's value in [`crate::METRICS`] order.
     #[must_use]
     pub fn values(&self) -> Vec<Option<f64>> {
-        crate::METRICS.iter().map(|def| self.get(def.key)).collect()
+        crate::MetricKey::ALL.iter().map(|k| self.value(*k)).collect()
     }
 }
 
