@@ -166,6 +166,11 @@ await step("a run of two symbols: the price chart switches symbol with its own f
   assert.equal(await inView(), fillsOf("ETHUSDT"), "the whole run's ETH fills");
   assert.notEqual(fillsOf("ETHUSDT"), 0);
   assert.equal(await page.getAttribute("#view-range", "data-from"), range, "the same whole-run view");
+  // Buy and hold under the equity is both symbols' with equal weight, ending at the headline's.
+  const bench = await page.evaluate(() => window.__view.view.benchmark);
+  const initial = Number(run.config.initial_capital);
+  const ends = (bench[bench.length - 1][1] / initial - 1) * 100;
+  assert.ok(Math.abs(ends - run.metrics.benchmark_return) < 1e-6, `buy and hold ends at ${ends}, the metric is ${run.metrics.benchmark_return}`);
   // The candles are ETH's (about 2,500 USDT), not BTC's (about 100,000).
   const shown = await page.evaluate(() => ({ symbol: window.__view.view.symbol, close: window.__view.view.candles[0].c }));
   assert.equal(shown.symbol, "ETHUSDT");

@@ -194,8 +194,11 @@ export class RunView {
       this.equity.setData(view.equity.map(([ms, v]) => ({ time: t(ms), value: v })));
       this.equityRange.setData([]);
     }
+    // A run of several symbols: the server's equal-weight buy and hold of all of them; one
+    // symbol: from its candles.
     const base = view.benchmark_base;
-    this.bench.setData(base ? view.candles.map((c) => ({ time: t(c.t), value: (this.initial * c.c) / base })) : []);
+    if (view.benchmark) this.bench.setData(view.benchmark.map(([ms, v]) => ({ time: t(ms), value: v })));
+    else this.bench.setData(base ? view.candles.map((c) => ({ time: t(c.t), value: (this.initial * c.c) / base })) : []);
     this.drawdown.setData(
       view.aggregated
         ? perBucket(view.drawdown, (b, v) => { b.value = Math.min(b.value, v); }).map((b) => ({ time: b.time, value: b.value }))

@@ -343,6 +343,10 @@ pub(crate) struct ChartView<'a> {
     pub(crate) equity: Vec<(i64, f64)>,
     pub(crate) drawdown: Vec<(i64, f64)>,
     pub(crate) benchmark_base: Option<f64>,
+    /// A run of several symbols: buy and hold of all of them with equal weight, per bucket (the
+    /// page draws it instead of the shown symbol's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) benchmark: Option<Vec<(i64, f64)>>,
     pub(crate) fills: Vec<&'a Trade>,
     pub(crate) fills_total: usize,
     pub(crate) round_trips: Vec<&'a cryptobt_domain::RoundTrip>,

@@ -127,6 +127,37 @@ pub fn thin(times: &[i64], values: &[f64], from: i64, to: i64, ms: i64) -> Vec<(
     out
 }
 
+/// Buy and hold of every symbol of a run with equal weight, per bucket of `ms` over
+/// `[first, last]`: the initial capital times the mean
+/// over the symbols of `close / first close` (the `benchmark_return` of `metrics.json` at the end).
+#[must_use]
+pub fn buy_and_hold(
+    markets: &[(crate::Symbol, Vec<Bar>)],
+    initial: f64,
+    (first, last): (i64, i64),
+    ms: i64,
+) -> Vec<(i64, f64)> {
+    let curves: Vec<Vec<(i64, f64)>> = markets
+        .iter()
+        .filter_map(|(_, bars)| {
+            let base = decimal_to_f64(bars.first()?.close);
+            (base > 0.0).then(|| {
+                aggregate(bars.iter(), first, last, ms).iter().map(|k| (k.t, k.c / base)).collect()
+            })
+        })
+        .collect();
+    let Some(reference) = curves.first() else { return Vec::new() };
+    if curves.len() != markets.len() || curves.iter().any(|c| c.len() != reference.len()) {
+        return Vec::new(); // a symbol without bars: no line rather than a wrong one
+    }
+    (0..reference.len())
+        .map(|i| {
+            let mean = curves.iter().map(|c| c[i].1).sum::<f64>() / curves.len() as f64;
+            (reference[i].0, initial * mean)
+        })
+        .collect()
+}
+
 /// The drawdown of `equity` in percent, `(e / running max − 1) × 100`, the running max starting
 /// at `initial` (as the `max_drawdown` metric computes it); 0 where the max is not positive.
 #[must_use]
@@ -206,5 +237,39 @@ mod chart_tests {
                 Candle { t: 300_000, o: 15.0, h: 29.0, l: 5.0, c: 20.0 }
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod buy_and_hold_tests {
+    use super::*;
+    use crate::Symbol;
+    use rust_decimal::Decimal;
+
+    fn bars(closes: &[i64]) -> Vec<Bar> {
+        (0i64..)
+            .zip(closes)
+            .map(|(i, c)| {
+                let p = Decimal::from(*c);
+                Bar { timestamp: i * 3_600_000, open: p, high: p, low: p, close: p, volume: p }
+            })
+            .collect()
+    }
+
+    /// One symbol: capital × close / first close. Two: the mean of both — BTC +10 % and ETH
+    /// −10 % hold the capital at 1000 at the end, and the middle hour is (1.05 + 0.98) / 2.
+    #[test]
+    fn buy_and_hold_is_the_equal_weight_mean_over_the_symbols() {
+        let (btc, eth) = (Symbol::new("BTCUSDT").unwrap(), Symbol::new("ETHUSDT").unwrap());
+        let one = [(btc, bars(&[100, 105, 110]))];
+        let line = buy_and_hold(&one, 1000.0, (0, 7_200_000), 3_600_000);
+        assert_eq!(line, [(0, 1000.0), (3_600_000, 1050.0), (7_200_000, 1100.0)]);
+        let two = [(btc, bars(&[100, 105, 110])), (eth, bars(&[50, 49, 45]))];
+        let line = buy_and_hold(&two, 1000.0, (0, 7_200_000), 3_600_000);
+        assert_eq!(line.len(), 3);
+        assert!((line[1].1 - 1000.0 * (1.05 + 0.98) / 2.0).abs() < 1e-9, "{line:?}");
+        assert!((line[2].1 - 1000.0).abs() < 1e-9, "{line:?}");
+        let missing = [(btc, bars(&[100, 105, 110])), (eth, Vec::new())];
+        assert!(buy_and_hold(&missing, 1000.0, (0, 7_200_000), 3_600_000).is_empty());
     }
 }

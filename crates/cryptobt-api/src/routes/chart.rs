@@ -181,6 +181,26 @@ fn view(
         .filter(|r| r.exit_time >= start && r.entry_time < end)
         .collect();
     let first_close = bars.iter().next().map(|b| decimal_to_f64(b.close));
+    // Several symbols: the equal-weight buy and hold over all of them, as the headline's.
+    let benchmark = if c.symbols().len() > 1 {
+        let mut markets = Vec::with_capacity(c.symbols().len());
+        for s in c.symbols() {
+            let series = if *s == symbol {
+                bars.clone()
+            } else {
+                state
+                    .services
+                    .market
+                    .bars(&BarQuery::of_symbol(c, *s))
+                    .map_err(ApiError::internal)?
+            };
+            markets.push((*s, series.iter().copied().collect::<Vec<Bar>>()));
+        }
+        let initial = decimal_to_f64(c.initial_capital());
+        Some(cryptobt_domain::views::buy_and_hold(&markets, initial, (start, end - 1), ms))
+    } else {
+        None
+    };
     let plots: Vec<PlotView> = series
         .plots
         .iter()
@@ -209,6 +229,7 @@ fn view(
         equity,
         drawdown,
         benchmark_base: first_close,
+        benchmark,
         fills_total: fills.len(),
         fills: spread(&fills, MAX_FILLS).into_iter().copied().collect(),
         round_trips_total: trips.len(),
