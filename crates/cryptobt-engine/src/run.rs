@@ -122,7 +122,9 @@ impl<'a> Backtest<'a> {
     /// time uses the config's `funding_rate`, and so does a funding time the rates do not list.
     #[must_use]
     pub fn funding(mut self, rates: &'a [FundingRate]) -> Self {
-        self.feeds[0].funding = Some(rates);
+        if let Some(primary) = self.feeds.first_mut() {
+            primary.funding = Some(rates);
+        }
         self
     }
 
@@ -131,7 +133,9 @@ impl<'a> Backtest<'a> {
     /// (the [`Engine`](crate::Engine) checks them as it loads them).
     #[must_use]
     pub fn minutes(mut self, minutes: &'a BarSeries) -> Self {
-        self.feeds[0].minutes = Some(minutes);
+        if let Some(primary) = self.feeds.first_mut() {
+            primary.minutes = Some(minutes);
+        }
         self
     }
 
@@ -153,7 +157,7 @@ impl<'a> Backtest<'a> {
     /// report. A strategy error or a cancellation ends the run early; the report then carries
     /// what was recorded up to there.
     pub fn run(&self, strategy: &mut dyn Strategy, observer: &dyn RunObserver) -> BacktestReport {
-        let mut snapshots = Vec::with_capacity(self.feeds[0].bars.len());
+        let mut snapshots = Vec::with_capacity(self.feeds.first().map_or(0, |f| f.bars.len()));
         let mut report = self.run_into(strategy, observer, &mut snapshots);
         report.snapshots = snapshots;
         report
@@ -162,6 +166,13 @@ impl<'a> Backtest<'a> {
     /// The feeds in the config's symbol order, or why they do not fit it.
     fn ordered(&self) -> Result<Vec<Feed<'a>>, RunError> {
         let symbols = self.config.symbols();
+        let Some(primary) = self.feeds.first() else {
+            return Err(RunError {
+                code: ErrorCode::DataError,
+                message: format!("no bars were given for {}", self.config.symbol()),
+                line: None,
+            });
+        };
         let mut ordered = Vec::with_capacity(symbols.len());
         for symbol in symbols {
             let feed = self.feeds.iter().find(|f| f.symbol == *symbol).ok_or_else(|| RunError {
@@ -169,14 +180,14 @@ impl<'a> Backtest<'a> {
                 message: format!("no bars were given for {symbol}"),
                 line: None,
             })?;
-            if feed.bars.len() != self.feeds[0].bars.len() {
+            if feed.bars.len() != primary.bars.len() {
                 return Err(RunError {
                     code: ErrorCode::DataError,
                     message: format!(
                         "{symbol} has {} bars, {} has {}: every symbol needs a bar at every step",
                         feed.bars.len(),
-                        self.feeds[0].symbol,
-                        self.feeds[0].bars.len()
+                        primary.symbol,
+                        primary.bars.len()
                     ),
                     line: None,
                 });
@@ -196,9 +207,11 @@ impl<'a> Backtest<'a> {
         sink: &mut dyn SnapshotSink,
     ) -> BacktestReport {
         let config = self.config;
-        let (feeds, mut stop) = match self.ordered() {
+        let empty = BarSeries::default();
+        let (feeds, mut stop): (Vec<Feed<'_>>, _) = match self.ordered() {
             Ok(feeds) => (feeds, None),
-            Err(e) => (vec![Feed::new(config.symbol(), self.feeds[0].bars)], Some(e)),
+            // Nothing is replayed: the report carries the data error.
+            Err(e) => (vec![Feed::new(config.symbol(), &empty)], Some(e)),
         };
         let symbols: Vec<Symbol> = feeds.iter().map(|f| f.symbol).collect();
         let futures = config.trading_mode() == TradingMode::Futures;
@@ -520,6 +533,22 @@ mod null_metrics {
         fn on_bar(&mut self, _: &Bar, _: &SharedContext) -> Result<(), StrategyError> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn feeds_that_do_not_fit_the_config_fail_the_run_with_a_data_error() {
+        let config = testkit::config(TradingMode::Spot, Decimal::from(1_000), Decimal::ONE);
+        let report = Backtest::over(&config, Vec::new()).run(&mut FailsAtStart, &());
+        assert_eq!(report.status, RunStatus::Failed);
+        assert_eq!(report.error.as_ref().map(|e| e.code), Some(ErrorCode::DataError));
+        assert_eq!(report.bars, 0);
+        let eth = cryptobt_domain::Symbol::new("ETHUSDT").unwrap();
+        let bars = testkit::series(0, 3_600_000, &[[Decimal::ONE; 4]]);
+        let report =
+            Backtest::over(&config, vec![crate::Feed::new(eth, &bars)]).run(&mut FailsAtStart, &());
+        let error = report.error.unwrap();
+        assert_eq!(error.code, ErrorCode::DataError);
+        assert!(error.message.contains("no bars were given for BTCUSDT"), "{}", error.message);
     }
 
     #[test]
