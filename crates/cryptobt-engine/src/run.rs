@@ -234,8 +234,6 @@ impl<'a> Backtest<'a> {
         }
         let mut previous_open: Option<i64> = None;
         let mut funding_fallbacks = 0u64;
-        let mut first: Vec<Bar> = Vec::new();
-        let mut last: Vec<&Bar> = Vec::new();
         let mut minutes: Vec<Option<Minutes>> =
             feeds.iter().map(|f| f.minutes.map(Minutes::new)).collect();
         let mut levels = Vec::with_capacity(8);
@@ -279,10 +277,6 @@ impl<'a> Backtest<'a> {
             if stop.is_some() {
                 break;
             }
-            if first.is_empty() {
-                first = bars.iter().map(|b| **b).collect();
-            }
-            last.clone_from(&bars);
             ctx.show_bars(None);
             let bar_start = ctx.records.borrow().trades.len();
             if config.fill() == FillMode::NextOpen {
@@ -403,12 +397,22 @@ impl<'a> Backtest<'a> {
         let dropped_orders = ctx.queue.borrow().len() as u64;
         let pending_at_end = ctx.book.borrow().orders().len() as u64;
         let open_at_end = ctx.portfolio.borrow().positions().next().is_some();
+        // Each symbol's first and last bar processed (buy and hold, the open positions' value).
+        let ends: Vec<(Bar, Bar)> = match usize::try_from(processed) {
+            Ok(n) if n > 0 => feeds
+                .iter()
+                .filter_map(|f| {
+                    Some((*f.bars.range(0, 1).next()?, *f.bars.range(n - 1, n).next()?))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         let open_positions: Vec<OpenPosition> = {
             let portfolio = ctx.portfolio.borrow();
             portfolio
                 .positions()
                 .map(|p| {
-                    let close = last.get(index_of(&symbols, p.symbol())).map(|b| b.close);
+                    let close = ends.get(index_of(&symbols, p.symbol())).map(|(_, b)| b.close);
                     OpenPosition {
                         symbol: p.symbol(),
                         size: p.size(),
@@ -418,7 +422,6 @@ impl<'a> Backtest<'a> {
                 })
                 .collect()
         };
-        let ends: Vec<(Bar, Bar)> = first.iter().copied().zip(last.iter().map(|b| **b)).collect();
         let (mut metrics, daily_returns) =
             measured.finish(&records.trades, &records.funding, &round_trips, &ends);
         let ambiguous_bars: u64 = records.ambiguous_bars.iter().sum();
