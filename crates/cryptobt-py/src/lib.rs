@@ -80,22 +80,25 @@ fn setting(settings: &serde_json::Map<String, Value>, key: &str) -> Option<Strin
     })
 }
 
+/// The run settings `backtest` and `sweep` take: the CLI's run flags with `_` (the Python
+/// package's `SETTINGS`).
+const SETTINGS: [&str; 11] = [
+    "capital",
+    "max_leverage",
+    "mmr",
+    "fee",
+    "maker_fee",
+    "slippage_bps",
+    "fill",
+    "intrabar",
+    "funding_rate",
+    "max_duration",
+    "memory_limit_mb",
+];
+
 /// The run's config and limits, as `cryptobt backtest`'s flags give them.
 fn config_of(spec: &RunSpec) -> PyResult<(BacktestConfig, StrategyLimits)> {
-    let known = [
-        "capital",
-        "max_leverage",
-        "mmr",
-        "fee",
-        "maker_fee",
-        "slippage_bps",
-        "fill",
-        "intrabar",
-        "funding_rate",
-        "max_duration",
-        "memory_limit_mb",
-    ];
-    if let Some(unknown) = spec.settings.keys().find(|k| !known.contains(&k.as_str())) {
+    if let Some(unknown) = spec.settings.keys().find(|k| !SETTINGS.contains(&k.as_str())) {
         return Err(bad(unknown, "is not a run setting"));
     }
     let symbols: Vec<Symbol> = spec
@@ -372,5 +375,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sweep_part, m)?)?;
     m.add_function(wrap_pyfunction!(sweep_join, m)?)?;
     m.add_function(wrap_pyfunction!(bars, m)?)?;
+    m.add("SETTINGS", SETTINGS.to_vec())?;
     Ok(())
 }

@@ -32,19 +32,7 @@ from . import _native
 __all__ = ["Error", "Run", "Sweep", "backtest", "sweep", "bars"]
 
 #: The run settings ``backtest`` and ``sweep`` take: the CLI's run flags with ``_``.
-SETTINGS = (
-    "capital",
-    "max_leverage",
-    "mmr",
-    "fee",
-    "maker_fee",
-    "slippage_bps",
-    "fill",
-    "intrabar",
-    "funding_rate",
-    "max_duration",
-    "memory_limit_mb",
-)
+SETTINGS = tuple(_native.SETTINGS)
 
 
 class Error(Exception):
