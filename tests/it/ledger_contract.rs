@@ -6,18 +6,16 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use cryptobt_data::{BarCache, CsvMarketData};
 use cryptobt_domain::{
-    ports::{
-        BacktestRequest, BacktestService, BarSeries, StrategyFactory, StrategyLimits, StrategySpec,
-    },
-    testkit, ActionType, BacktestConfig, BacktestReport, Bar, FillMode, FundingRate, Params,
-    PositionType, RunStatus, Timeframe, TradingMode,
+    ports::{BacktestRequest, BacktestService, BarSeries, StrategyLimits},
+    testkit, ActionType, BacktestConfig, BacktestReport, Bar, FillMode, FundingRate, PositionType,
+    RunStatus, Timeframe, TradingMode,
 };
 use cryptobt_engine::{Backtest, Engine};
 use cryptobt_sandbox::LuaStrategyFactory;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
-use cryptobt_tests::workspace_root;
+use cryptobt_tests::{lua_strategy, workspace_root};
 
 const HOUR: i64 = 3_600_000;
 
@@ -32,14 +30,7 @@ fn run_lua(
     bars: Vec<Bar>,
     funding: Option<&[FundingRate]>,
 ) -> BacktestReport {
-    let spec = StrategySpec {
-        source: source.to_owned(),
-        symbol: config.symbol(),
-        symbols: config.symbols().to_vec(),
-        params: Params::new(),
-        limits: StrategyLimits::default(),
-    };
-    let mut strategy = LuaStrategyFactory.create(&spec).unwrap();
+    let mut strategy = lua_strategy(source, config);
     let series = BarSeries::new(vec![Arc::from(bars)]);
     let mut backtest = Backtest::new(config, &series);
     if let Some(rates) = funding {
@@ -234,14 +225,10 @@ fn funding_times_without_a_rate_fall_back_to_the_config_and_are_counted() {
 #[test]
 fn a_run_past_its_fill_limit_fails_clearly() {
     let config = testkit::config(TradingMode::Futures, dec!(1000000), dec!(10));
-    let spec = StrategySpec {
-        source: "function on_data(b) for i = 1, 10 do buy(0.001) sell(0.001) end end".into(),
-        symbol: config.symbol(),
-        symbols: config.symbols().to_vec(),
-        params: Params::new(),
-        limits: StrategyLimits::default(),
-    };
-    let mut strategy = LuaStrategyFactory.create(&spec).unwrap();
+    let mut strategy = lua_strategy(
+        "function on_data(b) for i = 1, 10 do buy(0.001) sell(0.001) end end",
+        &config,
+    );
     let series = BarSeries::new(vec![Arc::from(flat_bars(100, dec!(1000)))]);
     let report = Backtest::new(&config, &series).max_fills(50).run(strategy.as_mut(), &());
     assert_eq!(report.status, RunStatus::Failed);

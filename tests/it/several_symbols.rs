@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use cryptobt_domain::{
-    ports::{BarSeries, StrategyFactory, StrategyLimits, StrategySpec},
-    testkit, ActionType, BacktestConfig, BacktestReport, Bar, ErrorCode, FundingRate, OrderType,
-    Params, RunStatus, Symbol, Timeframe, TradingMode,
+    ports::BarSeries, testkit, ActionType, BacktestConfig, BacktestConfigBuilder, BacktestReport,
+    Bar, ErrorCode, FundingRate, OrderType, RunStatus, Symbol, Timeframe, TradingMode,
 };
 use cryptobt_engine::{Backtest, Feed};
-use cryptobt_sandbox::LuaStrategyFactory;
+use cryptobt_tests::lua_strategy;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
@@ -22,8 +21,8 @@ fn sym(name: &str) -> Symbol {
     Symbol::new(name).unwrap()
 }
 
-/// A config over `symbols` on 2025-01-01, fees 0.
-fn config(mode: TradingMode, timeframe: Timeframe, symbols: &[&str]) -> BacktestConfig {
+/// The settings of a run over `symbols` on 2025-01-01, 1000 USDT, fees 0.
+fn builder(mode: TradingMode, timeframe: Timeframe, symbols: &[&str]) -> BacktestConfigBuilder {
     let day = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
     let symbols: Vec<Symbol> = symbols.iter().map(|s| sym(s)).collect();
     let max_leverage = if mode == TradingMode::Futures { dec!(20) } else { Decimal::ONE };
@@ -34,8 +33,11 @@ fn config(mode: TradingMode, timeframe: Timeframe, symbols: &[&str]) -> Backtest
         .max_leverage(max_leverage)
         .fee_rate(Decimal::ZERO)
         .maker_fee_rate(Decimal::ZERO)
-        .build()
-        .unwrap()
+}
+
+/// [`builder`]'s config.
+fn config(mode: TradingMode, timeframe: Timeframe, symbols: &[&str]) -> BacktestConfig {
+    builder(mode, timeframe, symbols).build().unwrap()
 }
 
 /// Runs Lua `source` with one `(bars, funding)` per symbol of `config`, in its order.
@@ -44,14 +46,6 @@ fn run(
     config: &BacktestConfig,
     markets: &[(Vec<Bar>, Option<Vec<FundingRate>>)],
 ) -> BacktestReport {
-    let spec = StrategySpec {
-        source: source.to_owned(),
-        symbol: config.symbol(),
-        symbols: config.symbols().to_vec(),
-        params: Params::new(),
-        limits: StrategyLimits::default(),
-    };
-    let mut strategy = LuaStrategyFactory.create(&spec).unwrap();
     let series: Vec<BarSeries> =
         markets.iter().map(|(bars, _)| BarSeries::new(vec![Arc::from(bars.clone())])).collect();
     let feeds = config
@@ -64,7 +58,12 @@ fn run(
             ..Feed::new(*symbol, bars)
         })
         .collect();
-    Backtest::over(config, feeds).run(strategy.as_mut(), &())
+    run_feeds(source, config, feeds)
+}
+
+/// Runs Lua `source` over `feeds`.
+fn run_feeds(source: &str, config: &BacktestConfig, feeds: Vec<Feed<'_>>) -> BacktestReport {
+    Backtest::over(config, feeds).run(lua_strategy(source, config).as_mut(), &())
 }
 
 /// `n` flat hourly bars at `price`.
@@ -466,12 +465,7 @@ fn queued_orders_fill_at_their_own_open_in_the_order_placed() {
             end
         end
     "#;
-    let day = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
-    let config = BacktestConfig::builder(sym("BTCUSDT"), Timeframe::H1, day, day)
-        .symbols(vec![sym("BTCUSDT"), sym("ETHUSDT")])
-        .initial_capital(dec!(1000))
-        .fee_rate(Decimal::ZERO)
-        .maker_fee_rate(Decimal::ZERO)
+    let config = builder(TradingMode::Spot, Timeframe::H1, &["BTCUSDT", "ETHUSDT"])
         .fill(cryptobt_domain::FillMode::NextOpen)
         .build()
         .unwrap();
@@ -518,12 +512,7 @@ fn each_symbol_walks_its_own_minutes_in_list_order() {
             end
         end
     "#;
-    let day = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
-    let config = BacktestConfig::builder(sym("BTCUSDT"), Timeframe::H1, day, day)
-        .symbols(vec![sym("BTCUSDT"), sym("ETHUSDT")])
-        .initial_capital(dec!(1000))
-        .fee_rate(Decimal::ZERO)
-        .maker_fee_rate(Decimal::ZERO)
+    let config = builder(TradingMode::Spot, Timeframe::H1, &["BTCUSDT", "ETHUSDT"])
         .intrabar(cryptobt_domain::Intrabar::OneMinute)
         .build()
         .unwrap();
@@ -549,19 +538,11 @@ fn each_symbol_walks_its_own_minutes_in_list_order() {
         testkit::bar(0, dec!(50), dec!(50), dec!(50), dec!(50)),
         testkit::bar(HOUR, dec!(50), dec!(56), dec!(44), dec!(50)),
     ])]);
-    let spec = StrategySpec {
-        source: source.to_owned(),
-        symbol: config.symbol(),
-        symbols: config.symbols().to_vec(),
-        params: Params::new(),
-        limits: StrategyLimits::default(),
-    };
-    let mut strategy = LuaStrategyFactory.create(&spec).unwrap();
     let feeds = vec![
         Feed { minutes: Some(&btc_minutes), ..Feed::new(sym("BTCUSDT"), &btc) },
         Feed { minutes: Some(&eth_minutes), ..Feed::new(sym("ETHUSDT"), &eth) },
     ];
-    let report = Backtest::over(&config, feeds).run(strategy.as_mut(), &());
+    let report = run_feeds(source, &config, feeds);
     let exits: Vec<(String, OrderType, Decimal, bool)> = report.trades[2..]
         .iter()
         .map(|t| (t.symbol.to_string(), t.order_type, t.price, t.ambiguous))

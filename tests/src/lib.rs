@@ -9,3 +9,26 @@ pub fn workspace_root() -> PathBuf {
         .parent()
         .map_or_else(|| PathBuf::from(".."), Path::to_path_buf)
 }
+
+/// The real Lua strategy of `source` for a run of `config` (its symbols, no params, default
+/// limits), as the engine builds it.
+///
+/// # Panics
+/// When the script does not load.
+#[must_use]
+pub fn lua_strategy(
+    source: &str,
+    config: &cryptobt_domain::BacktestConfig,
+) -> Box<dyn cryptobt_domain::ports::Strategy> {
+    use cryptobt_domain::ports::{StrategyFactory, StrategyLimits, StrategySpec};
+    let spec = StrategySpec {
+        source: source.to_owned(),
+        symbol: config.symbol(),
+        symbols: config.symbols().to_vec(),
+        params: cryptobt_domain::Params::new(),
+        limits: StrategyLimits::default(),
+    };
+    cryptobt_sandbox::LuaStrategyFactory
+        .create(&spec)
+        .unwrap_or_else(|e| panic!("the strategy does not load: {e}"))
+}
