@@ -279,7 +279,8 @@ impl OrderBook {
     /// Whether nothing is armed for `symbol` (no order, no exit): its bar then needs no path.
     #[must_use]
     pub fn is_idle(&self, symbol: crate::Symbol) -> bool {
-        self.exits(symbol).is_empty() && !self.orders.iter().any(|o| o.symbol == symbol)
+        !self.exits.iter().any(|(s, e)| *s == symbol && !e.is_empty())
+            && !self.orders.iter().any(|o| o.symbol == symbol)
     }
 
     /// The exits of the position in `symbol`.
